@@ -1,0 +1,125 @@
+//! Start-up and router assembly: settings → flow → prompt library → serve.
+//!
+//! [`load`] does every check `ivr check` reports, so the service and the check never
+//! disagree. [`Application::build`] binds the listener first (port 0 in tests) so callers
+//! of `build` know the address before serving starts.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::flow::Flow;
+use crate::prompts::PromptLibrary;
+use crate::telephony::signature::SignatureCheck;
+
+/// Everything a request needs, loaded once and shared read-only.
+pub struct App {
+    pub settings: Settings,
+    pub flow: Flow,
+    pub prompts: PromptLibrary,
+    pub signature: Option<SignatureCheck>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl AppState {
+    pub fn new(app: App) -> AppState {
+        AppState(Arc::new(app))
+    }
+}
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// Loads and validates the flow and the prompt library; every problem is listed.
+pub fn load(settings: Settings) -> Result<App, Vec<String>> {
+    let flow = Flow::load(&settings.flow_path);
+    let prompts = PromptLibrary::load(&settings.prompts_dir);
+    let mut problems = Vec::new();
+    if let Err(errors) = &prompts {
+        problems.extend(errors.iter().map(|e| format!("prompt library: {e}")));
+    }
+    match (flow, prompts) {
+        (Ok(flow), Ok(prompts)) => {
+            let errors = flow.validate(&prompts);
+            if errors.is_empty() {
+                let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
+                return Ok(App { settings, flow, prompts, signature });
+            }
+            let path = settings.flow_path.display();
+            problems.extend(errors.iter().map(|e| format!("flow {path}: {e}")));
+        }
+        (Err(error), _) => problems.push(format!("flow {}: {error}", settings.flow_path.display())),
+        (Ok(_), Err(_)) => {}
+    }
+    Err(problems)
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::telephony::router())
+        .merge(crate::prompts::router())
+        .route("/health", get(|| async { "ok" }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A bound, ready-to-serve instance of the service.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(app: App) -> anyhow::Result<Application> {
+        for warning in app.settings.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let listener = TcpListener::bind(app.settings.listen).await?;
+        let router = router(AppState::new(app));
+        Ok(Application { listener, router })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,100 @@
+//! Settings, read once at start-up from `IVR_*` environment variables with defaults that run
+//! the service on one machine with nothing to configure (see README for the full list).
+//!
+//! Problems are collected rather than returned one at a time, so `ivr check` can list them all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A number or SIP address the service dials: E.164-style digits (`102`, `+77172000000`)
+/// or a `sip:` URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialTarget {
+    Number(String),
+    Sip(String),
+}
+
+impl DialTarget {
+    pub fn parse(text: &str) -> Option<DialTarget> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("sip:") {
+            let ok = !rest.is_empty() && rest.len() < 256 && !rest.contains(|c: char| c.is_whitespace() || c == '<' || c == '>');
+            return ok.then(|| DialTarget::Sip(text.to_owned()));
+        }
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        let ok = (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| DialTarget::Number(text.to_owned()))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The base URL the provider reaches this service at, without a trailing slash.
+    pub public_url: String,
+    pub twilio_auth_token: Option<String>,
+    pub emergency_number: DialTarget,
+    pub operator_number: Option<DialTarget>,
+    pub database_url: String,
+    pub flow_path: PathBuf,
+    pub prompts_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, Vec<String>> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Vec<String>> {
+        let mut problems = Vec::new();
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let listen = get("IVR_LISTEN").unwrap_or_else(|| "127.0.0.1:8111".to_owned());
+        let listen = listen.parse().unwrap_or_else(|_| {
+            problems.push(format!("IVR_LISTEN: `{listen}` is not an address:port such as 127.0.0.1:8111"));
+            SocketAddr::from(([127, 0, 0, 1], 8111))
+        });
+        let public_url = get("IVR_PUBLIC_URL").unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.contains('?') {
+            problems.push(format!("IVR_PUBLIC_URL: `{public_url}` must be an http:// or https:// base URL without a query"));
+        }
+        let mut target = |name: &str, default: Option<&str>| {
+            let text = get(name).or(default.map(str::to_owned))?;
+            let parsed = DialTarget::parse(&text);
+            if parsed.is_none() {
+                problems.push(format!("{name}: `{text}` is neither a phone number (digits, optional +) nor a sip: URI"));
+            }
+            parsed
+        };
+        let emergency_number = target("IVR_EMERGENCY_NUMBER", Some("102"));
+        let operator_number = target("IVR_OPERATOR_NUMBER", None);
+        let path = |name: &str, default: &str| PathBuf::from(get(name).unwrap_or_else(|| default.to_owned()));
+        let settings = Settings {
+            listen,
+            public_url,
+            twilio_auth_token: get("IVR_TWILIO_AUTH_TOKEN"),
+            emergency_number: emergency_number.unwrap_or(DialTarget::Number("102".to_owned())),
+            operator_number,
+            database_url: get("IVR_DATABASE_URL").unwrap_or_else(|| "sqlite://ivr.sqlite3".to_owned()),
+            flow_path: path("IVR_FLOW", "flows/hotline.toml"),
+            prompts_dir: path("IVR_PROMPTS", "prompts"),
+            data_dir: path("IVR_DATA_DIR", "data"),
+        };
+        if problems.is_empty() { Ok(settings) } else { Err(problems) }
+    }
+
+    /// What works but should not go to production this way.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.twilio_auth_token.is_none() {
+            warnings.push("IVR_TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked".to_owned());
+        }
+        if self.operator_number.is_none() {
+            warnings.push("IVR_OPERATOR_NUMBER is not set: callers asking for an operator hear that operators are busy".to_owned());
+        }
+        warnings
+    }
+}

@@ -1,0 +1,58 @@
+//! Where one caller is in the flow. Small on purpose: it travels in the provider's action
+//! URLs, so any server instance can answer any webhook and none keeps calls in memory.
+
+use std::fmt;
+
+use super::model::{Language, NodeId};
+
+/// A random id the service gives each call, for tracing and statistics. It is made here,
+/// never derived from anything the provider sends, so it cannot lead back to a caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallId(pub u64);
+
+impl CallId {
+    pub fn random() -> CallId {
+        CallId(rand::random())
+    }
+
+    pub fn parse(text: &str) -> Option<CallId> {
+        (text.len() == 16).then(|| u64::from_str_radix(text, 16).ok()).flatten().map(CallId)
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// The guidance topics a caller has heard, as bits indexed like [`Flow::topics`](super::Flow).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TopicSet(pub u32);
+
+impl TopicSet {
+    pub fn insert(&mut self, topic: u8) {
+        self.0 |= 1 << topic;
+    }
+
+    pub fn contains(self, topic: u8) -> bool {
+        topic < 32 && self.0 & (1 << topic) != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = u8> {
+        (0..32u8).filter(move |t| self.contains(*t))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallState {
+    pub call: CallId,
+    pub node: NodeId,
+    /// `None` until the caller chooses; prompts are then played in the flow's default.
+    pub language: Option<Language>,
+    /// Wrong keys and silences in a row on the current menu.
+    pub failures: u8,
+    pub topics: TopicSet,
+    /// The caller reached the operator by not pressing anything (told to the operator).
+    pub silent: bool,
+}

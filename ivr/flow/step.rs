@@ -1,0 +1,235 @@
+//! `step`: one caller action in, the next instruction out. Pure: no I/O, no clock.
+//!
+//! The emergency key is looked at before anything else, on every node that listens, so no
+//! menu, prompt or failure count can stand between a caller and the police.
+
+use super::model::{Digit, Flow, Language, NodeId, NodeKind, PromptKey};
+use super::state::{CallId, CallState, TopicSet};
+
+/// What the caller did, as the provider reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    Key(Digit),
+    /// Something arrived that is not one keypad key.
+    UnknownKey,
+    /// The menu finished and the caller pressed nothing.
+    NoInput,
+    /// A transfer ended.
+    Dial(DialOutcome),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialOutcome {
+    /// The other side answered; the conversation is over.
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+}
+
+/// What the caller hears or where they are connected next, in no provider's dialect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Instruction<'f> {
+    /// Play the prompts while listening for one key; after `timeout_seconds` of silence the
+    /// provider comes back with [`Input::NoInput`].
+    Gather { prompts: Vec<&'f PromptKey>, timeout_seconds: u8 },
+    /// Play the prompts, then dial the police.
+    EmergencyTransfer { prompts: Vec<&'f PromptKey>, ring_seconds: u8 },
+    /// Play the prompts, then ring the operators; they are told what the caller heard.
+    OperatorTransfer { prompts: Vec<&'f PromptKey>, ring_seconds: u8, topics: TopicSet, silent: bool },
+    Hangup { prompts: Vec<&'f PromptKey> },
+}
+
+/// Anonymous facts about the call, for statistics. Never a caller identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    CallStarted,
+    LanguageChosen(Language),
+    Entered(NodeId),
+    KeyPressed { node: NodeId, key: Digit },
+    InvalidKey { node: NodeId },
+    NoInput { node: NodeId },
+    TopicHeard(u8),
+    EmergencyTransfer,
+    OperatorTransfer { silent: bool },
+    DialEnded { emergency: bool, outcome: DialOutcome },
+    Hangup,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step<'f> {
+    /// Where the caller is now; it travels in the next action URLs.
+    pub next: CallState,
+    /// The language the prompts are played in.
+    pub language: Language,
+    pub say: Instruction<'f>,
+    pub events: Vec<Event>,
+}
+
+impl Flow {
+    /// A new call, at the start of the flow.
+    pub fn begin(&self, call: CallId) -> Step<'_> {
+        let state = CallState {
+            call,
+            node: self.start,
+            language: None,
+            failures: 0,
+            topics: TopicSet::default(),
+            silent: false,
+        };
+        enter(self, state, self.start, vec![Event::CallStarted])
+    }
+
+    /// Where a call whose state cannot be trusted resumes: the main menu in its language,
+    /// or the language choice when it has none.
+    pub fn recover(&self, call: CallId, language: Option<Language>) -> CallState {
+        let node = if language.is_some() { self.main_menu } else { self.start };
+        CallState { call, node, language, failures: 0, topics: TopicSet::default(), silent: false }
+    }
+}
+
+/// Moves a caller one step through the flow.
+pub fn step<'f>(flow: &'f Flow, state: CallState, input: Input) -> Step<'f> {
+    let node = flow.node(state.node);
+    match input {
+        Input::Key(key) if key == flow.emergency_key => {
+            let events = vec![Event::KeyPressed { node: state.node, key }];
+            enter(flow, state, flow.emergency, events)
+        }
+        Input::Key(key) => pressed(flow, state, key),
+        Input::UnknownKey => failed(flow, state, Event::InvalidKey { node: state.node }),
+        Input::NoInput => match node.kind {
+            NodeKind::Message { next } => enter(flow, state, next, Vec::new()),
+            _ => failed(flow, state, Event::NoInput { node: state.node }),
+        },
+        Input::Dial(outcome) => dialled(flow, state, outcome),
+    }
+}
+
+fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
+    let node = flow.node(state.node);
+    let mut events = vec![Event::KeyPressed { node: state.node, key }];
+    if let NodeKind::Message { next } = node.kind {
+        if key == flow.operator_key {
+            return enter(flow, state, flow.operator, events);
+        }
+        // A caller who already knows the menu need not wait for the message to end.
+        let ahead = CallState { node: next, ..state };
+        return match flow.node(next).options() {
+            Some(_) => pressed(flow, ahead, key),
+            None => enter(flow, state, next, events),
+        };
+    }
+    let Some(options) = node.options() else {
+        // A key for a node that does not listen: the state is stale or forged.
+        return resume(flow, state, events);
+    };
+    if key == flow.operator_key {
+        return enter(flow, state, flow.operator, events);
+    }
+    match options.get(&key) {
+        Some(choice) => {
+            let mut state = state;
+            if let Some(language) = choice.language {
+                state.language = Some(language);
+                events.push(Event::LanguageChosen(language));
+            }
+            enter(flow, state, choice.goto, events)
+        }
+        None => {
+            events.push(Event::InvalidKey { node: state.node });
+            retry(flow, state, &flow.invalid_choice_prompt, events, false)
+        }
+    }
+}
+
+/// A wrong key or silence on a node that listens.
+fn failed(flow: &Flow, state: CallState, event: Event) -> Step<'_> {
+    let node = flow.node(state.node);
+    if node.options().is_none() && !matches!(node.kind, NodeKind::Message { .. }) {
+        return resume(flow, state, Vec::new());
+    }
+    let silent = matches!(event, Event::NoInput { .. });
+    let lead = if silent { &flow.no_input_prompt } else { &flow.invalid_choice_prompt };
+    retry(flow, state, lead, vec![event], silent)
+}
+
+/// Plays the menu again after a short notice, or, after too many failures in a row, sends
+/// the caller to a person: someone who cannot speak or press keys must still reach one.
+fn retry<'f>(flow: &'f Flow, state: CallState, lead: &'f PromptKey, events: Vec<Event>, silent: bool) -> Step<'f> {
+    let failures = state.failures.saturating_add(1);
+    if failures >= flow.max_failures {
+        return enter(flow, CallState { silent, ..state }, flow.operator, events);
+    }
+    let node = flow.node(state.node);
+    let prompts = std::iter::once(lead).chain(&node.reprompt).collect();
+    Step {
+        next: CallState { failures, ..state },
+        language: language(flow, &state),
+        say: Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds },
+        events,
+    }
+}
+
+fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
+    let (emergency, on_failure, on_complete) = match flow.node(state.node).kind {
+        NodeKind::EmergencyTransfer { on_failure, on_complete, .. } => (true, on_failure, on_complete),
+        NodeKind::OperatorTransfer { on_failure, on_complete, .. } => (false, on_failure, on_complete),
+        _ => return resume(flow, state, Vec::new()),
+    };
+    let events = vec![Event::DialEnded { emergency, outcome }];
+    match (outcome, on_complete) {
+        (DialOutcome::Completed, Some(done)) => enter(flow, state, done, events),
+        (DialOutcome::Completed, None) => Step {
+            next: state,
+            language: language(flow, &state),
+            say: Instruction::Hangup { prompts: Vec::new() },
+            events: [events, vec![Event::Hangup]].concat(),
+        },
+        _ => enter(flow, state, on_failure, events),
+    }
+}
+
+/// Puts a caller whose state does not fit their input back where the flow recovers calls.
+fn resume(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
+    let recovered = flow.recover(state.call, state.language);
+    enter(flow, recovered, recovered.node, events)
+}
+
+/// Moves the caller onto `to` and says what they hear there.
+fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> Step<'_> {
+    let node = flow.node(to);
+    let mut next = CallState { node: to, failures: 0, ..state };
+    events.push(Event::Entered(to));
+    let prompts = node.prompts.iter().collect();
+    let say = match node.kind {
+        NodeKind::Menu { .. } | NodeKind::Message { .. } => {
+            Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds }
+        }
+        NodeKind::Guidance { topic, .. } => {
+            next.topics.insert(topic);
+            events.push(Event::TopicHeard(topic));
+            Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds }
+        }
+        NodeKind::EmergencyTransfer { ring_seconds, .. } => {
+            events.push(Event::EmergencyTransfer);
+            Instruction::EmergencyTransfer { prompts, ring_seconds }
+        }
+        NodeKind::OperatorTransfer { ring_seconds, .. } => {
+            events.push(Event::OperatorTransfer { silent: next.silent });
+            Instruction::OperatorTransfer { prompts, ring_seconds, topics: next.topics, silent: next.silent }
+        }
+        NodeKind::Hangup => {
+            events.push(Event::Hangup);
+            Instruction::Hangup { prompts }
+        }
+    };
+    if !matches!(node.kind, NodeKind::OperatorTransfer { .. }) {
+        next.silent = false;
+    }
+    Step { language: language(flow, &next), next, say, events }
+}
+
+fn language(flow: &Flow, state: &CallState) -> Language {
+    state.language.unwrap_or(flow.default_language)
+}

@@ -1,0 +1,218 @@
+//! The rules a flow must meet before a caller may enter it.
+//!
+//! A flow that loads can still strand a caller: a node nobody reaches, a chain of messages
+//! that never lets them act, a prompt recorded in one language only, a menu that hides the
+//! emergency key behind another meaning. Every broken rule is reported, each with its node
+//! and field, so one `ivr check` lists everything to fix.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use super::model::{Flow, Language, NodeId, NodeKind, PromptKey};
+
+/// Bounds that keep a caller from waiting too long or being cut off too soon.
+const TIMEOUT_SECONDS: std::ops::RangeInclusive<u8> = 2..=30;
+const RING_SECONDS: std::ops::RangeInclusive<u8> = 5..=120;
+const MAX_FAILURES: std::ops::RangeInclusive<u8> = 1..=10;
+/// Topics are carried in a 32-bit set in the call state.
+const MAX_TOPICS: usize = 32;
+
+/// One broken rule: where (node and field) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowError {
+    pub node: Option<String>,
+    pub field: String,
+    pub message: String,
+}
+
+impl FlowError {
+    pub fn new(node: Option<&str>, field: &str, message: impl Into<String>) -> FlowError {
+        FlowError { node: node.map(str::to_owned), field: field.to_owned(), message: message.into() }
+    }
+
+    pub(crate) fn syntax(error: &toml::de::Error) -> FlowError {
+        let message = error.message().to_owned();
+        let field = match error.span() {
+            Some(span) => format!("bytes {}..{}", span.start, span.end),
+            None => "file".to_owned(),
+        };
+        FlowError { node: None, field, message }
+    }
+}
+
+impl fmt::Display for FlowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.node {
+            Some(node) => write!(f, "node `{node}`, field `{}`: {}", self.field, self.message),
+            None => write!(f, "field `{}`: {}", self.field, self.message),
+        }
+    }
+}
+
+/// What the flow needs to know of the prompt library: which recordings exist.
+pub trait PromptCatalog {
+    fn has(&self, language: Language, key: &PromptKey) -> bool;
+}
+
+impl Flow {
+    /// Every rule the flow breaks; empty when a caller can safely enter it.
+    pub fn validate(&self, prompts: &dyn PromptCatalog) -> Vec<FlowError> {
+        let mut errors = Vec::new();
+        self.check_globals(&mut errors);
+        self.check_nodes(&mut errors);
+        self.check_reachable(&mut errors);
+        self.check_message_chains(&mut errors);
+        self.check_prompts(prompts, &mut errors);
+        errors
+    }
+
+    fn name(&self, id: NodeId) -> &str {
+        &self.node(id).name
+    }
+
+    fn check_globals(&self, errors: &mut Vec<FlowError>) {
+        if self.emergency_key == self.operator_key {
+            errors.push(FlowError::new(None, "operator_key", "must differ from emergency_key"));
+        }
+        if !MAX_FAILURES.contains(&self.max_failures) {
+            errors.push(FlowError::new(None, "max_failures", bounds(&MAX_FAILURES, self.max_failures)));
+        }
+        let kinds = [
+            ("start", self.start, "menu", matches!(self.node(self.start).kind, NodeKind::Menu { .. })),
+            ("main_menu", self.main_menu, "menu", matches!(self.node(self.main_menu).kind, NodeKind::Menu { .. })),
+            (
+                "emergency",
+                self.emergency,
+                "emergency_transfer",
+                matches!(self.node(self.emergency).kind, NodeKind::EmergencyTransfer { .. }),
+            ),
+            (
+                "operator",
+                self.operator,
+                "operator_transfer",
+                matches!(self.node(self.operator).kind, NodeKind::OperatorTransfer { .. }),
+            ),
+        ];
+        for (field, id, kind, ok) in kinds {
+            if !ok {
+                errors.push(FlowError::new(None, field, format!("`{}` must be a {kind} node", self.name(id))));
+            }
+        }
+        if self.topics.len() > MAX_TOPICS {
+            errors.push(FlowError::new(None, "nodes", format!("at most {MAX_TOPICS} guidance topics")));
+        }
+    }
+
+    fn check_nodes(&self, errors: &mut Vec<FlowError>) {
+        let mut topics = HashSet::new();
+        for node in &self.nodes {
+            let at = Some(node.name.as_str());
+            if let Some(options) = node.options() {
+                for digit in [self.emergency_key, self.operator_key] {
+                    if options.contains_key(&digit) {
+                        let field = format!("options.\"{digit}\"");
+                        let what = if digit == self.emergency_key { "emergency" } else { "operator" };
+                        errors.push(FlowError::new(
+                            at,
+                            &field,
+                            format!("`{digit}` is the {what} key on every menu and cannot mean anything else"),
+                        ));
+                    }
+                }
+                if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) {
+                    errors.push(FlowError::new(at, "timeout_seconds", bounds(&TIMEOUT_SECONDS, node.timeout_seconds)));
+                }
+            }
+            match &node.kind {
+                NodeKind::Guidance { topic, .. } => {
+                    if !topics.insert(&self.topics[usize::from(*topic)]) {
+                        errors.push(FlowError::new(at, "topic", "another guidance node has this topic"));
+                    }
+                }
+                NodeKind::Message { .. } if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) => {
+                    errors.push(FlowError::new(at, "timeout_seconds", bounds(&TIMEOUT_SECONDS, node.timeout_seconds)));
+                }
+                NodeKind::EmergencyTransfer { ring_seconds, .. } | NodeKind::OperatorTransfer { ring_seconds, .. }
+                    if !RING_SECONDS.contains(ring_seconds) =>
+                {
+                    errors.push(FlowError::new(at, "ring_seconds", bounds(&RING_SECONDS, *ring_seconds)));
+                }
+                _ => {}
+            }
+            let listens = matches!(node.kind, NodeKind::Menu { .. } | NodeKind::Guidance { .. } | NodeKind::Message { .. });
+            if listens && node.prompts.is_empty() {
+                errors.push(FlowError::new(at, "prompts", "a node that waits for a key must play something"));
+            }
+        }
+    }
+
+    /// Every node must be reachable from the start: through its options, `next`, transfer
+    /// outcomes, and the emergency and operator keys that every menu offers.
+    fn check_reachable(&self, errors: &mut Vec<FlowError>) {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut queue = vec![self.start];
+        while let Some(id) = queue.pop() {
+            if std::mem::replace(&mut seen[usize::from(id.0)], true) {
+                continue;
+            }
+            let node = self.node(id);
+            queue.extend(node.successors());
+            if node.options().is_some() {
+                queue.extend([self.emergency, self.operator]);
+            }
+        }
+        for (node, seen) in self.nodes.iter().zip(seen) {
+            if !seen {
+                errors.push(FlowError::new(Some(&node.name), "kind", "no path from the start reaches this node"));
+            }
+        }
+    }
+
+    /// A message leads on by itself; a chain of messages must end somewhere a caller can act.
+    fn check_message_chains(&self, errors: &mut Vec<FlowError>) {
+        for id in self.node_ids() {
+            let mut at = id;
+            let mut hops = 0;
+            while let NodeKind::Message { next } = self.node(at).kind {
+                at = next;
+                hops += 1;
+                if hops > self.nodes.len() {
+                    errors.push(FlowError::new(
+                        Some(self.name(id)),
+                        "next",
+                        "messages lead to each other in a loop: the caller could never act",
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+
+    fn check_prompts(&self, prompts: &dyn PromptCatalog, errors: &mut Vec<FlowError>) {
+        let globals = [
+            ("invalid_choice_prompt", &self.invalid_choice_prompt),
+            ("no_input_prompt", &self.no_input_prompt),
+        ];
+        let in_nodes = self.nodes.iter().flat_map(|n| {
+            let prompts = n.prompts.iter().map(move |k| (Some(n.name.as_str()), "prompts", k));
+            prompts.chain(n.reprompt.iter().map(move |k| (Some(n.name.as_str()), "reprompt", k)))
+        });
+        let all = globals.into_iter().map(|(field, key)| (None, field, key)).chain(in_nodes);
+        let mut reported = HashSet::new();
+        for (node, field, key) in all {
+            for language in Language::ALL {
+                if !prompts.has(language, key) && reported.insert((node, field, key, language)) {
+                    errors.push(FlowError::new(
+                        node,
+                        field,
+                        format!("prompt `{key}` has no {language} recording"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn bounds(range: &std::ops::RangeInclusive<u8>, value: u8) -> String {
+    format!("{value} is outside {}..={}", range.start(), range.end())
+}

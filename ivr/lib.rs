@@ -1,0 +1,10 @@
+//! The voice backend of Kazakhstan's 111 helpline for family, women's and children's
+//! rights. See README.md for what it does and `../shared/design.md` for its shape:
+//! a pure [`flow::step`] between a provider dialect ([`telephony`]) and the prompt library.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod flow;
+pub mod prompts;
+pub mod telephony;

@@ -1,0 +1,74 @@
+//! The `ivr` command: serve the hotline, or check its flow, prompts and configuration.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ivr::app::{self, Application};
+use ivr::config::Settings;
+
+#[derive(Parser)]
+#[command(name = "ivr", about = "Voice backend of the 111 helpline", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer the telephony provider's webhooks (the default).
+    Serve,
+    /// Validate the flow, the prompt library and the configuration; exit 1 listing every problem.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IVR_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(),
+        Command::Check => check(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problems) => {
+            eprintln!("{} problem(s):", problems.len());
+            for problem in problems {
+                eprintln!("  - {problem}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load() -> Result<app::App, Vec<String>> {
+    app::load(Settings::from_env()?)
+}
+
+fn check() -> Result<(), Vec<String>> {
+    let app = load()?;
+    for warning in app.settings.warnings() {
+        println!("warning: {warning}");
+    }
+    println!(
+        "ok: flow {} ({} nodes), {} prompts in kk and ru",
+        app.settings.flow_path.display(),
+        app.flow.nodes.len(),
+        app.prompts.keys().count()
+    );
+    Ok(())
+}
+
+fn serve() -> Result<(), Vec<String>> {
+    let app = load()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
+    runtime.block_on(async {
+        let application = Application::build(app).await.map_err(|e| vec![format!("cannot listen: {e:#}")])?;
+        let address = application.local_addr().map_err(|e| vec![e.to_string()])?;
+        tracing::info!(%address, "111 hotline IVR listening");
+        application.run_until(app::shutdown_signal()).await.map_err(|e| vec![e.to_string()])
+    })
+}

@@ -1,0 +1,153 @@
+//! The prompt library: every recording a caller can hear, in Kazakh and Russian.
+//!
+//! `prompts/manifest.toml` lists the keys; each key has `<lang>/<key>.wav` (what callers
+//! hear) and `<lang>/<key>.txt` (its transcript) for every language. The library is read and
+//! validated once at start-up and then served from memory, so a caller never waits on the
+//! disk and a broken recording is found before anyone hears it.
+
+mod audio;
+mod serve;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::flow::{Language, PromptCatalog, PromptKey};
+
+pub use audio::{AudioProblem, check_recording};
+pub use serve::router;
+
+/// One recording, ready to serve.
+#[derive(Clone, Debug)]
+pub struct Prompt {
+    pub wav: Bytes,
+    /// A strong validator: the SHA-256 of the bytes, quoted.
+    pub etag: String,
+    pub transcript: String,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PromptLibrary {
+    prompts: HashMap<(Language, PromptKey), Prompt>,
+    descriptions: BTreeMap<PromptKey, String>,
+}
+
+/// A problem with one file of the library, or with the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct PromptError {
+    pub path: String,
+    pub problem: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    prompts: BTreeMap<String, ManifestEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestEntry {
+    description: String,
+}
+
+impl PromptLibrary {
+    /// Reads and validates the whole library; every problem is listed.
+    pub fn load(dir: &Path) -> Result<PromptLibrary, Vec<PromptError>> {
+        let manifest = read_manifest(dir).map_err(|e| vec![e])?;
+        let mut errors = Vec::new();
+        let mut library = PromptLibrary::default();
+        for (key, entry) in manifest.prompts {
+            let Some(key) = PromptKey::parse(&key) else {
+                errors.push(problem(&dir.join("manifest.toml"), format!("`{key}` is not a valid prompt key")));
+                continue;
+            };
+            for language in Language::ALL {
+                match load_prompt(dir, language, &key) {
+                    Ok(prompt) => {
+                        library.prompts.insert((language, key.clone()), prompt);
+                    }
+                    Err(mut problems) => errors.append(&mut problems),
+                }
+            }
+            library.descriptions.insert(key, entry.description);
+        }
+        errors.extend(unlisted_files(dir, &library.descriptions));
+        if errors.is_empty() { Ok(library) } else { Err(errors) }
+    }
+
+    pub fn get(&self, language: Language, key: &PromptKey) -> Option<&Prompt> {
+        self.prompts.get(&(language, key.clone()))
+    }
+
+    /// The manifest's keys with their descriptions, in order.
+    pub fn keys(&self) -> impl Iterator<Item = (&PromptKey, &str)> {
+        self.descriptions.iter().map(|(k, d)| (k, d.as_str()))
+    }
+
+    /// Total listening time of one language's recordings.
+    pub fn total_duration(&self, language: Language) -> Duration {
+        self.prompts.iter().filter(|((l, _), _)| *l == language).map(|(_, p)| p.duration).sum()
+    }
+}
+
+impl PromptCatalog for PromptLibrary {
+    fn has(&self, language: Language, key: &PromptKey) -> bool {
+        self.prompts.contains_key(&(language, key.clone()))
+    }
+}
+
+pub fn wav_path(dir: &Path, language: Language, key: &PromptKey) -> PathBuf {
+    dir.join(language.code()).join(format!("{key}.wav"))
+}
+
+fn problem(path: &Path, problem: impl Into<String>) -> PromptError {
+    PromptError { path: path.display().to_string(), problem: problem.into() }
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, PromptError> {
+    let path = dir.join("manifest.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| problem(&path, format!("cannot read: {e}")))?;
+    toml::from_str(&text).map_err(|e| problem(&path, e.message().to_owned()))
+}
+
+fn load_prompt(dir: &Path, language: Language, key: &PromptKey) -> Result<Prompt, Vec<PromptError>> {
+    let wav_path = wav_path(dir, language, key);
+    let txt_path = wav_path.with_extension("txt");
+    let transcript = std::fs::read_to_string(&txt_path)
+        .map_err(|e| problem(&txt_path, format!("no transcript: {e}")))
+        .and_then(|t| if t.trim().is_empty() { Err(problem(&txt_path, "transcript is empty")) } else { Ok(t) });
+    let wav = std::fs::read(&wav_path).map_err(|e| problem(&wav_path, format!("no recording: {e}")));
+    let (transcript, wav) = match (transcript, wav) {
+        (Ok(t), Ok(w)) => (t, w),
+        (t, w) => return Err(t.err().into_iter().chain(w.err()).collect()),
+    };
+    let duration = check_recording(&wav)
+        .map_err(|problems| problems.into_iter().map(|p| problem(&wav_path, p.to_string())).collect::<Vec<_>>())?;
+    let etag = format!("\"{}\"", hex::encode(Sha256::digest(&wav)));
+    Ok(Prompt { wav: Bytes::from(wav), etag, transcript: transcript.trim().to_owned(), duration })
+}
+
+/// Recordings on disk that the manifest does not list: a typo in a file name shows here.
+fn unlisted_files(dir: &Path, listed: &BTreeMap<PromptKey, String>) -> Vec<PromptError> {
+    let mut errors = Vec::new();
+    for language in Language::ALL {
+        let Ok(entries) = std::fs::read_dir(dir.join(language.code())) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            let is_prompt = matches!(path.extension().and_then(|e| e.to_str()), Some("wav" | "txt"));
+            let stem = path.file_stem().and_then(|s| s.to_str()).and_then(PromptKey::parse);
+            if is_prompt && !stem.is_some_and(|k| listed.contains_key(&k)) {
+                errors.push(problem(&path, "not listed in manifest.toml"));
+            }
+        }
+    }
+    errors
+}
