@@ -44,26 +44,24 @@ impl Deref for AppState {
 
 /// Loads and validates the flow and the prompt library; every problem is listed.
 pub fn load(settings: Settings) -> Result<App, Vec<String>> {
-    let flow = Flow::load(&settings.flow_path);
-    let prompts = PromptLibrary::load(&settings.prompts_dir);
-    let mut problems = Vec::new();
-    if let Err(errors) = &prompts {
-        problems.extend(errors.iter().map(|e| format!("prompt library: {e}")));
-    }
+    let flow = Flow::load(&settings.flow_path).map_err(|e| format!("flow {}: {e}", settings.flow_path.display()));
+    let prompts = PromptLibrary::load(&settings.prompts_dir)
+        .map_err(|errors| errors.iter().map(|e| format!("prompt library: {e}")).collect::<Vec<_>>());
     match (flow, prompts) {
-        (Ok(flow), Ok(prompts)) => {
-            let errors = flow.validate(&prompts);
-            if errors.is_empty() {
-                let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
-                return Ok(App { settings, flow, prompts, signature });
-            }
-            let path = settings.flow_path.display();
-            problems.extend(errors.iter().map(|e| format!("flow {path}: {e}")));
-        }
-        (Err(error), _) => problems.push(format!("flow {}: {error}", settings.flow_path.display())),
-        (Ok(_), Err(_)) => {}
+        (Ok(flow), Ok(prompts)) => assemble(settings, flow, prompts),
+        (flow, prompts) => Err(flow.err().into_iter().chain(prompts.err().into_iter().flatten()).collect()),
     }
-    Err(problems)
+}
+
+/// Checks a loaded flow against a loaded prompt library and puts the service together.
+pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Result<App, Vec<String>> {
+    let errors = flow.validate(&prompts);
+    if !errors.is_empty() {
+        let path = settings.flow_path.display();
+        return Err(errors.iter().map(|e| format!("flow {path}: {e}")).collect());
+    }
+    let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
+    Ok(App { settings, flow, prompts, signature })
 }
 
 pub fn router(state: AppState) -> Router {

@@ -6,6 +6,7 @@
 //! [`Instruction`]: crate::flow::Instruction
 
 pub mod signature;
+pub mod softphone;
 pub mod state_token;
 pub mod twiml;
 mod webhook;

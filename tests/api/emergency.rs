@@ -1,0 +1,81 @@
+//! The emergency key: from every menu, during every prompt, in both languages, and what a
+//! caller hears when the police line does not answer.
+
+use crate::helpers::{OPERATOR_NUMBER, spawn_app};
+
+/// Every node a caller can press a key on, from the loaded flow.
+fn listening_nodes(flow: &ivr::flow::Flow) -> Vec<String> {
+    flow.node_ids()
+        .map(|id| flow.node(id))
+        .filter(|n| n.options().is_some() || matches!(n.kind, ivr::flow::NodeKind::Message { .. }))
+        .map(|n| n.name.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_emergency_key_dials_102_from_every_menu_in_both_languages() {
+    let app = spawn_app().await;
+    let nodes = listening_nodes(&app.flow);
+    assert!(nodes.len() >= 10, "the bundled flow has many menus: {nodes:?}");
+    for node in &nodes {
+        for language in [None, Some("kk"), Some("ru")] {
+            let mut call = app.call_at(node, language);
+            call.press("9").await;
+            assert_eq!(call.ringing(), ["102"], "from {node} ({language:?})");
+            let lang = language.unwrap_or("kk");
+            assert_eq!(call.hearing(), [format!("{lang}/transfer_police")], "from {node}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_emergency_key_works_on_the_first_prompt_and_after_failures() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "during the language choice");
+
+    let mut call = app.call().await;
+    call.press("2").await.wait().await.press("7").await.wait().await;
+    call.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "after two failures in a row");
+}
+
+#[tokio::test]
+async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again() {
+    let app = spawn_app().await;
+    for status in ["busy", "no-answer", "failed"] {
+        for (lang_key, lang) in [("1", "kk"), ("2", "ru")] {
+            let mut call = app.call().await;
+            call.press(lang_key).await.press("9").await.dial_ends(status).await;
+            assert_eq!(call.node(), "police_unreachable", "{status}");
+            assert_eq!(call.hearing(), [format!("{lang}/police_unreachable")]);
+            call.press("9").await;
+            assert_eq!(call.ringing(), ["102"], "9 tries the police again");
+            call.dial_ends(status).await.press("0").await;
+            assert_eq!(call.ringing(), [OPERATOR_NUMBER], "0 reaches an operator");
+        }
+    }
+}
+
+#[tokio::test]
+async fn silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_up() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("1").await.press("9").await.dial_ends("no-answer").await;
+    call.wait().await;
+    assert_eq!(call.hearing(), ["kk/no_input", "kk/police_unreachable"]);
+    call.wait().await.wait().await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+}
+
+#[tokio::test]
+async fn the_police_transfer_uses_the_configured_number_and_comes_back() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("9").await;
+    let ivr::telephony::softphone::Reply::Dial { action, ring_seconds, .. } = &call.reply else { panic!() };
+    assert!(action.starts_with("https://ivr.test/twilio/dial?"), "{action}");
+    assert!(*ring_seconds >= 20);
+    assert_eq!(call.node(), "police");
+}

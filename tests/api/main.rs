@@ -1,0 +1,8 @@
+//! Whole-service tests through HTTP: one binary, one file per capability, each test on its
+//! own server started by `helpers::spawn_app`.
+
+mod bad_requests;
+mod call_path;
+mod emergency;
+mod helpers;
+mod signatures;
