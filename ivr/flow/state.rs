@@ -55,4 +55,7 @@ pub struct CallState {
     pub topics: TopicSet,
     /// The caller reached the operator by not pressing anything (told to the operator).
     pub silent: bool,
+    /// How many steps the call has taken. A provider retrying a webhook repeats the same
+    /// `seq`, so statistics can tell a duplicate delivery from a caller's new action.
+    pub seq: u16,
 }

@@ -76,6 +76,7 @@ impl Flow {
             failures: 0,
             topics: TopicSet::default(),
             silent: false,
+            seq: 0,
         };
         enter(self, state, self.start, vec![Event::CallStarted])
     }
@@ -84,12 +85,13 @@ impl Flow {
     /// or the language choice when it has none.
     pub fn recover(&self, call: CallId, language: Option<Language>) -> CallState {
         let node = if language.is_some() { self.main_menu } else { self.start };
-        CallState { call, node, language, failures: 0, topics: TopicSet::default(), silent: false }
+        CallState { call, node, language, failures: 0, topics: TopicSet::default(), silent: false, seq: 0 }
     }
 }
 
 /// Moves a caller one step through the flow.
 pub fn step<'f>(flow: &'f Flow, state: CallState, input: Input) -> Step<'f> {
+    let state = CallState { seq: state.seq.wrapping_add(1), ..state };
     let node = flow.node(state.node);
     match input {
         Input::Key(key) if key == flow.emergency_key => {
@@ -192,7 +194,7 @@ fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
 
 /// Puts a caller whose state does not fit their input back where the flow recovers calls.
 fn resume(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
-    let recovered = flow.recover(state.call, state.language);
+    let recovered = CallState { seq: state.seq, ..flow.recover(state.call, state.language) };
     enter(flow, recovered, recovered.node, events)
 }
 

@@ -1,4 +1,4 @@
-//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0`).
+//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4`).
 //!
 //! Decoding never fails: whatever arrives becomes a state a caller can safely continue from
 //! (see [`Flow::recover`]). A provider retrying an old URL or someone editing one lands the
@@ -16,13 +16,13 @@ pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
     if let Some(language) = state.language {
         let _ = write!(out, "&l={language}");
     }
-    let _ = write!(out, "&f={}&t={:x}&s={}", state.failures, state.topics.0, u8::from(state.silent));
+    let _ = write!(out, "&f={}&t={:x}&s={}&q={}", state.failures, state.topics.0, u8::from(state.silent), state.seq);
 }
 
 /// Reads a state from a query string; anything missing or wrong is replaced by a safe value.
 pub fn decode(flow: &Flow, query: &str) -> CallState {
-    let (mut call, mut node, mut language, mut failures, mut topics, mut silent) =
-        (None, None, None, 0u8, 0u32, false);
+    let (mut call, mut node, mut language, mut failures, mut topics, mut silent, mut seq) =
+        (None, None, None, 0u8, 0u32, false, 0u16);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*name {
             "c" => call = CallId::parse(&value),
@@ -31,12 +31,13 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
             "f" => failures = value.parse().unwrap_or(0),
             "t" => topics = u32::from_str_radix(&value, 16).unwrap_or(0),
             "s" => silent = &*value == "1",
+            "q" => seq = value.parse().unwrap_or(0),
             _ => {}
         }
     }
     let call = call.unwrap_or_else(CallId::random);
     let Some(node) = node else {
-        return flow.recover(call, language);
+        return CallState { seq, ..flow.recover(call, language) };
     };
     let known_topics = if flow.topics.len() >= 32 { u32::MAX } else { (1u32 << flow.topics.len()) - 1 };
     CallState {
@@ -46,5 +47,6 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
         failures: failures.min(flow.max_failures.saturating_sub(1)),
         topics: TopicSet(topics & known_topics),
         silent,
+        seq,
     }
 }
