@@ -12,6 +12,9 @@ mod state;
 mod step;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use model::{Digit, Flow, FlowLoadError, Language, Node, NodeId, NodeKind, PromptKey, Topic};
 pub use state::{CallId, CallState, TopicSet};
 pub use step::{DialOutcome, Event, Input, Instruction, Step, step};

@@ -30,13 +30,9 @@ impl FlowError {
         FlowError { node: node.map(str::to_owned), field: field.to_owned(), message: message.into() }
     }
 
+    /// A TOML error, with the line, column and snippet `toml` reports.
     pub(crate) fn syntax(error: &toml::de::Error) -> FlowError {
-        let message = error.message().to_owned();
-        let field = match error.span() {
-            Some(span) => format!("bytes {}..{}", span.start, span.end),
-            None => "file".to_owned(),
-        };
-        FlowError { node: None, field, message }
+        FlowError { node: None, field: "file".to_owned(), message: error.to_string().trim_end().to_owned() }
     }
 }
 

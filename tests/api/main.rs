@@ -3,6 +3,7 @@
 
 mod bad_requests;
 mod call_path;
+mod check;
 mod emergency;
 mod helpers;
 mod signatures;

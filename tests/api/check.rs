@@ -1,0 +1,66 @@
+//! `ivr check`: exit 0 on the bundled flow and prompts; exit 1 listing every problem.
+
+use std::path::Path;
+use std::process::Command;
+
+fn ivr_check(flow: &Path, prompts: &Path, extra: &[(&str, &str)]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ivr"))
+        .arg("check")
+        .env_clear()
+        .env("IVR_FLOW", flow)
+        .env("IVR_PROMPTS", prompts)
+        .envs(extra.iter().copied())
+        .output()
+        .expect("ivr runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_bundled_flow_and_prompts_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (ok, text) = ivr_check(&root.join("flows/hotline.toml"), &root.join("prompts"), &[]);
+    assert!(ok, "{text}");
+    assert!(text.contains("IVR_TWILIO_AUTH_TOKEN is not set"), "warns without a token: {text}");
+}
+
+#[test]
+fn every_problem_is_listed_and_the_exit_code_is_1() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root.join("prompts"), &dir.path().join("prompts"));
+    std::fs::remove_file(dir.path().join("prompts/ru/next_rights.wav")).unwrap();
+    std::fs::write(dir.path().join("prompts/kk/main_menu.wav"), b"RIFF not really").unwrap();
+    let flow = std::fs::read_to_string(root.join("flows/hotline.toml"))
+        .unwrap()
+        .replacen(r#""3" = "evidence""#, r#""3" = "evidense""#, 1);
+    std::fs::write(dir.path().join("hotline.toml"), flow).unwrap();
+
+    let bad_env = [("IVR_EMERGENCY_NUMBER", "police!"), ("IVR_LISTEN", "nowhere")];
+    let (ok, text) = ivr_check(&dir.path().join("hotline.toml"), &dir.path().join("prompts"), &bad_env);
+    assert!(!ok, "{text}");
+    assert!(text.contains("IVR_EMERGENCY_NUMBER: `police!`"), "{text}");
+    assert!(text.contains("IVR_LISTEN: `nowhere`"), "{text}");
+
+    let (ok, text) = ivr_check(&dir.path().join("hotline.toml"), &dir.path().join("prompts"), &[]);
+    assert!(!ok, "{text}");
+    for expected in [
+        "node `main`, field `options.\"3\"`: `evidense` is not a node",
+        "ru/next_rights.wav: no recording",
+        "kk/main_menu.wav: not a readable WAV file",
+    ] {
+        assert!(text.contains(expected), "expected `{expected}` in:\n{text}");
+    }
+}
