@@ -1,0 +1,95 @@
+//! Webhook handling speed, in-process: the real router (signature checking on) answering a
+//! mix of incoming-call, menu and guidance webhooks through `tower::ServiceExt::oneshot`.
+//!
+//! `cargo bench --bench webhooks` prints requests/s and p50/p99/max latency per kind.
+//! `cargo bench --bench webhooks -- --bare-server 127.0.0.1:8112` instead serves the bare
+//! axum baseline for the loopback comparison in `benches/loopback.sh`: one handler that
+//! parses the same form body and returns a static TwiML document.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use ivr::app::{self, AppState};
+use ivr::config::Settings;
+use ivr::telephony::signature;
+use tower::ServiceExt;
+
+const TOKEN: &str = "bench-token";
+const PUBLIC_URL: &str = "https://ivr.bench";
+const ROUNDS: usize = 20_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    match args.iter().position(|a| a == "--bare-server") {
+        Some(i) => runtime.block_on(bare_server(args.get(i + 1).map_or("127.0.0.1:8112", String::as_str))),
+        None => runtime.block_on(in_process()),
+    }
+}
+
+/// The requests a provider sends during a call, signed as the provider signs them.
+fn webhooks() -> Vec<(&'static str, String, String)> {
+    let caller = "CallSid=CA0123456789abcdef0123456789abcdef&AccountSid=AC0123&From=%2B77011234567&To=111&CallStatus=ringing";
+    vec![
+        ("incoming", "/twilio/voice".to_owned(), caller.to_owned()),
+        ("menu", "/twilio/gather?c=00000000000000aa&n=language&f=0&t=0&s=0&q=0".to_owned(), format!("{caller}&Digits=2")),
+        ("guidance", "/twilio/gather?c=00000000000000aa&n=main&l=ru&f=0&t=0&s=0&q=2".to_owned(), format!("{caller}&Digits=2")),
+        ("emergency", "/twilio/gather?c=00000000000000aa&n=safety_plan&l=ru&f=0&t=2&s=0&q=3".to_owned(), format!("{caller}&Digits=9")),
+    ]
+}
+
+fn signed(path: &str, body: &str) -> Request<Body> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let signature = signature::sign(TOKEN, &format!("{PUBLIC_URL}{path}"), &params);
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+async fn in_process() {
+    let env = [("IVR_PUBLIC_URL", PUBLIC_URL), ("IVR_TWILIO_AUTH_TOKEN", TOKEN), ("IVR_OPERATOR_NUMBER", "+77170000111")];
+    let settings = Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+        .expect("settings");
+    let app = app::load(settings).expect("bundled flow and prompts (run from the repository root)");
+    let router = app::router(AppState::new(app));
+    println!("webhook handling in-process, signature checking on, {ROUNDS} requests per kind");
+    println!("{:<10} {:>12} {:>10} {:>10} {:>10}", "kind", "requests/s", "p50 µs", "p99 µs", "max µs");
+    let mut all = Vec::new();
+    for (kind, path, body) in webhooks() {
+        let mut latencies = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            let request = signed(&path, &body);
+            let started = Instant::now();
+            let response = router.clone().oneshot(request).await.expect("infallible");
+            let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+            latencies.push(started.elapsed());
+        }
+        report(kind, &mut latencies);
+        all.extend(latencies);
+    }
+    report("mix", &mut all);
+}
+
+fn report(kind: &str, latencies: &mut [Duration]) {
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e6;
+    let total: Duration = latencies.iter().sum();
+    let rate = latencies.len() as f64 / total.as_secs_f64();
+    println!("{kind:<10} {rate:>12.0} {:>10.1} {:>10.1} {:>10.1}", at(0.5), at(0.99), at(1.0));
+}
+
+/// The baseline: parse the same form, answer a fixed TwiML document, nothing else.
+async fn bare_server(address: &str) {
+    const TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Gather input="dtmf" numDigits="1" timeout="6" method="POST" action="https://ivr.bench/twilio/gather?n=language"><Play>https://ivr.bench/prompts/kk/choose_language.wav</Play></Gather><Redirect method="POST">https://ivr.bench/twilio/no-input?n=language</Redirect></Response>"#;
+    async fn handler(axum::Form(form): axum::Form<Vec<(String, String)>>) -> ([(&'static str, &'static str); 1], &'static str) {
+        std::hint::black_box(form);
+        ([("content-type", "application/xml")], TWIML)
+    }
+    let router = axum::Router::new().route("/twilio/voice", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
+    println!("bare baseline listening on {address}");
+    axum::serve(listener, router).await.expect("serve");
+}
