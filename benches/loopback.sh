@@ -48,16 +48,28 @@ measure() { # name address
   wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$script" "http://$2/twilio/voice" | tee "/tmp/loopback-$1.txt"
 }
 
-IVR_LISTEN=127.0.0.1:8113 IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token IVR_LOG=warn \
-  IVR_DATA_DIR=$(mktemp -d) IVR_DATABASE_URL="sqlite://$(mktemp -d)/bench.sqlite3" ./target/release/ivr serve & real=$!
-echo "== ivr serve (signature checking on)"; measure real 127.0.0.1:8113
-kill "$real"; wait "$real" 2>/dev/null || true
-
 bare_bin=$(ls -t target/release/deps/webhooks-* | grep -v '\.d$' | head -1)
-"$bare_bin" --bare-server 127.0.0.1:8112 >/dev/null & bare=$!
-echo "== bare axum baseline"; measure bare 127.0.0.1:8112
-kill "$bare"; wait "$bare" 2>/dev/null || true
+run_real() {
+  IVR_LISTEN=127.0.0.1:8113 IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token IVR_LOG=error \
+    IVR_OPERATOR_NUMBER=+77170000111 IVR_DATA_DIR="$tmp/data" IVR_DATABASE_URL="sqlite://$tmp/bench.sqlite3" \
+    ./target/release/ivr serve & pid=$!
+  echo "== ivr serve (signature checking on), round $1"; measure "real-$1" 127.0.0.1:8113
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+run_bare() {
+  "$bare_bin" --bare-server 127.0.0.1:8112 >/dev/null & pid=$!
+  echo "== bare axum baseline, round $1"; measure "bare-$1" 127.0.0.1:8112
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+tmp=$(mktemp -d)
+# Alternate the two servers so that anything else the machine does falls on both alike.
+for round in 1 2; do run_real "$round"; run_bare "$round"; done
 
 rate() { awk '/Requests\/sec/ {print $2}' "/tmp/loopback-$1.txt"; }
-python3 -c "r, b = $(rate real), $(rate bare); print(f'ivr serve {r:.0f} req/s, bare {b:.0f} req/s, ratio {r/b:.2f}')"
-rm -f "$script"
+python3 - "$(rate real-1)" "$(rate real-2)" "$(rate bare-1)" "$(rate bare-2)" <<'PY'
+import sys
+r1, r2, b1, b2 = map(float, sys.argv[1:])
+r, b = (r1 + r2) / 2, (b1 + b2) / 2
+print(f"ivr serve {r:.0f} req/s (rounds {r1:.0f}, {r2:.0f}); bare {b:.0f} req/s (rounds {b1:.0f}, {b2:.0f}); ratio {r / b:.2f}")
+PY
+rm -rf "$script" "$tmp"

@@ -30,12 +30,25 @@ fn main() {
 
 /// The requests a provider sends during a call, signed as the provider signs them.
 fn webhooks() -> Vec<(&'static str, String, String)> {
-    let caller = "CallSid=CA0123456789abcdef0123456789abcdef&AccountSid=AC0123&From=%2B77011234567&To=111&CallStatus=ringing";
+    let caller =
+        "CallSid=CA0123456789abcdef0123456789abcdef&AccountSid=AC0123&From=%2B77011234567&To=111&CallStatus=ringing";
     vec![
         ("incoming", "/twilio/voice".to_owned(), caller.to_owned()),
-        ("menu", "/twilio/gather?c=00000000000000aa&n=language&f=0&t=0&s=0&q=0".to_owned(), format!("{caller}&Digits=2")),
-        ("guidance", "/twilio/gather?c=00000000000000aa&n=main&l=ru&f=0&t=0&s=0&q=2".to_owned(), format!("{caller}&Digits=2")),
-        ("emergency", "/twilio/gather?c=00000000000000aa&n=safety_plan&l=ru&f=0&t=2&s=0&q=3".to_owned(), format!("{caller}&Digits=9")),
+        (
+            "menu",
+            "/twilio/gather?c=00000000000000aa&n=language&f=0&t=0&s=0&q=0".to_owned(),
+            format!("{caller}&Digits=2"),
+        ),
+        (
+            "guidance",
+            "/twilio/gather?c=00000000000000aa&n=main&l=ru&f=0&t=0&s=0&q=2".to_owned(),
+            format!("{caller}&Digits=2"),
+        ),
+        (
+            "emergency",
+            "/twilio/gather?c=00000000000000aa&n=safety_plan&l=ru&f=0&t=2&s=0&q=3".to_owned(),
+            format!("{caller}&Digits=9"),
+        ),
     ]
 }
 
@@ -50,7 +63,8 @@ fn signed(path: &str, body: &str) -> Request<Body> {
 }
 
 async fn in_process() {
-    let env = [("IVR_PUBLIC_URL", PUBLIC_URL), ("IVR_TWILIO_AUTH_TOKEN", TOKEN), ("IVR_OPERATOR_NUMBER", "+77170000111")];
+    let env =
+        [("IVR_PUBLIC_URL", PUBLIC_URL), ("IVR_TWILIO_AUTH_TOKEN", TOKEN), ("IVR_OPERATOR_NUMBER", "+77170000111")];
     let settings = Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
         .expect("settings");
     let app = app::load(settings).expect("bundled flow and prompts (run from the repository root)");
@@ -84,7 +98,9 @@ fn report(kind: &str, latencies: &mut [Duration]) {
 /// The baseline: parse the same form, answer a fixed TwiML document, nothing else.
 async fn bare_server(address: &str) {
     const TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Gather input="dtmf" numDigits="1" timeout="6" method="POST" action="https://ivr.bench/twilio/gather?n=language"><Play>https://ivr.bench/prompts/kk/choose_language.wav</Play></Gather><Redirect method="POST">https://ivr.bench/twilio/no-input?n=language</Redirect></Response>"#;
-    async fn handler(axum::Form(form): axum::Form<Vec<(String, String)>>) -> ([(&'static str, &'static str); 1], &'static str) {
+    async fn handler(
+        axum::Form(form): axum::Form<Vec<(String, String)>>,
+    ) -> ([(&'static str, &'static str); 1], &'static str) {
         std::hint::black_box(form);
         ([("content-type", "application/xml")], TWIML)
     }

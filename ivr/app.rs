@@ -1,4 +1,5 @@
-//! Start-up and router assembly: settings → flow → prompt library → serve.
+//! Start-up and router assembly: settings → flow → prompt library → statistics writer
+//! (connecting in the background) → serve; on shutdown, the statistics are drained.
 //!
 //! [`load`] does every check `ivr check` reports, so the service and the check never
 //! disagree. [`Application::build`] binds the listener first (port 0 in tests) so callers
@@ -14,8 +15,10 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
-use crate::flow::Flow;
+use crate::flow::{Flow, Language, PromptCatalog};
+use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
 use crate::prompts::PromptLibrary;
+use crate::stats::{Recorder, WriterHandle};
 use crate::telephony::signature::SignatureCheck;
 
 /// Everything a request needs, loaded once and shared read-only.
@@ -24,6 +27,9 @@ pub struct App {
     pub flow: Flow,
     pub prompts: PromptLibrary,
     pub signature: Option<SignatureCheck>,
+    pub roster: LiveRoster,
+    /// Anonymous statistics; disabled until [`Application::build`] starts the writer.
+    pub stats: Recorder,
 }
 
 #[derive(Clone)]
@@ -55,13 +61,19 @@ pub fn load(settings: Settings) -> Result<App, Vec<String>> {
 
 /// Checks a loaded flow against a loaded prompt library and puts the service together.
 pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Result<App, Vec<String>> {
-    let errors = flow.validate(&prompts);
-    if !errors.is_empty() {
-        let path = settings.flow_path.display();
-        return Err(errors.iter().map(|e| format!("flow {path}: {e}")).collect());
+    let path = settings.flow_path.display();
+    let mut problems: Vec<String> = flow.validate(&prompts).iter().map(|e| format!("flow {path}: {e}")).collect();
+    for key in all_whisper_prompts(&flow) {
+        for language in Language::ALL.into_iter().filter(|l| !prompts.has(*l, &key)) {
+            problems.push(format!("prompt library: operator whisper `{key}` has no {language} recording"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
     let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
-    Ok(App { settings, flow, prompts, signature })
+    let roster = LiveRoster::new(Roster { operators: Vec::new(), switchboard: settings.operator_number.clone() });
+    Ok(App { settings, flow, prompts, signature, roster, stats: Recorder::disabled() })
 }
 
 pub fn router(state: AppState) -> Router {
@@ -77,6 +89,8 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    stats: Recorder,
+    writer: WriterHandle,
 }
 
 impl Application {
@@ -85,17 +99,28 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let listener = TcpListener::bind(app.settings.listen).await?;
-        let router = router(AppState::new(app));
-        Ok(Application { listener, router })
+        // The writer connects and migrates in the background: calls are answered at once,
+        // with the database up, down or slow.
+        let (stats, writer) = crate::stats::start(&app.settings);
+        let router = router(AppState::new(App { stats: stats.clone(), ..app }));
+        Ok(Application { listener, router, stats, writer })
+    }
+
+    /// The statistics recorder the webhooks use (tests flush it).
+    pub fn stats(&self) -> &Recorder {
+        &self.stats
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, finishes the requests in flight, then drains the
+    /// statistics: every record is committed, or spooled if the database is down.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        self.writer.drain().await;
+        served
     }
 }
 

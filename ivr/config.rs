@@ -18,7 +18,9 @@ impl DialTarget {
     pub fn parse(text: &str) -> Option<DialTarget> {
         let text = text.trim();
         if let Some(rest) = text.strip_prefix("sip:") {
-            let ok = !rest.is_empty() && rest.len() < 256 && !rest.contains(|c: char| c.is_whitespace() || c == '<' || c == '>');
+            let ok = !rest.is_empty()
+                && rest.len() < 256
+                && !rest.contains(|c: char| c.is_whitespace() || c == '<' || c == '>');
             return ok.then(|| DialTarget::Sip(text.to_owned()));
         }
         let digits = text.strip_prefix('+').unwrap_or(text);
@@ -39,6 +41,14 @@ pub struct Settings {
     pub flow_path: PathBuf,
     pub prompts_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// Days raw per-call statistics are kept; daily aggregates are kept for ever.
+    pub retention_days: u32,
+    /// How long the statistics writer gathers records before committing them.
+    pub stats_batch_ms: u64,
+    /// Records the statistics channel holds before the webhooks spool instead.
+    pub stats_queue: usize,
+    /// How long a statistics write may take before its batch is spooled instead.
+    pub stats_timeout_ms: u64,
 }
 
 impl Settings {
@@ -59,19 +69,37 @@ impl Settings {
         let public_url = get("IVR_PUBLIC_URL").unwrap_or_else(|| format!("http://{listen}"));
         let public_url = public_url.trim_end_matches('/').to_owned();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.contains('?') {
-            problems.push(format!("IVR_PUBLIC_URL: `{public_url}` must be an http:// or https:// base URL without a query"));
+            problems.push(format!(
+                "IVR_PUBLIC_URL: `{public_url}` must be an http:// or https:// base URL without a query"
+            ));
         }
         let mut target = |name: &str, default: Option<&str>| {
             let text = get(name).or(default.map(str::to_owned))?;
             let parsed = DialTarget::parse(&text);
             if parsed.is_none() {
-                problems.push(format!("{name}: `{text}` is neither a phone number (digits, optional +) nor a sip: URI"));
+                problems
+                    .push(format!("{name}: `{text}` is neither a phone number (digits, optional +) nor a sip: URI"));
             }
             parsed
         };
         let emergency_number = target("IVR_EMERGENCY_NUMBER", Some("102"));
         let operator_number = target("IVR_OPERATOR_NUMBER", None);
         let path = |name: &str, default: &str| PathBuf::from(get(name).unwrap_or_else(|| default.to_owned()));
+        let mut number = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            let Some(text) = get(name) else { return default };
+            match text.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => n,
+                _ => {
+                    let (low, high) = range.into_inner();
+                    problems.push(format!("{name}: `{text}` is not a whole number from {low} to {high}"));
+                    default
+                }
+            }
+        };
+        let retention_days = number("IVR_RETENTION_DAYS", 365, 1..=36_500) as u32;
+        let stats_batch_ms = number("IVR_STATS_BATCH_MS", 200, 1..=600_000);
+        let stats_queue = number("IVR_STATS_QUEUE", 8192, 1..=1_000_000) as usize;
+        let stats_timeout_ms = number("IVR_STATS_TIMEOUT_MS", 10_000, 1..=600_000);
         let settings = Settings {
             listen,
             public_url,
@@ -82,6 +110,10 @@ impl Settings {
             flow_path: path("IVR_FLOW", "flows/hotline.toml"),
             prompts_dir: path("IVR_PROMPTS", "prompts"),
             data_dir: path("IVR_DATA_DIR", "data"),
+            retention_days,
+            stats_batch_ms,
+            stats_queue,
+            stats_timeout_ms,
         };
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }
@@ -93,7 +125,10 @@ impl Settings {
             warnings.push("IVR_TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked".to_owned());
         }
         if self.operator_number.is_none() {
-            warnings.push("IVR_OPERATOR_NUMBER is not set: callers asking for an operator hear that operators are busy".to_owned());
+            warnings.push(
+                "IVR_OPERATOR_NUMBER is not set: callers asking for an operator hear that operators are busy"
+                    .to_owned(),
+            );
         }
         warnings
     }

@@ -2,9 +2,14 @@
 //! rights. See README.md for what it does and `../shared/design.md` for its shape:
 //! a pure [`flow::step`] between a provider dialect ([`telephony`]) and the prompt library.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod error;
 pub mod flow;
+pub mod operators;
 pub mod prompts;
+pub mod review;
+pub mod simulate;
+pub mod stats;
 pub mod telephony;

@@ -19,11 +19,31 @@ enum Command {
     Serve,
     /// Validate the flow, the prompt library and the configuration; exit 1 listing every problem.
     Check,
+    /// Walk the hotline as a caller, in-process: hear the prompts, press keys (see README).
+    Simulate(ivr::simulate::SimulateArgs),
+    /// Review the flow: `graph` draws it, `audit` measures what callers go through.
+    Flow {
+        #[command(subcommand)]
+        command: ivr::review::FlowCommand,
+    },
+    /// Manage the recordings: `import` turns a studio recording into a prompt.
+    Prompts {
+        #[command(subcommand)]
+        command: ivr::prompts::PromptsCommand,
+    },
+    /// Apply the statistics database's migrations (`serve` also does, at start-up).
+    Migrate,
+    /// Print the anonymous call statistics of a range of days.
+    Report(ivr::stats::cli::ReportArgs),
+    /// Fill the statistics database with synthetic calls, for demos and benchmarks.
+    DemoData(ivr::stats::cli::DemoDataArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr, so what a command prints (`ivr report --format json`) stays clean.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("IVR_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
@@ -31,6 +51,12 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Check => check(),
+        Command::Simulate(args) => ivr::simulate::command(args),
+        Command::Flow { command } => ivr::review::command(command),
+        Command::Prompts { command } => prompts(command),
+        Command::Migrate => ivr::stats::cli::migrate(),
+        Command::Report(args) => ivr::stats::cli::report(args),
+        Command::DemoData(args) => ivr::stats::cli::demo_data(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +85,14 @@ fn check() -> Result<(), Vec<String>> {
         app.flow.nodes.len(),
         app.prompts.keys().count()
     );
+    Ok(())
+}
+
+fn prompts(command: ivr::prompts::PromptsCommand) -> Result<(), Vec<String>> {
+    let ivr::prompts::PromptsCommand::Import { lang, key, file } = command;
+    let settings = Settings::from_env()?;
+    let imported = ivr::prompts::import(&settings.prompts_dir, &lang, &key, &file).map_err(|e| vec![e.to_string()])?;
+    println!("{imported}\nnext: `ivr check` validates the whole library");
     Ok(())
 }
 

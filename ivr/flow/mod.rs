@@ -7,6 +7,7 @@
 //! knows nothing of HTTP, TwiML, SQL or audio, so every path a caller can take is testable
 //! as plain function calls and another provider dialect is only another renderer.
 
+mod file;
 mod model;
 mod state;
 mod step;
@@ -15,7 +16,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use model::{Digit, Flow, FlowLoadError, Language, Node, NodeId, NodeKind, PromptKey, Topic};
+pub use file::FlowLoadError;
+pub use model::{Choice, Digit, Flow, Language, Node, NodeId, NodeKind, PromptKey, Topic};
 pub use state::{CallId, CallState, TopicSet};
 pub use step::{DialOutcome, Event, Input, Instruction, Step, step};
 pub use validate::{FlowError, PromptCatalog};

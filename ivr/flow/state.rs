@@ -58,4 +58,8 @@ pub struct CallState {
     /// How many steps the call has taken. A provider retrying a webhook repeats the same
     /// `seq`, so statistics can tell a duplicate delivery from a caller's new action.
     pub seq: u16,
+    /// How many times operators have been rung for this caller since the main menu.
+    pub rounds: u8,
+    /// The police line did not answer this caller (told to the operator).
+    pub police_unreachable: bool,
 }

@@ -32,12 +32,24 @@ pub enum DialOutcome {
 pub enum Instruction<'f> {
     /// Play the prompts while listening for one key; after `timeout_seconds` of silence the
     /// provider comes back with [`Input::NoInput`].
-    Gather { prompts: Vec<&'f PromptKey>, timeout_seconds: u8 },
+    Gather {
+        prompts: Vec<&'f PromptKey>,
+        timeout_seconds: u8,
+    },
     /// Play the prompts, then dial the police.
-    EmergencyTransfer { prompts: Vec<&'f PromptKey>, ring_seconds: u8 },
-    /// Play the prompts, then ring the operators; they are told what the caller heard.
-    OperatorTransfer { prompts: Vec<&'f PromptKey>, ring_seconds: u8, topics: TopicSet, silent: bool },
-    Hangup { prompts: Vec<&'f PromptKey> },
+    EmergencyTransfer {
+        prompts: Vec<&'f PromptKey>,
+        ring_seconds: u8,
+    },
+    /// Play the prompts, then ring the operators; they are told what the caller heard
+    /// (the topics and flags in [`Step::next`]).
+    OperatorTransfer {
+        prompts: Vec<&'f PromptKey>,
+        ring_seconds: u8,
+    },
+    Hangup {
+        prompts: Vec<&'f PromptKey>,
+    },
 }
 
 /// Anonymous facts about the call, for statistics. Never a caller identifier.
@@ -51,7 +63,7 @@ pub enum Event {
     NoInput { node: NodeId },
     TopicHeard(u8),
     EmergencyTransfer,
-    OperatorTransfer { silent: bool },
+    OperatorTransfer { silent: bool, round: u8 },
     DialEnded { emergency: bool, outcome: DialOutcome },
     Hangup,
 }
@@ -77,6 +89,8 @@ impl Flow {
             topics: TopicSet::default(),
             silent: false,
             seq: 0,
+            rounds: 0,
+            police_unreachable: false,
         };
         enter(self, state, self.start, vec![Event::CallStarted])
     }
@@ -85,7 +99,17 @@ impl Flow {
     /// or the language choice when it has none.
     pub fn recover(&self, call: CallId, language: Option<Language>) -> CallState {
         let node = if language.is_some() { self.main_menu } else { self.start };
-        CallState { call, node, language, failures: 0, topics: TopicSet::default(), silent: false, seq: 0 }
+        CallState {
+            call,
+            node,
+            language,
+            failures: 0,
+            topics: TopicSet::default(),
+            silent: false,
+            seq: 0,
+            rounds: 0,
+            police_unreachable: false,
+        }
     }
 }
 
@@ -101,7 +125,7 @@ pub fn step<'f>(flow: &'f Flow, state: CallState, input: Input) -> Step<'f> {
         Input::Key(key) => pressed(flow, state, key),
         Input::UnknownKey => failed(flow, state, Event::InvalidKey { node: state.node }),
         Input::NoInput => match node.kind {
-            NodeKind::Message { next } => enter(flow, state, next, Vec::new()),
+            NodeKind::Message { next } | NodeKind::Hold { next, .. } => enter(flow, state, next, Vec::new()),
             _ => failed(flow, state, Event::NoInput { node: state.node }),
         },
         Input::Dial(outcome) => dialled(flow, state, outcome),
@@ -111,7 +135,7 @@ pub fn step<'f>(flow: &'f Flow, state: CallState, input: Input) -> Step<'f> {
 fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
     let node = flow.node(state.node);
     let mut events = vec![Event::KeyPressed { node: state.node, key }];
-    if let NodeKind::Message { next } = node.kind {
+    if let NodeKind::Message { next } | NodeKind::Hold { next, .. } = node.kind {
         if key == flow.operator_key {
             return enter(flow, state, flow.operator, events);
         }
@@ -148,7 +172,7 @@ fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
 /// A wrong key or silence on a node that listens.
 fn failed(flow: &Flow, state: CallState, event: Event) -> Step<'_> {
     let node = flow.node(state.node);
-    if node.options().is_none() && !matches!(node.kind, NodeKind::Message { .. }) {
+    if node.options().is_none() && !matches!(node.kind, NodeKind::Message { .. } | NodeKind::Hold { .. }) {
         return resume(flow, state, Vec::new());
     }
     let silent = matches!(event, Event::NoInput { .. });
@@ -176,9 +200,16 @@ fn retry<'f>(flow: &'f Flow, state: CallState, lead: &'f PromptKey, events: Vec<
 fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
     let (emergency, on_failure, on_complete) = match flow.node(state.node).kind {
         NodeKind::EmergencyTransfer { on_failure, on_complete, .. } => (true, on_failure, on_complete),
-        NodeKind::OperatorTransfer { on_failure, on_complete, .. } => (false, on_failure, on_complete),
+        NodeKind::OperatorTransfer { max_rounds, on_failure, on_exhausted, on_complete, .. } => {
+            let last_round = state.rounds >= max_rounds;
+            (false, if last_round { on_exhausted } else { on_failure }, on_complete)
+        }
         _ => return resume(flow, state, Vec::new()),
     };
+    let mut state = state;
+    if emergency && outcome != DialOutcome::Completed {
+        state.police_unreachable = true;
+    }
     let events = vec![Event::DialEnded { emergency, outcome }];
     match (outcome, on_complete) {
         (DialOutcome::Completed, Some(done)) => enter(flow, state, done, events),
@@ -202,8 +233,11 @@ fn resume(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
 fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> Step<'_> {
     let node = flow.node(to);
     let mut next = CallState { node: to, failures: 0, ..state };
+    if to == flow.main_menu {
+        next.rounds = 0;
+    }
     events.push(Event::Entered(to));
-    let prompts = node.prompts.iter().collect();
+    let mut prompts: Vec<&PromptKey> = node.prompts.iter().collect();
     let say = match node.kind {
         NodeKind::Menu { .. } | NodeKind::Message { .. } => {
             Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds }
@@ -217,9 +251,15 @@ fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> S
             events.push(Event::EmergencyTransfer);
             Instruction::EmergencyTransfer { prompts, ring_seconds }
         }
+        NodeKind::Hold { ref guidance, .. } => {
+            let round = usize::from(next.rounds.saturating_sub(1));
+            prompts.extend(guidance.get(round % guidance.len().max(1)));
+            Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds }
+        }
         NodeKind::OperatorTransfer { ring_seconds, .. } => {
-            events.push(Event::OperatorTransfer { silent: next.silent });
-            Instruction::OperatorTransfer { prompts, ring_seconds, topics: next.topics, silent: next.silent }
+            next.rounds = next.rounds.saturating_add(1);
+            events.push(Event::OperatorTransfer { silent: next.silent, round: next.rounds });
+            Instruction::OperatorTransfer { prompts, ring_seconds }
         }
         NodeKind::Hangup => {
             events.push(Event::Hangup);

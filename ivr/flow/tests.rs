@@ -60,7 +60,13 @@ fn a_prompt_missing_in_one_language_is_reported_per_language() {
     let flow = bundled();
     let errors = flow.validate(&Catalog(vec![(Language::Ru, "guidance_evidence")]));
     let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    assert_eq!(errors, ["node `evidence`, field `prompts`: prompt `guidance_evidence` has no ru recording"]);
+    assert_eq!(
+        errors,
+        [
+            "node `evidence`, field `prompts`: prompt `guidance_evidence` has no ru recording",
+            "node `hold`, field `guidance`: prompt `guidance_evidence` has no ru recording",
+        ]
+    );
 }
 
 #[test]
@@ -89,21 +95,39 @@ fn one_emergency_key_distinct_from_the_operator_key() {
 
 #[test]
 fn timeouts_and_retry_limits_stay_within_bounds() {
-    assert_reports(&errors_after("timeout_seconds = 6", "timeout_seconds = 90"), "field `timeout_seconds`: 90 is outside 2..=30");
+    assert_reports(
+        &errors_after("timeout_seconds = 6", "timeout_seconds = 90"),
+        "field `timeout_seconds`: 90 is outside 2..=30",
+    );
     assert_reports(&errors_after("max_failures = 3", "max_failures = 0"), "field `max_failures`: 0 is outside 1..=10");
-    assert_reports(&errors_after("ring_seconds = 40", "ring_seconds = 1"), "node `police`, field `ring_seconds`: 1 is outside 5..=120");
+    assert_reports(
+        &errors_after("ring_seconds = 40", "ring_seconds = 1"),
+        "node `police`, field `ring_seconds`: 1 is outside 5..=120",
+    );
 }
 
 #[test]
 fn the_named_nodes_have_the_right_kinds() {
-    assert_reports(&errors_after(r#"emergency = "police""#, r#"emergency = "operator""#), "field `emergency`: `operator` must be a emergency_transfer node");
-    assert_reports(&errors_after(r#"start = "language""#, r#"start = "goodbye""#), "field `start`: `goodbye` must be a menu node");
+    assert_reports(
+        &errors_after(r#"emergency = "police""#, r#"emergency = "operator""#),
+        "field `emergency`: `operator` must be a emergency_transfer node",
+    );
+    assert_reports(
+        &errors_after(r#"start = "language""#, r#"start = "goodbye""#),
+        "field `start`: `goodbye` must be a menu node",
+    );
 }
 
 #[test]
 fn unknown_fields_and_kinds_are_refused_with_their_line() {
-    assert_reports(&errors_after("[nodes.welcome]\nkind = \"message\"", "[nodes.welcome]\nkind = \"messagee\""), "line");
-    assert_reports(&errors_after("prompts = [\"welcome\"]", "prompts = [\"welcome\"]\npromtps = []"), "unknown field `promtps`");
+    assert_reports(
+        &errors_after("[nodes.welcome]\nkind = \"message\"", "[nodes.welcome]\nkind = \"messagee\""),
+        "line",
+    );
+    assert_reports(
+        &errors_after("prompts = [\"welcome\"]", "prompts = [\"welcome\"]\npromtps = []"),
+        "unknown field `promtps`",
+    );
 }
 
 #[test]
@@ -155,5 +179,6 @@ fn reaching_an_operator_by_silence_is_told_to_the_operator() {
         state = last.next;
         last = step(&flow, state, Input::NoInput);
     }
-    assert!(matches!(last.say, Instruction::OperatorTransfer { silent: true, .. }), "{:?}", last.say);
+    assert!(matches!(last.say, Instruction::OperatorTransfer { .. }), "{:?}", last.say);
+    assert!(last.next.silent);
 }

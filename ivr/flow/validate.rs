@@ -14,6 +14,7 @@ use super::model::{Flow, Language, NodeId, NodeKind, PromptKey};
 const TIMEOUT_SECONDS: std::ops::RangeInclusive<u8> = 2..=30;
 const RING_SECONDS: std::ops::RangeInclusive<u8> = 5..=120;
 const MAX_FAILURES: std::ops::RangeInclusive<u8> = 1..=10;
+const MAX_ROUNDS: std::ops::RangeInclusive<u8> = 1..=10;
 /// Topics are carried in a 32-bit set in the call state.
 const MAX_TOPICS: usize = 32;
 
@@ -120,25 +121,54 @@ impl Flow {
                 }
             }
             match &node.kind {
-                NodeKind::Guidance { topic, .. } => {
-                    if !topics.insert(&self.topics[usize::from(*topic)]) {
-                        errors.push(FlowError::new(at, "topic", "another guidance node has this topic"));
-                    }
+                NodeKind::Guidance { topic, .. } if !topics.insert(&self.topics[usize::from(*topic)]) => {
+                    errors.push(FlowError::new(at, "topic", "another guidance node has this topic"));
                 }
-                NodeKind::Message { .. } if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) => {
+                NodeKind::Message { .. } | NodeKind::Hold { .. }
+                    if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) =>
+                {
                     errors.push(FlowError::new(at, "timeout_seconds", bounds(&TIMEOUT_SECONDS, node.timeout_seconds)));
                 }
-                NodeKind::EmergencyTransfer { ring_seconds, .. } | NodeKind::OperatorTransfer { ring_seconds, .. }
-                    if !RING_SECONDS.contains(ring_seconds) =>
-                {
+                NodeKind::EmergencyTransfer { ring_seconds, .. } if !RING_SECONDS.contains(ring_seconds) => {
                     errors.push(FlowError::new(at, "ring_seconds", bounds(&RING_SECONDS, *ring_seconds)));
                 }
                 _ => {}
             }
-            let listens = matches!(node.kind, NodeKind::Menu { .. } | NodeKind::Guidance { .. } | NodeKind::Message { .. });
+            self.check_transfer(node, errors);
+            let listens = matches!(
+                node.kind,
+                NodeKind::Menu { .. } | NodeKind::Guidance { .. } | NodeKind::Message { .. } | NodeKind::Hold { .. }
+            );
             if listens && node.prompts.is_empty() {
                 errors.push(FlowError::new(at, "prompts", "a node that waits for a key must play something"));
             }
+        }
+    }
+
+    fn check_transfer(&self, node: &super::model::Node, errors: &mut Vec<FlowError>) {
+        let at = Some(node.name.as_str());
+        match &node.kind {
+            NodeKind::OperatorTransfer { ring_seconds, max_rounds, on_failure, on_exhausted, .. } => {
+                for (field, id) in [("on_failure", on_failure), ("on_exhausted", on_exhausted)] {
+                    if matches!(
+                        self.node(*id).kind,
+                        NodeKind::OperatorTransfer { .. } | NodeKind::EmergencyTransfer { .. }
+                    ) {
+                        let message = "must lead somewhere the caller hears why, not straight into another transfer";
+                        errors.push(FlowError::new(at, field, message));
+                    }
+                }
+                if !RING_SECONDS.contains(ring_seconds) {
+                    errors.push(FlowError::new(at, "ring_seconds", bounds(&RING_SECONDS, *ring_seconds)));
+                }
+                if !MAX_ROUNDS.contains(max_rounds) {
+                    errors.push(FlowError::new(at, "max_rounds", bounds(&MAX_ROUNDS, *max_rounds)));
+                }
+            }
+            NodeKind::Hold { guidance, .. } if guidance.is_empty() => {
+                errors.push(FlowError::new(at, "guidance", "a hold plays guidance while the caller waits"));
+            }
+            _ => {}
         }
     }
 
@@ -169,7 +199,7 @@ impl Flow {
         for id in self.node_ids() {
             let mut at = id;
             let mut hops = 0;
-            while let NodeKind::Message { next } = self.node(at).kind {
+            while let NodeKind::Message { next } | NodeKind::Hold { next, .. } = self.node(at).kind {
                 at = next;
                 hops += 1;
                 if hops > self.nodes.len() {
@@ -185,24 +215,20 @@ impl Flow {
     }
 
     fn check_prompts(&self, prompts: &dyn PromptCatalog, errors: &mut Vec<FlowError>) {
-        let globals = [
-            ("invalid_choice_prompt", &self.invalid_choice_prompt),
-            ("no_input_prompt", &self.no_input_prompt),
-        ];
+        let globals =
+            [("invalid_choice_prompt", &self.invalid_choice_prompt), ("no_input_prompt", &self.no_input_prompt)];
         let in_nodes = self.nodes.iter().flat_map(|n| {
-            let prompts = n.prompts.iter().map(move |k| (Some(n.name.as_str()), "prompts", k));
-            prompts.chain(n.reprompt.iter().map(move |k| (Some(n.name.as_str()), "reprompt", k)))
+            let name = Some(n.name.as_str());
+            let prompts = n.prompts.iter().map(move |k| (name, "prompts", k));
+            let guidance = n.guidance().iter().map(move |k| (name, "guidance", k));
+            prompts.chain(n.reprompt.iter().map(move |k| (name, "reprompt", k))).chain(guidance)
         });
         let all = globals.into_iter().map(|(field, key)| (None, field, key)).chain(in_nodes);
         let mut reported = HashSet::new();
         for (node, field, key) in all {
             for language in Language::ALL {
                 if !prompts.has(language, key) && reported.insert((node, field, key, language)) {
-                    errors.push(FlowError::new(
-                        node,
-                        field,
-                        format!("prompt `{key}` has no {language} recording"),
-                    ));
+                    errors.push(FlowError::new(node, field, format!("prompt `{key}` has no {language} recording")));
                 }
             }
         }

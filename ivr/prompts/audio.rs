@@ -32,7 +32,8 @@ pub enum AudioProblem {
 
 /// Checks a WAV file's bytes against every rule; returns its duration or every problem.
 pub fn check_recording(wav: &[u8]) -> Result<Duration, Vec<AudioProblem>> {
-    let mut reader = hound::WavReader::new(Cursor::new(wav)).map_err(|e| vec![AudioProblem::Unreadable(e.to_string())])?;
+    let mut reader =
+        hound::WavReader::new(Cursor::new(wav)).map_err(|e| vec![AudioProblem::Unreadable(e.to_string())])?;
     let spec = reader.spec();
     let canonical = spec.sample_rate == SAMPLE_RATE
         && spec.channels == 1
@@ -45,10 +46,8 @@ pub fn check_recording(wav: &[u8]) -> Result<Duration, Vec<AudioProblem>> {
         );
         return Err(vec![AudioProblem::Format(format)]);
     }
-    let samples: Vec<i16> = reader
-        .samples::<i16>()
-        .collect::<Result<_, _>>()
-        .map_err(|e| vec![AudioProblem::Unreadable(e.to_string())])?;
+    let samples: Vec<i16> =
+        reader.samples::<i16>().collect::<Result<_, _>>().map_err(|e| vec![AudioProblem::Unreadable(e.to_string())])?;
     let problems = sample_problems(&samples);
     if problems.is_empty() { Ok(seconds(samples.len())) } else { Err(problems) }
 }
@@ -83,4 +82,134 @@ fn is_full_scale(sample: i16) -> bool {
 
 fn seconds(samples: usize) -> Duration {
     Duration::from_secs_f64(samples as f64 / f64::from(SAMPLE_RATE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(
+        sample_rate: u32,
+        channels: u16,
+        bits_per_sample: u16,
+        sample_format: hound::SampleFormat,
+    ) -> hound::WavSpec {
+        hound::WavSpec { channels, sample_rate, bits_per_sample, sample_format }
+    }
+
+    fn wav<S: hound::Sample + Copy>(spec: hound::WavSpec, samples: &[S]) -> Vec<u8> {
+        let mut bytes = Cursor::new(Vec::new());
+        let mut writer = hound::WavWriter::new(&mut bytes, spec).expect("WAV header");
+        for sample in samples {
+            writer.write_sample(*sample).expect("sample");
+        }
+        writer.finalize().expect("WAV finalised");
+        bytes.into_inner()
+    }
+
+    /// 8 kHz mono 16-bit: the telephone format.
+    fn telephone(samples: &[i16]) -> Vec<u8> {
+        wav(spec(SAMPLE_RATE, 1, 16, hound::SampleFormat::Int), samples)
+    }
+
+    /// A 440 Hz tone at about -10 dBFS, at 8 kHz, loud from its first sample.
+    fn tone(seconds: f64) -> Vec<i16> {
+        let length = (seconds * f64::from(SAMPLE_RATE)) as usize;
+        (0..length)
+            .map(|n| (10_000.0 * (std::f64::consts::TAU * 440.0 * n as f64 / f64::from(SAMPLE_RATE)).cos()) as i16)
+            .collect()
+    }
+
+    fn quiet(seconds: f64, level: i16) -> Vec<i16> {
+        vec![level; (seconds * f64::from(SAMPLE_RATE)) as usize]
+    }
+
+    fn joined(parts: &[Vec<i16>]) -> Vec<i16> {
+        parts.concat()
+    }
+
+    fn problems(bytes: &[u8]) -> Vec<AudioProblem> {
+        check_recording(bytes).expect_err("the recording is refused")
+    }
+
+    #[test]
+    fn a_telephone_format_tone_passes_with_its_duration() {
+        assert_eq!(check_recording(&telephone(&tone(1.0))), Ok(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn formats_other_than_8_khz_mono_16_bit_pcm_are_refused() {
+        let tone = tone(1.0);
+        let stereo: Vec<i16> = tone.iter().flat_map(|s| [*s, *s]).collect();
+        let eight_bit: Vec<i8> = tone.iter().map(|s| (s / 256) as i8).collect();
+        let float: Vec<f32> = tone.iter().map(|s| f32::from(*s) / 32768.0).collect();
+        let cases = [
+            (wav(spec(16_000, 1, 16, hound::SampleFormat::Int), &tone), "16000 Hz, 1 channel(s), 16-bit Int"),
+            (wav(spec(SAMPLE_RATE, 2, 16, hound::SampleFormat::Int), &stereo), "8000 Hz, 2 channel(s), 16-bit Int"),
+            (wav(spec(SAMPLE_RATE, 1, 8, hound::SampleFormat::Int), &eight_bit), "8000 Hz, 1 channel(s), 8-bit Int"),
+            (wav(spec(SAMPLE_RATE, 1, 32, hound::SampleFormat::Float), &float), "8000 Hz, 1 channel(s), 32-bit Float"),
+        ];
+        for (bytes, format) in cases {
+            assert_eq!(problems(&bytes), vec![AudioProblem::Format(format.to_owned())]);
+        }
+    }
+
+    #[test]
+    fn a_recording_shorter_than_0_3_s_or_longer_than_180_s_is_refused() {
+        assert_eq!(problems(&telephone(&tone(0.2))), vec![AudioProblem::Duration(0.2)]);
+        assert_eq!(problems(&telephone(&tone(180.5))), vec![AudioProblem::Duration(180.5)]);
+        assert!(check_recording(&telephone(&tone(0.3))).is_ok(), "0.3 s is allowed");
+        assert!(check_recording(&telephone(&tone(180.0))).is_ok(), "180 s is allowed");
+    }
+
+    #[test]
+    fn more_than_0_8_s_of_leading_silence_is_refused() {
+        let bytes = telephone(&joined(&[quiet(0.9, 0), tone(1.0)]));
+        assert_eq!(problems(&bytes), vec![AudioProblem::Silence { edge: "leading", seconds: 0.9 }]);
+        assert!(check_recording(&telephone(&joined(&[quiet(0.7, 0), tone(1.0)]))).is_ok(), "0.7 s is allowed");
+    }
+
+    #[test]
+    fn more_than_0_8_s_of_trailing_silence_is_refused() {
+        let bytes = telephone(&joined(&[tone(1.0), quiet(1.0, 0)]));
+        assert!(
+            matches!(problems(&bytes)[..], [AudioProblem::Silence { edge: "trailing", seconds }] if seconds > 0.99)
+        );
+        assert!(check_recording(&telephone(&joined(&[tone(1.0), quiet(0.7, 0)]))).is_ok(), "0.7 s is allowed");
+    }
+
+    #[test]
+    fn hiss_below_minus_40_dbfs_counts_as_silence() {
+        let bytes = telephone(&joined(&[quiet(0.9, SILENCE_THRESHOLD - 1), tone(1.0)]));
+        assert_eq!(problems(&bytes), vec![AudioProblem::Silence { edge: "leading", seconds: 0.9 }]);
+    }
+
+    #[test]
+    fn three_full_scale_samples_in_a_row_are_clipping_and_two_are_not() {
+        let mut clipped = tone(1.0);
+        clipped[1000..1003].fill(i16::MAX);
+        clipped[3000..3004].fill(i16::MIN);
+        assert_eq!(problems(&telephone(&clipped)), vec![AudioProblem::Clipped(2)]);
+        let mut peaks = tone(1.0);
+        peaks[1000..1002].fill(i16::MAX);
+        assert!(check_recording(&telephone(&peaks)).is_ok(), "two full-scale samples are a peak, not clipping");
+    }
+
+    #[test]
+    fn every_problem_of_a_recording_is_listed() {
+        let mut clipped = tone(1.0);
+        clipped[100..110].fill(i16::MAX);
+        let bytes = telephone(&joined(&[quiet(1.0, 0), clipped, quiet(1.0, 0)]));
+        let found = problems(&bytes);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found.contains(&AudioProblem::Clipped(1)), "{found:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_wav_or_is_cut_short_is_unreadable() {
+        let whole = telephone(&tone(1.0));
+        for bytes in [&b"RIFF, but not really"[..], &whole[..whole.len() / 2], b""] {
+            assert!(matches!(problems(bytes)[..], [AudioProblem::Unreadable(_)]), "{:?}", problems(bytes));
+        }
+    }
 }

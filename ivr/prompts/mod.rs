@@ -6,6 +6,8 @@
 //! disk and a broken recording is found before anyone hears it.
 
 mod audio;
+mod import;
+mod resample;
 mod serve;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::flow::{Language, PromptCatalog, PromptKey};
 
 pub use audio::{AudioProblem, check_recording};
+pub use import::{ImportError, Imported, InputAudio, InputProblem, PromptsCommand, import};
 pub use serve::router;
 
 /// One recording, ready to serve.

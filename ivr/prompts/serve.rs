@@ -18,7 +18,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/prompts/{lang}/{file}", get(prompt))
 }
 
-async fn prompt(State(app): State<AppState>, Path((lang, file)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, Error> {
+async fn prompt(
+    State(app): State<AppState>,
+    Path((lang, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
     let language = Language::from_code(&lang).ok_or(Error::NotFound)?;
     let key = file.strip_suffix(".wav").and_then(PromptKey::parse).ok_or(Error::NotFound)?;
     let prompt = app.prompts.get(language, &key).ok_or(Error::NotFound)?;

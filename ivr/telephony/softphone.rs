@@ -54,7 +54,27 @@ pub fn parse(doc: &str) -> Result<Reply, String> {
     if prompts.is_empty() { Ok(Reply::Empty) } else { Err("prompts played, then nothing: the call would drop".into()) }
 }
 
-fn gather(verb: &roxmltree::Node<'_, '_>, after: Option<&roxmltree::Node<'_, '_>>, mut prompts: Vec<String>) -> Result<Reply, String> {
+/// Reads a whisper: the prompts an operator hears before being connected, and nothing else.
+pub fn parse_whisper(doc: &str) -> Result<Vec<String>, String> {
+    let doc = roxmltree::Document::parse(doc).map_err(|e| format!("not XML: {e}"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "Response" {
+        return Err(format!("root is <{}>, not <Response>", root.tag_name().name()));
+    }
+    root.children()
+        .filter(|n| n.is_element())
+        .map(|verb| match verb.tag_name().name() {
+            "Play" => text(&verb),
+            other => Err(format!("a whisper holds <{other}>")),
+        })
+        .collect()
+}
+
+fn gather(
+    verb: &roxmltree::Node<'_, '_>,
+    after: Option<&roxmltree::Node<'_, '_>>,
+    mut prompts: Vec<String>,
+) -> Result<Reply, String> {
     for (name, expected) in [("input", "dtmf"), ("numDigits", "1"), ("method", "POST")] {
         if verb.attribute(name) != Some(expected) {
             return Err(format!("<Gather> needs {name}=\"{expected}\""));
@@ -66,7 +86,8 @@ fn gather(verb: &roxmltree::Node<'_, '_>, after: Option<&roxmltree::Node<'_, '_>
         }
         prompts.push(text(&play)?);
     }
-    let redirect = after.filter(|n| n.tag_name().name() == "Redirect").ok_or("<Gather> without a <Redirect> after it")?;
+    let redirect =
+        after.filter(|n| n.tag_name().name() == "Redirect").ok_or("<Gather> without a <Redirect> after it")?;
     Ok(Reply::Gather {
         prompts,
         action: attribute(verb, "action")?,
@@ -79,7 +100,9 @@ fn dial(verb: &roxmltree::Node<'_, '_>, prompts: Vec<String>) -> Result<Reply, S
     let mut targets = Vec::new();
     for target in verb.children().filter(|n| n.is_element()) {
         match target.tag_name().name() {
-            "Number" | "Sip" => targets.push(Target { address: text(&target)?, whisper: target.attribute("url").map(str::to_owned) }),
+            "Number" | "Sip" => {
+                targets.push(Target { address: text(&target)?, whisper: target.attribute("url").map(str::to_owned) })
+            }
             other => return Err(format!("<Dial> holds <{other}>")),
         }
     }
@@ -90,7 +113,10 @@ fn dial(verb: &roxmltree::Node<'_, '_>, prompts: Vec<String>) -> Result<Reply, S
 }
 
 fn text(node: &roxmltree::Node<'_, '_>) -> Result<String, String> {
-    node.text().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).ok_or_else(|| format!("empty <{}>", node.tag_name().name()))
+    node.text()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("empty <{}>", node.tag_name().name()))
 }
 
 fn attribute(node: &roxmltree::Node<'_, '_>, name: &str) -> Result<String, String> {

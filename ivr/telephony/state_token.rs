@@ -1,4 +1,4 @@
-//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4`).
+//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0`).
 //!
 //! Decoding never fails: whatever arrives becomes a state a caller can safely continue from
 //! (see [`Flow::recover`]). A provider retrying an old URL or someone editing one lands the
@@ -16,13 +16,23 @@ pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
     if let Some(language) = state.language {
         let _ = write!(out, "&l={language}");
     }
-    let _ = write!(out, "&f={}&t={:x}&s={}&q={}", state.failures, state.topics.0, u8::from(state.silent), state.seq);
+    let _ = write!(
+        out,
+        "&f={}&t={:x}&s={}&q={}&r={}&p={}",
+        state.failures,
+        state.topics.0,
+        u8::from(state.silent),
+        state.seq,
+        state.rounds,
+        u8::from(state.police_unreachable)
+    );
 }
 
 /// Reads a state from a query string; anything missing or wrong is replaced by a safe value.
 pub fn decode(flow: &Flow, query: &str) -> CallState {
     let (mut call, mut node, mut language, mut failures, mut topics, mut silent, mut seq) =
         (None, None, None, 0u8, 0u32, false, 0u16);
+    let (mut rounds, mut police_unreachable) = (0u8, false);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*name {
             "c" => call = CallId::parse(&value),
@@ -32,6 +42,8 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
             "t" => topics = u32::from_str_radix(&value, 16).unwrap_or(0),
             "s" => silent = &*value == "1",
             "q" => seq = value.parse().unwrap_or(0),
+            "r" => rounds = value.parse().unwrap_or(0),
+            "p" => police_unreachable = &*value == "1",
             _ => {}
         }
     }
@@ -48,5 +60,7 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
         topics: TopicSet(topics & known_topics),
         silent,
         seq,
+        rounds: rounds.min(10),
+        police_unreachable,
     }
 }

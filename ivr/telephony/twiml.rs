@@ -8,7 +8,8 @@
 use std::fmt::Write;
 
 use crate::config::DialTarget;
-use crate::flow::{Flow, Instruction, Language, PromptKey, Step};
+use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
+use crate::operators::Ring;
 
 use super::state_token;
 
@@ -16,6 +17,8 @@ use super::state_token;
 pub const GATHER_PATH: &str = "/twilio/gather";
 pub const NO_INPUT_PATH: &str = "/twilio/no-input";
 pub const DIAL_PATH: &str = "/twilio/dial";
+/// Played to an operator who answers, before the caller is connected.
+pub const WHISPER_PATH: &str = "/twilio/whisper";
 
 pub struct Twiml<'a> {
     pub public_url: &'a str,
@@ -23,14 +26,17 @@ pub struct Twiml<'a> {
 }
 
 impl Twiml<'_> {
-    /// The TwiML document for one step. `operators` are the numbers to ring when the step
-    /// transfers to an operator; the caller is never sent to an empty `<Dial>`.
-    pub fn render(&self, flow: &Flow, step: &Step<'_>, operators: &[DialTarget]) -> String {
+    /// The TwiML document for one step. `operators` are who to ring when the step transfers
+    /// to an operator; the caller must never be sent to an empty `<Dial>`.
+    pub fn render(&self, flow: &Flow, step: &Step<'_>, operators: &[Ring<'_>]) -> String {
         let mut doc = String::with_capacity(1024);
         doc.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
         match &step.say {
             Instruction::Gather { prompts, timeout_seconds } => {
-                let _ = write!(doc, r#"<Gather input="dtmf" numDigits="1" timeout="{timeout_seconds}" method="POST" action=""#);
+                let _ = write!(
+                    doc,
+                    r#"<Gather input="dtmf" numDigits="1" timeout="{timeout_seconds}" method="POST" action=""#
+                );
                 self.action(flow, step, GATHER_PATH, &mut doc);
                 doc.push_str(r#"">"#);
                 self.plays(step.language, prompts, &mut doc);
@@ -40,11 +46,18 @@ impl Twiml<'_> {
             }
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
                 self.plays(step.language, prompts, &mut doc);
-                self.dial(flow, step, *ring_seconds, std::slice::from_ref(self.emergency), &mut doc);
+                self.dial_open(flow, step, *ring_seconds, &mut doc);
+                target(self.emergency, None, &mut doc);
+                doc.push_str("</Dial>");
             }
-            Instruction::OperatorTransfer { prompts, ring_seconds, .. } => {
+            Instruction::OperatorTransfer { prompts, ring_seconds } => {
                 self.plays(step.language, prompts, &mut doc);
-                self.dial(flow, step, *ring_seconds, operators, &mut doc);
+                self.dial_open(flow, step, *ring_seconds, &mut doc);
+                for ring in operators {
+                    let whisper = self.whisper_url(flow, &step.next, ring.whisper);
+                    target(ring.target, Some(&whisper), &mut doc);
+                }
+                doc.push_str("</Dial>");
             }
             Instruction::Hangup { prompts } => {
                 self.plays(step.language, prompts, &mut doc);
@@ -55,11 +68,22 @@ impl Twiml<'_> {
         doc
     }
 
+    /// The whisper played to an operator: the fragments, in the operator's language.
+    pub fn whisper(&self, language: Language, prompts: &[&PromptKey]) -> String {
+        let mut doc = String::with_capacity(512);
+        doc.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
+        self.plays(language, prompts, &mut doc);
+        doc.push_str("</Response>");
+        doc
+    }
+
     /// An absolute action URL carrying the next state, XML-escaped (`&` → `&amp;`).
     fn action(&self, flow: &Flow, step: &Step<'_>, path: &str, doc: &mut String) {
-        let mut query = String::with_capacity(64);
-        state_token::encode(flow, &step.next, &mut query);
-        let _ = write!(doc, "{}{path}?{}", self.public_url, query.replace('&', "&amp;"));
+        let _ = write!(doc, "{}{path}?{}", self.public_url, query(flow, &step.next).replace('&', "&amp;"));
+    }
+
+    fn whisper_url(&self, flow: &Flow, caller: &CallState, language: Language) -> String {
+        format!("{}{WHISPER_PATH}?{}&o={language}", self.public_url, query(flow, caller))
     }
 
     fn plays(&self, language: Language, prompts: &[&PromptKey], doc: &mut String) {
@@ -68,22 +92,30 @@ impl Twiml<'_> {
         }
     }
 
-    fn dial(&self, flow: &Flow, step: &Step<'_>, ring_seconds: u8, targets: &[DialTarget], doc: &mut String) {
+    fn dial_open(&self, flow: &Flow, step: &Step<'_>, ring_seconds: u8, doc: &mut String) {
         let _ = write!(doc, r#"<Dial timeout="{ring_seconds}" answerOnBridge="true" method="POST" action=""#);
         self.action(flow, step, DIAL_PATH, doc);
         doc.push_str(r#"">"#);
-        for target in targets {
-            match target {
-                DialTarget::Number(number) => {
-                    let _ = write!(doc, "<Number>{}</Number>", escape(number));
-                }
-                DialTarget::Sip(uri) => {
-                    let _ = write!(doc, "<Sip>{}</Sip>", escape(uri));
-                }
-            }
-        }
-        doc.push_str("</Dial>");
     }
+}
+
+fn query(flow: &Flow, state: &CallState) -> String {
+    let mut query = String::with_capacity(64);
+    state_token::encode(flow, state, &mut query);
+    query
+}
+
+/// A `<Number>` or `<Sip>`, with the URL whose TwiML the answering party hears first.
+fn target(target: &DialTarget, whisper: Option<&str>, doc: &mut String) {
+    let (verb, address) = match target {
+        DialTarget::Number(number) => ("Number", number),
+        DialTarget::Sip(uri) => ("Sip", uri),
+    };
+    let _ = write!(doc, "<{verb}");
+    if let Some(url) = whisper {
+        let _ = write!(doc, r#" url="{}" method="POST""#, escape(url));
+    }
+    let _ = write!(doc, ">{}</{verb}>", escape(address));
 }
 
 /// An empty document: what the provider gets for a status callback.

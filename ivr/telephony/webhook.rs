@@ -15,12 +15,12 @@ use axum::routing::post;
 use tracing::{Span, instrument};
 
 use crate::app::AppState;
-use crate::config::DialTarget;
 use crate::error::Error;
-use crate::flow::{CallId, DialOutcome, Digit, Input, Instruction, Step, step};
+use crate::flow::{DialOutcome, Digit, Input, Instruction, Language, Step, step};
+use crate::operators::whisper_prompts;
 
 use super::state_token;
-use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml};
+use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml, WHISPER_PATH};
 
 /// Larger bodies are not from a telephony provider.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route(GATHER_PATH, post(key_pressed))
         .route(NO_INPUT_PATH, post(no_input))
         .route(DIAL_PATH, post(dial_ended))
+        .route(WHISPER_PATH, post(whisper))
         .route("/twilio/status", post(call_status))
 }
 
@@ -90,8 +91,10 @@ fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
 }
 
 #[instrument(name = "incoming_call", skip_all, fields(call))]
-async fn incoming_call(State(app): State<AppState>, _hook: Webhook) -> Response {
-    let call = CallId::random();
+async fn incoming_call(State(app): State<AppState>, hook: Webhook) -> Response {
+    // A keyed hash of CallSid (key in memory only): a retried delivery gets the same id.
+    let call = app.stats.call_id(hook.param("CallSid"));
+    app.stats.call_started(call, hook.param("From"));
     Span::current().record("call", tracing::field::display(call));
     tracing::info!("call started");
     respond(&app, app.flow.begin(call))
@@ -124,9 +127,26 @@ async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
     advance(&app, &hook, Input::Dial(outcome))
 }
 
-/// The provider's call status callback: nothing for the caller to hear.
+/// Played to the operator who answers: what the caller heard, never who they are.
+#[instrument(name = "whisper", skip_all, fields(call))]
+async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
+    let caller = state_token::decode(&app.flow, &hook.query);
+    Span::current().record("call", tracing::field::display(caller.call));
+    let language = form_urlencoded::parse(hook.query.as_bytes())
+        .find(|(name, _)| name == "o")
+        .and_then(|(_, code)| Language::from_code(&code))
+        .unwrap_or(app.flow.default_language);
+    let keys = whisper_prompts(&app.flow, &caller);
+    xml(twiml(&app).whisper(language, &keys.iter().collect::<Vec<_>>()))
+}
+
+/// The provider's call status callback: nothing for the caller to hear. A final status
+/// records how the call ended (linked to the call by the keyed hash of its CallSid).
 #[instrument(name = "call_status", skip_all)]
-async fn call_status(_hook: Webhook) -> Response {
+async fn call_status(State(app): State<AppState>, hook: Webhook) -> Response {
+    if let (Some(call_sid), Some(status)) = (hook.param("CallSid"), hook.param("CallStatus")) {
+        app.stats.call_ended(call_sid, status);
+    }
     xml(twiml::EMPTY.to_owned())
 }
 
@@ -139,16 +159,26 @@ fn advance(app: &AppState, hook: &Webhook, input: Input) -> Response {
 /// Renders a step. A transfer to operators when none can be rung is the same as a
 /// transfer nobody answered: the caller hears the fallback, never an empty `<Dial>`.
 fn respond(app: &AppState, step: Step<'_>) -> Response {
-    let operators: Vec<DialTarget> = app.settings.operator_number.iter().cloned().collect();
-    let step = match step.say {
-        Instruction::OperatorTransfer { .. } if operators.is_empty() => {
-            tracing::warn!("no operator can be rung");
-            crate::flow::step(&app.flow, step.next, Input::Dial(DialOutcome::Failed))
+    let roster = app.roster.snapshot();
+    let mut step = step;
+    let mut rings = roster.ring_for(step.language);
+    // Bounded: the flow's rules keep a failed transfer from leading straight to another.
+    for _ in 0..3 {
+        if !matches!(step.say, Instruction::OperatorTransfer { .. }) || !rings.is_empty() {
+            break;
         }
-        _ => step,
-    };
-    let renderer = Twiml { public_url: &app.settings.public_url, emergency: &app.settings.emergency_number };
-    xml(renderer.render(&app.flow, &step, &operators))
+        tracing::warn!("no operator can be rung");
+        app.stats.record_step(&app.flow, &step);
+        step = crate::flow::step(&app.flow, step.next, Input::Dial(DialOutcome::Failed));
+        rings = roster.ring_for(step.language);
+    }
+    let body = twiml(app).render(&app.flow, &step, &rings);
+    app.stats.record_step(&app.flow, &step);
+    xml(body)
+}
+
+fn twiml(app: &AppState) -> Twiml<'_> {
+    Twiml { public_url: &app.settings.public_url, emergency: &app.settings.emergency_number }
 }
 
 fn xml(body: String) -> Response {

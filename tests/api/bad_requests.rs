@@ -3,7 +3,12 @@
 
 use crate::helpers::{captured_logs, spawn_app};
 
-async fn post_raw(app: &crate::helpers::TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> (u16, String) {
+async fn post_raw(
+    app: &crate::helpers::TestApp,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, String) {
     let mut request = app.client.post(format!("{}{path}", app.address)).body(body);
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);

@@ -139,8 +139,8 @@ async fn nobody_answering_offers_to_wait_or_go_back() {
         call.press("1").await.wait().await.press("0").await.dial_ends(status).await;
         assert_eq!(call.node(), "operators_busy", "after {status}");
         assert_eq!(call.hearing(), ["kk/operators_busy"]);
-        call.press("1").await;
-        assert_eq!(call.ringing(), [OPERATOR_NUMBER], "1 keeps waiting");
+        call.press("1").await.wait().await;
+        assert_eq!(call.ringing(), [OPERATOR_NUMBER], "1 keeps waiting, then rings again");
         call.dial_ends(status).await.press("2").await;
         assert_eq!(call.node(), "main", "2 goes back to the menu");
     }

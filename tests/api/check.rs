@@ -43,9 +43,11 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
     copy_dir(&root.join("prompts"), &dir.path().join("prompts"));
     std::fs::remove_file(dir.path().join("prompts/ru/next_rights.wav")).unwrap();
     std::fs::write(dir.path().join("prompts/kk/main_menu.wav"), b"RIFF not really").unwrap();
-    let flow = std::fs::read_to_string(root.join("flows/hotline.toml"))
-        .unwrap()
-        .replacen(r#""3" = "evidence""#, r#""3" = "evidense""#, 1);
+    let flow = std::fs::read_to_string(root.join("flows/hotline.toml")).unwrap().replacen(
+        r#""3" = "evidence""#,
+        r#""3" = "evidense""#,
+        1,
+    );
     std::fs::write(dir.path().join("hotline.toml"), flow).unwrap();
 
     let bad_env = [("IVR_EMERGENCY_NUMBER", "police!"), ("IVR_LISTEN", "nowhere")];

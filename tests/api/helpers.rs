@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ivr::app::{self, Application};
 use ivr::config::Settings;
 use ivr::flow::Flow;
 use ivr::prompts::PromptLibrary;
+use ivr::stats::Recorder;
 use ivr::telephony::signature;
 use ivr::telephony::softphone::{self, Reply};
 
@@ -22,6 +24,18 @@ pub struct TestApp {
     pub public_url: String,
     pub token: Option<String>,
     pub flow: Flow,
+    /// The running service's statistics recorder: `flush` it before reading the database.
+    pub stats: Recorder,
+    pub data_dir: PathBuf,
+    server: Server,
+}
+
+/// The spawned server, and what stops it the way SIGTERM does.
+struct Server {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The fresh database and data folder made for this test, deleted with it.
+    _scratch: Option<Arc<tempfile::TempDir>>,
 }
 
 /// What a test may change about the service it starts.
@@ -29,11 +43,24 @@ pub struct Options {
     pub token: Option<String>,
     pub operator: Option<String>,
     pub public_url: String,
+    /// `None`: a fresh SQLite file in a temporary folder.
+    pub database_url: Option<String>,
+    /// `None`: a fresh temporary folder (the statistics spool goes here).
+    pub data_dir: Option<PathBuf>,
+    /// More settings, such as `("IVR_STATS_BATCH_MS", "60000")`.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { token: None, operator: Some(OPERATOR_NUMBER.to_owned()), public_url: PUBLIC_URL.to_owned() }
+        Options {
+            token: None,
+            operator: Some(OPERATOR_NUMBER.to_owned()),
+            public_url: PUBLIC_URL.to_owned(),
+            database_url: None,
+            data_dir: None,
+            env: Vec::new(),
+        }
     }
 }
 
@@ -56,13 +83,36 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if let Some(operator) = &options.operator {
         env.insert("IVR_OPERATOR_NUMBER", operator.clone());
     }
+    let scratch = Arc::new(tempfile::tempdir().expect("a temporary folder"));
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", scratch.path().join("stats.sqlite3").display()));
+    let data_dir = options.data_dir.clone().unwrap_or_else(|| scratch.path().join("data"));
+    env.insert("IVR_DATABASE_URL", database_url.clone());
+    env.insert("IVR_DATA_DIR", data_dir.display().to_string());
+    env.extend(options.env.iter().cloned());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings are valid");
     let flow = Flow::load(&settings.flow_path).expect("bundled flow loads");
     let app = app::assemble(settings, flow.clone(), bundled_prompts().clone()).expect("bundled flow is valid");
     let application = Application::build(app).await.expect("server binds");
     let address = format!("http://{}", application.local_addr().expect("bound"));
-    tokio::spawn(application.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), public_url: options.public_url, token: options.token, flow }
+    let stats = application.stats().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let server = Server { stop: Some(stop), task: Some(task), _scratch: Some(scratch) };
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        public_url: options.public_url,
+        token: options.token,
+        flow,
+        stats,
+        data_dir,
+        server,
+    }
 }
 
 /// The bundled prompt library, read once for the whole test binary.
@@ -101,6 +151,16 @@ pub struct Posted {
 }
 
 impl TestApp {
+    /// Stops the service as SIGTERM does, and returns once it has drained its statistics.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.server.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.server.task.take() {
+            task.await.expect("the server task ends").expect("the server stops cleanly");
+        }
+    }
+
     /// POSTs a form to a public URL (as rendered in TwiML), signed when the app has a token.
     pub async fn post(&self, public: &str, params: &[(String, String)]) -> Posted {
         let local = public.replacen(&self.public_url, &self.address, 1);
@@ -116,8 +176,11 @@ impl TestApp {
     /// A new incoming call from `number`.
     pub async fn call_from(&self, number: &str, call_sid: &str) -> Call<'_> {
         let fields = caller_fields(number, call_sid);
-        let posted = self.post(&format!("{}/twilio/voice", self.public_url), &fields).await;
-        Call::answered(self, fields, posted)
+        let url = format!("{}/twilio/voice", self.public_url);
+        let posted = self.post(&url, &fields).await;
+        let mut call = Call::answered(self, fields.clone(), posted);
+        call.last = Some((url, fields));
+        call
     }
 
     pub async fn call(&self) -> Call<'_> {
@@ -137,7 +200,8 @@ impl TestApp {
     pub fn resume(&self, state: &str) -> Call<'_> {
         let action = format!("{}/twilio/gather?{state}", self.public_url);
         let reply = Reply::Gather { prompts: Vec::new(), action, no_input: String::new(), timeout_seconds: 5 };
-        Call { app: self, fields: caller_fields("+77011234567", "CA00000000000000000000000000000002"), reply, heard: Vec::new() }
+        let fields = caller_fields("+77011234567", "CA00000000000000000000000000000002");
+        Call { app: self, fields, reply, heard: Vec::new(), last: None }
     }
 }
 
@@ -148,11 +212,13 @@ pub struct Call<'a> {
     pub reply: Reply,
     /// Every prompt played so far, as `lang/key`.
     pub heard: Vec<String>,
+    /// The last webhook sent, for a provider's duplicate delivery.
+    last: Option<(String, Vec<(String, String)>)>,
 }
 
 impl<'a> Call<'a> {
     fn answered(app: &'a TestApp, fields: Vec<(String, String)>, posted: Posted) -> Call<'a> {
-        let mut call = Call { app, fields, reply: Reply::Empty, heard: Vec::new() };
+        let mut call = Call { app, fields, reply: Reply::Empty, heard: Vec::new(), last: None };
         call.follow(posted);
         call
     }
@@ -172,19 +238,50 @@ impl<'a> Call<'a> {
         params.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
         let posted = self.app.post(&url, &params).await;
         self.follow(posted);
+        self.last = Some((url, params));
+        self
+    }
+
+    /// The provider delivers the last webhook again (a retry); the reply must not change.
+    pub async fn redeliver(&mut self) -> &mut Self {
+        let (url, params) = self.last.clone().expect("a webhook was sent");
+        let before = self.reply.clone();
+        let posted = self.app.post(&url, &params).await;
+        self.follow(posted);
+        assert_eq!(self.reply, before, "a redelivered webhook is answered the same");
+        self
+    }
+
+    /// The call ends: the provider's status callback with a final `CallStatus`.
+    pub async fn hang_up(&mut self, status: &str) -> &mut Self {
+        let mut params = self.fields.clone();
+        params.retain(|(name, _)| name != "CallStatus");
+        params.extend(
+            [("CallStatus", status), ("CallDuration", "42"), ("Timestamp", "Sat, 28 Nov 2026 10:00:00 +0000")]
+                .map(|(n, v)| (n.to_owned(), v.to_owned())),
+        );
+        let url = format!("{}/twilio/status", self.app.public_url);
+        let posted = self.app.post(&url, &params).await;
+        assert_eq!(posted.status, 200, "status callback answered {}: {}", posted.status, posted.body);
+        self.last = Some((url, params));
+        self.reply = Reply::Empty;
         self
     }
 
     /// The caller presses `key` while the current menu plays.
     pub async fn press(&mut self, key: &str) -> &mut Self {
-        let Reply::Gather { action, .. } = &self.reply else { panic!("pressed {key} but nothing listens: {:?}", self.reply) };
+        let Reply::Gather { action, .. } = &self.reply else {
+            panic!("pressed {key} but nothing listens: {:?}", self.reply)
+        };
         let action = action.clone();
         self.post(action, &[("Digits", key), ("FinishedOnKey", "")]).await
     }
 
     /// The caller says nothing until the menu times out.
     pub async fn wait(&mut self) -> &mut Self {
-        let Reply::Gather { no_input, .. } = &self.reply else { panic!("waited but nothing listens: {:?}", self.reply) };
+        let Reply::Gather { no_input, .. } = &self.reply else {
+            panic!("waited but nothing listens: {:?}", self.reply)
+        };
         let no_input = no_input.clone();
         self.post(no_input, &[]).await
     }
@@ -203,7 +300,10 @@ impl<'a> Call<'a> {
             other => panic!("the call is over: {other:?}"),
         };
         let query = url.split_once('?').map_or("", |(_, q)| q);
-        form_urlencoded::parse(query.as_bytes()).find(|(n, _)| n == "n").map(|(_, v)| v.into_owned()).unwrap_or_default()
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(n, _)| n == "n")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
     }
 
     /// The prompts of the current reply, as `lang/key`.

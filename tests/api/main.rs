@@ -6,4 +6,8 @@ mod call_path;
 mod check;
 mod emergency;
 mod helpers;
+mod operators;
+mod prompts;
 mod signatures;
+mod simulate;
+mod stats;

@@ -85,5 +85,8 @@ async fn twilios_documented_vector_is_accepted_over_http() {
     let app = spawn_app_with(with_token("https://mycompany.com")).await;
     let signed = ivr::telephony::signature::sign("12345", "https://mycompany.com/twilio/status?foo=1&bar=2", &params);
     assert_eq!(raw_post(&app, "/twilio/status?foo=1&bar=2", Some(&signed), form(&params)).await, 200);
-    assert_eq!(raw_post(&app, "/twilio/status?foo=1&bar=2", Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ="), form(&params)).await, 403);
+    assert_eq!(
+        raw_post(&app, "/twilio/status?foo=1&bar=2", Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ="), form(&params)).await,
+        403
+    );
 }

@@ -1,0 +1,63 @@
+//! The login page: name, password, and the reason the last attempt failed. It is shown
+//! before there is a session, so its language comes from the request (a `lang` link),
+//! and its form still carries a CSRF token so a third-party page cannot log a browser in.
+
+use askama::Template;
+
+use super::format::{fill, int};
+use super::layout::{Chrome, LanguageButton, language_buttons, render};
+use super::paths;
+use super::text::{Text, Ui};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginView {
+    pub ui: Ui,
+    pub csrf: String,
+    /// The name typed last time, kept so a wrong password does not erase it.
+    pub name: String,
+    pub message: Option<LoginMessage>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginMessage {
+    WrongCredentials,
+    TooManyAttempts { minutes: u32 },
+    FormExpired,
+    SignedOut,
+}
+
+#[derive(Template)]
+#[template(path = "login.html", config = "ivr/admin/views/askama.toml")]
+struct LoginPage<'a> {
+    chrome: Chrome<'a>,
+    t: &'static Text,
+    action: &'static str,
+    csrf: &'a str,
+    name: &'a str,
+    error: Option<String>,
+    notice: Option<&'static str>,
+    languages: Vec<LanguageButton>,
+}
+
+pub fn login_page(view: &LoginView) -> String {
+    let t = view.ui.text();
+    let (error, notice) = match view.message {
+        None => (None, None),
+        Some(LoginMessage::SignedOut) => (None, Some(t.signed_out)),
+        Some(LoginMessage::WrongCredentials) => (Some(t.wrong_credentials.to_owned()), None),
+        Some(LoginMessage::FormExpired) => (Some(t.form_expired.to_owned()), None),
+        Some(LoginMessage::TooManyAttempts { minutes }) => {
+            (Some(fill(t.too_many_attempts, "n", &int(i64::from(minutes.max(1))))), None)
+        }
+    };
+    render(&LoginPage {
+        chrome: Chrome::signed_out(view.ui, t.login_title),
+        t,
+        action: paths::LOGIN,
+        csrf: &view.csrf,
+        name: &view.name,
+        error,
+        notice,
+        languages: language_buttons(view.ui),
+    })
+}

@@ -1,0 +1,57 @@
+//! The administrators' web pages, as pure functions from plain view models to HTML.
+//!
+//! Nothing here reads the database, the session or the request: a handler fills a view
+//! model from a report, the operator roster, the prompt library or the flow, and gets a
+//! complete HTML5 page back. Keeping pages pure lets every label, chart and form be tested
+//! without a server, and lets the statistics store and access control change without
+//! touching a page.
+//!
+//! Pages are askama templates (`templates/`), compiled into the binary and HTML-escaping
+//! every value by default. Charts are inline SVG drawn on the server and the stylesheet is
+//! inlined, so a page needs no script, CDN or web font: the hotline runs this inside its
+//! own network. Every label exists in Kazakh and Russian ([`Ui`]); one missing in either
+//! language is a compile error.
+
+mod chart;
+mod dashboard;
+mod flow;
+mod format;
+mod layout;
+mod login;
+mod operators;
+mod prompts;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+pub use chart::shift_hours;
+pub use dashboard::{
+    Count, DashboardView, DayCount, OperatorAnswers, RangeProblem, Totals, counts, dashboard_page, in_flow_order,
+};
+pub use flow::{FlowLink, FlowNode, FlowNodeKind, FlowView, LinkVia, flow_page};
+pub use layout::{PageContext, STYLESHEET, Section};
+pub use login::{LoginMessage, LoginView, login_page};
+pub use operators::{OperatorDraft, OperatorRow, OperatorsView, operators_page};
+pub use prompts::{PromptEntry, PromptStatus, PromptsView, Recording, prompts_page};
+pub use text::Ui;
+
+/// Where each page and form lives. The pages link and post only to these, so the router
+/// and the pages cannot disagree if both use them.
+pub mod paths {
+    /// Outside `/admin`: it must open without a session.
+    pub const LOGIN: &str = "/login";
+    pub const LOGOUT: &str = "/admin/logout";
+    /// POST `lang` (`kk`/`ru`) and `next` (the page to go back to: check it is local).
+    pub const LANGUAGE: &str = "/admin/language";
+    /// GET `from` and `to` (`YYYY-MM-DD`).
+    pub const DASHBOARD: &str = "/admin";
+    /// POST `name`, `target`, `languages` (`kk`/`ru`/`both`) here to add an operator;
+    /// to `/admin/operators/{id}` to edit one, `.../{id}/remove` to remove it and
+    /// `.../{id}/availability` with `available` (`true`/`false`) to switch it.
+    pub const OPERATORS: &str = "/admin/operators";
+    pub const PROMPTS: &str = "/admin/prompts";
+    pub const FLOW: &str = "/admin/flow";
+    /// Served by `prompts::router`: `/prompts/{lang}/{key}.wav`.
+    pub const PROMPT_AUDIO: &str = "/prompts";
+}

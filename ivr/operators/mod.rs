@@ -1,0 +1,106 @@
+//! The 111 operators a caller can be transferred to: who they are, which languages they
+//! speak, whether they are available, and which of them to ring for a caller.
+//!
+//! The call path reads an in-memory [`Roster`] snapshot and never waits on the database;
+//! the snapshot is refreshed from the database in the background.
+
+mod routing;
+mod whisper;
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use crate::config::DialTarget;
+use crate::flow::Language;
+
+pub use routing::{MAX_RUNG, Ring};
+pub use whisper::{all_whisper_prompts, whisper_prompts};
+
+/// The languages an operator takes calls in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Languages {
+    Kk,
+    Ru,
+    Both,
+}
+
+impl Languages {
+    pub fn parse(text: &str) -> Option<Languages> {
+        match text {
+            "kk" => Some(Languages::Kk),
+            "ru" => Some(Languages::Ru),
+            "both" | "kk,ru" | "ru,kk" => Some(Languages::Both),
+            _ => None,
+        }
+    }
+
+    pub fn speaks(self, language: Language) -> bool {
+        matches!((self, language), (Languages::Both, _) | (Languages::Kk, Language::Kk) | (Languages::Ru, Language::Ru))
+    }
+
+    /// The language an operator who does not speak `caller`'s language hears the whisper in.
+    pub fn own(self, caller: Language) -> Language {
+        match self {
+            Languages::Kk => Language::Kk,
+            Languages::Ru => Language::Ru,
+            Languages::Both => caller,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Languages::Kk => "kk",
+            Languages::Ru => "ru",
+            Languages::Both => "both",
+        }
+    }
+}
+
+impl fmt::Display for Languages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One operator on the roster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    pub id: i64,
+    pub name: String,
+    pub target: DialTarget,
+    pub languages: Languages,
+    pub available: bool,
+}
+
+/// A snapshot of the roster, as the call path sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Roster {
+    pub operators: Vec<Operator>,
+    /// Rung when no operator on the roster is available (`IVR_OPERATOR_NUMBER`).
+    pub switchboard: Option<DialTarget>,
+}
+
+/// The roster the call path reads: a snapshot swapped whole when the roster changes, so a
+/// transfer never waits on the database or sees a half-updated roster.
+#[derive(Debug, Default)]
+pub struct LiveRoster {
+    current: RwLock<Arc<Roster>>,
+}
+
+impl LiveRoster {
+    pub fn new(roster: Roster) -> LiveRoster {
+        LiveRoster { current: RwLock::new(Arc::new(roster)) }
+    }
+
+    pub fn snapshot(&self) -> Arc<Roster> {
+        self.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone())
+    }
+
+    pub fn replace(&self, roster: Roster) {
+        match self.current.write() {
+            Ok(mut current) => *current = Arc::new(roster),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(roster),
+        }
+    }
+}

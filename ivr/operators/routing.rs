@@ -1,0 +1,99 @@
+//! Who to ring for a caller: every available operator who speaks their language, at once;
+//! if none does, every available operator; if nobody is available, the switchboard; and if
+//! there is none, nobody (the caller hears the fallback, never an empty `<Dial>`).
+
+use crate::config::DialTarget;
+use crate::flow::Language;
+
+use super::Roster;
+
+/// Twilio rings at most ten numbers at once; the first to answer takes the call.
+pub const MAX_RUNG: usize = 10;
+
+/// One party to ring, and the language they hear the whisper in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ring<'a> {
+    pub target: &'a DialTarget,
+    pub whisper: Language,
+}
+
+impl Roster {
+    pub fn ring_for(&self, caller: Language) -> Vec<Ring<'_>> {
+        let available = || self.operators.iter().filter(|o| o.available);
+        let same_language: Vec<Ring<'_>> = available()
+            .filter(|o| o.languages.speaks(caller))
+            .map(|o| Ring { target: &o.target, whisper: caller })
+            .take(MAX_RUNG)
+            .collect();
+        if !same_language.is_empty() {
+            return same_language;
+        }
+        let anyone: Vec<Ring<'_>> =
+            available().map(|o| Ring { target: &o.target, whisper: o.languages.own(caller) }).take(MAX_RUNG).collect();
+        if !anyone.is_empty() {
+            return anyone;
+        }
+        self.switchboard.iter().map(|target| Ring { target, whisper: caller }).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operators::{Languages, Operator};
+
+    fn operator(id: i64, languages: Languages, available: bool) -> Operator {
+        let target = DialTarget::parse(&format!("+7717000{id:04}")).unwrap();
+        Operator { id, name: format!("operator {id}"), target, languages, available }
+    }
+
+    fn rung(roster: &Roster, caller: Language) -> Vec<(String, Language)> {
+        roster
+            .ring_for(caller)
+            .into_iter()
+            .map(|r| match r.target {
+                DialTarget::Number(n) | DialTarget::Sip(n) => (n.clone(), r.whisper),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rings_available_operators_who_speak_the_callers_language() {
+        let roster = Roster {
+            operators: vec![
+                operator(1, Languages::Kk, true),
+                operator(2, Languages::Ru, true),
+                operator(3, Languages::Both, true),
+                operator(4, Languages::Kk, false),
+            ],
+            switchboard: None,
+        };
+        let numbers = |caller| rung(&roster, caller).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(numbers(Language::Kk), ["+77170000001", "+77170000003"]);
+        assert_eq!(numbers(Language::Ru), ["+77170000002", "+77170000003"]);
+    }
+
+    #[test]
+    fn falls_back_to_any_language_with_the_whisper_in_the_operators_own() {
+        let roster = Roster {
+            operators: vec![operator(1, Languages::Kk, true), operator(2, Languages::Ru, false)],
+            switchboard: None,
+        };
+        assert_eq!(rung(&roster, Language::Ru), [("+77170000001".to_owned(), Language::Kk)]);
+    }
+
+    #[test]
+    fn nobody_available_rings_the_switchboard_or_nobody() {
+        let mut roster = Roster { operators: vec![operator(1, Languages::Both, false)], switchboard: None };
+        assert!(roster.ring_for(Language::Kk).is_empty());
+        roster.switchboard = DialTarget::parse("+77170009999");
+        assert_eq!(rung(&roster, Language::Kk), [("+77170009999".to_owned(), Language::Kk)]);
+    }
+
+    #[test]
+    fn rings_at_most_ten_at_once() {
+        let roster =
+            Roster { operators: (0..15).map(|i| operator(i, Languages::Both, true)).collect(), switchboard: None };
+        assert_eq!(roster.ring_for(Language::Kk).len(), MAX_RUNG);
+    }
+}

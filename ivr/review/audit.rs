@@ -1,0 +1,253 @@
+//! `ivr flow audit`: what a caller goes through, in figures, and the rules those figures
+//! must meet.
+//!
+//! Rules that fail the audit (exit 1):
+//! - from every node a caller can press keys on, the emergency transfer is one key press away;
+//! - nowhere does a caller spend more than a minute with no key that works (a transfer's
+//!   prompts and ringing: during every other prompt the emergency and operator keys work).
+//!
+//! A warning, a failure only with `--strict`: a menu or guidance node that plays more than a
+//! minute before the prompt that announces its keys (its last one). The emergency and
+//! operator keys work all along, so nobody is stuck; but a caller waits long to learn the
+//! rest of their choices, and the recording may be worth splitting.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::flow::{Flow, Language, NodeId, NodeKind};
+
+use super::Durations;
+use super::moves::{Move, moves, shared_moves, via_label};
+use super::routes::{Route, fewest_presses, quickest};
+
+pub const MINUTE: Duration = Duration::from_secs(60);
+
+/// The quickest listening time to one guidance topic (`None`: unreachable).
+#[derive(Clone, Debug)]
+pub struct TopicTime {
+    pub topic: String,
+    pub node: NodeId,
+    pub route: Option<Route>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LanguageAudit {
+    pub language: Language,
+    pub topics: Vec<TopicTime>,
+}
+
+impl LanguageAudit {
+    /// The longest path: the topic a caller waits longest for, taking the quickest route to
+    /// each (the first such topic on a tie).
+    pub fn longest(&self) -> Option<(&TopicTime, &Route)> {
+        let reachable = self.topics.iter().filter_map(|t| t.route.as_ref().map(|r| (t, r)));
+        reachable.rev().max_by_key(|(_, route)| route.time)
+    }
+}
+
+/// The figures of one flow with one prompt library.
+#[derive(Clone, Debug)]
+pub struct Audit {
+    pub languages: Vec<LanguageAudit>,
+    /// For every node a caller can press keys on: the fewest presses to the emergency transfer.
+    pub emergency_presses: Vec<(NodeId, Option<u32>)>,
+    /// For every transfer and language: its prompts and ring time, when no key works.
+    pub no_key_works: Vec<(NodeId, Language, Duration)>,
+    /// For every menu and guidance node and language: its prompts before the last one.
+    pub before_options: Vec<(NodeId, Language, Duration)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// One rule and how the flow fares.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub outcome: Outcome,
+    pub says: String,
+}
+
+impl Audit {
+    pub fn of(flow: &Flow, durations: &dyn Durations) -> Audit {
+        let moves = moves(flow);
+        let shared = shared_moves(flow, &moves);
+        Audit {
+            languages: Language::ALL.map(|l| language_audit(flow, &moves, &shared, durations, l)).to_vec(),
+            emergency_presses: fewest_presses(flow, &moves, flow.emergency),
+            no_key_works: per_language(flow, durations, no_key_works),
+            before_options: per_language(flow, durations, before_options),
+        }
+    }
+
+    /// The most presses any node needs to reach the emergency transfer; `None` if some
+    /// node cannot reach it at all.
+    pub fn most_presses_to_emergency(&self) -> Option<u32> {
+        self.emergency_presses.iter().map(|(_, presses)| *presses).try_fold(0, |most, p| p.map(|p| most.max(p)))
+    }
+
+    /// Every rule, in order. With `strict`, warnings fail too.
+    pub fn checks(&self, flow: &Flow, strict: bool) -> Vec<Check> {
+        let warn = if strict { Outcome::Fail } else { Outcome::Warn };
+        vec![self.emergency_check(flow), self.no_key_check(flow), self.options_check(flow, warn)]
+    }
+
+    fn emergency_check(&self, flow: &Flow) -> Check {
+        let nodes = self.emergency_presses.len();
+        let key = flow.emergency_key;
+        match self.most_presses_to_emergency() {
+            Some(most) if most <= 1 => Check {
+                outcome: Outcome::Pass,
+                says: format!("emergency transfer (key {key}) 1 press away from all {nodes} nodes that listen"),
+            },
+            _ => {
+                let far = self.emergency_presses.iter().filter(|(_, presses)| !presses.is_some_and(|p| p <= 1));
+                let far: Vec<String> = far.map(|(id, presses)| far_from_help(flow, *id, *presses)).collect();
+                Check {
+                    outcome: Outcome::Fail,
+                    says: format!("emergency transfer must be 1 press away; it is not from: {}", far.join(", ")),
+                }
+            }
+        }
+    }
+
+    fn no_key_check(&self, flow: &Flow) -> Check {
+        let longest = self.no_key_works.iter().max_by_key(|(_, _, time)| *time);
+        let Some((node, language, time)) = longest else {
+            return Check { outcome: Outcome::Pass, says: "no node holds a caller with no key that works".to_owned() };
+        };
+        let name = &flow.node(*node).name;
+        let outcome = if *time > MINUTE { Outcome::Fail } else { Outcome::Pass };
+        Check {
+            outcome,
+            says: format!("at most a minute with no key that works (longest: {name}, {language}, {})", seconds(*time)),
+        }
+    }
+
+    fn options_check(&self, flow: &Flow, warn: Outcome) -> Check {
+        let long: Vec<String> = self
+            .before_options
+            .iter()
+            .filter(|(_, _, time)| *time > MINUTE)
+            .map(|(node, language, time)| format!("{} {language} {}", flow.node(*node).name, seconds(*time)))
+            .collect();
+        if long.is_empty() {
+            return Check { outcome: Outcome::Pass, says: "every node announces its keys within a minute".to_owned() };
+        }
+        Check { outcome: warn, says: format!("over a minute before the keys are announced: {}", long.join(", ")) }
+    }
+
+    /// The audit as the table `ivr flow audit` prints.
+    pub fn render(&self, flow: &Flow, checks: &[Check]) -> String {
+        let mut out = String::new();
+        out.push_str("Listening time until each guidance topic starts, for a caller who hears every\n");
+        out.push_str("prompt to its end and presses the next key as soon as it ends (a message adds\n");
+        out.push_str("its silent wait, a transfer its full ring time); `longest` is the longest of them.\n");
+        for audit in &self.languages {
+            let _ = writeln!(out, "\n{}", audit.language);
+            for topic in &audit.topics {
+                let _ = writeln!(out, "  {:<16}{}", topic.topic, timed_route(flow, topic.route.as_ref()));
+            }
+            if let Some((_, route)) = audit.longest() {
+                let _ = writeln!(out, "  {:<16}{}", "longest", timed_route(flow, Some(route)));
+            }
+        }
+        out.push_str("\nRules\n");
+        for check in checks {
+            let mark = match check.outcome {
+                Outcome::Pass => "ok  ",
+                Outcome::Warn => "warn",
+                Outcome::Fail => "FAIL",
+            };
+            let _ = writeln!(out, "  {mark}  {}", check.says);
+        }
+        out
+    }
+}
+
+/// `main (2 presses)`, `hold (never)`.
+fn far_from_help(flow: &Flow, node: NodeId, presses: Option<u32>) -> String {
+    let presses = presses.map_or("never".to_owned(), |p| format!("{p} presses"));
+    format!("{} ({presses})", flow.node(node).name)
+}
+
+/// Whether every check passed (warnings pass).
+pub fn passed(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.outcome != Outcome::Fail)
+}
+
+fn language_audit(
+    flow: &Flow,
+    moves: &[Move],
+    shared: &[Move],
+    durations: &dyn Durations,
+    language: Language,
+) -> LanguageAudit {
+    let routes = quickest(flow, moves, shared, durations, language);
+    let topics = flow
+        .node_ids()
+        .filter_map(|id| match flow.node(id).kind {
+            NodeKind::Guidance { topic, .. } => Some(TopicTime {
+                topic: flow.topics[usize::from(topic)].clone(),
+                node: id,
+                route: routes.get(&id).cloned(),
+            }),
+            _ => None,
+        })
+        .collect();
+    LanguageAudit { language, topics }
+}
+
+/// `figure` for every node and language, where it applies.
+fn per_language(
+    flow: &Flow,
+    durations: &dyn Durations,
+    figure: fn(&Flow, &dyn Durations, NodeId, Language) -> Option<Duration>,
+) -> Vec<(NodeId, Language, Duration)> {
+    flow.node_ids()
+        .flat_map(|id| Language::ALL.map(|l| (id, l)))
+        .filter_map(|(id, l)| figure(flow, durations, id, l).map(|time| (id, l, time)))
+        .collect()
+}
+
+/// A transfer's prompts and ring time: the caller can press nothing until it ends.
+fn no_key_works(flow: &Flow, durations: &dyn Durations, id: NodeId, language: Language) -> Option<Duration> {
+    let node = flow.node(id);
+    let ring = match node.kind {
+        NodeKind::EmergencyTransfer { ring_seconds, .. } | NodeKind::OperatorTransfer { ring_seconds, .. } => {
+            ring_seconds
+        }
+        _ => return None,
+    };
+    let prompts: Duration = node.prompts.iter().map(|k| durations.duration(language, k)).sum();
+    Some(prompts + Duration::from_secs(u64::from(ring)))
+}
+
+/// A menu's or guidance's prompts before the last one, which announces its keys.
+fn before_options(flow: &Flow, durations: &dyn Durations, id: NodeId, language: Language) -> Option<Duration> {
+    let node = flow.node(id);
+    node.options()?;
+    let (_, before) = node.prompts.split_last()?;
+    Some(before.iter().map(|k| durations.duration(language, k)).sum())
+}
+
+/// `66.6 s  language -1-> welcome -silence-> main -1-> definition`, or `unreachable`.
+fn timed_route(flow: &Flow, route: Option<&Route>) -> String {
+    let Some(route) = route else {
+        return "unreachable".to_owned();
+    };
+    let mut text = format!("{:>8}  {}", seconds(route.time), flow.node(flow.start).name);
+    for m in &route.moves {
+        let to = m.to.map_or("(end)", |to| flow.node(to).name.as_str());
+        let _ = write!(text, " -{}-> {to}", via_label(m.via));
+    }
+    text
+}
+
+/// Seconds with one decimal: `66.6 s`.
+pub fn seconds(time: Duration) -> String {
+    format!("{:.1} s", time.as_secs_f64())
+}

@@ -1,0 +1,179 @@
+//! Every way a caller can leave every node, found by asking [`step`] rather than by reading
+//! the flow file a second time.
+//!
+//! The graph and the audit are built from these moves, so they show what the call path
+//! really does: if `step` ever stopped honouring the emergency key somewhere, the audit
+//! would see it, even though the flow file still names the key.
+
+use crate::flow::{
+    CallId, CallState, DialOutcome, Digit, Event, Flow, Input, Instruction, Language, NodeId, NodeKind, PromptKey,
+    Step, step,
+};
+
+/// Every key of a phone keypad.
+pub const KEYPAD: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#"];
+
+/// The transfer outcomes a provider reports.
+pub const DIAL_OUTCOMES: [DialOutcome; 4] =
+    [DialOutcome::Completed, DialOutcome::Busy, DialOutcome::NoAnswer, DialOutcome::Failed];
+
+/// What the caller (or the far end of a transfer) did to leave a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Key(Digit),
+    /// A message ended and the caller pressed nothing: it moves on by itself.
+    Silence,
+    /// This many wrong keys or silences in a row on a menu.
+    Failures(u8),
+    Dial(DialOutcome),
+}
+
+/// One way out of a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub from: NodeId,
+    pub via: Via,
+    /// `None` when the call ends.
+    pub to: Option<NodeId>,
+    /// The language this move chooses, if it chooses one.
+    pub language: Option<Language>,
+    /// What the caller hears on arriving, as `step` says it.
+    pub heard: Vec<PromptKey>,
+}
+
+/// Whether a caller can press keys on a node: everything but a transfer or a hang-up
+/// plays its prompts inside a `<Gather>`.
+pub fn listens(flow: &Flow, node: NodeId) -> bool {
+    !matches!(
+        flow.node(node).kind,
+        NodeKind::EmergencyTransfer { .. } | NodeKind::OperatorTransfer { .. } | NodeKind::Hangup
+    )
+}
+
+/// Whether a node is a menu or guidance, which offer their own options.
+pub fn offers_options(flow: &Flow, node: NodeId) -> bool {
+    flow.node(node).options().is_some()
+}
+
+fn transfers(flow: &Flow, node: NodeId) -> bool {
+    matches!(flow.node(node).kind, NodeKind::EmergencyTransfer { .. } | NodeKind::OperatorTransfer { .. })
+}
+
+/// What a caller hears when the call is answered.
+pub fn first_heard(flow: &Flow) -> Vec<PromptKey> {
+    said(&flow.begin(CallId(0)).say)
+}
+
+/// Every distinct move a caller can make, from every node, in node order.
+pub fn moves(flow: &Flow) -> Vec<Move> {
+    let mut found: Vec<Move> = Vec::new();
+    for node in flow.node_ids() {
+        for state in trial_states(flow, node) {
+            for input in inputs(flow, node) {
+                let step = step(flow, state, input);
+                if let Some(m) = as_move(flow, state, input, &step)
+                    && !found.contains(&m)
+                {
+                    found.push(m);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The call states each node is tried in: a fresh caller; one whose next failure on a
+/// menu is the last before the give-up; one whose next unanswered ring for an operator is
+/// the last round. Nothing else in a call state changes where a key leads (the language
+/// chosen changes only what is heard), so these find every way out.
+fn trial_states(flow: &Flow, node: NodeId) -> [CallState; 3] {
+    let fresh = CallState { node, ..flow.recover(CallId(0), None) };
+    [
+        fresh,
+        CallState { failures: flow.max_failures.saturating_sub(1), ..fresh },
+        CallState { rounds: u8::MAX, ..fresh },
+    ]
+}
+
+/// What can happen on a node: keys and silence where the line listens, outcomes where it rings.
+fn inputs(flow: &Flow, node: NodeId) -> Vec<Input> {
+    if listens(flow, node) {
+        let keys = KEYPAD.iter().filter_map(|k| Digit::parse(k)).map(Input::Key);
+        keys.chain([Input::NoInput]).collect()
+    } else if transfers(flow, node) {
+        DIAL_OUTCOMES.map(Input::Dial).to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The move a step makes, if it leaves the node or ends the call. A wrong key or a silence
+/// that only plays the menu again is not a move; one that gives up on the menu is.
+fn as_move(flow: &Flow, state: CallState, input: Input, step: &Step<'_>) -> Option<Move> {
+    let to = step.events.iter().find_map(|e| match e {
+        Event::Entered(to) => Some(*to),
+        _ => None,
+    });
+    let ends = matches!(step.say, Instruction::Hangup { .. });
+    if to.is_none() && !ends {
+        return None;
+    }
+    let failed = step.events.iter().any(|e| matches!(e, Event::InvalidKey { .. } | Event::NoInput { .. }));
+    let via = match input {
+        _ if failed => Via::Failures(flow.max_failures),
+        Input::Key(key) => Via::Key(key),
+        Input::Dial(outcome) => Via::Dial(outcome),
+        Input::NoInput | Input::UnknownKey => Via::Silence,
+    };
+    let language = step.next.language.filter(|_| step.next.language != state.language);
+    Some(Move { from: state.node, via, to, language, heard: said(&step.say) })
+}
+
+/// The prompts an instruction plays.
+fn said(instruction: &Instruction<'_>) -> Vec<PromptKey> {
+    let prompts = match instruction {
+        Instruction::Gather { prompts, .. }
+        | Instruction::EmergencyTransfer { prompts, .. }
+        | Instruction::OperatorTransfer { prompts, .. }
+        | Instruction::Hangup { prompts } => prompts,
+    };
+    prompts.iter().map(|&key| key.clone()).collect()
+}
+
+/// Moves every node has alike where they can happen: a key every node that listens
+/// answers the same way (the emergency and operator keys), the give-up every menu shares
+/// after too many failures. The graph draws them once, not from every node.
+pub fn shared_moves(flow: &Flow, moves: &[Move]) -> Vec<Move> {
+    let menus: Vec<NodeId> = flow.node_ids().filter(|&id| offers_options(flow, id)).collect();
+    let listening: Vec<NodeId> = flow.node_ids().filter(|&id| listens(flow, id)).collect();
+    let Some(&first) = menus.first() else {
+        return Vec::new();
+    };
+    let same = |a: &Move, b: &Move| a.via == b.via && a.to == b.to && a.language == b.language;
+    let everywhere =
+        |m: &Move, nodes: &[NodeId]| nodes.iter().all(|&id| moves.iter().any(|o| o.from == id && same(o, m)));
+    moves
+        .iter()
+        .filter(|m| m.from == first)
+        .filter(|m| everywhere(m, if matches!(m.via, Via::Key(_)) { &listening } else { &menus }))
+        .cloned()
+        .collect()
+}
+
+/// Whether `candidate` is one of the `shared` moves, from whichever node.
+pub fn is_shared(shared: &[Move], candidate: &Move) -> bool {
+    shared.iter().any(|s| s.via == candidate.via && s.to == candidate.to && s.language == candidate.language)
+}
+
+/// How a move reads in a graph or a route: `1`, `silence`, `3 failures`, `no answer`.
+pub fn via_label(via: Via) -> String {
+    match via {
+        Via::Key(key) => key.to_string(),
+        Via::Silence => "silence".to_owned(),
+        Via::Failures(count) => format!("{count} failures in a row"),
+        Via::Dial(DialOutcome::Completed) => "answered".to_owned(),
+        Via::Dial(DialOutcome::Busy) => "busy".to_owned(),
+        Via::Dial(DialOutcome::NoAnswer) => "no answer".to_owned(),
+        Via::Dial(DialOutcome::Failed) => "failed".to_owned(),
+    }
+}

@@ -1,0 +1,237 @@
+//! The telephony provider, in-process: POSTs the webhooks to the real router and follows
+//! the TwiML it answers, read by [`softphone::parse`] as a provider reads it.
+//!
+//! Nothing here knows the flow. What the caller hears is whatever `<Play>` URLs the service
+//! sends, fetched from the service like a provider fetches them; where they are sent is
+//! whatever `<Dial>` rings. A simulator that walked the flow file itself could agree with
+//! the file and still disagree with the service.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{Method, Request, StatusCode, header};
+use tower::ServiceExt;
+
+use crate::app::{App, AppState, router};
+use crate::config::DialTarget;
+use crate::flow::{DialOutcome, Digit, Language, PromptKey};
+use crate::telephony::signature;
+use crate::telephony::softphone::{self, Reply};
+
+/// A provider's call id; the service must never keep or log it.
+const CALL_SID: &str = "CA5111111111111111111111111111111";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("the service answered {status} to {path}: {body}")]
+    Refused { path: String, status: StatusCode, body: String },
+    #[error("the service sent TwiML a provider cannot follow ({problem}): {twiml}")]
+    Twiml { problem: String, twiml: String },
+    #[error("the service sent a URL outside {public_url}: {url}")]
+    Elsewhere { public_url: String, url: String },
+    #[error("the service sent a URL no request can be made to: {0}")]
+    BadUrl(String),
+    #[error("the service sent a prompt URL that is not one of its recordings: {0}")]
+    UnknownPrompt(String),
+    #[error("{0} is not possible now: {1}")]
+    NotNow(&'static str, &'static str),
+}
+
+/// One recording the caller hears, as fetched from the service.
+#[derive(Clone, Debug)]
+pub struct Heard {
+    pub language: Language,
+    pub key: PromptKey,
+    pub transcript: String,
+    pub duration: Duration,
+    pub wav: Bytes,
+}
+
+/// Who a `<Dial>` rings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// The configured emergency number.
+    Police(String),
+    Operators(Vec<String>),
+}
+
+/// What the caller goes through next.
+#[derive(Clone, Debug)]
+pub enum Turn {
+    /// The prompts play while the line listens for one key; after `timeout_seconds` of
+    /// silence once they end, the provider reports no input.
+    Listen { prompts: Vec<Heard>, timeout_seconds: u32 },
+    /// The prompts play, then `callee` rings for up to `ring_seconds`.
+    Ring { prompts: Vec<Heard>, callee: Callee, ring_seconds: u32 },
+    /// The prompts play and the call ends.
+    End { prompts: Vec<Heard> },
+}
+
+impl Turn {
+    pub fn prompts(&self) -> &[Heard] {
+        match self {
+            Turn::Listen { prompts, .. } | Turn::Ring { prompts, .. } | Turn::End { prompts } => prompts,
+        }
+    }
+}
+
+/// The service, reached in-process as a provider reaches it over HTTP.
+pub struct Line {
+    router: Router,
+    app: AppState,
+}
+
+/// One call on the line: the last TwiML the service answered.
+pub struct Call<'l> {
+    line: &'l Line,
+    reply: Reply,
+}
+
+impl Line {
+    pub fn new(app: App) -> Line {
+        let app = AppState::new(app);
+        Line { router: router(app.clone()), app }
+    }
+
+    /// The service's settings, flow and prompts.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// A new incoming call, and what the caller hears first.
+    pub async fn call(&self) -> Result<(Call<'_>, Turn), LineError> {
+        let url = format!("{}/twilio/voice", self.app.settings.public_url);
+        let mut call = Call { line: self, reply: Reply::Empty };
+        let turn = call.post(&url, &[]).await?;
+        Ok((call, turn))
+    }
+
+    async fn send(&self, request: Request<Body>) -> Result<Bytes, LineError> {
+        let path = request.uri().to_string();
+        let response = self.router.clone().oneshot(request).await.unwrap_or_else(|never| match never {});
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+        if status != StatusCode::OK {
+            return Err(LineError::Refused { path, status, body: String::from_utf8_lossy(&body).into_owned() });
+        }
+        Ok(body)
+    }
+
+    /// The path and query of one of the service's own absolute URLs.
+    fn local<'u>(&self, url: &'u str) -> Result<&'u str, LineError> {
+        let public_url = &self.app.settings.public_url;
+        url.strip_prefix(public_url.as_str())
+            .filter(|rest| rest.starts_with('/'))
+            .ok_or_else(|| LineError::Elsewhere { public_url: public_url.clone(), url: url.to_owned() })
+    }
+
+    /// Fetches one `<Play>` URL and finds its transcript.
+    async fn fetch(&self, url: &str) -> Result<Heard, LineError> {
+        let path = self.local(url)?;
+        let unknown = || LineError::UnknownPrompt(url.to_owned());
+        let (language, file) = path.strip_prefix("/prompts/").and_then(|p| p.split_once('/')).ok_or_else(unknown)?;
+        let language = Language::from_code(language).ok_or_else(unknown)?;
+        let key = file.strip_suffix(".wav").and_then(PromptKey::parse).ok_or_else(unknown)?;
+        let prompt = self.app.prompts.get(language, &key).ok_or_else(unknown)?;
+        let request = Request::get(path).body(Body::empty()).map_err(|_| LineError::BadUrl(url.to_owned()))?;
+        let wav = self.send(request).await?;
+        Ok(Heard { language, key, transcript: prompt.transcript.clone(), duration: prompt.duration, wav })
+    }
+
+    fn callee(&self, targets: &[softphone::Target]) -> Callee {
+        let emergency = match &self.app.settings.emergency_number {
+            DialTarget::Number(number) | DialTarget::Sip(number) => number,
+        };
+        let addresses: Vec<String> = targets.iter().map(|t| t.address.clone()).collect();
+        match addresses.as_slice() {
+            [only] if only == emergency => Callee::Police(only.clone()),
+            _ => Callee::Operators(addresses),
+        }
+    }
+}
+
+impl Call<'_> {
+    /// The caller presses `key` while the prompts play or the line listens.
+    pub async fn press(&mut self, key: Digit) -> Result<Turn, LineError> {
+        let Reply::Gather { action, .. } = &self.reply else {
+            return Err(LineError::NotNow("pressing a key", self.situation()));
+        };
+        let action = action.clone();
+        self.post(&action, &[("Digits", &key.to_string())]).await
+    }
+
+    /// The caller says nothing until the line stops listening.
+    pub async fn stay_silent(&mut self) -> Result<Turn, LineError> {
+        let Reply::Gather { no_input, .. } = &self.reply else {
+            return Err(LineError::NotNow("staying silent", self.situation()));
+        };
+        let no_input = no_input.clone();
+        self.post(&no_input, &[]).await
+    }
+
+    /// The transfer being rung ends with `outcome`.
+    pub async fn dial_ends(&mut self, outcome: DialOutcome) -> Result<Turn, LineError> {
+        let Reply::Dial { action, .. } = &self.reply else {
+            return Err(LineError::NotNow("ending a transfer", self.situation()));
+        };
+        let action = action.clone();
+        self.post(&action, &[("DialCallStatus", dial_call_status(outcome)), ("DialCallDuration", "0")]).await
+    }
+
+    fn situation(&self) -> &'static str {
+        match self.reply {
+            Reply::Gather { .. } => "the line is listening for a key",
+            Reply::Dial { .. } => "the call is being transferred",
+            Reply::Hangup { .. } | Reply::Empty => "the call has ended",
+        }
+    }
+
+    /// POSTs a webhook as the provider does, signed when the service checks signatures.
+    async fn post(&mut self, url: &str, extra: &[(&str, &str)]) -> Result<Turn, LineError> {
+        let line = self.line;
+        let mut params: Vec<(String, String)> = [("CallSid", CALL_SID), ("From", "anonymous"), ("To", "111")]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        params.push(("CallStatus".to_owned(), "in-progress".to_owned()));
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(line.local(url)?)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(token) = &line.app.settings.twilio_auth_token {
+            request = request.header("x-twilio-signature", signature::sign(token, url, &params));
+        }
+        let request = request.body(Body::from(body)).map_err(|_| LineError::BadUrl(url.to_owned()))?;
+        let twiml = line.send(request).await?;
+        let twiml = String::from_utf8_lossy(&twiml).into_owned();
+        self.reply = softphone::parse(&twiml).map_err(|problem| LineError::Twiml { problem, twiml })?;
+        self.turn().await
+    }
+
+    async fn turn(&self) -> Result<Turn, LineError> {
+        let mut prompts = Vec::with_capacity(self.reply.prompts().len());
+        for url in self.reply.prompts() {
+            prompts.push(self.line.fetch(url).await?);
+        }
+        Ok(match &self.reply {
+            Reply::Gather { timeout_seconds, .. } => Turn::Listen { prompts, timeout_seconds: *timeout_seconds },
+            Reply::Dial { targets, ring_seconds, .. } => {
+                Turn::Ring { prompts, callee: self.line.callee(targets), ring_seconds: *ring_seconds }
+            }
+            Reply::Hangup { .. } | Reply::Empty => Turn::End { prompts },
+        })
+    }
+}
+
+/// The `DialCallStatus` a provider reports for each outcome.
+fn dial_call_status(outcome: DialOutcome) -> &'static str {
+    match outcome {
+        DialOutcome::Completed => "completed",
+        DialOutcome::Busy => "busy",
+        DialOutcome::NoAnswer => "no-answer",
+        DialOutcome::Failed => "failed",
+    }
+}

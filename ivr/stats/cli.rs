@@ -1,0 +1,128 @@
+//! `ivr migrate`, `ivr report` and `ivr demo-data`: the statistics from the command line.
+//! Each checks its input before touching the database, and writes in one transaction, so a
+//! bad argument or a failure leaves nothing half-written. Nothing here prints the database
+//! URL, which may hold a password: only its kind.
+
+use std::io::Write;
+use std::time::Instant;
+
+use chrono::{TimeDelta, Utc};
+
+use super::demo::{self, DemoPlan};
+use super::format::{self, Format};
+use super::report::DateRange;
+use super::store::{AnyStore, Store};
+use crate::config::Settings;
+use crate::flow::Flow;
+
+const MAX_DEMO_CALLS: usize = 20_000_000;
+const MAX_DEMO_DAYS: u32 = 3660;
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// First day (UTC), YYYY-MM-DD.
+    #[arg(long)]
+    pub from: String,
+    /// Last day (UTC), YYYY-MM-DD, included.
+    #[arg(long)]
+    pub to: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DemoDataArgs {
+    /// How many synthetic calls.
+    #[arg(long)]
+    pub calls: usize,
+    /// Over how many days, ending yesterday (UTC).
+    #[arg(long)]
+    pub days: u32,
+    /// Seed of the pretend callers: the same seed makes the same calls.
+    #[arg(long, default_value_t = 111)]
+    pub seed: u64,
+}
+
+type Outcome = Result<(), Vec<String>>;
+
+/// Applies the migrations to `IVR_DATABASE_URL`.
+pub fn migrate() -> Outcome {
+    let settings = Settings::from_env()?;
+    block_on(async {
+        let store = open(&settings).await?;
+        println!("ok: the {} statistics database is migrated", store.kind());
+        Ok(())
+    })
+}
+
+/// Prints the summary of a range.
+pub fn report(args: ReportArgs) -> Outcome {
+    let range = DateRange::parse(&args.from, &args.to).map_err(|e| vec![format!("--from/--to: {e}")])?;
+    let settings = Settings::from_env()?;
+    block_on(async {
+        let summary = open(&settings).await?.summary(range).await.map_err(|e| vec![e.to_string()])?;
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        let _ = std::io::stdout().lock().write_all(format::render(&summary, args.format).as_bytes());
+        if let Some(warning) = format::synthetic_warning(&summary).filter(|_| args.format == Format::Json) {
+            eprintln!("warning: {warning}");
+        }
+        Ok(())
+    })
+}
+
+/// Fills the database with synthetic history; refuses a database that holds real calls.
+pub fn demo_data(args: DemoDataArgs) -> Outcome {
+    let plan = demo_plan(&args)?;
+    let settings = Settings::from_env()?;
+    let flow =
+        Flow::load(&settings.flow_path).map_err(|e| vec![format!("flow {}: {e}", settings.flow_path.display())])?;
+    block_on(async {
+        let store = open(&settings).await?;
+        let real = store.real_calls().await.map_err(|e| vec![e.to_string()])?;
+        if real > 0 {
+            return Err(vec![format!(
+                "this database holds {real} real calls: demo data goes into a database of its own (set IVR_DATABASE_URL)"
+            )]);
+        }
+        let started = Instant::now();
+        let (calls, totals) = demo::generate(&flow, &plan);
+        store.load_synthetic(&calls, &totals).await.map_err(|e| vec![e.to_string()])?;
+        let first = plan.last_day - TimeDelta::days(i64::from(plan.days) - 1);
+        println!(
+            "ok: {} SYNTHETIC calls from {first} to {} in {:.1} s; reports will say they are synthetic",
+            plan.calls,
+            plan.last_day,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+}
+
+fn demo_plan(args: &DemoDataArgs) -> Result<DemoPlan, Vec<String>> {
+    let mut problems = Vec::new();
+    if !(1..=MAX_DEMO_CALLS).contains(&args.calls) {
+        problems.push(format!("--calls: {} is not from 1 to {MAX_DEMO_CALLS}", args.calls));
+    }
+    if !(1..=MAX_DEMO_DAYS).contains(&args.days) {
+        problems.push(format!("--days: {} is not from 1 to {MAX_DEMO_DAYS}", args.days));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let last_day = Utc::now().date_naive() - TimeDelta::days(1);
+    Ok(DemoPlan { calls: args.calls, days: args.days, last_day, seed: args.seed })
+}
+
+/// Connects to `IVR_DATABASE_URL` and migrates it.
+async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
+    let store = AnyStore::connect(&settings.database_url)
+        .await
+        .map_err(|e| vec![format!("cannot open the statistics database: {e}")])?;
+    store.migrate().await.map_err(|e| vec![format!("cannot migrate the {} database: {e}", store.kind())])?;
+    Ok(store)
+}
+
+fn block_on<F: Future<Output = Outcome>>(future: F) -> Outcome {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
+    runtime.block_on(future)
+}

@@ -1,0 +1,80 @@
+//! Anonymous call statistics: how many calls, in which language, which guidance was heard,
+//! how many callers went to the police or an operator, where callers hang up — without
+//! ever knowing who called. See README, "Statistics and privacy".
+//!
+//! ```text
+//! webhook ── Recorder::record_step ──try_send──▶ bounded channel ──▶ Writer ──batch──▶ Store
+//!                    │ (full or closed)                                │ (down, slow)
+//!                    └──────────▶ Overflow ──▶ Spool (JSON lines) ◀────┘
+//!                                                   └── replayed, exactly once, when the database is back
+//! ```
+//!
+//! The call path never waits on the database: [`Recorder`] only ever `try_send`s.
+//! [`Writer`](writer::Writer) commits batches in one transaction each; the store keeps the
+//! per-call rows and the [daily totals](totals) exact and idempotent by `(call id, step)`.
+//! Reports ([`Summary`]) read only the daily totals.
+
+mod call;
+pub mod cli;
+pub mod demo;
+mod format;
+mod live;
+mod record;
+mod recorder;
+mod repeat;
+mod report;
+pub mod retention;
+mod spool;
+pub mod store;
+mod totals;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+
+pub use call::{CallRow, Outcome};
+pub use format::{Format, render};
+pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
+pub use recorder::{FlushReport, Recorder};
+pub use report::{DateRange, DayRow, RangeError, Summary, TotalRow};
+pub use spool::Spool;
+pub use store::{AnyStore, PgStore, SqliteStore, Store, StoreError};
+pub use totals::{DailyTotals, metric};
+pub use writer::{WriterConfig, WriterHandle};
+
+use crate::config::Settings;
+use recorder::Overflow;
+use writer::Writer;
+
+/// Records a batch may hold.
+const BATCH_SIZE: usize = 512;
+
+impl WriterConfig {
+    pub fn from_settings(settings: &Settings) -> WriterConfig {
+        WriterConfig {
+            database_url: settings.database_url.clone(),
+            batch_size: BATCH_SIZE,
+            batch_delay: Duration::from_millis(settings.stats_batch_ms),
+            write_timeout: Duration::from_millis(settings.stats_timeout_ms),
+            retention_days: settings.retention_days,
+        }
+    }
+}
+
+/// Starts the writer task (it connects and migrates in the background) and returns the
+/// recorder the webhooks use. Needs a Tokio runtime; returns at once.
+pub fn start(settings: &Settings) -> (Recorder, WriterHandle) {
+    start_with(WriterConfig::from_settings(settings), settings.stats_queue, &settings.data_dir)
+}
+
+/// [`start`] with the writer's settings spelled out (benchmarks).
+pub fn start_with(config: WriterConfig, queue: usize, data_dir: &std::path::Path) -> (Recorder, WriterHandle) {
+    let spool = Arc::new(Spool::new(data_dir));
+    let overflow = Arc::new(Overflow::new(Arc::clone(&spool)));
+    let (tx, rx) = mpsc::channel(queue.max(1));
+    let flush = Arc::new(Notify::new());
+    let recorder = Recorder::new(tx, Arc::clone(&flush), Arc::clone(&overflow));
+    (recorder, Writer::new(rx, config, spool, overflow, flush).spawn())
+}

@@ -1,0 +1,153 @@
+//! What the statistics keep about one step of a call: a [`Record`], made on the call path
+//! from the flow's events, carried through the channel, the spool file and the database.
+//!
+//! A record names nodes and topics rather than the flow's indices, so a spool written by
+//! one version of the flow still reads correctly after the flow file changes. It holds
+//! nothing the provider sent: no number, no location, no `CallSid`, no address.
+
+use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::flow::{CallId, DialOutcome, Event, Flow, Step};
+
+/// The `seq` of the record that says how a call ended (from the provider's status
+/// callback). It is above every step counter (`u16`), so it has its own idempotency key.
+pub const END_SEQ: i32 = 1 << 16;
+
+/// One step of one call: the idempotency key `(call, seq)` and what happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The service's random call id, as the signed 64-bit integer the databases store.
+    pub call: i64,
+    /// The call state's step counter; a provider's duplicate delivery repeats it.
+    pub seq: i32,
+    /// The UTC day the step happened: which raw rows retention deletes.
+    pub day: NaiveDate,
+    /// Only on the call's first record: when it started, to the minute (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Seconds since the call started, when this instance saw it start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed: Option<i32>,
+    pub events: Vec<CallEvent>,
+}
+
+/// An anonymous fact about a call, named for people reading the database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum CallEvent {
+    Started,
+    Language {
+        code: String,
+    },
+    Entered {
+        node: String,
+    },
+    Key {
+        node: String,
+        key: char,
+    },
+    Invalid {
+        node: String,
+    },
+    Timeout {
+        node: String,
+    },
+    Topic {
+        topic: String,
+    },
+    Emergency,
+    Operator {
+        silent: bool,
+        round: u8,
+    },
+    Dialled {
+        emergency: bool,
+        outcome: String,
+    },
+    Hangup,
+    /// How the call ended, as the provider's final `CallStatus` says.
+    Ended {
+        status: String,
+    },
+    /// The same number called within the previous 24 hours (see `repeat.rs`).
+    RepeatCaller,
+}
+
+/// The provider's final call statuses; anything else is not stored.
+pub const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
+
+impl Record {
+    /// The record of one flow step, at `now`.
+    pub fn of_step(flow: &Flow, step: &Step<'_>, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
+        let events: Vec<CallEvent> = step.events.iter().map(|e| CallEvent::of(flow, e)).collect();
+        let started = events.contains(&CallEvent::Started);
+        Record {
+            call: call_key(step.next.call),
+            seq: i32::from(step.next.seq),
+            day: now.date_naive(),
+            started_at: started.then(|| to_minute(now)),
+            elapsed,
+            events,
+        }
+    }
+
+    /// The record that a call ended with the provider's `status`.
+    pub fn ended(call: CallId, status: &str, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
+        Record {
+            call: call_key(call),
+            seq: END_SEQ,
+            day: now.date_naive(),
+            started_at: None,
+            elapsed,
+            events: vec![CallEvent::Ended { status: status.to_owned() }],
+        }
+    }
+}
+
+/// The call id as stored: the same 64 bits, read as a signed integer.
+pub fn call_key(call: CallId) -> i64 {
+    i64::from_ne_bytes(call.0.to_ne_bytes())
+}
+
+/// A stored call id as the service prints it (16 hex digits).
+pub fn call_label(key: i64) -> String {
+    CallId(u64::from_ne_bytes(key.to_ne_bytes())).to_string()
+}
+
+/// `time` truncated to the minute: all the statistics know of when a call started.
+pub fn to_minute(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.duration_trunc(TimeDelta::minutes(1)).unwrap_or(time)
+}
+
+impl CallEvent {
+    fn of(flow: &Flow, event: &Event) -> CallEvent {
+        let node = |id| flow.node(id).name.clone();
+        match *event {
+            Event::CallStarted => CallEvent::Started,
+            Event::LanguageChosen(language) => CallEvent::Language { code: language.code().to_owned() },
+            Event::Entered(id) => CallEvent::Entered { node: node(id) },
+            Event::KeyPressed { node: id, key } => CallEvent::Key { node: node(id), key: key.as_char() },
+            Event::InvalidKey { node: id } => CallEvent::Invalid { node: node(id) },
+            Event::NoInput { node: id } => CallEvent::Timeout { node: node(id) },
+            Event::TopicHeard(topic) => CallEvent::Topic {
+                topic: flow.topics.get(usize::from(topic)).cloned().unwrap_or_else(|| format!("topic_{topic}")),
+            },
+            Event::EmergencyTransfer => CallEvent::Emergency,
+            Event::OperatorTransfer { silent, round } => CallEvent::Operator { silent, round },
+            Event::DialEnded { emergency, outcome } => {
+                CallEvent::Dialled { emergency, outcome: dial_outcome(outcome).to_owned() }
+            }
+            Event::Hangup => CallEvent::Hangup,
+        }
+    }
+}
+
+fn dial_outcome(outcome: DialOutcome) -> &'static str {
+    match outcome {
+        DialOutcome::Completed => "completed",
+        DialOutcome::Busy => "busy",
+        DialOutcome::NoAnswer => "no-answer",
+        DialOutcome::Failed => "failed",
+    }
+}

@@ -1,0 +1,171 @@
+//! The spool: records the database could not take yet, in append-only JSON-lines files in
+//! `IVR_DATA_DIR/spool/`, flushed and fsync'd per batch so an acknowledged batch survives a
+//! crash. New records go to `pending.jsonl`. A replay first renames it to
+//! `replay-<n>.jsonl`, so appends carry on in a fresh file while the renamed one is read,
+//! and deletes a file only once every record in it is committed. A crash in between
+//! replays the file again; the database's `(call, seq)` keys make that count once.
+//!
+//! A line cut short by a crash mid-append is skipped with a warning naming the file and line.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::record::Record;
+
+const PENDING: &str = "pending.jsonl";
+
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    /// Held while appending or rotating, so lines from two writers never interleave.
+    lock: Mutex<()>,
+    /// Something was appended since the last replay began (or was left by a previous run).
+    dirty: AtomicBool,
+}
+
+impl Spool {
+    pub fn new(data_dir: &Path) -> Spool {
+        let spool = Spool { dir: data_dir.join("spool"), lock: Mutex::new(()), dirty: AtomicBool::new(false) };
+        spool.dirty.store(spool.has_pending(), Ordering::SeqCst);
+        spool
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends records as one batch: written, flushed and fsync'd before this returns.
+    pub fn append(&self, records: &[Record]) -> io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut text = String::new();
+        for record in records {
+            text.push_str(&serde_json::to_string(record).map_err(io::Error::other)?);
+            text.push('\n');
+        }
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let created = self.ensure_dir()?;
+        let path = self.dir.join(PENDING);
+        let fresh = !path.exists();
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_data()?;
+        self.dirty.store(true, Ordering::SeqCst);
+        if fresh || created {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a replay may find something: cheaper than [`Spool::has_pending`].
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::SeqCst)
+    }
+
+    /// Says a replay stopped short: its files are still there to replay.
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether any records wait to be replayed.
+    pub fn has_pending(&self) -> bool {
+        self.files().map(|files| !files.is_empty()).unwrap_or(false)
+            || fs::metadata(self.dir.join(PENDING)).is_ok_and(|m| m.len() > 0)
+    }
+
+    /// Moves the pending file aside for replay and lists every file to replay, oldest first.
+    pub fn take_for_replay(&self) -> io::Result<Vec<PathBuf>> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.dirty.store(false, Ordering::SeqCst);
+        let pending = self.dir.join(PENDING);
+        if fs::metadata(&pending).is_ok_and(|m| m.len() > 0) {
+            let next = self.files()?.iter().filter_map(|p| replay_number(p)).max().map_or(1, |n| n + 1);
+            fs::rename(&pending, self.dir.join(format!("replay-{next:08}.jsonl")))?;
+            sync_dir(&self.dir)?;
+        }
+        self.files()
+    }
+
+    /// The files already set aside for replay, oldest first.
+    fn files(&self) -> io::Result<Vec<PathBuf>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut files: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            if let Some(n) = replay_number(&path) {
+                files.push((n, path));
+            }
+        }
+        files.sort();
+        Ok(files.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// Forgets a replayed file: every record in it is committed.
+    pub fn remove(&self, file: &Path) -> io::Result<()> {
+        fs::remove_file(file)?;
+        sync_dir(&self.dir)
+    }
+
+    fn ensure_dir(&self) -> io::Result<bool> {
+        if self.dir.is_dir() {
+            return Ok(false);
+        }
+        fs::create_dir_all(&self.dir)?;
+        if let Some(parent) = self.dir.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(true)
+    }
+}
+
+fn replay_number(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("replay-")?.strip_suffix(".jsonl")?.parse().ok()
+}
+
+/// Makes a created, renamed or removed file's directory entry durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Reads a spool file a batch at a time.
+pub struct SpoolReader {
+    path: PathBuf,
+    lines: io::Lines<BufReader<File>>,
+    line: usize,
+}
+
+impl SpoolReader {
+    pub fn open(path: &Path) -> io::Result<SpoolReader> {
+        let lines = BufReader::new(File::open(path)?).lines();
+        Ok(SpoolReader { path: path.to_owned(), lines, line: 0 })
+    }
+
+    /// Up to `max` records; empty at the end of the file.
+    pub fn next_batch(&mut self, max: usize) -> io::Result<Vec<Record>> {
+        let mut batch = Vec::new();
+        while batch.len() < max {
+            let Some(line) = self.lines.next() else { break };
+            self.line += 1;
+            match serde_json::from_str(&line?) {
+                Ok(record) => batch.push(record),
+                Err(error) => tracing::warn!(
+                    file = %self.path.display(), line = self.line, %error, "skipped an unreadable spool line"
+                ),
+            }
+        }
+        Ok(batch)
+    }
+}

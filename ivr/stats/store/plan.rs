@@ -1,0 +1,133 @@
+//! The half of a write that is the same on every database: which records are new, what
+//! each touched call's row becomes, and how the daily totals move.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::stats::call::CallRow;
+use crate::stats::record::Record;
+use crate::stats::totals::DailyTotals;
+
+/// Rows per multi-row statement: far below both databases' limits on bind parameters.
+pub const CHUNK: usize = 500;
+
+/// The `calls` columns, in the order [`push_call_row!`] binds them.
+pub const CALL_COLUMNS: &str = "call_id, day, started_at, synthetic, language, topics, path, exit_node, outcome, \
+     invalid_keys, timeouts, emergency_transfers, operator_transfers, operator_answered, dial_results, \
+     ivr_seconds, seconds_to_transfer, ended, repeat_caller";
+
+/// A refolded row replaces the stored one whole.
+pub const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET day = excluded.day, \
+     started_at = excluded.started_at, synthetic = excluded.synthetic, language = excluded.language, \
+     topics = excluded.topics, path = excluded.path, exit_node = excluded.exit_node, \
+     outcome = excluded.outcome, invalid_keys = excluded.invalid_keys, timeouts = excluded.timeouts, \
+     emergency_transfers = excluded.emergency_transfers, operator_transfers = excluded.operator_transfers, \
+     operator_answered = excluded.operator_answered, dial_results = excluded.dial_results, \
+     ivr_seconds = excluded.ivr_seconds, seconds_to_transfer = excluded.seconds_to_transfer, \
+     ended = excluded.ended, repeat_caller = excluded.repeat_caller";
+
+/// Totals move by the delta; a day's row is created by its first call.
+pub const TOTALS_UPSERT: &str =
+    " ON CONFLICT (day, metric, key) DO UPDATE SET value = daily_totals.value + excluded.value";
+
+/// Binds one [`CallRow`] as a tuple of [`CALL_COLUMNS`]; the same for either database.
+macro_rules! push_call_row {
+    ($tuple:expr, $row:expr) => {{
+        let row: &$crate::stats::call::CallRow = $row;
+        $tuple
+            .push_bind(row.call_id)
+            .push_bind(row.day)
+            .push_bind(row.started_at)
+            .push_bind(row.synthetic)
+            .push_bind(row.language.as_deref())
+            .push_bind(row.topics.as_str())
+            .push_bind(row.path.as_str())
+            .push_bind(row.exit_node.as_deref())
+            .push_bind(row.outcome.as_str())
+            .push_bind(row.invalid_keys)
+            .push_bind(row.timeouts)
+            .push_bind(row.emergency_transfers)
+            .push_bind(row.operator_transfers)
+            .push_bind(row.operator_answered)
+            .push_bind(row.dial_results.as_str())
+            .push_bind(row.ivr_seconds)
+            .push_bind(row.seconds_to_transfer)
+            .push_bind(row.ended.as_deref())
+            .push_bind(row.repeat_caller);
+    }};
+}
+pub(crate) use push_call_row;
+
+/// A stored record as read back from `call_steps`.
+#[derive(sqlx::FromRow)]
+pub struct StepRow {
+    pub call_id: i64,
+    pub seq: i32,
+    pub day: NaiveDate,
+    pub started_at: Option<DateTime<Utc>>,
+    pub elapsed: Option<i32>,
+    pub events: String,
+}
+
+impl StepRow {
+    pub fn into_record(self) -> Result<Record, serde_json::Error> {
+        Ok(Record {
+            call: self.call_id,
+            seq: self.seq,
+            day: self.day,
+            started_at: self.started_at,
+            elapsed: self.elapsed,
+            events: serde_json::from_str(&self.events)?,
+        })
+    }
+}
+
+/// The events column: JSON, readable with the database's own JSON functions.
+pub fn events_json(record: &Record) -> String {
+    serde_json::to_string(&record.events).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The first of each `(call, seq)` in a batch, ordered by call: the order locks are taken in.
+pub fn unique(records: &[Record]) -> Vec<&Record> {
+    let mut seen = HashSet::new();
+    let mut unique: Vec<&Record> = records.iter().filter(|r| seen.insert((r.call, r.seq))).collect();
+    unique.sort_by_key(|r| (r.call, r.seq));
+    unique
+}
+
+/// The distinct calls of `keys`, sorted.
+pub fn calls_of(keys: &HashSet<(i64, i32)>) -> Vec<i64> {
+    let mut calls: Vec<i64> = keys.iter().map(|(call, _)| *call).collect();
+    calls.sort_unstable();
+    calls.dedup();
+    calls
+}
+
+/// What to write after the new records of a batch are in.
+pub struct WritePlan {
+    /// The refolded rows of every touched call, sorted by call id.
+    pub calls: Vec<CallRow>,
+    pub totals: DailyTotals,
+}
+
+/// `stored`: every stored record of the calls that got new records, the new ones (`fresh`)
+/// included. Each call's contribution before the new records is taken away, and its
+/// contribution after them added.
+pub fn plan(stored: &[Record], fresh: &HashSet<(i64, i32)>) -> WritePlan {
+    let mut by_call: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
+    for record in stored {
+        by_call.entry(record.call).or_default().push(record);
+    }
+    let mut plan = WritePlan { calls: Vec::with_capacity(by_call.len()), totals: DailyTotals::default() };
+    for (call, records) in by_call {
+        let before: Vec<&Record> = records.iter().copied().filter(|r| !fresh.contains(&(r.call, r.seq))).collect();
+        if !before.is_empty() {
+            plan.totals.add_call(&CallRow::fold(call, &before), -1);
+        }
+        let row = CallRow::fold(call, &records);
+        plan.totals.add_call(&row, 1);
+        plan.calls.push(row);
+    }
+    plan
+}

@@ -1,0 +1,162 @@
+//! The shared store: PostgreSQL, for several `ivr serve` instances writing at once.
+//!
+//! Two instances may write records of the same call at the same moment (the service is
+//! stateless, so any instance answers any webhook). Each write first takes a transaction
+//! advisory lock per call, in call-id order, so one call's refold sees every record
+//! committed before it and two writers never wait on each other in a circle. Totals are
+//! upserted sorted by (day, metric, key) for the same reason.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use super::plan::{self, CALL_COLUMNS, CALL_UPSERT, CHUNK, StepRow, TOTALS_UPSERT, push_call_row};
+use super::{Purged, Store, StoreError, Written};
+use crate::stats::call::CallRow;
+use crate::stats::record::Record;
+use crate::stats::report::{DateRange, TotalRow};
+use crate::stats::totals::DailyTotals;
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL; fails at once if the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(MIGRATOR.run(&self.pool).await?)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn write(&self, records: &[Record]) -> Result<Written, StoreError> {
+        let records = plan::unique(records);
+        let mut tx = self.pool.begin().await?;
+        let mut calls: Vec<i64> = records.iter().map(|r| r.call).collect();
+        calls.dedup(); // `unique` sorted them by call
+        sqlx::query("SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS t(id)")
+            .bind(&calls)
+            .execute(&mut *tx)
+            .await?;
+        let mut fresh = HashSet::new();
+        for chunk in records.chunks(CHUNK) {
+            fresh.extend(insert_steps(&mut tx, chunk).await?);
+        }
+        if !fresh.is_empty() {
+            let stored = load_steps(&mut tx, &plan::calls_of(&fresh)).await?;
+            let plan = plan::plan(&stored, &fresh);
+            upsert_calls(&mut tx, &plan.calls, CALL_UPSERT).await?;
+            upsert_totals(&mut tx, &plan.totals).await?;
+        }
+        tx.commit().await?;
+        Ok(Written { new: fresh.len(), duplicates: records.len() - fresh.len() })
+    }
+
+    async fn total_rows(&self, range: DateRange) -> Result<Vec<TotalRow>, StoreError> {
+        let sql = "SELECT day, metric, key, value FROM daily_totals WHERE day >= $1 AND day <= $2";
+        Ok(sqlx::query_as(sql).bind(range.from).bind(range.to).fetch_all(&self.pool).await?)
+    }
+
+    async fn calls(&self, range: DateRange) -> Result<Vec<CallRow>, StoreError> {
+        let mut query = QueryBuilder::<Postgres>::new("SELECT ");
+        query.push(CALL_COLUMNS).push(" FROM calls WHERE day >= ").push_bind(range.from);
+        query.push(" AND day <= ").push_bind(range.to).push(" ORDER BY day, started_at, call_id");
+        Ok(query.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    async fn purge_before(&self, cutoff: NaiveDate) -> Result<Purged, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let steps = sqlx::query(
+            "DELETE FROM call_steps WHERE day < $1 \
+             OR call_id IN (SELECT call_id FROM calls WHERE day < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        let calls = sqlx::query("DELETE FROM calls WHERE day < $1").bind(cutoff).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Purged { calls: calls.rows_affected(), steps: steps.rows_affected() })
+    }
+
+    async fn load_synthetic(&self, calls: &[CallRow], totals: &DailyTotals) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        upsert_calls(&mut tx, calls, "").await?;
+        upsert_totals(&mut tx, totals).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn real_calls(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT CAST(COALESCE(SUM(CASE WHEN metric = 'calls' THEN value ELSE -value END), 0) AS BIGINT) \
+                   FROM daily_totals WHERE metric IN ('calls', 'synthetic') AND key = ''";
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+}
+
+/// Inserts the records' keys and contents; returns the keys that were not there yet.
+async fn insert_steps(tx: &mut PgConnection, records: &[&Record]) -> Result<Vec<(i64, i32)>, StoreError> {
+    let mut query =
+        QueryBuilder::<Postgres>::new("INSERT INTO call_steps (call_id, seq, day, started_at, elapsed, events) ");
+    query.push_values(records, |mut tuple, r| {
+        tuple.push_bind(r.call).push_bind(r.seq).push_bind(r.day);
+        tuple.push_bind(r.started_at).push_bind(r.elapsed).push_bind(plan::events_json(r));
+    });
+    query.push(" ON CONFLICT (call_id, seq) DO NOTHING RETURNING call_id, seq");
+    Ok(query.build_query_as().fetch_all(&mut *tx).await?)
+}
+
+/// Every stored record of `calls`.
+async fn load_steps(tx: &mut PgConnection, calls: &[i64]) -> Result<Vec<Record>, StoreError> {
+    let rows: Vec<StepRow> =
+        sqlx::query_as("SELECT call_id, seq, day, started_at, elapsed, events FROM call_steps WHERE call_id = ANY($1)")
+            .bind(calls)
+            .fetch_all(&mut *tx)
+            .await?;
+    Ok(rows.into_iter().map(StepRow::into_record).collect::<Result<_, _>>()?)
+}
+
+/// Writes call rows; `conflict` is [`CALL_UPSERT`] for refolded rows, empty for new ones.
+async fn upsert_calls(tx: &mut PgConnection, calls: &[CallRow], conflict: &str) -> Result<(), StoreError> {
+    for chunk in calls.chunks(CHUNK) {
+        let mut query = QueryBuilder::<Postgres>::new("INSERT INTO calls (");
+        query.push(CALL_COLUMNS).push(") ");
+        query.push_values(chunk, |mut tuple, row| push_call_row!(tuple, row));
+        query.push(conflict);
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_totals(tx: &mut PgConnection, totals: &DailyTotals) -> Result<(), StoreError> {
+    let rows: Vec<_> = totals.rows().collect();
+    for chunk in rows.chunks(CHUNK * 2) {
+        let mut query = QueryBuilder::<Postgres>::new("INSERT INTO daily_totals (day, metric, key, value) ");
+        query.push_values(chunk, |mut tuple, (day, metric, key, value)| {
+            tuple.push_bind(*day).push_bind(metric.to_string()).push_bind(key.to_string()).push_bind(*value);
+        });
+        query.push(TOTALS_UPSERT);
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Daily aggregates: what each call adds to the `daily_totals` table, by (day, metric, key).
+//!
+//! Every report reads these and never the raw rows, so a report over years costs a few
+//! thousand rows, and the aggregates outlive the raw rows that retention deletes. They are
+//! kept exact as records arrive: when a write changes a call's row, the call's old
+//! contribution is taken away and its new one added, in the same transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Timelike};
+
+use super::call::CallRow;
+
+/// Metric names, as stored in `daily_totals.metric`.
+pub mod metric {
+    pub const CALLS: &str = "calls";
+    pub const SYNTHETIC: &str = "synthetic";
+    pub const LANGUAGE: &str = "language";
+    pub const OUTCOME: &str = "outcome";
+    pub const TOPIC: &str = "topic";
+    pub const EMERGENCY_CALLS: &str = "emergency_calls";
+    pub const OPERATOR_CALLS: &str = "operator_calls";
+    pub const OPERATOR_ANSWERED: &str = "operator_answered";
+    /// Keys `sum` and `calls`: an average survives being summed over days.
+    pub const IVR_SECONDS: &str = "ivr_seconds";
+    pub const TRANSFER_SECONDS: &str = "transfer_seconds";
+    pub const INVALID_KEYS: &str = "invalid_keys";
+    pub const TIMEOUTS: &str = "timeouts";
+    pub const DIAL: &str = "dial";
+    pub const ENDED: &str = "ended";
+    pub const EXIT_NODE: &str = "exit_node";
+    /// Key `00`-`23`: the UTC hour the call started.
+    pub const HOUR: &str = "hour";
+    pub const REPEAT_CALLERS: &str = "repeat_callers";
+}
+
+/// The key for a call that never chose a language.
+pub const NO_LANGUAGE: &str = "none";
+
+/// Sums by (day, metric, key), sorted: PostgreSQL writers touch rows in one order and so
+/// cannot deadlock one another. Nested so that adding to an existing sum allocates nothing
+/// (demo data adds tens of millions).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DailyTotals(BTreeMap<NaiveDate, BTreeMap<String, BTreeMap<String, i64>>>);
+
+impl DailyTotals {
+    pub fn add(&mut self, day: NaiveDate, metric: &str, key: &str, value: i64) {
+        if value == 0 {
+            return;
+        }
+        let metrics = self.0.entry(day).or_default();
+        let keys = match metrics.get_mut(metric) {
+            Some(keys) => keys,
+            None => metrics.entry(metric.to_owned()).or_default(),
+        };
+        match keys.get_mut(key) {
+            Some(sum) => *sum += value,
+            None => drop(keys.insert(key.to_owned(), value)),
+        }
+    }
+
+    /// Adds (`sign` 1) or takes away (`sign` -1) what `call` contributes.
+    pub fn add_call(&mut self, call: &CallRow, sign: i64) {
+        if call.started_at.is_none() {
+            return; // not counted until its first record arrives
+        }
+        for (metric, key, value) in contributions(call) {
+            self.add(call.day, metric, key, sign * value);
+        }
+    }
+
+    /// The non-zero sums, sorted by (day, metric, key).
+    pub fn rows(&self) -> impl Iterator<Item = (NaiveDate, &str, &str, i64)> {
+        self.0.iter().flat_map(|(day, metrics)| {
+            metrics.iter().flat_map(move |(metric, keys)| {
+                keys.iter().filter(|(_, v)| **v != 0).map(move |(key, v)| (*day, metric.as_str(), key.as_str(), *v))
+            })
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows().next().is_none()
+    }
+}
+
+const HOURS: [&str; 24] = [
+    "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18",
+    "19", "20", "21", "22", "23",
+];
+
+/// What one started call adds to its day.
+fn contributions(call: &CallRow) -> Vec<(&'static str, &str, i64)> {
+    use metric::*;
+    let flag = |b: bool| i64::from(b);
+    let mut out = vec![
+        (CALLS, "", 1),
+        (SYNTHETIC, "", flag(call.synthetic)),
+        (LANGUAGE, call.language.as_deref().unwrap_or(NO_LANGUAGE), 1),
+        (OUTCOME, call.outcome.as_str(), 1),
+        (EMERGENCY_CALLS, "", flag(call.emergency_transfers > 0)),
+        (OPERATOR_CALLS, "", flag(call.operator_transfers > 0)),
+        (OPERATOR_ANSWERED, "", flag(call.operator_answered)),
+        (INVALID_KEYS, "", i64::from(call.invalid_keys)),
+        (TIMEOUTS, "", i64::from(call.timeouts)),
+        (REPEAT_CALLERS, "", flag(call.repeat_caller)),
+    ];
+    for (name, seconds) in [(IVR_SECONDS, call.ivr_seconds), (TRANSFER_SECONDS, call.seconds_to_transfer)] {
+        if let Some(seconds) = seconds {
+            out.extend([(name, "sum", i64::from(seconds)), (name, "calls", 1)]);
+        }
+    }
+    out.extend(call.topic_list().map(|t| (TOPIC, t, 1)));
+    out.extend(call.dial_results.split(' ').filter(|d| !d.is_empty()).map(|d| (DIAL, d, 1)));
+    out.extend(call.ended.as_deref().map(|e| (ENDED, e, 1)));
+    out.extend(call.exit_node.as_deref().map(|n| (EXIT_NODE, n, 1)));
+    out.extend(call.started_at.map(|t| (HOUR, HOURS[t.hour() as usize], 1)));
+    out
+}

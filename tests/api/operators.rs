@@ -1,0 +1,120 @@
+//! Transfers to operators: who is rung, what they hear first, and a caller who is never
+//! left in silence or dropped while everyone is busy.
+
+use ivr::telephony::softphone::{self, Reply};
+
+use crate::helpers::{Call, OPERATOR_NUMBER, TestApp, spawn_app};
+
+/// What the operator who answers `call`'s transfer hears, as `lang/key`.
+async fn whisper(app: &TestApp, call: &Call<'_>) -> Vec<String> {
+    let Reply::Dial { targets, .. } = &call.reply else { panic!("not a transfer: {:?}", call.reply) };
+    let url = targets[0].whisper.as_ref().expect("operators are whispered to");
+    let posted = app.post(url, &[("CallSid".into(), "CA1".into())]).await;
+    assert_eq!(posted.status, 200);
+    let prefix = format!("{}/prompts/", app.public_url);
+    softphone::parse_whisper(&posted.body)
+        .expect("a whisper is only prompts")
+        .iter()
+        .map(|url| url.strip_prefix(&prefix).and_then(|p| p.strip_suffix(".wav")).expect("prompt URL").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_operator_hears_the_language_and_topics_before_the_caller() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("2").await.press("2").await.press("2").await.press("4").await.press("0").await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+    assert_eq!(
+        whisper(&app, &call).await,
+        [
+            "ru/whisper_intro",
+            "ru/whisper_language_ru",
+            "ru/whisper_heard",
+            "ru/whisper_topic_police",
+            "ru/whisper_topic_safety_plan",
+            "ru/whisper_connecting"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("1").await.wait().await.wait().await.wait().await.wait().await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+    assert_eq!(
+        whisper(&app, &call).await,
+        [
+            "kk/whisper_intro",
+            "kk/whisper_language_kk",
+            "kk/whisper_heard_nothing",
+            "kk/whisper_silent",
+            "kk/whisper_connecting"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_operator_is_told_when_the_police_line_failed() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("1").await.press("9").await.dial_ends("no-answer").await.press("0").await;
+    assert!(whisper(&app, &call).await.contains(&"kk/whisper_police_unreachable".to_owned()));
+}
+
+#[tokio::test]
+async fn the_whisper_carries_no_caller_identifier() {
+    let app = spawn_app().await;
+    let mut call = app.call_from("+77015550123", "CAbeefbeefbeefbeefbeefbeefbeefbeef").await;
+    call.press("2").await.press("0").await;
+    let Reply::Dial { targets, action, .. } = &call.reply else { panic!() };
+    for url in [targets[0].whisper.clone().unwrap(), action.clone()] {
+        assert!(!url.contains("77015550123") && !url.contains("CAbeef"), "{url}");
+    }
+}
+
+#[tokio::test]
+async fn waiting_callers_hear_memo_guidance_between_rings_then_the_menu() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("2").await.press("0").await.dial_ends("no-answer").await;
+    assert_eq!(call.hearing(), ["ru/operators_busy"]);
+    call.press("1").await;
+    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_safety_plan"], "first wait: the safety plan");
+    call.wait().await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER], "then the operators are rung again");
+    call.dial_ends("busy").await.press("1").await;
+    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_evidence"], "second wait: keeping evidence");
+    call.press("5").await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER], "a key during the wait rings at once");
+    call.dial_ends("failed").await;
+    assert_eq!(call.hearing(), ["ru/operators_unavailable"], "after the last round");
+    call.wait().await;
+    assert_eq!(call.node(), "main");
+}
+
+#[tokio::test]
+async fn the_emergency_key_works_while_waiting_for_an_operator() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("1").await.press("0").await.dial_ends("busy").await;
+    call.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "on the busy menu");
+    let mut call = app.call().await;
+    call.press("1").await.press("0").await.dial_ends("busy").await.press("1").await;
+    call.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "during the guidance between rings");
+}
+
+#[tokio::test]
+async fn going_back_to_the_menu_starts_the_rounds_again() {
+    let app = spawn_app().await;
+    let mut call = app.call().await;
+    call.press("1").await.press("0").await.dial_ends("busy").await.press("1").await.wait().await;
+    call.dial_ends("busy").await.press("2").await;
+    assert_eq!(call.node(), "main");
+    call.press("0").await.dial_ends("busy").await;
+    assert_eq!(call.node(), "operators_busy", "a fresh first round, not the exhausted message");
+}

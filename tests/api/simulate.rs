@@ -1,0 +1,270 @@
+//! The caller simulator and the flow review tools, on the bundled flow and prompts.
+//!
+//! Scripted calls are compared with golden transcripts in `tests/golden/`; after a deliberate
+//! change to the flow or the scripts, regenerate them with
+//! `IVR_UPDATE_GOLDEN=1 cargo test --test api simulate` and review the diff.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ivr::app::{self, App};
+use ivr::config::Settings;
+use ivr::flow::{Flow, Language, NodeKind, PromptKey};
+use ivr::review::{self, Audit, Durations, Format, Outcome};
+use ivr::simulate::{Caller, Heard, Keys, Line, Pressed, Screen, SimulateError, Speaker, parse_script, transcript};
+
+use crate::helpers::{OPERATOR_NUMBER, bundled_prompts};
+
+/// The bundled service, as `ivr simulate` loads it, with an operator number to ring.
+fn app(token: Option<&str>) -> App {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut env = vec![
+        ("IVR_FLOW", format!("{root}/flows/hotline.toml")),
+        ("IVR_PROMPTS", format!("{root}/prompts")),
+        ("IVR_OPERATOR_NUMBER", OPERATOR_NUMBER.to_owned()),
+    ];
+    env.extend(token.map(|t| ("IVR_TWILIO_AUTH_TOKEN", t.to_owned())));
+    let lookup = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+    let settings = Settings::from_lookup(lookup).expect("test settings are valid");
+    let flow = Flow::load(&settings.flow_path).expect("bundled flow loads");
+    app::assemble(settings, flow, bundled_prompts().clone()).expect("bundled flow is valid")
+}
+
+async fn scripted(language: Option<Language>, keys: &str) -> Result<String, SimulateError> {
+    let line = Line::new(app(None));
+    transcript(&line, language, &parse_script(keys)?).await
+}
+
+/// Compares with `tests/golden/{name}.txt`, or rewrites it when `IVR_UPDATE_GOLDEN=1`.
+fn assert_golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.txt"));
+    if std::env::var("IVR_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, actual).expect("golden file is writable");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with IVR_UPDATE_GOLDEN=1 to create it", path.display()));
+    assert!(expected == actual, "{name}: transcript differs from {}:\n{actual}", path.display());
+}
+
+#[tokio::test]
+async fn scripted_calls_match_the_golden_transcripts() {
+    let cases = [
+        ("kk_safety_plan_police_unanswered_operators_busy", None, "1,-,2,2,9,no-answer,0,busy"),
+        ("kk_silent_caller_reaches_an_operator", None, "-,-,-,answered"),
+        ("ru_evidence_then_operator_answers", Some(Language::Ru), "3,0,answered"),
+        ("ru_wrong_key_then_police_answers", None, "2,-,5,7,9,answered"),
+    ];
+    for (name, language, keys) in cases {
+        let text = scripted(language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_golden(name, &text);
+    }
+}
+
+#[tokio::test]
+async fn a_transcript_shows_prompts_keys_and_transfers_plainly() {
+    let text = scripted(Some(Language::Ru), "9,busy").await.expect("script fits the flow");
+    assert!(text.contains("> 2 (--lang ru"), "{text}");
+    assert!(!text.contains("♪ kk/choose_language"), "--lang skips the language menu:\n{text}");
+    assert!(text.contains("  ♪ ru/transfer_police\n"), "{text}");
+    assert!(text.contains("  → police 102 (rings up to"), "{text}");
+    assert!(text.contains("> transfer: busy\n  ♪ ru/police_unreachable"), "{text}");
+    let operator = scripted(None, "1,0").await.expect("script fits the flow");
+    assert!(operator.contains(&format!("  → operators: {OPERATOR_NUMBER}")), "{operator}");
+}
+
+#[tokio::test]
+async fn a_script_that_does_not_fit_the_call_fails_at_its_step() {
+    let ringing = scripted(None, "9,2").await.expect_err("a key while the police ring");
+    assert!(matches!(&ringing, SimulateError::Script { step: 2, token, .. } if token == "2"), "{ringing}");
+    let ended = scripted(None, "9,answered,1").await.expect_err("a key after the call ended");
+    assert!(ended.to_string().contains("step 3") && ended.to_string().contains("ended"), "{ended}");
+    assert!(matches!(parse_script("1,hello"), Err(SimulateError::Token(t)) if t == "hello"));
+}
+
+#[tokio::test]
+async fn the_simulator_signs_its_webhooks_like_the_provider() {
+    let line = Line::new(app(Some("simulator-test-token")));
+    let text = transcript(&line, None, &parse_script("1,-,1").expect("script")).await.expect("signed webhooks pass");
+    assert!(text.contains("♪ kk/guidance_definition"), "{text}");
+}
+
+/// Keys a test presses: one entry per look at the keyboard; `q` when the list runs out.
+struct ScriptedKeys(VecDeque<Option<Pressed>>);
+
+impl Keys for ScriptedKeys {
+    fn next(&mut self, _within: Duration) -> std::io::Result<Option<Pressed>> {
+        Ok(self.0.pop_front().unwrap_or(Some(Pressed::HangUp)))
+    }
+}
+
+/// A speaker whose every prompt plays for three looks at the keyboard.
+#[derive(Default)]
+struct CountingSpeaker {
+    started: Vec<String>,
+    left: std::cell::Cell<u32>,
+    stopped: u32,
+}
+
+impl Speaker for CountingSpeaker {
+    fn start(&mut self, heard: &Heard) {
+        self.started.push(format!("{}/{}", heard.language, heard.key));
+        self.left.set(3);
+    }
+
+    fn playing(&self) -> bool {
+        let left = self.left.get();
+        self.left.set(left.saturating_sub(1));
+        left > 0
+    }
+
+    fn stop(&mut self) {
+        self.stopped += 1;
+        self.left.set(0);
+    }
+}
+
+fn walk(keys: Vec<Option<Pressed>>) -> (String, CountingSpeaker) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let line = Line::new(app(None));
+    let (mut keys, mut speaker, mut screen) =
+        (ScriptedKeys(keys.into()), CountingSpeaker::default(), Screen::new(Vec::new()));
+    let mut caller = Caller { keys: &mut keys, speaker: &mut speaker, screen: &mut screen };
+    caller.walk(&line, &runtime, None).expect("the walk ends normally");
+    (String::from_utf8(screen.into_inner()).expect("UTF-8").replace("\r\n", "\n"), speaker)
+}
+
+#[test]
+fn a_key_interrupts_the_prompt_playing() {
+    // One look at the keyboard finds nothing, the next finds 2; then the welcome plays out.
+    let (screen, speaker) = walk(vec![None, Some(Pressed::Char('2')), None, None, None]);
+    assert_eq!(speaker.started, ["kk/choose_language", "ru/welcome"]);
+    assert_eq!(speaker.stopped, 1, "the language menu stopped at the key");
+    assert!(screen.contains("    (interrupted)\n> 2\n  ♪ ru/welcome"), "{screen}");
+    assert!(screen.ends_with("> (hangs up)\n"), "{screen}");
+}
+
+#[test]
+fn say_nothing_and_transfer_outcomes_come_from_the_keyboard() {
+    // Silence, 9 during the notice, the police prompt plays out, `x` means nothing, `n` no answer.
+    let keys = [Some('n'), Some('9'), None, None, None, Some('x'), Some('n')].map(|k| k.map(Pressed::Char)).to_vec();
+    let (screen, speaker) = walk(keys);
+    assert!(screen.contains("> (says nothing)\n  ♪ kk/no_input"), "{screen}");
+    assert!(screen.contains("how does the transfer end?"), "{screen}");
+    assert!(screen.contains("> transfer: no-answer\n  ♪ kk/police_unreachable"), "{screen}");
+    assert!(speaker.started.contains(&"kk/transfer_police".to_owned()));
+}
+
+fn seconds_of(language: Language, keys: &[&str]) -> Duration {
+    keys.iter().map(|k| bundled_prompts().duration(language, &PromptKey::parse(k).expect("key"))).sum()
+}
+
+#[test]
+fn topic_listening_times_are_the_prompts_on_the_way() {
+    let flow = app(None).flow;
+    let audit = Audit::of(&flow, bundled_prompts());
+    let welcome_wait =
+        Duration::from_secs(u64::from(flow.node(flow.node_id("welcome").expect("node")).timeout_seconds));
+    for language in &audit.languages {
+        // Before the choice the language menu plays in the default language.
+        let expected = seconds_of(flow.default_language, &["choose_language"])
+            + seconds_of(language.language, &["welcome", "main_menu"])
+            + welcome_wait;
+        assert_eq!(language.topics.len(), flow.topics.len());
+        for topic in &language.topics {
+            let route = topic.route.as_ref().unwrap_or_else(|| panic!("{} unreachable", topic.topic));
+            assert_eq!(route.time, expected, "{} in {}", topic.topic, language.language);
+        }
+        assert_eq!(language.longest().map(|(_, route)| route.time), Some(expected));
+    }
+}
+
+#[test]
+fn the_emergency_transfer_is_one_press_from_every_node_that_listens() {
+    let flow = app(None).flow;
+    let audit = Audit::of(&flow, bundled_prompts());
+    let transfers_or_hangups = |kind: &NodeKind| {
+        matches!(kind, NodeKind::EmergencyTransfer { .. } | NodeKind::OperatorTransfer { .. } | NodeKind::Hangup)
+    };
+    let listening = flow.nodes.iter().filter(|n| !transfers_or_hangups(&n.kind)).count();
+    assert_eq!(audit.emergency_presses.len(), listening);
+    assert!(audit.emergency_presses.iter().all(|(_, presses)| *presses == Some(1)), "{:?}", audit.emergency_presses);
+    assert_eq!(audit.most_presses_to_emergency(), Some(1));
+    assert!(review::passed(&audit.checks(&flow, false)));
+}
+
+#[test]
+fn the_audit_fails_when_a_caller_could_be_kept_from_help() {
+    let flow = app(None).flow;
+    let mut audit = Audit::of(&flow, bundled_prompts());
+    audit.emergency_presses[0].1 = Some(2);
+    let checks = audit.checks(&flow, false);
+    assert_eq!(checks[0].outcome, Outcome::Fail, "{}", checks[0].says);
+    assert!(checks[0].says.contains(&format!("{} (2 presses)", flow.node(audit.emergency_presses[0].0).name)));
+    assert!(!review::passed(&checks));
+
+    let text = std::fs::read_to_string(&app(None).settings.flow_path).expect("bundled flow");
+    let long_ring = Flow::from_toml(&text.replacen("ring_seconds = 40", "ring_seconds = 90", 1)).expect("flow loads");
+    let checks = Audit::of(&long_ring, bundled_prompts()).checks(&long_ring, false);
+    assert!(checks.iter().any(|c| c.outcome == Outcome::Fail && c.says.contains("no key that works")), "{checks:?}");
+}
+
+#[test]
+fn the_graph_draws_every_node_and_every_way_out() {
+    let flow = app(None).flow;
+    let dot = review::draw(&flow, Format::Dot);
+    let edge = |from: &str, to: &str, label: &str| {
+        let start = format!("  \"{from}\" -> \"{to}\" [label=\"");
+        dot.lines()
+            .any(|l| l.starts_with(&start) && l[start.len()..].split('"').next().is_some_and(|s| s.contains(label)))
+    };
+    for node in &flow.nodes {
+        assert!(dot.contains(&format!("  \"{}\" [label=\"{}\\n", node.name, node.name)), "box for {}", node.name);
+        for (key, choice) in node.options().into_iter().flatten() {
+            assert!(edge(&node.name, &flow.node(choice.goto).name, &key.to_string()), "{} {key}:\n{dot}", node.name);
+        }
+        for next in node.successors() {
+            assert!(dot.contains(&format!("  \"{}\" -> \"{}\"", node.name, flow.node(next).name)), "{}", node.name);
+        }
+    }
+    let police = &flow.node(flow.emergency).name;
+    let to_police = dot.lines().filter(|l| l.contains(&format!("-> \"{police}\" [label=\"{}\"", flow.emergency_key)));
+    assert_eq!(to_police.count(), 1, "the emergency key is drawn once:\n{dot}");
+    let mermaid = review::draw(&flow, Format::Mermaid);
+    assert!(flow.nodes.iter().all(|n| mermaid.contains(&format!("[\"{}<br/>", n.name))), "{mermaid}");
+    assert_eq!(
+        mermaid.lines().filter(|l| l.contains("-->") || l.contains("==>") || l.contains(".->")).count(),
+        dot.matches(" -> ").count()
+    );
+}
+
+#[test]
+fn the_commands_run_without_a_sound_device_or_a_terminal() {
+    let ivr = |args: &[&str]| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_ivr"))
+            .args(args)
+            .current_dir(root)
+            .env("IVR_FLOW", format!("{root}/flows/hotline.toml"))
+            .env("IVR_PROMPTS", format!("{root}/prompts"))
+            .env("IVR_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the ivr binary runs");
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, out) = ivr(&["simulate", "--lang", "kk", "--keys", "9,answered"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.starts_with("call answered\n") && out.contains("→ police 102") && out.ends_with("the call ends\n"),
+        "{out}"
+    );
+    let (code, out) = ivr(&["flow", "audit"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("ok    emergency transfer"), "{out}");
+    let (code, out) = ivr(&["flow", "graph", "--format", "mermaid"]);
+    assert_eq!((code, out.starts_with("flowchart LR\n")), (Some(0), true), "{out}");
+    let (code, _) = ivr(&["simulate"]);
+    assert_eq!(code, Some(1), "at the keyboard without a terminal: a plain error, not a panic");
+}

@@ -1,0 +1,11 @@
+//! Anonymous call statistics (issue 4), on SQLite always and on PostgreSQL when
+//! `IVR_TEST_POSTGRES_URL` is set: each test runs once per database, each on a database of
+//! its own. Synchronisation is by `Recorder::flush` and the server's shutdown, never sleep.
+
+mod cli;
+mod counting;
+mod privacy;
+mod resilience;
+mod retention;
+mod store_suite;
+mod support;

@@ -1,0 +1,64 @@
+//! No caller identifier anywhere the statistics go: the database, the spool, the logs.
+//! Calls are made with distinctive numbers and CallSids, through every webhook, with the
+//! database first down (so the spool is written) and then up; then every byte is searched.
+
+use super::counting::{flushed, spawn_on};
+use super::support::{Backend, TestDatabase, contains, new_call_sid, on_both_databases};
+use crate::helpers::{TestApp, captured_logs};
+
+on_both_databases!(no_number_call_sid_or_location_is_stored_spooled_or_logged);
+
+const NUMBERS: [&str; 3] = ["+77019990101", "+77019990202", "+77019990303"];
+
+/// Everything the provider sent that identifies a caller (see `helpers::caller_fields`).
+fn secrets(call_sids: &[String]) -> Vec<String> {
+    let mut secrets: Vec<String> = NUMBERS.iter().map(|n| (*n).to_owned()).collect();
+    secrets.extend(NUMBERS.iter().map(|n| n.trim_start_matches('+').to_owned()));
+    secrets.extend(call_sids.iter().cloned());
+    secrets.extend(["AC0123456789abcdef0123456789abcdef", "ALMATY", "050000", "+7111", "127.0.0.1"].map(String::from));
+    secrets
+}
+
+fn assert_none_in(place: &str, bytes: &[u8], secrets: &[String]) {
+    for secret in secrets {
+        assert!(!contains(bytes, secret), "`{secret}` found in {place}");
+    }
+}
+
+async fn calls(app: &TestApp, number: &str, call_sid: &str) {
+    let mut call = app.call_from(number, call_sid).await;
+    call.redeliver().await.press("1").await.wait().await.press("2").await.redeliver().await;
+    call.press("9").await.dial_ends("no-answer").await.press("0").await.dial_ends("completed").await;
+    call.hang_up("completed").await.redeliver().await;
+}
+
+fn spool_bytes(app: &TestApp) -> Vec<u8> {
+    let entries = std::fs::read_dir(app.data_dir.join("spool")).expect("a spool folder");
+    entries.flatten().flat_map(|e| std::fs::read(e.path()).unwrap_or_default()).collect()
+}
+
+async fn no_number_call_sid_or_location_is_stored_spooled_or_logged(backend: Backend) {
+    let sids: Vec<String> = NUMBERS.iter().map(|_| new_call_sid()).collect();
+    let secrets = secrets(&sids);
+    let db = TestDatabase::unreachable(&backend);
+    let app = spawn_on(&db, &[]).await;
+    calls(&app, NUMBERS[0], &sids[0]).await;
+    calls(&app, NUMBERS[1], &sids[1]).await;
+    let report = app.stats.flush().await.expect("statistics on");
+    assert!(report.spooled, "{report:?}");
+    let spooled = spool_bytes(&app);
+    assert!(contains(&spooled, "safety_plan"), "the spool holds the calls' events");
+    assert_none_in("the spool", &spooled, &secrets);
+
+    db.bring_up().await;
+    calls(&app, NUMBERS[2], &sids[2]).await;
+    flushed(&app).await;
+    app.stop().await;
+    let stored = db.contents().await;
+    assert!(contains(&stored, "safety_plan"), "the database holds the calls");
+    assert_eq!(db.summary_around_today().await.calls, 3);
+    assert_none_in("the database", &stored, &secrets);
+    let logs = captured_logs();
+    assert!(logs.contains("call started"), "the logs were captured");
+    assert_none_in("the logs", logs.as_bytes(), &secrets[..secrets.len() - 1]);
+}

@@ -1,0 +1,170 @@
+//! Nothing lost, nothing counted twice, no caller held: the database down at start-up, a
+//! restart with a full spool, a shutdown with records still in the writer's hands, and a
+//! database that blocks every write.
+
+use std::path::Path;
+
+use ivr::telephony::softphone::Reply;
+use sqlx::Connection;
+
+use super::counting::{flushed, spawn_on};
+use super::support::{Backend, TestDatabase, new_call_sid, on_both_databases};
+use crate::helpers::TestApp;
+
+on_both_databases!(
+    calls_made_while_the_database_is_down_are_stored_once_when_it_is_back,
+    the_spool_survives_a_restart,
+    shutdown_drains_every_record,
+    the_call_path_is_the_same_without_a_database,
+    a_blocked_database_spools_and_never_holds_a_caller,
+);
+
+/// Three calls, one of them to the police; returns what the provider was told at each step.
+async fn three_calls(app: &TestApp) -> Vec<String> {
+    let mut replies = Vec::new();
+    let mut call = app.call_from("+77012220001", &new_call_sid()).await;
+    replies.push(normalized(&call.reply));
+    call.press("1").await;
+    replies.push(normalized(&call.reply));
+    call.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "the emergency transfer works");
+    replies.push(normalized(&call.reply));
+    call.dial_ends("busy").await;
+    replies.push(normalized(&call.reply));
+    call.press("0").await.hang_up("completed").await;
+    replies.push(normalized(&call.reply));
+    let mut call = app.call_from("+77012220002", &new_call_sid()).await;
+    call.press("2").await.wait().await.press("4").await.hang_up("completed").await;
+    replies.push(normalized(&call.reply));
+    app.call_from("+77012220003", &new_call_sid()).await.hang_up("completed").await;
+    replies
+}
+
+/// A reply with the call id (a keyed hash that differs per process) blanked out.
+fn normalized(reply: &Reply) -> String {
+    let text = format!("{reply:?}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("c=") {
+        out.push_str(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+        let id_len = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str("<call>");
+        rest = &rest[id_len..];
+    }
+    out + rest
+}
+
+fn spool_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(data_dir.join("spool"))
+        .map(|entries| {
+            entries.flatten().map(|e| e.path()).filter(|p| p.metadata().is_ok_and(|m| m.len() > 0)).collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn calls_made_while_the_database_is_down_are_stored_once_when_it_is_back(backend: Backend) {
+    let db = TestDatabase::unreachable(&backend);
+    let app = spawn_on(&db, &[]).await;
+    three_calls(&app).await;
+    let report = app.stats.flush().await.expect("statistics on");
+    assert!(!report.database_up && report.spooled, "{report:?}");
+    assert!(!spool_files(&app.data_dir).is_empty(), "the records are in the spool");
+
+    db.bring_up().await;
+    flushed(&app).await;
+    assert_eq!(db.summary_around_today().await.calls, 3);
+    assert!(spool_files(&app.data_dir).is_empty(), "the spool is gone once replayed");
+    flushed(&app).await;
+    let summary = db.summary_around_today().await;
+    assert_eq!((summary.calls, summary.emergency_transfers, summary.topics.get("police")), (3, 1, Some(&1)));
+}
+
+async fn the_spool_survives_a_restart(backend: Backend) {
+    let db = TestDatabase::unreachable(&backend);
+    let first = spawn_on(&db, &[]).await;
+    three_calls(&first).await;
+    let data_dir = first.data_dir.clone();
+    first.stop().await;
+    assert!(!spool_files(&data_dir).is_empty(), "stopped with the database down: spooled");
+
+    db.bring_up().await;
+    let second = spawn_on(&db, &[]).await;
+    flushed(&second).await;
+    assert_eq!(db.summary_around_today().await.calls, 3);
+    second.stop().await;
+    assert_eq!(db.summary_around_today().await.calls, 3, "replayed exactly once");
+}
+
+async fn shutdown_drains_every_record(backend: Backend) {
+    let db = TestDatabase::new(&backend).await;
+    // The writer would hold its batch for ten minutes: only the drain can commit it.
+    let app = spawn_on(&db, &[("IVR_STATS_BATCH_MS", "600000")]).await;
+    three_calls(&app).await;
+    assert_eq!(db.summary_around_today().await.calls, 0, "nothing committed yet");
+    let data_dir = app.data_dir.clone();
+    app.stop().await;
+    let summary = db.summary_around_today().await;
+    assert_eq!((summary.calls, summary.ended.get("completed")), (3, Some(&3)));
+    assert!(spool_files(&data_dir).is_empty(), "committed, not spooled");
+}
+
+async fn the_call_path_is_the_same_without_a_database(backend: Backend) {
+    let up = TestDatabase::new(&backend).await;
+    let down = TestDatabase::unreachable(&backend);
+    let with_database = three_calls(&spawn_on(&up, &[]).await).await;
+    let without = three_calls(&spawn_on(&down, &[]).await).await;
+    assert_eq!(with_database, without);
+    assert!(with_database.iter().any(|r| r.contains("102")), "{with_database:#?}");
+}
+
+/// Holds the database's write lock until dropped.
+enum Blocker {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Blocker {
+    async fn block(db: &TestDatabase, backend: &Backend) -> Blocker {
+        db.store().await;
+        match backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.expect("connects");
+                sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.expect("locked");
+                Blocker::Sqlite(conn)
+            }
+            Backend::Postgres(_) => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connects");
+                sqlx::query("BEGIN").execute(&mut conn).await.expect("begins");
+                sqlx::query("LOCK TABLE call_steps IN ACCESS EXCLUSIVE MODE").execute(&mut conn).await.expect("locked");
+                Blocker::Postgres(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Blocker::Sqlite(mut conn) => drop(sqlx::query("ROLLBACK").execute(&mut conn).await.expect("unlocked")),
+            Blocker::Postgres(mut conn) => drop(sqlx::query("ROLLBACK").execute(&mut conn).await.expect("unlocked")),
+        }
+    }
+}
+
+async fn a_blocked_database_spools_and_never_holds_a_caller(backend: Backend) {
+    let db = TestDatabase::new(&backend).await;
+    let blocker = Blocker::block(&db, &backend).await;
+    let tuning = [("IVR_STATS_TIMEOUT_MS", "300"), ("IVR_STATS_QUEUE", "2"), ("IVR_STATS_BATCH_MS", "1")];
+    let app = spawn_on(&db, &tuning).await;
+    let started = std::time::Instant::now();
+    for _ in 0..4 {
+        three_calls(&app).await;
+    }
+    let report = app.stats.flush().await.expect("statistics on");
+    assert!(report.spooled, "writes time out and go to the spool: {report:?}");
+    assert!(started.elapsed().as_secs() < 30, "callers were not held");
+
+    blocker.release().await;
+    flushed(&app).await;
+    let summary = db.summary_around_today().await;
+    assert_eq!((summary.calls, summary.emergency_transfers), (12, 4));
+}
