@@ -81,18 +81,7 @@ pub struct Step<'f> {
 impl Flow {
     /// A new call, at the start of the flow.
     pub fn begin(&self, call: CallId) -> Step<'_> {
-        let state = CallState {
-            call,
-            node: self.start,
-            language: None,
-            failures: 0,
-            topics: TopicSet::default(),
-            silent: false,
-            seq: 0,
-            rounds: 0,
-            police_unreachable: false,
-        };
-        enter(self, state, self.start, vec![Event::CallStarted])
+        enter(self, self.recover(call, None), self.start, vec![Event::CallStarted])
     }
 
     /// Where a call whose state cannot be trusted resumes: the main menu in its language,
