@@ -2,9 +2,9 @@
 //! unreachable until the test brings it up, and a macro that runs a test on both kinds.
 //!
 //! SQLite: a file in a temporary folder; "unreachable" is a file in a folder that does not
-//! exist yet. PostgreSQL (when `IVR_TEST_POSTGRES_URL` is set): a schema of its own per test
-//! on that server, selected with `search_path`; "unreachable" is a schema not created yet,
-//! so connecting works but migrating fails, as with a database that is not ready.
+//! exist yet. PostgreSQL (when `IVR_TEST_POSTGRES_URL` is set): a database of its own per
+//! test on that server; "unreachable" is a database not created yet, so connecting fails as
+//! with a server that is not ready.
 
 use std::path::PathBuf;
 
@@ -78,10 +78,11 @@ impl TestDatabase {
                 TestDatabase { url, dir, sqlite_file: Some(file), postgres: None }
             }
             Backend::Postgres(server) => {
-                let schema = format!("ivr_test_{:016x}", rand::random::<u64>());
-                let separator = if server.contains('?') { '&' } else { '?' };
-                let url = format!("{server}{separator}options=-c%20search_path%3D{schema}");
-                TestDatabase { url, dir, sqlite_file: None, postgres: Some((server.clone(), schema)) }
+                // A database per test, not a schema: sqlx's migrator locks per database, so
+                // tests in schemas of one database wait on each other.
+                let database = format!("ivr_test_{:016x}", rand::random::<u64>());
+                let url = with_database(server, &database);
+                TestDatabase { url, dir, sqlite_file: None, postgres: Some((server.clone(), database)) }
             }
         }
     }
@@ -91,11 +92,11 @@ impl TestDatabase {
         if let Some(file) = &self.sqlite_file {
             std::fs::create_dir_all(file.parent().expect("a folder")).expect("the folder is made");
         }
-        if let Some((server, schema)) = &self.postgres {
+        if let Some((server, database)) = &self.postgres {
             let mut admin = sqlx::PgConnection::connect(server).await.expect("IVR_TEST_POSTGRES_URL is reachable");
             // An identifier cannot be a bind parameter; the name is this test's own hex.
-            let create = sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"));
-            sqlx::query(create).execute(&mut admin).await.expect("the test schema is made");
+            let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}"));
+            sqlx::query(create).execute(&mut admin).await.expect("the test database is made");
         }
     }
 
@@ -140,17 +141,31 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((server, schema)) = self.postgres.take() else { return };
+        let Some((server, database)) = self.postgres.take() else { return };
         // Drop runs inside the test's runtime: use a thread with a runtime of its own.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
             runtime.block_on(async {
                 let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
-                let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                // FORCE ends this test's own pooled connections instead of waiting on them.
+                let drop = sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
                 sqlx::query(drop).execute(&mut admin).await.ok()
             })
         });
         let _ = dropped.join();
+    }
+}
+
+/// `server` (a PostgreSQL URL) with its database name replaced by `database`.
+fn with_database(server: &str, database: &str) -> String {
+    let (base, query) = server.split_once('?').map_or((server, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(slash) if slash > base.find("//").map_or(0, |i| i + 1) => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
     }
 }
 
