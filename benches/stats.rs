@@ -83,14 +83,17 @@ async fn writer_throughput(url: &str, data_dir: &std::path::Path, flow: &Flow) {
     let records = call_records(flow, WRITER_CALLS);
     let events: usize = records.iter().map(|r| r.events.len()).sum();
     let config = WriterConfig {
-        database_url: url.to_owned(),
         batch_size: 512,
         batch_delay: Duration::from_millis(200),
         write_timeout: Duration::from_secs(60),
         retention_days: 365,
     };
-    let (recorder, writer) =
-        ivr::stats::start_with(config, 8192, &data_dir.join(format!("spool-{}", rand::random::<u32>())));
+    let (recorder, writer) = ivr::stats::start_with(
+        config,
+        AnyStore::connect_lazy(url).expect("a URL"),
+        8192,
+        &data_dir.join(format!("spool-{}", rand::random::<u32>())),
+    );
     recorder.flush().await.expect("connected");
     let started = Instant::now();
     for record in records.iter().cloned() {
@@ -178,7 +181,7 @@ async fn webhook_latency(url: &str, data_dir: &std::path::Path) {
         Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())).expect("settings");
     let off = app::router(AppState::new(app::load(settings.clone()).expect("bundled flow and prompts")));
     let mut with_stats = app::load(settings.clone()).expect("bundled flow and prompts");
-    let (recorder, writer) = ivr::stats::start(&settings);
+    let (recorder, writer) = ivr::stats::start(&settings, AnyStore::connect_lazy(url).expect("a URL"));
     with_stats.stats = recorder.clone();
     let on = app::router(AppState::new(with_stats));
     recorder.flush().await.expect("connected");

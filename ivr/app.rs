@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::flow::{Flow, Language, PromptCatalog};
 use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
 use crate::prompts::PromptLibrary;
-use crate::stats::{Recorder, WriterHandle};
+use crate::stats::{AnyStore, Recorder, WriterHandle};
 use crate::telephony::signature::SignatureCheck;
 
 /// Everything a request needs, loaded once and shared read-only.
@@ -30,6 +30,18 @@ pub struct App {
     pub roster: LiveRoster,
     /// Anonymous statistics; disabled until [`Application::build`] starts the writer.
     pub stats: Recorder,
+    /// The database (`IVR_DATABASE_URL`): statistics, roster, users. Opened by
+    /// [`Application::build`]; it connects when first used, so the service starts and
+    /// answers calls with the database down. Nothing on the call path waits on it. The
+    /// statistics writer migrates it.
+    pub db: Option<AnyStore>,
+}
+
+impl App {
+    /// The database, for the administrators' pages and API (503 when the service runs without one).
+    pub fn db(&self) -> Result<&AnyStore, crate::error::Error> {
+        self.db.as_ref().ok_or(crate::error::Error::Unavailable)
+    }
 }
 
 #[derive(Clone)]
@@ -73,7 +85,7 @@ pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Resul
     }
     let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
     let roster = LiveRoster::new(Roster { operators: Vec::new(), switchboard: settings.operator_number.clone() });
-    Ok(App { settings, flow, prompts, signature, roster, stats: Recorder::disabled() })
+    Ok(App { settings, flow, prompts, signature, roster, stats: Recorder::disabled(), db: None })
 }
 
 pub fn router(state: AppState) -> Router {
@@ -99,10 +111,11 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let listener = TcpListener::bind(app.settings.listen).await?;
+        let db = AnyStore::connect_lazy(&app.settings.database_url)?;
         // The writer connects and migrates in the background: calls are answered at once,
         // with the database up, down or slow.
-        let (stats, writer) = crate::stats::start(&app.settings);
-        let router = router(AppState::new(App { stats: stats.clone(), ..app }));
+        let (stats, writer) = crate::stats::start(&app.settings, db.clone());
+        let router = router(AppState::new(App { stats: stats.clone(), db: Some(db), ..app }));
         Ok(Application { listener, router, stats, writer })
     }
 

@@ -8,12 +8,18 @@ use axum::response::{IntoResponse, Response};
 pub enum Error {
     #[error("{0}")]
     BadRequest(&'static str),
+    #[error("sign in or send a valid bearer token")]
+    Unauthorized,
     #[error("signature missing or invalid")]
+    BadSignature,
+    #[error("your role does not allow this")]
     Forbidden,
     #[error("not found")]
     NotFound,
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the database is not available; try again shortly")]
+    Unavailable,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -22,9 +28,11 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::BadSignature | Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let body = match &self {
@@ -35,5 +43,19 @@ impl IntoResponse for Error {
             other => other.to_string(),
         };
         (status, body).into_response()
+    }
+}
+
+impl From<crate::stats::StoreError> for Error {
+    /// A database that cannot be reached is "try again shortly"; anything else is a fault.
+    fn from(error: crate::stats::StoreError) -> Error {
+        use crate::stats::StoreError;
+        match error {
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
+                tracing::warn!(%error, "database unavailable");
+                Error::Unavailable
+            }
+            other => Error::Internal(other.into()),
+        }
     }
 }

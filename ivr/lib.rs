@@ -2,6 +2,7 @@
 //! rights. See README.md for what it does and `../shared/design.md` for its shape:
 //! a pure [`flow::step`] between a provider dialect ([`telephony`]) and the prompt library.
 
+pub mod access;
 pub mod admin;
 pub mod app;
 pub mod config;

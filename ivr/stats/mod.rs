@@ -54,7 +54,6 @@ const BATCH_SIZE: usize = 512;
 impl WriterConfig {
     pub fn from_settings(settings: &Settings) -> WriterConfig {
         WriterConfig {
-            database_url: settings.database_url.clone(),
             batch_size: BATCH_SIZE,
             batch_delay: Duration::from_millis(settings.stats_batch_ms),
             write_timeout: Duration::from_millis(settings.stats_timeout_ms),
@@ -63,18 +62,23 @@ impl WriterConfig {
     }
 }
 
-/// Starts the writer task (it connects and migrates in the background) and returns the
-/// recorder the webhooks use. Needs a Tokio runtime; returns at once.
-pub fn start(settings: &Settings) -> (Recorder, WriterHandle) {
-    start_with(WriterConfig::from_settings(settings), settings.stats_queue, &settings.data_dir)
+/// Starts the writer task (it connects to `database` and migrates it in the background) and
+/// returns the recorder the webhooks use. Needs a Tokio runtime; returns at once.
+pub fn start(settings: &Settings, database: AnyStore) -> (Recorder, WriterHandle) {
+    start_with(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir)
 }
 
 /// [`start`] with the writer's settings spelled out (benchmarks).
-pub fn start_with(config: WriterConfig, queue: usize, data_dir: &std::path::Path) -> (Recorder, WriterHandle) {
+pub fn start_with(
+    config: WriterConfig,
+    database: AnyStore,
+    queue: usize,
+    data_dir: &std::path::Path,
+) -> (Recorder, WriterHandle) {
     let spool = Arc::new(Spool::new(data_dir));
     let overflow = Arc::new(Overflow::new(Arc::clone(&spool)));
     let (tx, rx) = mpsc::channel(queue.max(1));
     let flush = Arc::new(Notify::new());
     let recorder = Recorder::new(tx, Arc::clone(&flush), Arc::clone(&overflow));
-    (recorder, Writer::new(rx, config, spool, overflow, flush).spawn())
+    (recorder, Writer::new(rx, config, database, spool, overflow, flush).spawn())
 }

@@ -31,7 +31,6 @@ const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Clone, Debug)]
 pub struct WriterConfig {
-    pub database_url: String,
     pub batch_size: usize,
     pub batch_delay: Duration,
     pub write_timeout: Duration,
@@ -56,6 +55,9 @@ impl WriterHandle {
 pub struct Writer {
     rx: mpsc::Receiver<Message>,
     config: WriterConfig,
+    /// The database, connecting when first used; shared with the rest of the service.
+    database: AnyStore,
+    /// `database`, once migrated.
     store: Option<AnyStore>,
     spool: Arc<Spool>,
     overflow: Arc<Overflow>,
@@ -73,13 +75,27 @@ impl Writer {
     pub fn new(
         rx: mpsc::Receiver<Message>,
         config: WriterConfig,
+        database: AnyStore,
         spool: Arc<Spool>,
         overflow: Arc<Overflow>,
         flush: Arc<Notify>,
     ) -> Writer {
         let now = Instant::now();
         let (store, up, retry_delay, purge_at, purging) = (None, false, RETRY_FIRST, None, None);
-        Writer { rx, config, store, spool, overflow, up, retry_at: now, retry_delay, purge_at, purging, flush }
+        Writer {
+            rx,
+            config,
+            database,
+            store,
+            spool,
+            overflow,
+            up,
+            retry_at: now,
+            retry_delay,
+            purge_at,
+            purging,
+            flush,
+        }
     }
 
     pub fn spawn(self) -> WriterHandle {
@@ -213,7 +229,7 @@ impl Writer {
                 Err(_) => return self.fail("no answer within the write timeout"),
             }
         } else {
-            match timeout(CONNECT_TIMEOUT, connect(&self.config.database_url)).await {
+            match timeout(CONNECT_TIMEOUT, ready_to_write(&self.database)).await {
                 Ok(Ok(store)) => {
                     tracing::info!(database = store.kind(), "statistics database ready");
                     self.store = Some(store);
@@ -344,8 +360,7 @@ impl Writer {
     }
 }
 
-async fn connect(url: &str) -> Result<AnyStore, StoreError> {
-    let store = AnyStore::connect(url).await?;
-    store.migrate().await?;
-    Ok(store)
+async fn ready_to_write(database: &AnyStore) -> Result<AnyStore, StoreError> {
+    database.migrate().await?;
+    Ok(database.clone())
 }

@@ -69,7 +69,7 @@ impl FromRequest<AppState> for Webhook {
             let signature = parts.headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
             if !signature.is_some_and(|s| check.verify(path_and_query, &params, s)) {
                 tracing::warn!(path = parts.uri.path(), "refused a webhook: signature missing or invalid");
-                return Err(Error::Forbidden);
+                return Err(Error::BadSignature);
             }
         }
         Ok(Webhook { params, query: parts.uri.query().unwrap_or("").to_owned() })

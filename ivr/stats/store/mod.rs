@@ -105,6 +105,17 @@ impl AnyStore {
         }
     }
 
+    /// The store of a URL, connecting only when first used: the service starts, and answers
+    /// calls, whether the database is up or not. Fails only on a URL it cannot use.
+    pub fn connect_lazy(url: &str) -> Result<AnyStore, StoreError> {
+        match url.split_once(':').map(|(scheme, _)| scheme) {
+            Some("sqlite") => Ok(AnyStore::Sqlite(SqliteStore::connect_lazy(url)?)),
+            Some("postgres" | "postgresql") => Ok(AnyStore::Postgres(PgStore::connect_lazy(url)?)),
+            Some(other) => Err(StoreError::UnsupportedUrl(other.to_owned())),
+            None => Err(StoreError::UnsupportedUrl(String::new())),
+        }
+    }
+
     /// `sqlite` or `postgres`: what may be printed about the database (a URL may hold a password).
     pub fn kind(&self) -> &'static str {
         match self {

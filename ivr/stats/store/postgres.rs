@@ -35,6 +35,12 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// The store of a `postgres://` URL, connecting only when first used.
+    pub fn connect_lazy(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(5)).connect_lazy(url)?;
+        Ok(PgStore { pool })
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -32,14 +32,26 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the file of a `sqlite://` URL.
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore::connect_lazy(url)?;
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// The store of a `sqlite://` URL, opening the file only when first used.
+    pub fn connect_lazy(url: &str) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_lazy_with(options.clone());
         let reader = SqlitePoolOptions::new().max_connections(4).connect_lazy_with(options.read_only(true));
         Ok(SqliteStore { writer, reader })
+    }
+
+    /// The read-only connections, for reports and pages.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 
     /// The single writing connection's pool, for other parts of the service that write here.
