@@ -92,6 +92,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::telephony::router())
         .merge(crate::prompts::router())
+        .merge(crate::reports::router())
+        .merge(crate::admin::router())
+        .merge(crate::operators::api::router())
         .route("/health", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -103,6 +106,8 @@ pub struct Application {
     router: Router,
     stats: Recorder,
     writer: WriterHandle,
+    /// Reloads the operator roster from the database; stopped when serving ends.
+    roster_refresh: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -115,8 +120,11 @@ impl Application {
         // The writer connects and migrates in the background: calls are answered at once,
         // with the database up, down or slow.
         let (stats, writer) = crate::stats::start(&app.settings, db.clone());
-        let router = router(AppState::new(App { stats: stats.clone(), db: Some(db), ..app }));
-        Ok(Application { listener, router, stats, writer })
+        let state = AppState::new(App { stats: stats.clone(), db: Some(db.clone()), ..app });
+        let every = std::time::Duration::from_millis(state.settings.roster_refresh_ms);
+        let roster_refresh = crate::operators::spawn_refresh(state.clone(), db, every);
+        let router = router(state);
+        Ok(Application { listener, router, stats, writer, roster_refresh })
     }
 
     /// The statistics recorder the webhooks use (tests flush it).
@@ -132,6 +140,7 @@ impl Application {
     /// statistics: every record is committed, or spooled if the database is down.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        self.roster_refresh.abort();
         self.writer.drain().await;
         served
     }

@@ -49,6 +49,8 @@ pub struct Settings {
     pub stats_queue: usize,
     /// How long a statistics write may take before its batch is spooled instead.
     pub stats_timeout_ms: u64,
+    /// How often the operator roster is reloaded from the database into memory.
+    pub roster_refresh_ms: u64,
 }
 
 impl Settings {
@@ -100,6 +102,7 @@ impl Settings {
         let stats_batch_ms = number("IVR_STATS_BATCH_MS", 200, 1..=600_000);
         let stats_queue = number("IVR_STATS_QUEUE", 8192, 1..=1_000_000) as usize;
         let stats_timeout_ms = number("IVR_STATS_TIMEOUT_MS", 10_000, 1..=600_000);
+        let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 2000, 50..=3_600_000);
         let settings = Settings {
             listen,
             public_url,
@@ -114,6 +117,7 @@ impl Settings {
             stats_batch_ms,
             stats_queue,
             stats_timeout_ms,
+            roster_refresh_ms,
         };
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }

@@ -16,6 +16,15 @@ pub enum Error {
     Forbidden,
     #[error("not found")]
     NotFound,
+    /// Bad input, in a sentence naming the field and what is allowed (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// What was asked for does not exist, said specifically (404).
+    #[error("{0}")]
+    Missing(String),
+    /// The change clashes with what is stored, such as a duplicate (409).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
     #[error("the database is not available; try again shortly")]
@@ -24,25 +33,54 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) | Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::BadSignature | Error::Forbidden => StatusCode::FORBIDDEN,
-            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let body = match &self {
+        }
+    }
+
+    /// What the client is told: the sentence, except for internal errors, which are logged
+    /// and answered with "internal error" only.
+    pub fn public_message(&self) -> String {
+        match self {
             Error::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "request failed");
                 "internal error".to_owned()
             }
             other => other.to_string(),
-        };
-        (status, body).into_response()
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        (self.status(), self.public_message()).into_response()
+    }
+}
+
+/// [`Error`] answered as JSON, `{"error": "…"}`, with the same status: what the JSON API
+/// returns, so a client always gets a body it can parse.
+#[derive(Debug)]
+pub struct JsonError(pub Error);
+
+impl<E: Into<Error>> From<E> for JsonError {
+    fn from(error: E) -> JsonError {
+        JsonError(error.into())
+    }
+}
+
+impl IntoResponse for JsonError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.0.public_message() });
+        (self.0.status(), axum::Json(body)).into_response()
     }
 }
 

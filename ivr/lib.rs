@@ -10,6 +10,7 @@ pub mod error;
 pub mod flow;
 pub mod operators;
 pub mod prompts;
+pub mod reports;
 pub mod review;
 pub mod simulate;
 pub mod stats;

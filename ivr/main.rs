@@ -31,6 +31,11 @@ enum Command {
         #[command(subcommand)]
         command: ivr::prompts::PromptsCommand,
     },
+    /// Manage the operator roster: add, list, update, remove, available, unavailable.
+    Operators {
+        #[command(subcommand)]
+        command: ivr::operators::cli::OperatorsCommand,
+    },
     /// Apply the statistics database's migrations (`serve` also does, at start-up).
     Migrate,
     /// Print the anonymous call statistics of a range of days.
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => ivr::simulate::command(args),
         Command::Flow { command } => ivr::review::command(command),
         Command::Prompts { command } => prompts(command),
+        Command::Operators { command } => ivr::operators::cli::command(command),
         Command::Migrate => ivr::stats::cli::migrate(),
         Command::Report(args) => ivr::stats::cli::report(args),
         Command::DemoData(args) => ivr::stats::cli::demo_data(args),

@@ -1,1 +1,68 @@
+//! The administrators' web pages: thin handlers over the pure renderers in [`views`].
+//!
+//! A handler checks the viewer's role, reads what the page needs (the statistics, the
+//! prompt library, the flow, the roster), fills a view model and renders it. The view models
+//! are filled by pure functions (`dashboard.rs`) so the numbers are tested without a server.
+
+mod dashboard;
+mod pages;
 pub mod views;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::get;
+
+use crate::access::{Principal, Role};
+use crate::app::AppState;
+use crate::error::Error;
+pub use dashboard::{HEATMAP_OFFSET_HOURS, chosen_range, dashboard_view};
+use views::{PageContext, Section, Ui, paths};
+
+/// Who may open the dashboard, prompt and flow pages.
+pub const READERS: [Role; 2] = [Role::Admin, Role::Analyst];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::DASHBOARD, get(pages::dashboard))
+        .route(paths::PROMPTS, get(pages::prompts))
+        .route(paths::FLOW, get(pages::flow))
+}
+
+/// The signed-in person looking at a page, and the frame their pages are drawn in.
+pub struct Viewer {
+    pub role: Role,
+    pub page: PageContext,
+}
+
+impl Viewer {
+    pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
+        if roles.contains(&self.role) { Ok(()) } else { Err(Error::Forbidden) }
+    }
+}
+
+/// The sections a role may open, in menu order.
+pub fn sections(role: Role) -> Vec<Section> {
+    match role {
+        Role::Admin => Section::ALL.to_vec(),
+        Role::Analyst => vec![Section::Dashboard, Section::Prompts, Section::Flow],
+        Role::Operator => vec![Section::Operators],
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Error> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+        let page = PageContext {
+            ui: Ui::default(),
+            csrf: String::new(),
+            user: principal.name.clone(),
+            path,
+            sections: sections(principal.role),
+        };
+        Ok(Viewer { role: principal.role, page })
+    }
+}

@@ -2,18 +2,30 @@
 //! speak, whether they are available, and which of them to ring for a caller.
 //!
 //! The call path reads an in-memory [`Roster`] snapshot and never waits on the database;
-//! the snapshot is refreshed from the database in the background.
+//! the snapshot is refreshed from the database in the background (`refresh.rs`). The roster
+//! is kept in the database (`store/`), managed with `ivr operators …` (`cli.rs`) and the
+//! JSON API (`api.rs`), both of which check their input with the types of `input.rs`.
 
+pub mod api;
+pub mod cli;
+mod input;
+mod refresh;
 mod routing;
+pub mod store;
 mod whisper;
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::Notify;
+
 use crate::config::DialTarget;
 use crate::flow::Language;
 
+pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, RosterError, parse_id};
+pub use refresh::spawn_refresh;
 pub use routing::{MAX_RUNG, Ring};
+pub use store::{RosterStore, StoredOperator};
 pub use whisper::{all_whisper_prompts, whisper_prompts};
 
 /// The languages an operator takes calls in.
@@ -86,11 +98,23 @@ pub struct Roster {
 #[derive(Debug, Default)]
 pub struct LiveRoster {
     current: RwLock<Arc<Roster>>,
+    /// Wakes the refresh task after a change made through this instance.
+    change: Notify,
 }
 
 impl LiveRoster {
     pub fn new(roster: Roster) -> LiveRoster {
-        LiveRoster { current: RwLock::new(Arc::new(roster)) }
+        LiveRoster { current: RwLock::new(Arc::new(roster)), change: Notify::new() }
+    }
+
+    /// Asks the refresh task to reload the roster now (the database has just changed).
+    /// Returns at once; several requests before the reload make one reload.
+    pub fn request_reload(&self) {
+        self.change.notify_one();
+    }
+
+    async fn change_requested(&self) {
+        self.change.notified().await;
     }
 
     pub fn snapshot(&self) -> Arc<Roster> {

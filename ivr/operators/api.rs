@@ -1,0 +1,155 @@
+//! `/api/v1/operators`: the roster over authenticated JSON, for the admin dashboard and for
+//! operators switching their own availability.
+//!
+//! Administrators may do everything; an operator may only `PUT` their own availability
+//! (another operator's is 403). Input is checked with the same types as the CLI, so bad input
+//! gets the same sentence (400), an unknown id 404 and a duplicate target 409, every error as
+//! `{"error": "…"}`. A change asks this instance's roster refresh to reload at once; other
+//! instances see it at their next reload.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
+use super::store::{RosterStore, StoredOperator};
+use crate::access::{Principal, Role};
+use crate::app::AppState;
+use crate::error::{Error, JsonError};
+
+pub const OPERATORS_PATH: &str = "/api/v1/operators";
+pub const OPERATOR_PATH: &str = "/api/v1/operators/{id}";
+pub const AVAILABILITY_PATH: &str = "/api/v1/operators/{id}/availability";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(OPERATORS_PATH, get(list).post(add))
+        .route(OPERATOR_PATH, get(show).patch(update).delete(remove))
+        .route(AVAILABILITY_PATH, put(availability))
+}
+
+type Answer<T> = Result<T, JsonError>;
+
+impl From<RosterError> for Error {
+    fn from(error: RosterError) -> Error {
+        match error {
+            RosterError::Database(store) => store.into(),
+            RosterError::UnknownOperator(_) => Error::Missing(error.to_string()),
+            RosterError::DuplicateTarget(_) | RosterError::StillLinked(_) => Error::Conflict(error.to_string()),
+            other => Error::Invalid(other.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddRequest {
+    name: String,
+    target: String,
+    languages: String,
+    #[serde(default = "available_by_default")]
+    available: bool,
+}
+
+fn available_by_default() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRequest {
+    name: Option<String>,
+    target: Option<String>,
+    languages: Option<String>,
+    available: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AvailabilityRequest {
+    available: bool,
+}
+
+async fn list(State(app): State<AppState>, principal: Principal) -> Answer<Json<Vec<StoredOperator>>> {
+    principal.require(&[Role::Admin])?;
+    Ok(Json(app.db()?.list_operators().await?))
+}
+
+async fn add(State(app): State<AppState>, principal: Principal, body: Bytes) -> Answer<Response> {
+    principal.require(&[Role::Admin])?;
+    let request: AddRequest = parse_body(&body)?;
+    let new = NewOperator::parse(&request.name, &request.target, &request.languages, request.available)?;
+    let added = app.db()?.add_operator(&new).await?;
+    app.roster.request_reload();
+    tracing::info!(operator = added.id, by = %principal.name, "operator added");
+    Ok((StatusCode::CREATED, Json(added)).into_response())
+}
+
+async fn show(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Answer<Json<StoredOperator>> {
+    principal.require(&[Role::Admin])?;
+    Ok(Json(app.db()?.operator(parse_id(&id)?).await?))
+}
+
+async fn update(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer<Json<StoredOperator>> {
+    principal.require(&[Role::Admin])?;
+    let id = parse_id(&id)?;
+    let request: UpdateRequest = parse_body(&body)?;
+    let change = OperatorChange::parse(
+        request.name.as_deref(),
+        request.target.as_deref(),
+        request.languages.as_deref(),
+        request.available,
+    )?;
+    let updated = app.db()?.update_operator(id, &change).await?;
+    app.roster.request_reload();
+    tracing::info!(operator = id, by = %principal.name, "operator updated");
+    Ok(Json(updated))
+}
+
+async fn remove(State(app): State<AppState>, principal: Principal, Path(id): Path<String>) -> Answer<StatusCode> {
+    principal.require(&[Role::Admin])?;
+    let removed = app.db()?.remove_operator(parse_id(&id)?).await?;
+    app.roster.request_reload();
+    tracing::info!(operator = removed.id, by = %principal.name, "operator removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An administrator, or the operator themselves.
+async fn availability(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer<Json<StoredOperator>> {
+    principal.require(&[Role::Admin, Role::Operator])?;
+    let id = parse_id(&id)?;
+    if principal.role == Role::Operator && principal.operator_id != Some(id) {
+        return Err(Error::Forbidden.into());
+    }
+    let request: AvailabilityRequest = parse_body(&body)?;
+    let updated = app.db()?.set_available(id, request.available).await?;
+    app.roster.request_reload();
+    tracing::info!(operator = id, available = request.available, by = %principal.name, "availability switched");
+    Ok(Json(updated))
+}
+
+/// The JSON body, or a 400 that says what is wrong with it.
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body)
+        .map_err(|e| Error::Invalid(format!("the body is not the JSON this request takes: {e}")))
+}

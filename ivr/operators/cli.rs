@@ -1,0 +1,169 @@
+//! `ivr operators add|list|update|remove|available|unavailable`: the roster from the command
+//! line, on the database `IVR_DATABASE_URL` names.
+//!
+//! Every argument is checked before the database is opened, so bad input exits 1 with a
+//! sentence and touches nothing; each change is one transaction. A running `ivr serve` picks
+//! the change up at its next reload (`IVR_ROSTER_REFRESH_MS`). Only the database's kind is
+//! ever printed, never its URL (it may hold a password).
+
+use std::io::Write;
+
+use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
+use super::store::{RosterStore, StoredOperator};
+use crate::config::Settings;
+use crate::stats::{AnyStore, Store};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum OperatorsCommand {
+    /// Put an operator on the roster (available unless --unavailable).
+    Add {
+        /// The name administrators know them by (1 to 100 characters).
+        #[arg(long)]
+        name: String,
+        /// Where to ring them: a phone number (+77172000000) or a sip: URI.
+        #[arg(long)]
+        target: String,
+        /// The languages they take calls in: kk, ru or both.
+        #[arg(long)]
+        languages: String,
+        /// Added, but not rung until `ivr operators available ID`.
+        #[arg(long)]
+        unavailable: bool,
+    },
+    /// Print the roster.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Change an operator's name, target or languages.
+    Update {
+        /// The operator's id, as `list` shows it.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long)]
+        languages: Option<String>,
+    },
+    /// Take an operator off the roster.
+    Remove { id: String },
+    /// The operator takes calls now.
+    Available { id: String },
+    /// The operator is not rung until made available again.
+    Unavailable { id: String },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+type Outcome = Result<(), Vec<String>>;
+
+/// Runs one `ivr operators` command.
+pub fn command(command: OperatorsCommand) -> Outcome {
+    let action = Action::parse(command).map_err(|e| vec![e.to_string()])?;
+    let settings = Settings::from_env()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
+    runtime.block_on(async {
+        let store = open(&settings).await?;
+        let printed = action.run(&store).await.map_err(|e| vec![e.to_string()])?;
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        let _ = std::io::stdout().lock().write_all(printed.as_bytes());
+        Ok(())
+    })
+}
+
+/// A command whose arguments are all valid.
+enum Action {
+    Add(NewOperator),
+    List(ListFormat),
+    Update(i64, OperatorChange),
+    Remove(i64),
+    Available(i64, bool),
+}
+
+impl Action {
+    fn parse(command: OperatorsCommand) -> Result<Action, RosterError> {
+        Ok(match command {
+            OperatorsCommand::Add { name, target, languages, unavailable } => {
+                Action::Add(NewOperator::parse(&name, &target, &languages, !unavailable)?)
+            }
+            OperatorsCommand::List { format } => Action::List(format),
+            OperatorsCommand::Update { id, name, target, languages } => {
+                let id = parse_id(&id)?;
+                Action::Update(
+                    id,
+                    OperatorChange::parse(name.as_deref(), target.as_deref(), languages.as_deref(), None)?,
+                )
+            }
+            OperatorsCommand::Remove { id } => Action::Remove(parse_id(&id)?),
+            OperatorsCommand::Available { id } => Action::Available(parse_id(&id)?, true),
+            OperatorsCommand::Unavailable { id } => Action::Available(parse_id(&id)?, false),
+        })
+    }
+
+    /// Does it; returns what to print.
+    async fn run(self, store: &AnyStore) -> Result<String, RosterError> {
+        Ok(match self {
+            Action::Add(new) => format!("ok: added {}\n", describe(&store.add_operator(&new).await?)),
+            Action::List(format) => render(&store.list_operators().await?, format),
+            Action::Update(id, change) => {
+                format!("ok: updated {}\n", describe(&store.update_operator(id, &change).await?))
+            }
+            Action::Remove(id) => format!("ok: removed {}\n", describe(&store.remove_operator(id).await?)),
+            Action::Available(id, available) => {
+                format!("ok: {}\n", describe(&store.set_available(id, available).await?))
+            }
+        })
+    }
+}
+
+fn describe(operator: &StoredOperator) -> String {
+    let state = if operator.available { "available" } else { "unavailable" };
+    format!(
+        "operator {} ({}, {}, languages {}, {state})",
+        operator.id,
+        operator.name,
+        operator.target_text(),
+        operator.languages
+    )
+}
+
+/// The roster as a table or as a JSON array.
+pub fn render(operators: &[StoredOperator], format: ListFormat) -> String {
+    if format == ListFormat::Json {
+        return serde_json::to_string_pretty(operators).unwrap_or_else(|_| "[]".to_owned()) + "\n";
+    }
+    if operators.is_empty() {
+        return "the roster is empty: add operators with `ivr operators add`\n".to_owned();
+    }
+    let width =
+        |f: fn(&StoredOperator) -> usize, title: &str| operators.iter().map(f).max().unwrap_or(0).max(title.len());
+    let name = width(|o| o.name.chars().count(), "name");
+    let target = width(|o| o.target_text().len(), "target");
+    let mut out = format!("{:>4}  {:name$}  {:target$}  {:9}  {}\n", "id", "name", "target", "languages", "available");
+    for o in operators {
+        let pad = name - o.name.chars().count();
+        let available = if o.available { "yes" } else { "no" };
+        out.push_str(&format!(
+            "{:>4}  {}{}  {:target$}  {:9}  {available}\n",
+            o.id,
+            o.name,
+            " ".repeat(pad),
+            o.target_text(),
+            o.languages.code()
+        ));
+    }
+    out
+}
+
+/// Connects to `IVR_DATABASE_URL` and migrates it.
+async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
+    let store =
+        AnyStore::connect(&settings.database_url).await.map_err(|e| vec![format!("cannot open the database: {e}")])?;
+    store.migrate().await.map_err(|e| vec![format!("cannot migrate the {} database: {e}", store.kind())])?;
+    Ok(store)
+}

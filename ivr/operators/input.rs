@@ -1,0 +1,162 @@
+//! What may go onto the roster, checked before anything touches the database: a name of 1
+//! to 100 characters, a number or SIP URI the provider can dial, and `kk`, `ru` or `both`.
+//! The CLI and the API build these from text, so both refuse the same input with the same
+//! sentence, and a refused change writes nothing.
+
+use crate::config::DialTarget;
+
+use super::Languages;
+
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Why a roster change was refused, or could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RosterError {
+    #[error("the name must be 1 to {MAX_NAME_CHARS} characters (got {0})")]
+    BadName(usize),
+    #[error("`{0}` is neither a phone number (2 to 15 digits, optional leading +) nor a sip: URI")]
+    BadTarget(String),
+    #[error("unknown language `{0}`: use kk, ru or both")]
+    UnknownLanguage(String),
+    #[error("`{0}` is not an operator id (a whole number, as `ivr operators list` shows)")]
+    BadId(String),
+    #[error("another operator is already rung at `{0}`: each number or SIP URI rings one operator")]
+    DuplicateTarget(String),
+    #[error("operator {0} is still linked to a sign-in account or token; remove that first")]
+    StillLinked(i64),
+    #[error("there is no operator with id {0}")]
+    UnknownOperator(i64),
+    #[error("nothing to change: give a new name, target or languages")]
+    NothingToChange,
+    #[error("the roster database: {0}")]
+    Database(#[from] crate::stats::StoreError),
+}
+
+impl From<sqlx::Error> for RosterError {
+    fn from(error: sqlx::Error) -> RosterError {
+        RosterError::Database(error.into())
+    }
+}
+
+/// An operator's display name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorName(String);
+
+impl OperatorName {
+    pub fn parse(text: &str) -> Result<OperatorName, RosterError> {
+        let name = text.trim();
+        let chars = name.chars().count();
+        if !(1..=MAX_NAME_CHARS).contains(&chars) || name.chars().any(char::is_control) {
+            return Err(RosterError::BadName(chars));
+        }
+        Ok(OperatorName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where an operator is rung; the text stored and shown.
+pub fn parse_target(text: &str) -> Result<DialTarget, RosterError> {
+    DialTarget::parse(text).ok_or_else(|| RosterError::BadTarget(text.trim().to_owned()))
+}
+
+pub fn parse_languages(text: &str) -> Result<Languages, RosterError> {
+    Languages::parse(text.trim()).ok_or_else(|| RosterError::UnknownLanguage(text.trim().to_owned()))
+}
+
+pub fn parse_id(text: &str) -> Result<i64, RosterError> {
+    text.trim().parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| RosterError::BadId(text.trim().to_owned()))
+}
+
+/// A new roster entry, valid in every field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOperator {
+    pub name: OperatorName,
+    pub target: DialTarget,
+    pub languages: Languages,
+    pub available: bool,
+}
+
+impl NewOperator {
+    /// Checks every field and reports the first problem.
+    pub fn parse(name: &str, target: &str, languages: &str, available: bool) -> Result<NewOperator, RosterError> {
+        Ok(NewOperator {
+            name: OperatorName::parse(name)?,
+            target: parse_target(target)?,
+            languages: parse_languages(languages)?,
+            available,
+        })
+    }
+}
+
+/// A partial update: only the fields given change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperatorChange {
+    pub name: Option<OperatorName>,
+    pub target: Option<DialTarget>,
+    pub languages: Option<Languages>,
+    pub available: Option<bool>,
+}
+
+impl OperatorChange {
+    /// Checks each given field; refuses a change that changes nothing.
+    pub fn parse(
+        name: Option<&str>,
+        target: Option<&str>,
+        languages: Option<&str>,
+        available: Option<bool>,
+    ) -> Result<OperatorChange, RosterError> {
+        let change = OperatorChange {
+            name: name.map(OperatorName::parse).transpose()?,
+            target: target.map(parse_target).transpose()?,
+            languages: languages.map(parse_languages).transpose()?,
+            available,
+        };
+        if change == OperatorChange::default() {
+            return Err(RosterError::NothingToChange);
+        }
+        Ok(change)
+    }
+}
+
+/// The text a target is stored and shown as.
+pub fn target_text(target: &DialTarget) -> &str {
+    match target {
+        DialTarget::Number(text) | DialTarget::Sip(text) => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(OperatorName::parse("  Айгерим  ").unwrap().as_str(), "Айгерим");
+        assert!(OperatorName::parse(&"ә".repeat(100)).is_ok(), "100 characters, not bytes");
+        assert!(matches!(OperatorName::parse(&"ә".repeat(101)), Err(RosterError::BadName(101))));
+        assert!(matches!(OperatorName::parse("   "), Err(RosterError::BadName(0))));
+        assert!(OperatorName::parse("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn every_field_is_checked() {
+        assert!(matches!(NewOperator::parse("A", "+7 717", "kk", true), Err(RosterError::BadTarget(_))));
+        assert!(matches!(NewOperator::parse("A", "sip:", "kk", true), Err(RosterError::BadTarget(_))));
+        assert!(matches!(NewOperator::parse("A", "+77170000001", "en", true), Err(RosterError::UnknownLanguage(_))));
+        assert!(NewOperator::parse("A", "sip:op@pbx.example.kz", "both", false).is_ok());
+        assert!(matches!(parse_id("0"), Err(RosterError::BadId(_))));
+        assert!(matches!(parse_id("x"), Err(RosterError::BadId(_))));
+        assert_eq!(parse_id(" 12 ").unwrap(), 12);
+    }
+
+    #[test]
+    fn an_empty_change_is_refused() {
+        assert!(matches!(OperatorChange::parse(None, None, None, None), Err(RosterError::NothingToChange)));
+        let change = OperatorChange::parse(None, None, Some("ru"), None).unwrap();
+        assert_eq!(change.languages, Some(Languages::Ru));
+    }
+}

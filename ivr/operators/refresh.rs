@@ -1,0 +1,70 @@
+//! Keeps the call path's roster snapshot close to the database without the call path ever
+//! touching it: a task reloads the roster every `IVR_ROSTER_REFRESH_MS`, and at once when
+//! this instance's API changed it. When the database does not answer, the last snapshot
+//! stays (an operator list a few minutes old rings people; an empty one rings nobody), a
+//! warning is logged once, and another when it answers again.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::input::RosterError;
+use super::store::{RosterStore, StoredOperator};
+use super::{Operator, Roster};
+use crate::app::AppState;
+use crate::stats::{AnyStore, Store};
+
+/// A reload that takes longer is abandoned; the next one starts on schedule.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts the refresh task; it runs until aborted. Needs a Tokio runtime.
+pub fn spawn_refresh(app: AppState, db: AnyStore, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut refresh = Refresh::default();
+        loop {
+            refresh.reload(&db, &app).await;
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = app.roster.change_requested() => {}
+            }
+        }
+    })
+}
+
+#[derive(Default)]
+struct Refresh {
+    /// The roster table exists: this instance applied the migrations (the statistics
+    /// writer does too, concurrently; both are safe to run twice).
+    migrated: bool,
+    /// The last reload failed and was reported.
+    failing: bool,
+}
+
+impl Refresh {
+    async fn reload(&mut self, db: &AnyStore, app: &AppState) {
+        match tokio::time::timeout(LOAD_TIMEOUT, self.load(db)).await {
+            Ok(Ok(operators)) => {
+                app.roster.replace(Roster { operators, switchboard: app.settings.operator_number.clone() });
+                if std::mem::take(&mut self.failing) {
+                    tracing::info!("operator roster reloaded: the database answers again");
+                }
+            }
+            Ok(Err(error)) => self.failed(&error.to_string()),
+            Err(_) => self.failed("the database did not answer in time"),
+        }
+    }
+
+    async fn load(&mut self, db: &AnyStore) -> Result<Vec<Operator>, RosterError> {
+        if !self.migrated {
+            db.migrate().await?;
+            self.migrated = true;
+        }
+        Ok(db.list_operators().await?.iter().map(StoredOperator::to_operator).collect())
+    }
+
+    fn failed(&mut self, why: &str) {
+        if !std::mem::replace(&mut self.failing, true) {
+            tracing::warn!(error = why, "cannot reload the operator roster: transfers use the last one loaded");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The roster in the database: [`RosterStore`], for SQLite and PostgreSQL alike.
+//!
+//! Every change is one explicit transaction that validates nothing itself (the input types
+//! in `input.rs` already did) and maps the database's refusals to [`RosterError`]s a person
+//! can act on: a duplicate target, an unknown id. Queries are runtime-checked `sqlx::query`
+//! with bind parameters only; each database has its SQL in a file of its own.
+
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use super::input::{NewOperator, OperatorChange, RosterError, target_text};
+use super::{Languages, Operator};
+use crate::config::DialTarget;
+use crate::stats::AnyStore;
+
+/// One roster entry as stored.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredOperator {
+    pub id: i64,
+    pub name: String,
+    #[serde(serialize_with = "as_text")]
+    pub target: DialTarget,
+    pub languages: Languages,
+    pub available: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredOperator {
+    /// The entry as the call path's roster snapshot holds it.
+    pub fn to_operator(&self) -> Operator {
+        Operator {
+            id: self.id,
+            name: self.name.clone(),
+            target: self.target.clone(),
+            languages: self.languages,
+            available: self.available,
+        }
+    }
+
+    pub fn target_text(&self) -> &str {
+        target_text(&self.target)
+    }
+}
+
+fn as_text<S: serde::Serializer>(target: &DialTarget, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(target_text(target))
+}
+
+/// The roster table. Reads never lock; each write is one transaction.
+pub trait RosterStore: Send + Sync {
+    /// Every operator, by id.
+    fn list_operators(&self) -> impl Future<Output = Result<Vec<StoredOperator>, RosterError>> + Send;
+
+    /// One operator; [`RosterError::UnknownOperator`] if there is none with `id`.
+    fn operator(&self, id: i64) -> impl Future<Output = Result<StoredOperator, RosterError>> + Send;
+
+    /// Adds an operator; [`RosterError::DuplicateTarget`] if their target is taken.
+    fn add_operator(&self, new: &NewOperator) -> impl Future<Output = Result<StoredOperator, RosterError>> + Send;
+
+    /// Changes the given fields of one operator, all or none.
+    fn update_operator(
+        &self,
+        id: i64,
+        change: &OperatorChange,
+    ) -> impl Future<Output = Result<StoredOperator, RosterError>> + Send;
+
+    /// Removes an operator and returns what they were.
+    fn remove_operator(&self, id: i64) -> impl Future<Output = Result<StoredOperator, RosterError>> + Send;
+
+    /// Switches whether an operator takes calls now.
+    fn set_available(
+        &self,
+        id: i64,
+        available: bool,
+    ) -> impl Future<Output = Result<StoredOperator, RosterError>> + Send {
+        let change = OperatorChange { available: Some(available), ..OperatorChange::default() };
+        async move { self.update_operator(id, &change).await }
+    }
+}
+
+/// A row as both databases return it.
+#[derive(sqlx::FromRow)]
+struct OperatorRow {
+    id: i64,
+    name: String,
+    target: String,
+    languages: String,
+    available: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The columns every query returns, for `concat!` into `&'static str` SQL.
+macro_rules! columns {
+    () => {
+        "id, name, target, languages, available, created_at, updated_at"
+    };
+}
+use columns;
+
+impl OperatorRow {
+    /// `None` for a row the CHECKs let through but the service cannot use (edited by hand).
+    fn decode(self) -> Option<StoredOperator> {
+        let decoded = DialTarget::parse(&self.target).zip(Languages::parse(&self.languages));
+        if decoded.is_none() {
+            tracing::warn!(id = self.id, "a roster row cannot be used (bad target or languages): skipped");
+        }
+        let (target, languages) = decoded?;
+        Some(StoredOperator {
+            id: self.id,
+            name: self.name,
+            target,
+            languages,
+            available: self.available,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A single row that must be there: `UnknownOperator` when it is not, or cannot be used.
+fn one(id: i64, row: Option<OperatorRow>) -> Result<StoredOperator, RosterError> {
+    row.and_then(OperatorRow::decode).ok_or(RosterError::UnknownOperator(id))
+}
+
+/// What an insert or update refused by a constraint means for the person who asked.
+fn refused(error: sqlx::Error, id: Option<i64>, target: Option<&DialTarget>) -> RosterError {
+    if let sqlx::Error::Database(db) = &error {
+        if let (true, Some(target)) = (db.is_unique_violation(), target) {
+            return RosterError::DuplicateTarget(target_text(target).to_owned());
+        }
+        if let (true, Some(id)) = (db.is_foreign_key_violation(), id) {
+            return RosterError::StillLinked(id);
+        }
+    }
+    error.into()
+}
+
+impl RosterStore for AnyStore {
+    async fn list_operators(&self) -> Result<Vec<StoredOperator>, RosterError> {
+        match self {
+            AnyStore::Sqlite(s) => s.list_operators().await,
+            AnyStore::Postgres(s) => s.list_operators().await,
+        }
+    }
+    async fn operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
+        match self {
+            AnyStore::Sqlite(s) => s.operator(id).await,
+            AnyStore::Postgres(s) => s.operator(id).await,
+        }
+    }
+    async fn add_operator(&self, new: &NewOperator) -> Result<StoredOperator, RosterError> {
+        match self {
+            AnyStore::Sqlite(s) => s.add_operator(new).await,
+            AnyStore::Postgres(s) => s.add_operator(new).await,
+        }
+    }
+    async fn update_operator(&self, id: i64, change: &OperatorChange) -> Result<StoredOperator, RosterError> {
+        match self {
+            AnyStore::Sqlite(s) => s.update_operator(id, change).await,
+            AnyStore::Postgres(s) => s.update_operator(id, change).await,
+        }
+    }
+    async fn remove_operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
+        match self {
+            AnyStore::Sqlite(s) => s.remove_operator(id).await,
+            AnyStore::Postgres(s) => s.remove_operator(id).await,
+        }
+    }
+}
+
+/// The stored values after `change`: the old ones where it gives none.
+struct Merged<'a> {
+    name: &'a str,
+    target: &'a str,
+    languages: &'static str,
+    available: bool,
+}
+
+impl<'a> Merged<'a> {
+    fn new(old: &'a StoredOperator, change: &'a OperatorChange) -> Merged<'a> {
+        Merged {
+            name: change.name.as_ref().map_or(old.name.as_str(), |n| n.as_str()),
+            target: change.target.as_ref().map_or(old.target_text(), target_text),
+            languages: change.languages.unwrap_or(old.languages).code(),
+            available: change.available.unwrap_or(old.available),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The roster's SQL for PostgreSQL, shared by several `ivr serve` instances. An update
+//! reads the row `FOR UPDATE` first, so two administrators changing one operator at once
+//! apply their changes one after the other instead of one overwriting the other's fields.
+
+use chrono::Utc;
+use sqlx::PgConnection;
+
+use super::{Merged, OperatorRow, RosterStore, StoredOperator, columns, one, refused};
+use crate::operators::input::{NewOperator, OperatorChange, RosterError, target_text};
+use crate::stats::PgStore;
+
+impl RosterStore for PgStore {
+    async fn list_operators(&self) -> Result<Vec<StoredOperator>, RosterError> {
+        let sql = concat!("SELECT ", columns!(), " FROM operators ORDER BY id");
+        let rows: Vec<OperatorRow> = sqlx::query_as(sql).fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().filter_map(OperatorRow::decode).collect())
+    }
+
+    async fn operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
+        let sql = concat!("SELECT ", columns!(), " FROM operators WHERE id = $1");
+        let row = sqlx::query_as(sql).bind(id).fetch_optional(self.pool()).await?;
+        one(id, row)
+    }
+
+    async fn add_operator(&self, new: &NewOperator) -> Result<StoredOperator, RosterError> {
+        let now = Utc::now();
+        let sql = concat!(
+            "INSERT INTO operators (name, target, languages, available, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+            columns!()
+        );
+        let mut tx = self.pool().begin().await?;
+        let row: OperatorRow = sqlx::query_as(sql)
+            .bind(new.name.as_str())
+            .bind(target_text(&new.target))
+            .bind(new.languages.code())
+            .bind(new.available)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| refused(e, None, Some(&new.target)))?;
+        tx.commit().await?;
+        one(row.id, Some(row))
+    }
+
+    async fn update_operator(&self, id: i64, change: &OperatorChange) -> Result<StoredOperator, RosterError> {
+        let mut tx = self.pool().begin().await?;
+        let old = select_for_update(&mut tx, id).await?;
+        let merged = Merged::new(&old, change);
+        let sql = concat!(
+            "UPDATE operators SET name = $1, target = $2, languages = $3, available = $4, updated_at = $5 \
+             WHERE id = $6 RETURNING ",
+            columns!()
+        );
+        let row: Option<OperatorRow> = sqlx::query_as(sql)
+            .bind(merged.name)
+            .bind(merged.target)
+            .bind(merged.languages)
+            .bind(merged.available)
+            .bind(Utc::now())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| refused(e, Some(id), change.target.as_ref()))?;
+        let updated = one(id, row)?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn remove_operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = concat!("DELETE FROM operators WHERE id = $1 RETURNING ", columns!());
+        let row: Option<OperatorRow> =
+            sqlx::query_as(sql).bind(id).fetch_optional(&mut *tx).await.map_err(|e| refused(e, Some(id), None))?;
+        let removed = one(id, row)?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+}
+
+async fn select_for_update(tx: &mut PgConnection, id: i64) -> Result<StoredOperator, RosterError> {
+    let sql = concat!("SELECT ", columns!(), " FROM operators WHERE id = $1 FOR UPDATE");
+    let row = sqlx::query_as(sql).bind(id).fetch_optional(&mut *tx).await?;
+    one(id, row)
+}

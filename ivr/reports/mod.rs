@@ -1,0 +1,175 @@
+//! The reports API: what happened on the line, for administrators and analysts, as JSON
+//! and as CSV for spreadsheets.
+//!
+//! - `GET /api/v1/reports/summary?from&to[&format=json|csv][&min_count=k]`: the
+//!   [`Summary`] of a range, read from the daily aggregates only.
+//! - `GET /api/v1/reports/daily.csv?from&to[&min_count=k]`: one row per day of the range,
+//!   days without calls included as zeros.
+//! - `GET /api/v1/reports/calls.csv?from&to`: one anonymous row per call, streamed a day at
+//!   a time so a year of calls never sits in memory. A row is one person's call (start
+//!   minute, path, topics), so no count suppression can make it safe to share outside the
+//!   hotline: with `min_count` above 1 it is refused (400), pointing at the aggregate
+//!   reports. Raw rows exist only for `IVR_RETENTION_DAYS`.
+//!
+//! Every parameter is checked before anything is read ([`query`]); suppression is in
+//! [`export`]. Rows carry no caller identifier: there is none in the database.
+
+mod export;
+mod query;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+
+use crate::access::{Principal, Role};
+use crate::app::AppState;
+use crate::error::Error;
+use crate::stats::{AnyStore, DateRange, Store, Summary, metric};
+
+pub use export::{CALLS_HEADER, DAILY_HEADER};
+pub use query::{BadQuery, MAX_DAYS, ReportFormat, ReportQuery};
+
+/// Who may read reports.
+pub const ROLES: [Role; 2] = [Role::Admin, Role::Analyst];
+
+pub const SUMMARY: &str = "/api/v1/reports/summary";
+pub const DAILY_CSV: &str = "/api/v1/reports/daily.csv";
+pub const CALLS_CSV: &str = "/api/v1/reports/calls.csv";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(SUMMARY, get(summary)).route(DAILY_CSV, get(daily)).route(CALLS_CSV, get(calls))
+}
+
+/// A refused query (400, its sentence) or any other failure.
+enum ReportError {
+    Query(BadQuery),
+    App(Error),
+}
+
+impl IntoResponse for ReportError {
+    fn into_response(self) -> Response {
+        match self {
+            ReportError::Query(bad) => (axum::http::StatusCode::BAD_REQUEST, bad.0).into_response(),
+            ReportError::App(error) => error.into_response(),
+        }
+    }
+}
+
+impl From<Error> for ReportError {
+    fn from(error: Error) -> ReportError {
+        ReportError::App(error)
+    }
+}
+
+impl From<crate::stats::StoreError> for ReportError {
+    fn from(error: crate::stats::StoreError) -> ReportError {
+        ReportError::App(error.into())
+    }
+}
+
+type Pairs = Query<Vec<(String, String)>>;
+
+/// Checks the role, then the parameters: a caller without access learns nothing about them.
+fn admit(
+    principal: &Principal,
+    pairs: &[(String, String)],
+    formats: &[ReportFormat],
+) -> Result<ReportQuery, ReportError> {
+    principal.require(&ROLES)?;
+    query::parse(pairs, formats).map_err(ReportError::Query)
+}
+
+async fn summary(
+    principal: Principal,
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ReportError> {
+    let q = admit(&principal, &pairs, &[ReportFormat::Json, ReportFormat::Csv])?;
+    let summary = state.db()?.summary(q.range).await?;
+    Ok(match q.format {
+        ReportFormat::Json => axum::Json(export::summary_json(&summary, q.min_count)).into_response(),
+        ReportFormat::Csv => csv_response("summary", q.range, export::summary_csv(&summary, q.min_count))?,
+    })
+}
+
+async fn daily(
+    principal: Principal,
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ReportError> {
+    let q = admit(&principal, &pairs, &[ReportFormat::Csv])?;
+    let rows = state.db()?.total_rows(q.range).await?;
+    let synthetic: BTreeMap<NaiveDate, i64> =
+        rows.iter().filter(|r| r.metric == metric::SYNTHETIC).map(|r| (r.day, r.value)).collect();
+    let summary = Summary::from_rows(q.range, &rows);
+    csv_response("daily", q.range, export::daily_csv(&summary, &synthetic, q.min_count))
+}
+
+async fn calls(
+    principal: Principal,
+    State(state): State<AppState>,
+    Query(pairs): Pairs,
+) -> Result<Response, ReportError> {
+    let q = admit(&principal, &pairs, &[ReportFormat::Csv])?;
+    if q.min_count > 1 {
+        return Err(ReportError::Query(BadQuery(
+            "calls.csv has one row per call, which no min_count can make safe to share: \
+             use daily.csv or summary with min_count instead"
+                .to_owned(),
+        )));
+    }
+    let db = state.db()?.clone();
+    // The first day is read before answering, so a database that is down gets a 503
+    // instead of a truncated 200.
+    let first = day_chunk(&db, q.range.from, true).await?;
+    let rest = futures_util::stream::unfold((db, q.range.from.succ_opt(), q.range.to), next_chunk);
+    let body = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(first)]), rest);
+    Ok(csv_headers("calls", q.range, Body::from_stream(body)))
+}
+
+/// The CSV lines of one day's calls, after the header when `header`.
+async fn day_chunk(db: &AnyStore, day: NaiveDate, header: bool) -> Result<Bytes, Error> {
+    let rows = db.calls(DateRange { from: day, to: day }).await?;
+    let mut out = if header { export::calls_header().map_err(csv_fault)? } else { Vec::new() };
+    out.extend(export::calls_csv(&rows).map_err(csv_fault)?);
+    Ok(Bytes::from(out))
+}
+
+type ChunkState = (AnyStore, Option<NaiveDate>, NaiveDate);
+
+/// The next day's chunk of `calls.csv`. A failure ends the stream with an error, which
+/// aborts the response: the client sees a broken download, never a silently short file.
+async fn next_chunk((db, day, to): ChunkState) -> Option<(Result<Bytes, std::io::Error>, ChunkState)> {
+    let day = day.filter(|d| *d <= to)?;
+    match day_chunk(&db, day, false).await {
+        Ok(bytes) => Some((Ok(bytes), (db, day.succ_opt(), to))),
+        Err(error) => {
+            tracing::error!(%error, "calls.csv stopped part-way");
+            Some((Err(std::io::Error::other("calls.csv stopped part-way")), (db, None, to)))
+        }
+    }
+}
+
+fn csv_fault(error: csv::Error) -> Error {
+    Error::Internal(anyhow::Error::new(error).context("writing CSV"))
+}
+
+fn csv_response(name: &str, range: DateRange, csv: Result<Vec<u8>, csv::Error>) -> Result<Response, ReportError> {
+    Ok(csv_headers(name, range, Body::from(csv.map_err(csv_fault)?)))
+}
+
+fn csv_headers(name: &str, range: DateRange, body: Body) -> Response {
+    let file = format!("attachment; filename=\"ivr-{name}-{}-{}.csv\"", range.from, range.to);
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (header::CONTENT_DISPOSITION, file),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+    ];
+    (headers, body).into_response()
+}
