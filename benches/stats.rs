@@ -3,7 +3,8 @@
 //! - sustained records and events per second through the recorder into the writer and the
 //!   database (the recorder waits for room, so this is what the writer keeps up with);
 //! - `ivr demo-data`'s generation and load of a synthetic history, and the one-year
-//!   summary report over it (target: under 200 ms on SQLite);
+//!   summary report over it (target: under 200 ms on SQLite), and the admin dashboard page
+//!   for that year: summary, view model and HTML (target: under 300 ms on SQLite);
 //! - webhook latency with statistics on and off (same router, same requests, interleaved).
 //!
 //! `cargo bench --bench stats`. `IVR_BENCH_CALLS` sets the history size (default
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{TimeDelta, Utc};
+use ivr::admin::views::{PageContext, Section, Ui, dashboard_page};
 use ivr::app::{self, AppState};
 use ivr::config::Settings;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
@@ -144,6 +146,35 @@ async fn report_speed(url: &str, flow: &Flow, calls: usize) {
         "summary report, one year over {calls} calls: median {:.1} ms, max {:.1} ms ({REPORT_RUNS} runs)",
         ms(times[REPORT_RUNS / 2]),
         ms(times[REPORT_RUNS - 1])
+    );
+    dashboard_speed(&store, flow, year, calls).await;
+}
+
+/// The admin dashboard as `GET /admin` builds it: the summary, the view model and the page.
+async fn dashboard_speed(store: &AnyStore, flow: &Flow, year: DateRange, calls: usize) {
+    let page = PageContext {
+        ui: Ui::Kk,
+        csrf: "bench".to_owned(),
+        user: "bench".to_owned(),
+        path: "/admin".to_owned(),
+        sections: Section::ALL.to_vec(),
+    };
+    let mut times = Vec::with_capacity(REPORT_RUNS);
+    let mut bytes = 0;
+    for _ in 0..REPORT_RUNS {
+        let started = Instant::now();
+        let summary = store.summary(year).await.expect("summary");
+        let view = ivr::admin::dashboard_view(&summary, flow, year.to, None);
+        bytes = dashboard_page(&page, &view).len();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "dashboard page, one year over {calls} calls: median {:.1} ms, max {:.1} ms ({REPORT_RUNS} runs, {} KiB; target 300 ms)",
+        ms(times[REPORT_RUNS / 2]),
+        ms(times[REPORT_RUNS - 1]),
+        bytes / 1024
     );
 }
 

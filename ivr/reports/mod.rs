@@ -12,7 +12,7 @@
 //!   reports. Raw rows exist only for `IVR_RETENTION_DAYS`.
 //!
 //! Every parameter is checked before anything is read ([`query`]); suppression is in
-//! [`export`]. Rows carry no caller identifier: there is none in the database.
+//! [`export`]. Errors are `{"error": "…"}` like the rest of `/api`. Rows carry no caller identifier: there is none in the database.
 
 mod export;
 mod query;
@@ -29,7 +29,7 @@ use chrono::NaiveDate;
 
 use crate::access::{Principal, Role};
 use crate::app::AppState;
-use crate::error::Error;
+use crate::error::{Error, JsonError};
 use crate::stats::{AnyStore, DateRange, Store, Summary, metric};
 
 pub use export::{CALLS_HEADER, DAILY_HEADER};
@@ -46,50 +46,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route(SUMMARY, get(summary)).route(DAILY_CSV, get(daily)).route(CALLS_CSV, get(calls))
 }
 
-/// A refused query (400, its sentence) or any other failure.
-enum ReportError {
-    Query(BadQuery),
-    App(Error),
-}
-
-impl IntoResponse for ReportError {
-    fn into_response(self) -> Response {
-        match self {
-            ReportError::Query(bad) => (axum::http::StatusCode::BAD_REQUEST, bad.0).into_response(),
-            ReportError::App(error) => error.into_response(),
-        }
-    }
-}
-
-impl From<Error> for ReportError {
-    fn from(error: Error) -> ReportError {
-        ReportError::App(error)
-    }
-}
-
-impl From<crate::stats::StoreError> for ReportError {
-    fn from(error: crate::stats::StoreError) -> ReportError {
-        ReportError::App(error.into())
-    }
-}
-
 type Pairs = Query<Vec<(String, String)>>;
 
 /// Checks the role, then the parameters: a caller without access learns nothing about them.
-fn admit(
-    principal: &Principal,
-    pairs: &[(String, String)],
-    formats: &[ReportFormat],
-) -> Result<ReportQuery, ReportError> {
+fn admit(principal: &Principal, pairs: &[(String, String)], formats: &[ReportFormat]) -> Result<ReportQuery, Error> {
     principal.require(&ROLES)?;
-    query::parse(pairs, formats).map_err(ReportError::Query)
+    query::parse(pairs, formats).map_err(|bad| Error::Invalid(bad.0))
 }
 
 async fn summary(
     principal: Principal,
     State(state): State<AppState>,
     Query(pairs): Pairs,
-) -> Result<Response, ReportError> {
+) -> Result<Response, JsonError> {
     let q = admit(&principal, &pairs, &[ReportFormat::Json, ReportFormat::Csv])?;
     let summary = state.db()?.summary(q.range).await?;
     Ok(match q.format {
@@ -102,23 +71,23 @@ async fn daily(
     principal: Principal,
     State(state): State<AppState>,
     Query(pairs): Pairs,
-) -> Result<Response, ReportError> {
+) -> Result<Response, JsonError> {
     let q = admit(&principal, &pairs, &[ReportFormat::Csv])?;
     let rows = state.db()?.total_rows(q.range).await?;
     let synthetic: BTreeMap<NaiveDate, i64> =
         rows.iter().filter(|r| r.metric == metric::SYNTHETIC).map(|r| (r.day, r.value)).collect();
     let summary = Summary::from_rows(q.range, &rows);
-    csv_response("daily", q.range, export::daily_csv(&summary, &synthetic, q.min_count))
+    Ok(csv_response("daily", q.range, export::daily_csv(&summary, &synthetic, q.min_count))?)
 }
 
 async fn calls(
     principal: Principal,
     State(state): State<AppState>,
     Query(pairs): Pairs,
-) -> Result<Response, ReportError> {
+) -> Result<Response, JsonError> {
     let q = admit(&principal, &pairs, &[ReportFormat::Csv])?;
     if q.min_count > 1 {
-        return Err(ReportError::Query(BadQuery(
+        return Err(JsonError(Error::Invalid(
             "calls.csv has one row per call, which no min_count can make safe to share: \
              use daily.csv or summary with min_count instead"
                 .to_owned(),
@@ -160,7 +129,7 @@ fn csv_fault(error: csv::Error) -> Error {
     Error::Internal(anyhow::Error::new(error).context("writing CSV"))
 }
 
-fn csv_response(name: &str, range: DateRange, csv: Result<Vec<u8>, csv::Error>) -> Result<Response, ReportError> {
+fn csv_response(name: &str, range: DateRange, csv: Result<Vec<u8>, csv::Error>) -> Result<Response, Error> {
     Ok(csv_headers(name, range, Body::from(csv.map_err(csv_fault)?)))
 }
 
