@@ -38,6 +38,7 @@ pub enum OperatorsCommand {
     /// Change an operator's name, target or languages.
     Update {
         /// The operator's id, as `list` shows it.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         name: Option<String>,
@@ -47,11 +48,20 @@ pub enum OperatorsCommand {
         languages: Option<String>,
     },
     /// Take an operator off the roster.
-    Remove { id: String },
+    Remove {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
     /// The operator takes calls now.
-    Available { id: String },
+    Available {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
     /// The operator is not rung until made available again.
-    Unavailable { id: String },
+    Unavailable {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

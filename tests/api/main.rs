@@ -8,6 +8,7 @@ mod emergency;
 mod helpers;
 mod operators;
 mod prompts;
+mod roster;
 mod signatures;
 mod simulate;
 mod stats;

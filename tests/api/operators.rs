@@ -7,8 +7,13 @@ use crate::helpers::{Call, OPERATOR_NUMBER, TestApp, spawn_app};
 
 /// What the operator who answers `call`'s transfer hears, as `lang/key`.
 async fn whisper(app: &TestApp, call: &Call<'_>) -> Vec<String> {
+    whisper_to(app, call, 0).await
+}
+
+/// What the `index`-th party rung for `call` hears if they answer, as `lang/key`.
+pub async fn whisper_to(app: &TestApp, call: &Call<'_>, index: usize) -> Vec<String> {
     let Reply::Dial { targets, .. } = &call.reply else { panic!("not a transfer: {:?}", call.reply) };
-    let url = targets[0].whisper.as_ref().expect("operators are whispered to");
+    let url = targets[index].whisper.as_ref().expect("operators are whispered to");
     let posted = app.post(url, &[("CallSid".into(), "CA1".into())]).await;
     assert_eq!(posted.status, 200);
     let prefix = format!("{}/prompts/", app.public_url);

@@ -8,4 +8,4 @@ mod privacy;
 mod resilience;
 mod retention;
 mod store_suite;
-mod support;
+pub(crate) mod support;

@@ -1,0 +1,148 @@
+//! Transfers rung from the roster in the database, with the provider's Dial callbacks
+//! simulated: by language, to anyone when nobody speaks it, the switchboard when nobody is
+//! available, every unanswered `DialCallStatus`, the retry limit, the emergency key while
+//! waiting, and the whisper in each operator's language.
+
+use crate::helpers::{OPERATOR_NUMBER, Options};
+use crate::operators::whisper_to;
+use crate::stats::support::Backend;
+
+use super::{RosterApp, rings_eventually, roster_app};
+
+const KK: &str = "+77170000001";
+const RU: &str = "+77170000002";
+const BOTH: &str = "sip:both@pbx.111.kz";
+const AWAY: &str = "+77170000004";
+
+/// Kazakh, Russian and bilingual operators available, and one Kazakh operator away.
+async fn full_roster(options: Options) -> RosterApp {
+    let roster = roster_app(&Backend::Sqlite, options).await;
+    roster.add("Айгерим", KK, "kk", true).await;
+    roster.add("Ольга", RU, "ru", true).await;
+    roster.add("Динара", BOTH, "both", true).await;
+    roster.add("Асель", AWAY, "kk", false).await;
+    rings_eventually(&roster.app, "kk", &[KK, BOTH]).await;
+    roster
+}
+
+#[tokio::test]
+async fn callers_are_put_through_to_available_operators_of_their_language() {
+    let roster = full_roster(Options::default()).await;
+    rings_eventually(&roster.app, "kk", &[KK, BOTH]).await;
+    rings_eventually(&roster.app, "ru", &[RU, BOTH]).await;
+}
+
+#[tokio::test]
+async fn with_nobody_of_their_language_anyone_available_is_rung() {
+    let roster = roster_app(&Backend::Sqlite, Options::default()).await;
+    roster.add("Ольга", RU, "ru", true).await;
+    roster.add("Асель", AWAY, "kk", false).await;
+    rings_eventually(&roster.app, "kk", &[RU]).await;
+}
+
+#[tokio::test]
+async fn nobody_available_rings_the_switchboard() {
+    let roster = roster_app(&Backend::Sqlite, Options::default()).await;
+    let away = roster.add("Асель", AWAY, "kk", true).await;
+    rings_eventually(&roster.app, "kk", &[AWAY]).await;
+    roster.store_set_available(away.id, false).await;
+    rings_eventually(&roster.app, "kk", &[OPERATOR_NUMBER]).await;
+}
+
+#[tokio::test]
+async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_dial() {
+    let roster = roster_app(&Backend::Sqlite, Options { operator: None, ..Options::default() }).await;
+    let away = roster.add("Асель", AWAY, "kk", true).await;
+    rings_eventually(&roster.app, "kk", &[AWAY]).await;
+    roster.store_set_available(away.id, false).await;
+    rings_eventually(&roster.app, "kk", &[]).await;
+    let mut call = roster.app.call_at("main", Some("kk"));
+    call.press("0").await;
+    assert_eq!(call.node(), "operators_busy");
+    assert_eq!(call.hearing(), ["kk/operators_busy"]);
+}
+
+#[tokio::test]
+async fn every_unanswered_dial_status_offers_to_keep_waiting() {
+    let roster = full_roster(Options::default()).await;
+    for status in ["busy", "no-answer", "failed", "canceled", "", "something-new"] {
+        let mut call = roster.app.call_at("main", Some("ru"));
+        call.press("0").await;
+        assert_eq!(call.ringing(), [RU, BOTH]);
+        call.dial_ends(status).await;
+        assert_eq!(call.node(), "operators_busy", "DialCallStatus `{status}`");
+        assert_eq!(call.hearing(), ["ru/operators_busy"], "DialCallStatus `{status}`");
+    }
+    let mut call = roster.app.call_at("main", Some("ru"));
+    call.press("0").await.dial_ends("completed").await;
+    assert!(call.ringing().is_empty(), "an answered transfer does not ring again");
+}
+
+#[tokio::test]
+async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout() {
+    let roster = full_roster(Options::default()).await;
+    let mut call = roster.app.call_at("main", Some("kk"));
+    call.press("0").await;
+    for round in 1..3 {
+        assert_eq!(call.ringing(), [KK, BOTH], "round {round}");
+        call.dial_ends("no-answer").await.press("1").await;
+        assert_eq!(call.node(), "hold", "round {round}: guidance between rings");
+        call.wait().await;
+    }
+    assert_eq!(call.ringing(), [KK, BOTH], "round 3");
+    call.dial_ends("busy").await;
+    assert_eq!(call.hearing(), ["kk/operators_unavailable"], "no fourth round");
+    call.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "the emergency key after the last round");
+
+    let mut call = roster.app.call_at("main", Some("kk"));
+    call.press("0").await.dial_ends("busy").await.press("1").await.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "the emergency key while waiting between rings");
+}
+
+#[tokio::test]
+async fn each_operator_hears_the_whisper_in_their_own_language() {
+    let roster = roster_app(&Backend::Sqlite, Options::default()).await;
+    roster.add("Айгерим", KK, "kk", true).await;
+    roster.add("Динара", BOTH, "both", true).await;
+    rings_eventually(&roster.app, "ru", &[BOTH]).await;
+    let mut call = roster.app.call_at("main", Some("ru"));
+    call.press("0").await;
+    assert_eq!(
+        whisper_to(&roster.app, &call, 0).await,
+        ["ru/whisper_intro", "ru/whisper_language_ru", "ru/whisper_heard_nothing", "ru/whisper_connecting"],
+        "a bilingual operator hears the caller's language"
+    );
+    roster.store_set_available_by_target(BOTH, false).await;
+    rings_eventually(&roster.app, "ru", &[KK]).await;
+    let mut call = roster.app.call_at("main", Some("ru"));
+    call.press("2").await.press("0").await;
+    assert_eq!(
+        whisper_to(&roster.app, &call, 0).await,
+        [
+            "kk/whisper_intro",
+            "kk/whisper_language_ru",
+            "kk/whisper_heard",
+            "kk/whisper_topic_safety_plan",
+            "kk/whisper_connecting"
+        ],
+        "a Kazakh operator taking a Russian caller hears Kazakh, told the caller speaks Russian"
+    );
+}
+
+#[tokio::test]
+async fn the_roster_database_down_at_start_still_answers_every_caller() {
+    let db = crate::stats::support::TestDatabase::unreachable(&Backend::Sqlite);
+    let options = Options {
+        database_url: Some(db.url.clone()),
+        env: vec![("IVR_ROSTER_REFRESH_MS", "50".to_owned())],
+        ..Options::default()
+    };
+    let app = crate::helpers::spawn_app_with(options).await;
+    rings_eventually(&app, "kk", &[OPERATOR_NUMBER]).await;
+    db.bring_up().await;
+    let store = db.store().await;
+    let new = ivr::operators::NewOperator::parse("Айгерим", KK, "kk", true).expect("valid");
+    ivr::operators::RosterStore::add_operator(&store, &new).await.expect("stored");
+    rings_eventually(&app, "kk", &[KK]).await;
+}

@@ -1,0 +1,66 @@
+//! The roster in the database (issue 5): transfers rung from a roster stored in the
+//! database and reloaded in the background, the `ivr operators` command, the JSON API, and
+//! the store suite on SQLite and (when `IVR_TEST_POSTGRES_URL` is set) PostgreSQL.
+//!
+//! A change to the database reaches the call path on the service's own schedule; tests
+//! wait for it by placing calls until the expected operators are rung, never by sleeping.
+
+mod calls;
+mod cli;
+mod store_suite;
+
+use ivr::operators::{NewOperator, RosterStore, StoredOperator};
+use ivr::stats::AnyStore;
+
+use crate::helpers::{Options, TestApp, spawn_app_with};
+use crate::stats::support::{Backend, TestDatabase, eventually};
+
+/// A running service and the database its roster lives in.
+pub struct RosterApp {
+    pub app: TestApp,
+    pub store: AnyStore,
+    pub db: TestDatabase,
+}
+
+/// The service on a fresh database of `backend`, reloading the roster every 50 ms.
+pub async fn roster_app(backend: &Backend, options: Options) -> RosterApp {
+    let db = TestDatabase::new(backend).await;
+    let store = db.store().await;
+    let mut options = Options { database_url: Some(db.url.clone()), ..options };
+    if !options.env.iter().any(|(name, _)| *name == "IVR_ROSTER_REFRESH_MS") {
+        options.env.push(("IVR_ROSTER_REFRESH_MS", "50".to_owned()));
+    }
+    let app = spawn_app_with(options).await;
+    RosterApp { app, store, db }
+}
+
+impl RosterApp {
+    /// Puts an operator on the roster, straight into the database.
+    pub async fn add(&self, name: &str, target: &str, languages: &str, available: bool) -> StoredOperator {
+        let new = NewOperator::parse(name, target, languages, available).expect("valid test operator");
+        self.store.add_operator(&new).await.expect("the operator is stored")
+    }
+
+    pub async fn store_set_available(&self, id: i64, available: bool) {
+        self.store.set_available(id, available).await.expect("availability is stored");
+    }
+
+    pub async fn store_set_available_by_target(&self, target: &str, available: bool) {
+        let operators = self.store.list_operators().await.expect("the roster");
+        let operator = operators.iter().find(|o| o.target_text() == target).expect("an operator with that target");
+        self.store_set_available(operator.id, available).await;
+    }
+}
+
+/// Who is rung for a caller of `language` who asks for an operator from the main menu.
+pub async fn rung_for(app: &TestApp, language: &str) -> Vec<String> {
+    let mut call = app.call_at("main", Some(language));
+    call.press("0").await;
+    call.ringing()
+}
+
+/// Waits until a caller of `language` asking for an operator rings exactly `expected`.
+pub async fn rings_eventually(app: &TestApp, language: &str, expected: &[&str]) {
+    let what = format!("a {language} caller rings {expected:?}");
+    eventually(&what, || async { rung_for(app, language).await == expected }).await;
+}
