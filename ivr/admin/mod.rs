@@ -5,13 +5,14 @@
 //! are filled by pure functions (`dashboard.rs`) so the numbers are tested without a server.
 
 mod dashboard;
+mod operators;
 mod pages;
 pub mod views;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::access::{Principal, Role};
 use crate::app::AppState;
@@ -21,23 +22,39 @@ use views::{PageContext, Section, Ui, paths};
 
 /// Who may open the dashboard, prompt and flow pages.
 pub const READERS: [Role; 2] = [Role::Admin, Role::Analyst];
+/// Who may add, edit and remove operators.
+pub const MANAGERS: [Role; 1] = [Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::DASHBOARD, get(pages::dashboard))
         .route(paths::PROMPTS, get(pages::prompts))
         .route(paths::FLOW, get(pages::flow))
+        .route(paths::OPERATORS, get(operators::list).post(operators::add))
+        .route("/admin/operators/{id}", post(operators::edit))
+        .route("/admin/operators/{id}/remove", post(operators::remove))
+        .route("/admin/operators/{id}/availability", post(operators::availability))
 }
 
 /// The signed-in person looking at a page, and the frame their pages are drawn in.
 pub struct Viewer {
     pub role: Role,
+    /// For role `operator`: the roster entry this person is.
+    pub operator_id: Option<i64>,
     pub page: PageContext,
 }
 
 impl Viewer {
     pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
         if roles.contains(&self.role) { Ok(()) } else { Err(Error::Forbidden) }
+    }
+
+    /// A posted form must carry this session's CSRF token in its `csrf` field.
+    pub fn check_form(&self, fields: &[(String, String)]) -> Result<(), Error> {
+        let sent = fields.iter().find(|(name, _)| name == "csrf").map_or("", |(_, v)| v.as_str());
+        let expected = self.page.csrf.as_bytes();
+        let same = sent.len() == expected.len() && sent.bytes().zip(expected).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if same { Ok(()) } else { Err(Error::Forbidden) }
     }
 }
 
@@ -63,6 +80,6 @@ impl FromRequestParts<AppState> for Viewer {
             path,
             sections: sections(principal.role),
         };
-        Ok(Viewer { role: principal.role, page })
+        Ok(Viewer { role: principal.role, operator_id: principal.operator_id, page })
     }
 }

@@ -32,7 +32,7 @@ pub use dashboard::{
 pub use flow::{FlowLink, FlowNode, FlowNodeKind, FlowView, LinkVia, flow_page};
 pub use layout::{PageContext, STYLESHEET, Section};
 pub use login::{LoginMessage, LoginView, login_page};
-pub use operators::{OperatorDraft, OperatorRow, OperatorsView, operators_page};
+pub use operators::{OperatorDraft, OperatorRow, OperatorsView, operators_page, roster_message};
 pub use prompts::{PromptEntry, PromptStatus, PromptsView, Recording, prompts_page};
 pub use text::Ui;
 

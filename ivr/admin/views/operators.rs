@@ -9,8 +9,9 @@ use askama::Template;
 
 use super::layout::{Chrome, PageContext, Section, render};
 use super::paths;
-use super::text::Text;
+use super::text::{Text, Ui};
 use crate::flow::Language;
+use crate::operators::RosterError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorsView {
@@ -132,4 +133,20 @@ fn form_value(languages: &[Language]) -> &'static str {
         (false, true) => "ru",
         _ => "both",
     }
+}
+
+/// Why a roster change was refused, in the page's language; `None` for a fault that is not
+/// the user's to fix (the handler answers that with an error status instead).
+pub fn roster_message(ui: Ui, error: &RosterError) -> Option<&'static str> {
+    let t = ui.text();
+    Some(match error {
+        RosterError::BadName(_) => t.roster_bad_name,
+        RosterError::BadTarget(_) => t.roster_bad_target,
+        RosterError::UnknownLanguage(_) => t.roster_bad_languages,
+        RosterError::BadId(_) | RosterError::UnknownOperator(_) => t.roster_unknown,
+        RosterError::DuplicateTarget(_) => t.roster_duplicate,
+        RosterError::StillLinked(_) => t.roster_linked,
+        RosterError::NothingToChange => t.roster_unchanged,
+        RosterError::Database(_) => return None,
+    })
 }

@@ -156,6 +156,13 @@ pub(crate) struct Text {
     pub make_unavailable: &'static str,
     pub no_operators: &'static str,
     pub target_hint: &'static str,
+    pub roster_bad_name: &'static str,
+    pub roster_bad_target: &'static str,
+    pub roster_bad_languages: &'static str,
+    pub roster_duplicate: &'static str,
+    pub roster_linked: &'static str,
+    pub roster_unknown: &'static str,
+    pub roster_unchanged: &'static str,
 
     pub description: &'static str,
     pub transcript: &'static str,
