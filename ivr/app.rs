@@ -10,10 +10,12 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::access::Guarded;
 use crate::config::Settings;
 use crate::flow::{Flow, Language, PromptCatalog};
 use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
@@ -88,14 +90,22 @@ pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Resul
     Ok(App { settings, flow, prompts, signature, roster, stats: Recorder::disabled(), db: None })
 }
 
+/// Every route under `/admin` and `/api`, with the roles it admits.
+pub fn protected_routes() -> Guarded {
+    crate::admin::guarded()
+        .merge(crate::access::guarded())
+        .merge(crate::reports::guarded())
+        .merge(crate::operators::api::guarded())
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::telephony::router())
         .merge(crate::prompts::router())
-        .merge(crate::reports::router())
-        .merge(crate::admin::router())
-        .merge(crate::operators::api::router())
+        .merge(crate::access::router())
+        .merge(protected_routes().into_router())
         .route("/health", get(|| async { "ok" }))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -14,6 +14,10 @@ pub enum Error {
     BadSignature,
     #[error("your role does not allow this")]
     Forbidden,
+    #[error("the form has expired or did not come from this site; reload the page and try again")]
+    BadCsrf,
+    #[error("too many failed sign-ins; try again in {0} minutes")]
+    TooManyAttempts(u32),
     #[error("not found")]
     NotFound,
     /// Bad input, in a sentence naming the field and what is allowed (400).
@@ -38,7 +42,8 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::BadSignature | Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::BadSignature | Error::Forbidden | Error::BadCsrf => StatusCode::FORBIDDEN,
+            Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -36,6 +36,16 @@ enum Command {
         #[command(subcommand)]
         command: ivr::operators::cli::OperatorsCommand,
     },
+    /// Manage the dashboard's users: add (password from stdin), list, remove.
+    Users {
+        #[command(subcommand)]
+        command: ivr::access::cli::UsersCommand,
+    },
+    /// Manage API tokens: create (shown once), list, revoke.
+    Tokens {
+        #[command(subcommand)]
+        command: ivr::access::cli::TokensCommand,
+    },
     /// Apply the statistics database's migrations (`serve` also does, at start-up).
     Migrate,
     /// Print the anonymous call statistics of a range of days.
@@ -60,6 +70,8 @@ fn main() -> ExitCode {
         Command::Flow { command } => ivr::review::command(command),
         Command::Prompts { command } => prompts(command),
         Command::Operators { command } => ivr::operators::cli::command(command),
+        Command::Users { command } => ivr::access::cli::users(command),
+        Command::Tokens { command } => ivr::access::cli::tokens(command),
         Command::Migrate => ivr::stats::cli::migrate(),
         Command::Report(args) => ivr::stats::cli::report(args),
         Command::DemoData(args) => ivr::stats::cli::demo_data(args),

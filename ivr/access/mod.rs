@@ -1,8 +1,19 @@
-//! Who may do what: administrators, analysts and operators, signed in with a password
-//! (a session cookie) or calling the API with a bearer token.
+//! Who may do what: administrators, analysts and operators, signed in with a password (a
+//! session cookie) or calling the API with a bearer token.
 //!
-//! Handlers take a [`Principal`] and check its [`Role`]; a request without valid
-//! credentials never reaches them.
+//! Every route under `/admin` and `/api` is registered through a [`Guarded`] table, which
+//! states the roles it admits; [`authenticate`] (a middleware over the whole router) turns
+//! the cookie or token into a [`Principal`] before routing, so a request without valid
+//! credentials reaches no handler: `/api` answers 401, `/admin` sends the browser to the
+//! sign-in page. The table is also what the route test walks, so a route cannot be added
+//! without being checked.
+
+mod accounts;
+pub mod cli;
+mod guard;
+mod login;
+mod secret;
+mod store;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -10,8 +21,14 @@ use axum::http::request::Parts;
 use crate::app::AppState;
 use crate::error::Error;
 
+pub use accounts::{add_user, create_token};
+pub use guard::{Guarded, GuardedRoute, authenticate};
+pub use login::{SESSION_COOKIE, guarded, router};
+pub use secret::same as same_secret;
+pub use store::{AccessStore, TokenInfo, User};
+
 /// What a signed-in person or a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything.
@@ -20,6 +37,22 @@ pub enum Role {
     Analyst,
     /// Their own availability only.
     Operator,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Analyst, Role::Operator];
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Operator => "operator",
+        }
+    }
 }
 
 /// The person or token behind a request.
@@ -39,11 +72,69 @@ impl Principal {
     }
 }
 
+/// A signed-in browser's session, beside its [`Principal`] (absent for bearer tokens).
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: i64,
+    /// The token every form of this session must carry in its `csrf` field.
+    pub csrf: String,
+    /// The dashboard's language chosen by this user: `kk` or `ru`.
+    pub language: String,
+    /// The SHA-256 of the cookie, to end the session.
+    id_hash: String,
+}
+
+impl Session {
+    /// `Ok` when a posted form's `csrf` field is this session's token.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), Error> {
+        if secret::same(sent, &self.csrf) { Ok(()) } else { Err(Error::BadCsrf) }
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = Error;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &AppState) -> Result<Principal, Error> {
-        // Sessions and tokens land with the access-control work (issue 6).
-        Err(Error::Unauthorized)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Principal, Error> {
+        parts.extensions.get::<Principal>().cloned().ok_or(Error::Unauthorized)
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Session, Error> {
+        parts.extensions.get::<Session>().cloned().ok_or(Error::Unauthorized)
+    }
+}
+
+/// What can go wrong managing accounts and tokens, in words for the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("a name is 1 to 64 characters, without control characters")]
+    BadName,
+    #[error("a password is at least {0} characters")]
+    ShortPassword(usize),
+    #[error("a token's label is 1 to 100 characters")]
+    BadLabel,
+    #[error("role operator needs --operator ID (their roster entry); other roles take none")]
+    OperatorLink,
+    #[error("there is already a user named `{0}`")]
+    DuplicateName(String),
+    #[error("the database holds an unreadable {0}")]
+    Corrupt(&'static str),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<AccessError> for Error {
+    fn from(error: AccessError) -> Error {
+        match error {
+            AccessError::Database(e) => crate::stats::StoreError::Database(e).into(),
+            AccessError::Other(e) => Error::Internal(e),
+            AccessError::Corrupt(_) => Error::Internal(error.into()),
+            _ => Error::Internal(error.into()),
+        }
     }
 }

@@ -9,12 +9,10 @@ mod operators;
 mod pages;
 pub mod views;
 
-use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
 
-use crate::access::{Principal, Role};
+use crate::access::{Guarded, Principal, Role, Session};
 use crate::app::AppState;
 use crate::error::Error;
 pub use dashboard::{HEATMAP_OFFSET_HOURS, chosen_range, dashboard_view};
@@ -25,15 +23,19 @@ pub const READERS: [Role; 2] = [Role::Admin, Role::Analyst];
 /// Who may add, edit and remove operators.
 pub const MANAGERS: [Role; 1] = [Role::Admin];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::DASHBOARD, get(pages::dashboard))
-        .route(paths::PROMPTS, get(pages::prompts))
-        .route(paths::FLOW, get(pages::flow))
-        .route(paths::OPERATORS, get(operators::list).post(operators::add))
-        .route("/admin/operators/{id}", post(operators::edit))
-        .route("/admin/operators/{id}/remove", post(operators::remove))
-        .route("/admin/operators/{id}/availability", post(operators::availability))
+/// Admins and operators open the roster page; an operator sees and switches only their own entry.
+const ROSTER_READERS: [Role; 2] = [Role::Admin, Role::Operator];
+
+pub fn guarded() -> Guarded {
+    Guarded::new()
+        .get(paths::DASHBOARD, &READERS, pages::dashboard)
+        .get(paths::PROMPTS, &READERS, pages::prompts)
+        .get(paths::FLOW, &READERS, pages::flow)
+        .get(paths::OPERATORS, &ROSTER_READERS, operators::list)
+        .post(paths::OPERATORS, &MANAGERS, operators::add)
+        .post("/admin/operators/{id}", &MANAGERS, operators::edit)
+        .post("/admin/operators/{id}/remove", &MANAGERS, operators::remove)
+        .post("/admin/operators/{id}/availability", &ROSTER_READERS, operators::availability)
 }
 
 /// The signed-in person looking at a page, and the frame their pages are drawn in.
@@ -72,10 +74,11 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Error> {
         let principal = Principal::from_request_parts(parts, state).await?;
+        let session = parts.extensions.get::<Session>();
         let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
         let page = PageContext {
-            ui: Ui::default(),
-            csrf: String::new(),
+            ui: session.and_then(|s| Ui::from_code(&s.language)).unwrap_or_default(),
+            csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
             user: principal.name.clone(),
             path,
             sections: sections(principal.role),

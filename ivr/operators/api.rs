@@ -8,18 +8,16 @@
 //! instances see it at their next reload.
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
 use super::store::{RosterStore, StoredOperator};
-use crate::access::{Principal, Role};
+use crate::access::{Guarded, Principal, Role};
 use crate::app::AppState;
 use crate::error::{Error, JsonError};
 
@@ -27,11 +25,17 @@ pub const OPERATORS_PATH: &str = "/api/v1/operators";
 pub const OPERATOR_PATH: &str = "/api/v1/operators/{id}";
 pub const AVAILABILITY_PATH: &str = "/api/v1/operators/{id}/availability";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(OPERATORS_PATH, get(list).post(add))
-        .route(OPERATOR_PATH, get(show).patch(update).delete(remove))
-        .route(AVAILABILITY_PATH, put(availability))
+/// Admins manage the roster; an operator may also switch their own availability (checked
+/// in [`availability`]).
+pub fn guarded() -> Guarded {
+    const ADMIN: &[Role] = &[Role::Admin];
+    Guarded::new()
+        .get(OPERATORS_PATH, ADMIN, list)
+        .post(OPERATORS_PATH, ADMIN, add)
+        .get(OPERATOR_PATH, ADMIN, show)
+        .patch(OPERATOR_PATH, ADMIN, update)
+        .delete(OPERATOR_PATH, ADMIN, remove)
+        .put(AVAILABILITY_PATH, &[Role::Admin, Role::Operator], availability)
 }
 
 type Answer<T> = Result<T, JsonError>;

@@ -19,15 +19,13 @@ mod query;
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::NaiveDate;
 
-use crate::access::{Principal, Role};
+use crate::access::{Guarded, Principal, Role};
 use crate::app::AppState;
 use crate::error::{Error, JsonError};
 use crate::stats::{AnyStore, DateRange, Store, Summary, metric};
@@ -42,8 +40,8 @@ pub const SUMMARY: &str = "/api/v1/reports/summary";
 pub const DAILY_CSV: &str = "/api/v1/reports/daily.csv";
 pub const CALLS_CSV: &str = "/api/v1/reports/calls.csv";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(SUMMARY, get(summary)).route(DAILY_CSV, get(daily)).route(CALLS_CSV, get(calls))
+pub fn guarded() -> Guarded {
+    Guarded::new().get(SUMMARY, &ROLES, summary).get(DAILY_CSV, &ROLES, daily).get(CALLS_CSV, &ROLES, calls)
 }
 
 type Pairs = Query<Vec<(String, String)>>;

@@ -43,7 +43,7 @@ pub struct DemoDataArgs {
     pub seed: u64,
 }
 
-type Outcome = Result<(), Vec<String>>;
+pub(crate) type Outcome = Result<(), Vec<String>>;
 
 /// Applies the migrations to `IVR_DATABASE_URL`.
 pub fn migrate() -> Outcome {
@@ -114,7 +114,7 @@ fn demo_plan(args: &DemoDataArgs) -> Result<DemoPlan, Vec<String>> {
 }
 
 /// Connects to `IVR_DATABASE_URL` and migrates it.
-async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
+pub(crate) async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
     let store = AnyStore::connect(&settings.database_url)
         .await
         .map_err(|e| vec![format!("cannot open the statistics database: {e}")])?;
@@ -122,7 +122,7 @@ async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
     Ok(store)
 }
 
-fn block_on<F: Future<Output = Outcome>>(future: F) -> Outcome {
+pub(crate) fn block_on<F: Future<Output = Outcome>>(future: F) -> Outcome {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
     runtime.block_on(future)
 }

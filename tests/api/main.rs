@@ -2,12 +2,15 @@
 //! own server started by `helpers::spawn_app`.
 
 mod bad_requests;
+mod browser;
 mod call_path;
 mod check;
+mod dashboard;
 mod emergency;
 mod helpers;
 mod operators;
 mod prompts;
+mod reports;
 mod roster;
 mod signatures;
 mod simulate;

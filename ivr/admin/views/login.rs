@@ -15,6 +15,8 @@ pub struct LoginView {
     pub csrf: String,
     /// The name typed last time, kept so a wrong password does not erase it.
     pub name: String,
+    /// The page to open after signing in (a local path, checked by the handler).
+    pub next: String,
     pub message: Option<LoginMessage>,
 }
 
@@ -34,6 +36,7 @@ struct LoginPage<'a> {
     action: &'static str,
     csrf: &'a str,
     name: &'a str,
+    next: &'a str,
     error: Option<String>,
     notice: Option<&'static str>,
     languages: Vec<LanguageButton>,
@@ -56,6 +59,7 @@ pub fn login_page(view: &LoginView) -> String {
         action: paths::LOGIN,
         csrf: &view.csrf,
         name: &view.name,
+        next: &view.next,
         error,
         notice,
         languages: language_buttons(view.ui),

@@ -195,7 +195,7 @@ fn library() -> PromptsView {
 /// Every page of the dashboard in `ui`, by name.
 fn all_pages(ui: Ui) -> Vec<(&'static str, String)> {
     let page = page(ui);
-    let login = LoginView { ui, csrf: CSRF.to_owned(), name: String::new(), message: None };
+    let login = LoginView { ui, csrf: CSRF.to_owned(), name: String::new(), next: "/admin".to_owned(), message: None };
     vec![
         ("login", login_page(&login)),
         ("dashboard", dashboard_page(&page, &busy_dashboard())),
@@ -320,7 +320,13 @@ fn a_script_in_any_value_is_shown_as_text() {
     library.prompts[1].description = SCRIPT.to_owned();
     let mut flow = FlowView::from_flow(&small_flow());
     flow.nodes[1].name = SCRIPT.to_owned();
-    let login = LoginView { ui: Ui::Kk, csrf: format!("\"{SCRIPT}"), name: SCRIPT.to_owned(), message: None };
+    let login = LoginView {
+        ui: Ui::Kk,
+        csrf: format!("\"{SCRIPT}"),
+        name: SCRIPT.to_owned(),
+        next: SCRIPT.to_owned(),
+        message: None,
+    };
     let pages = [
         dashboard_page(&page, &dashboard),
         operators_page(&page, &roster),

@@ -3,7 +3,7 @@
 use super::*;
 
 fn login(ui: Ui, name: &str, message: Option<LoginMessage>) -> String {
-    login_page(&LoginView { ui, csrf: CSRF.to_owned(), name: name.to_owned(), message })
+    login_page(&LoginView { ui, csrf: CSRF.to_owned(), name: name.to_owned(), next: "/admin".to_owned(), message })
 }
 
 #[test]

@@ -1,0 +1,188 @@
+//! The gate in front of `/admin` and `/api`, and the table of what each route admits.
+//!
+//! [`authenticate`] runs before routing, for every request: outside `/admin` and `/api` it
+//! does nothing (the caller's webhooks never touch the database); inside, it finds the
+//! bearer token or the session cookie in the database and puts the [`Principal`] (and the
+//! [`Session`]) into the request, or refuses: 401 for the API, a redirect to the sign-in
+//! page for the browser. Unknown paths are refused the same way, so nobody can probe them.
+//!
+//! [`Guarded`] is how every protected route is added: with the roles it admits, checked
+//! before the handler runs (403 otherwise), and recorded, so `app::protected_routes` can
+//! list every one of them for the test that proves each is guarded.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{self, MethodRouter};
+use chrono::Utc;
+
+use super::login::session_cookie;
+use super::secret::digest;
+use super::store::AccessStore;
+use super::{Principal, Role, Session};
+use crate::app::AppState;
+use crate::error::{Error, JsonError};
+
+/// One protected route: what the route test walks.
+#[derive(Clone, Debug)]
+pub struct GuardedRoute {
+    pub method: Method,
+    /// As registered, with `{id}` placeholders.
+    pub path: &'static str,
+    pub roles: &'static [Role],
+}
+
+/// A router whose every route states the roles it admits.
+#[derive(Default)]
+pub struct Guarded {
+    router: Router<AppState>,
+    routes: Vec<GuardedRoute>,
+}
+
+impl Guarded {
+    pub fn new() -> Guarded {
+        Guarded::default()
+    }
+
+    pub fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        roles: &'static [Role],
+        handler: H,
+    ) -> Guarded {
+        self.route(Method::GET, path, roles, routing::get(handler))
+    }
+
+    pub fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        roles: &'static [Role],
+        handler: H,
+    ) -> Guarded {
+        self.route(Method::POST, path, roles, routing::post(handler))
+    }
+
+    pub fn put<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        roles: &'static [Role],
+        handler: H,
+    ) -> Guarded {
+        self.route(Method::PUT, path, roles, routing::put(handler))
+    }
+
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        roles: &'static [Role],
+        handler: H,
+    ) -> Guarded {
+        self.route(Method::PATCH, path, roles, routing::patch(handler))
+    }
+
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        roles: &'static [Role],
+        handler: H,
+    ) -> Guarded {
+        self.route(Method::DELETE, path, roles, routing::delete(handler))
+    }
+
+    /// Adds `handler` for `method` at `path`, admitting only `roles`.
+    fn route(
+        mut self,
+        method: Method,
+        path: &'static str,
+        roles: &'static [Role],
+        handler: MethodRouter<AppState>,
+    ) -> Guarded {
+        assert!(path.starts_with("/admin") || path.starts_with("/api/"), "{path} is outside /admin and /api");
+        let checked =
+            handler.route_layer(middleware::from_fn(move |request: Request, next: Next| require(roles, request, next)));
+        self.router = self.router.route(path, checked);
+        self.routes.push(GuardedRoute { method, path, roles });
+        self
+    }
+
+    pub fn merge(mut self, other: Guarded) -> Guarded {
+        self.router = self.router.merge(other.router);
+        self.routes.extend(other.routes);
+        self
+    }
+
+    pub fn routes(&self) -> &[GuardedRoute] {
+        &self.routes
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+async fn require(roles: &'static [Role], request: Request, next: Next) -> Response {
+    match request.extensions().get::<Principal>() {
+        Some(principal) if roles.contains(&principal.role) => next.run(request).await,
+        Some(_) => refuse(request.uri().path(), Error::Forbidden),
+        None => refuse(request.uri().path(), Error::Unauthorized),
+    }
+}
+
+/// Whether `path` is behind the gate.
+pub fn is_guarded(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/") || path == "/api" || path.starts_with("/api/")
+}
+
+/// The middleware: identifies the requester of every `/admin` and `/api` request.
+pub async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !is_guarded(path) {
+        return next.run(request).await;
+    }
+    match identify(&app, request.headers()).await {
+        Ok(Some((principal, session))) => {
+            request.extensions_mut().insert(principal);
+            if let Some(session) = session {
+                request.extensions_mut().insert(session);
+            }
+            next.run(request).await
+        }
+        Ok(None) if path.starts_with("/admin") => {
+            let next_page = request.uri().path_and_query().map_or(path, |p| p.as_str());
+            let to: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next_page).finish();
+            Redirect::to(&format!("{}?{to}", super::login::LOGIN)).into_response()
+        }
+        Ok(None) => refuse(path, Error::Unauthorized),
+        Err(error) => refuse(path, error),
+    }
+}
+
+/// An error as JSON for the API, as text for pages.
+fn refuse(path: &str, error: Error) -> Response {
+    if path.starts_with("/api") { JsonError(error).into_response() } else { error.into_response() }
+}
+
+type Identity = (Principal, Option<Session>);
+
+async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Identity>, Error> {
+    if let Some(token) = bearer(headers) {
+        let Some(token) = app.db()?.token_by_hash(&digest(token)).await? else { return Ok(None) };
+        let principal = Principal { role: token.role, name: token.label, operator_id: token.operator_id };
+        return Ok(Some((principal, None)));
+    }
+    let Some(cookie) = session_cookie(headers) else { return Ok(None) };
+    let id_hash = digest(&cookie);
+    let Some(row) = app.db()?.session(&id_hash, Utc::now()).await? else { return Ok(None) };
+    let principal = Principal { role: row.user.role, name: row.user.name, operator_id: row.user.operator_id };
+    let session = Session { user_id: row.user.id, csrf: row.csrf, language: row.user.language, id_hash };
+    Ok(Some((principal, Some(session))))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}

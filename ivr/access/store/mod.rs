@@ -1,0 +1,254 @@
+//! Users, API tokens, sessions and the sign-in throttle in the database: [`AccessStore`],
+//! for SQLite and PostgreSQL alike (each has its SQL in a file of its own).
+//!
+//! Only digests of secrets reach these methods (see `secret.rs`); runtime-checked
+//! `sqlx::query` with bind parameters only; each write is one statement or one transaction.
+
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use super::{AccessError, Role};
+use crate::stats::AnyStore;
+
+/// An account as stored, without its password hash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub operator_id: Option<i64>,
+    /// The dashboard's language: `kk` or `ru`.
+    pub language: String,
+}
+
+/// A token as listed: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub label: String,
+    pub role: Role,
+    pub operator_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a new account is, once checked (see `accounts.rs`).
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub operator_id: Option<i64>,
+    pub password_hash: &'a str,
+}
+
+/// A live session and whose it is.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub user: User,
+    pub csrf: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub trait AccessStore: Send + Sync {
+    /// Adds an account; [`AccessError::DuplicateName`] if the name is taken.
+    fn add_user(&self, user: &NewUser<'_>) -> impl Future<Output = Result<User, AccessError>> + Send;
+    /// An account and its password hash, by the name typed at sign-in.
+    fn user_by_name(&self, name: &str) -> impl Future<Output = Result<Option<(User, String)>, AccessError>> + Send;
+    fn list_users(&self) -> impl Future<Output = Result<Vec<User>, AccessError>> + Send;
+    /// Removes an account and its sessions; `false` if there was none.
+    fn remove_user(&self, name: &str) -> impl Future<Output = Result<bool, AccessError>> + Send;
+    fn set_language(&self, user_id: i64, language: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
+
+    fn add_token(
+        &self,
+        label: &str,
+        role: Role,
+        operator_id: Option<i64>,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<TokenInfo, AccessError>> + Send;
+    fn token_by_hash(&self, token_hash: &str) -> impl Future<Output = Result<Option<TokenInfo>, AccessError>> + Send;
+    fn list_tokens(&self) -> impl Future<Output = Result<Vec<TokenInfo>, AccessError>> + Send;
+    /// Revokes a token; `false` if there was none with `id`.
+    fn revoke_token(&self, id: i64) -> impl Future<Output = Result<bool, AccessError>> + Send;
+
+    fn add_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), AccessError>> + Send;
+    /// A session that has not expired.
+    fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<SessionRow>, AccessError>> + Send;
+    fn remove_session(&self, id_hash: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
+
+    /// Records a failed sign-in for `name` and forgets failures older than `since`.
+    fn add_login_failure(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), AccessError>> + Send;
+    /// The times of `name`'s failed sign-ins since `since`, oldest first.
+    fn login_failures(
+        &self,
+        name: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DateTime<Utc>>, AccessError>> + Send;
+    fn clear_login_failures(&self, name: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
+}
+
+/// A user row as both databases return it.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    role: String,
+    operator_id: Option<i64>,
+    language: String,
+}
+
+impl UserRow {
+    fn decode(self) -> Result<User, AccessError> {
+        let role = Role::parse(&self.role).ok_or(AccessError::Corrupt("users.role"))?;
+        Ok(User { id: self.id, name: self.name, role, operator_id: self.operator_id, language: self.language })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserWithHash {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    label: String,
+    role: String,
+    operator_id: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl TokenRow {
+    fn decode(self) -> Result<TokenInfo, AccessError> {
+        let role = Role::parse(&self.role).ok_or(AccessError::Corrupt("api_tokens.role"))?;
+        Ok(TokenInfo {
+            id: self.id,
+            label: self.label,
+            role,
+            operator_id: self.operator_id,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionJoin {
+    #[sqlx(flatten)]
+    user: UserRow,
+    csrf: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl SessionJoin {
+    fn decode(self) -> Result<SessionRow, AccessError> {
+        Ok(SessionRow { user: self.user.decode()?, csrf: self.csrf, expires_at: self.expires_at })
+    }
+}
+
+fn unique_name(error: sqlx::Error, name: &str) -> AccessError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => AccessError::DuplicateName(name.to_owned()),
+        _ => AccessError::Database(error),
+    }
+}
+
+/// The columns of a [`UserRow`] and a [`TokenRow`], for `concat!` into `&'static str` SQL.
+macro_rules! user_columns {
+    () => {
+        "users.id, users.name, users.role, users.operator_id, users.language"
+    };
+}
+macro_rules! token_columns {
+    () => {
+        "id, label, role, operator_id, created_at"
+    };
+}
+use {token_columns, user_columns};
+
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($store) => $call.await,
+            AnyStore::Postgres($store) => $call.await,
+        }
+    };
+}
+
+impl AccessStore for AnyStore {
+    async fn add_user(&self, user: &NewUser<'_>) -> Result<User, AccessError> {
+        delegate!(self, s => s.add_user(user))
+    }
+    async fn user_by_name(&self, name: &str) -> Result<Option<(User, String)>, AccessError> {
+        delegate!(self, s => s.user_by_name(name))
+    }
+    async fn list_users(&self) -> Result<Vec<User>, AccessError> {
+        delegate!(self, s => s.list_users())
+    }
+    async fn remove_user(&self, name: &str) -> Result<bool, AccessError> {
+        delegate!(self, s => s.remove_user(name))
+    }
+    async fn set_language(&self, user_id: i64, language: &str) -> Result<(), AccessError> {
+        delegate!(self, s => s.set_language(user_id, language))
+    }
+    async fn add_token(
+        &self,
+        label: &str,
+        role: Role,
+        operator_id: Option<i64>,
+        hash: &str,
+    ) -> Result<TokenInfo, AccessError> {
+        delegate!(self, s => s.add_token(label, role, operator_id, hash))
+    }
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenInfo>, AccessError> {
+        delegate!(self, s => s.token_by_hash(token_hash))
+    }
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, AccessError> {
+        delegate!(self, s => s.list_tokens())
+    }
+    async fn revoke_token(&self, id: i64) -> Result<bool, AccessError> {
+        delegate!(self, s => s.revoke_token(id))
+    }
+    async fn add_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), AccessError> {
+        delegate!(self, s => s.add_session(id_hash, user_id, csrf, expires_at))
+    }
+    async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, AccessError> {
+        delegate!(self, s => s.session(id_hash, now))
+    }
+    async fn remove_session(&self, id_hash: &str) -> Result<(), AccessError> {
+        delegate!(self, s => s.remove_session(id_hash))
+    }
+    async fn add_login_failure(&self, name: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), AccessError> {
+        delegate!(self, s => s.add_login_failure(name, at, since))
+    }
+    async fn login_failures(&self, name: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AccessError> {
+        delegate!(self, s => s.login_failures(name, since))
+    }
+    async fn clear_login_failures(&self, name: &str) -> Result<(), AccessError> {
+        delegate!(self, s => s.clear_login_failures(name))
+    }
+}

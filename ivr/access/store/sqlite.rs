@@ -1,0 +1,151 @@
+//! Access control's SQL for SQLite: writes through the store's single writer connection,
+//! reads through the read-only ones.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    AccessStore, NewUser, SessionJoin, SessionRow, TokenInfo, TokenRow, User, UserRow, UserWithHash, token_columns,
+    unique_name, user_columns,
+};
+use crate::access::{AccessError, Role};
+use crate::stats::SqliteStore;
+
+impl AccessStore for SqliteStore {
+    async fn add_user(&self, user: &NewUser<'_>) -> Result<User, AccessError> {
+        let sql = concat!(
+            "INSERT INTO users (name, role, operator_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING ",
+            user_columns!()
+        );
+        let row: UserRow = sqlx::query_as(sql)
+            .bind(user.name)
+            .bind(user.role.as_str())
+            .bind(user.operator_id)
+            .bind(user.password_hash)
+            .bind(Utc::now())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| unique_name(e, user.name))?;
+        row.decode()
+    }
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<(User, String)>, AccessError> {
+        let sql = concat!("SELECT ", user_columns!(), ", password_hash FROM users WHERE name = ?");
+        let row: Option<(UserRow, String)> = sqlx::query_as::<_, UserWithHash>(sql)
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await?
+            .map(|r| (r.user, r.password_hash));
+        row.map(|(user, hash)| Ok((user.decode()?, hash))).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, AccessError> {
+        let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY name");
+        let rows: Vec<UserRow> = sqlx::query_as(sql).fetch_all(self.reader()).await?;
+        rows.into_iter().map(UserRow::decode).collect()
+    }
+
+    async fn remove_user(&self, name: &str) -> Result<bool, AccessError> {
+        let done = sqlx::query("DELETE FROM users WHERE name = ?").bind(name).execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_language(&self, user_id: i64, language: &str) -> Result<(), AccessError> {
+        sqlx::query("UPDATE users SET language = ? WHERE id = ?")
+            .bind(language)
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn add_token(
+        &self,
+        label: &str,
+        role: Role,
+        operator_id: Option<i64>,
+        hash: &str,
+    ) -> Result<TokenInfo, AccessError> {
+        let sql = concat!(
+            "INSERT INTO api_tokens (label, role, operator_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING ",
+            token_columns!()
+        );
+        let row: TokenRow = sqlx::query_as(sql)
+            .bind(label)
+            .bind(role.as_str())
+            .bind(operator_id)
+            .bind(hash)
+            .bind(Utc::now())
+            .fetch_one(self.pool())
+            .await?;
+        row.decode()
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenInfo>, AccessError> {
+        let sql = concat!("SELECT ", token_columns!(), " FROM api_tokens WHERE token_hash = ?");
+        let row: Option<TokenRow> = sqlx::query_as(sql).bind(token_hash).fetch_optional(self.reader()).await?;
+        row.map(TokenRow::decode).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, AccessError> {
+        let sql = concat!("SELECT ", token_columns!(), " FROM api_tokens ORDER BY id");
+        let rows: Vec<TokenRow> = sqlx::query_as(sql).fetch_all(self.reader()).await?;
+        rows.into_iter().map(TokenRow::decode).collect()
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<bool, AccessError> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = ?").bind(id).execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn add_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), AccessError> {
+        let sql = "INSERT INTO sessions (id_hash, user_id, csrf, expires_at, created_at) VALUES (?, ?, ?, ?, ?)";
+        let query = sqlx::query(sql).bind(id_hash).bind(user_id).bind(csrf).bind(expires_at).bind(Utc::now());
+        query.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, AccessError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            ", sessions.csrf, sessions.expires_at FROM sessions JOIN users ON users.id = sessions.user_id \
+             WHERE sessions.id_hash = ? AND sessions.expires_at > ?"
+        );
+        let row: Option<SessionJoin> =
+            sqlx::query_as(sql).bind(id_hash).bind(now).fetch_optional(self.reader()).await?;
+        row.map(SessionJoin::decode).transpose()
+    }
+
+    async fn remove_session(&self, id_hash: &str) -> Result<(), AccessError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn add_login_failure(&self, name: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), AccessError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(since).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO login_failures (name, at) VALUES (?, ?)")
+            .bind(name)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn login_failures(&self, name: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AccessError> {
+        let sql = "SELECT at FROM login_failures WHERE name = ? AND at >= ? ORDER BY at";
+        Ok(sqlx::query_scalar(sql).bind(name).bind(since).fetch_all(self.pool()).await?)
+    }
+
+    async fn clear_login_failures(&self, name: &str) -> Result<(), AccessError> {
+        sqlx::query("DELETE FROM login_failures WHERE name = ?").bind(name).execute(self.pool()).await?;
+        Ok(())
+    }
+}
