@@ -24,7 +24,7 @@ use crate::flow::Language;
 
 pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, RosterError, parse_id};
 pub use refresh::spawn_refresh;
-pub use routing::{MAX_RUNG, Ring};
+pub use routing::{MAX_RUNG, Ring, Route};
 pub use store::{RosterStore, StoredOperator};
 pub use whisper::{all_whisper_prompts, whisper_prompts};
 

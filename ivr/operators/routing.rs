@@ -17,8 +17,37 @@ pub struct Ring<'a> {
     pub whisper: Language,
 }
 
+/// Which rule chose who is rung, for the statistics (never who was rung).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Available operators who speak the caller's language.
+    Language,
+    /// Nobody available speaks it: every available operator.
+    AnyLanguage,
+    /// Nobody on the roster is available: the switchboard.
+    Switchboard,
+    /// Nobody at all: the caller hears that operators are busy.
+    Nobody,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Language => "language",
+            Route::AnyLanguage => "any_language",
+            Route::Switchboard => "switchboard",
+            Route::Nobody => "nobody",
+        }
+    }
+}
+
 impl Roster {
     pub fn ring_for(&self, caller: Language) -> Vec<Ring<'_>> {
+        self.route_for(caller).1
+    }
+
+    /// Who to ring for a caller of `caller`'s language, and by which rule.
+    pub fn route_for(&self, caller: Language) -> (Route, Vec<Ring<'_>>) {
         let available = || self.operators.iter().filter(|o| o.available);
         let same_language: Vec<Ring<'_>> = available()
             .filter(|o| o.languages.speaks(caller))
@@ -26,14 +55,17 @@ impl Roster {
             .take(MAX_RUNG)
             .collect();
         if !same_language.is_empty() {
-            return same_language;
+            return (Route::Language, same_language);
         }
         let anyone: Vec<Ring<'_>> =
             available().map(|o| Ring { target: &o.target, whisper: o.languages.own(caller) }).take(MAX_RUNG).collect();
         if !anyone.is_empty() {
-            return anyone;
+            return (Route::AnyLanguage, anyone);
         }
-        self.switchboard.iter().map(|target| Ring { target, whisper: caller }).collect()
+        match &self.switchboard {
+            Some(target) => (Route::Switchboard, vec![Ring { target, whisper: caller }]),
+            None => (Route::Nobody, Vec::new()),
+        }
     }
 }
 

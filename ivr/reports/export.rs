@@ -131,7 +131,7 @@ pub fn daily_csv(
 }
 
 /// The columns of `calls.csv`: a [`CallRow`]'s fields, in its order.
-pub const CALLS_HEADER: [&str; 19] = [
+pub const CALLS_HEADER: [&str; 22] = [
     "call_id",
     "day",
     "started_at",
@@ -151,6 +151,9 @@ pub const CALLS_HEADER: [&str; 19] = [
     "seconds_to_transfer",
     "ended",
     "repeat_caller",
+    "operators_rung",
+    "operator_rounds",
+    "seconds_to_answer",
 ];
 
 /// The header line of `calls.csv`.
@@ -281,6 +284,9 @@ mod tests {
             seconds_to_transfer: None,
             ended: Some("completed".into()),
             repeat_caller: false,
+            operators_rung: String::new(),
+            operator_rounds: 0,
+            seconds_to_answer: None,
         };
         header_check.serialize(&row).unwrap();
         let with_header = text(finish(header_check).unwrap());

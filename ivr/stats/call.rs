@@ -71,6 +71,15 @@ pub struct CallRow {
     /// The provider's final `CallStatus`, when its status callback reached this service.
     pub ended: Option<String>,
     pub repeat_caller: bool,
+    /// Per operator transfer, in order, the rule that chose who to ring and how many were
+    /// rung: `language:3 any_language:1 switchboard:1 nobody:0`. Never who.
+    pub operators_rung: String,
+    /// The most rounds of ringing the caller waited through (1 = answered or given up on
+    /// the first ring); 0 without an operator transfer.
+    pub operator_rounds: i32,
+    /// Seconds from the first answered operator transfer's start to an operator picking up
+    /// (the transfer prompt included), when the instance that answered the call saw both.
+    pub seconds_to_answer: Option<i32>,
 }
 
 fn as_label<S: serde::Serializer>(key: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -84,6 +93,9 @@ struct Timings {
     end: Option<i32>,
     last: Option<i32>,
     operator_dials_ended: i32,
+    /// When the latest operator transfer started, and when an answered one ended.
+    ringing_since: Option<i32>,
+    answered_ended: Option<i32>,
 }
 
 impl CallRow {
@@ -126,6 +138,9 @@ impl CallRow {
             operator_transfers: 0,
             operator_answered: false,
             dial_results: String::new(),
+            operators_rung: String::new(),
+            operator_rounds: 0,
+            seconds_to_answer: None,
             ivr_seconds: None,
             seconds_to_transfer: None,
             ended: None,
@@ -152,15 +167,24 @@ impl CallRow {
                     append(&mut self.topics, ',', topic);
                 }
             }
-            CallEvent::Emergency | CallEvent::Operator { .. } => {
-                if matches!(event, CallEvent::Emergency) {
-                    self.emergency_transfers += 1;
-                } else {
-                    self.operator_transfers += 1;
-                }
+            CallEvent::Emergency => {
+                self.emergency_transfers += 1;
                 timings.transfer = min_some(timings.transfer, elapsed);
             }
-            CallEvent::Dialled { emergency, outcome } => self.dialled(*emergency, outcome, timings),
+            CallEvent::Operator { round, .. } => {
+                self.operator_transfers += 1;
+                self.operator_rounds = self.operator_rounds.max(i32::from(*round));
+                timings.transfer = min_some(timings.transfer, elapsed);
+                timings.ringing_since = elapsed;
+            }
+            CallEvent::Rung { operators, route } => {
+                append(&mut self.operators_rung, ' ', &format!("{route}:{operators}"))
+            }
+            CallEvent::Dialled { emergency, outcome } => {
+                self.dialled(*emergency, outcome, timings);
+                timings.answered_ended = elapsed.filter(|_| !emergency && outcome == "completed");
+            }
+            CallEvent::Talked { seconds } => self.answered(*seconds, timings),
             CallEvent::Ended { status } => {
                 self.ended = Some(status.clone());
                 timings.end = elapsed;
@@ -175,6 +199,15 @@ impl CallRow {
         if !emergency {
             timings.operator_dials_ended += 1;
             self.operator_answered |= outcome == "completed";
+        }
+    }
+
+    /// The first answered transfer's ringing time: from its start to its end, less the talk.
+    fn answered(&mut self, talked: i32, timings: &mut Timings) {
+        if self.seconds_to_answer.is_none()
+            && let (Some(since), Some(ended)) = (timings.ringing_since, timings.answered_ended.take())
+        {
+            self.seconds_to_answer = Some((ended - since - talked).max(0));
         }
     }
 
@@ -221,5 +254,53 @@ fn min_some(a: Option<i32>, b: Option<i32>) -> Option<i32> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn record(seq: i32, elapsed: i32, events: Vec<CallEvent>) -> Record {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("a day");
+        let started_at = (seq == 0).then(|| day.and_hms_opt(10, 0, 0).expect("a time").and_utc());
+        Record { call: 1, seq, day, started_at, elapsed: Some(elapsed), events }
+    }
+
+    fn operator(round: u8) -> Vec<CallEvent> {
+        vec![CallEvent::Operator { silent: false, round }, CallEvent::Rung { operators: 3, route: "language".into() }]
+    }
+
+    fn dialled(outcome: &str) -> CallEvent {
+        CallEvent::Dialled { emergency: false, outcome: outcome.into() }
+    }
+
+    #[test]
+    fn seconds_to_answer_are_the_ring_of_the_answered_round_less_the_talk() {
+        let records = [
+            record(0, 0, vec![CallEvent::Started]),
+            record(1, 10, operator(1)),
+            record(2, 35, vec![dialled("no-answer")]),
+            record(3, 50, operator(2)),
+            record(4, 200, vec![dialled("completed"), CallEvent::Talked { seconds: 140 }]),
+        ];
+        let row = CallRow::fold(1, &records.iter().collect::<Vec<_>>());
+        assert_eq!(row.seconds_to_answer, Some(10));
+        assert_eq!(row.operator_rounds, 2);
+        assert_eq!(row.operators_rung, "language:3 language:3");
+    }
+
+    #[test]
+    fn no_answer_no_seconds_to_answer() {
+        let records = [
+            record(0, 0, vec![CallEvent::Started]),
+            record(1, 10, operator(1)),
+            record(2, 35, vec![dialled("busy"), CallEvent::Talked { seconds: 0 }]),
+        ];
+        let row = CallRow::fold(1, &records.iter().collect::<Vec<_>>());
+        assert_eq!(row.seconds_to_answer, None);
+        assert!(!row.operator_answered);
     }
 }

@@ -65,6 +65,17 @@ pub enum CallEvent {
         emergency: bool,
         outcome: String,
     },
+    /// Who an operator transfer rang: how many parties, chosen by which rule (`language`,
+    /// `any_language`, `switchboard`, `nobody`). Never a name or a number.
+    Rung {
+        operators: u8,
+        route: String,
+    },
+    /// An answered operator transfer ended after the caller and the operator talked this
+    /// long (the provider's `DialCallDuration`): what tells the ringing time from the talk.
+    Talked {
+        seconds: i32,
+    },
     Hangup,
     /// How the call ended, as the provider's final `CallStatus` says.
     Ended {

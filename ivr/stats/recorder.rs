@@ -86,9 +86,16 @@ impl Recorder {
 
     /// Records one flow step's events.
     pub fn record_step(&self, flow: &Flow, step: &Step<'_>) {
+        self.record_step_with(flow, step, Vec::new());
+    }
+
+    /// Records one flow step's events and what the webhook learnt beside the flow (who was
+    /// rung for a transfer, how long an answered transfer talked).
+    pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>) {
         let Some(shared) = &self.shared else { return };
         let live = lock(&shared.live).elapsed(step.next.call, Instant::now());
         let mut record = Record::of_step(flow, step, Utc::now(), live.map(|(seconds, _)| seconds));
+        record.events.extend(extra);
         if record.started_at.is_some() && live.is_some_and(|(_, repeat)| repeat) {
             record.events.push(CallEvent::RepeatCaller);
         }

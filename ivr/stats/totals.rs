@@ -32,6 +32,14 @@ pub mod metric {
     /// Key `00`-`23`: the UTC hour the call started.
     pub const HOUR: &str = "hour";
     pub const REPEAT_CALLERS: &str = "repeat_callers";
+    /// Keys `sum` and `calls`: seconds until an operator picked up.
+    pub const ANSWER_SECONDS: &str = "answer_seconds";
+    /// Key: the rule that chose who to ring (`language`, `any_language`, `switchboard`,
+    /// `nobody`); value: operator transfers.
+    pub const OPERATOR_ROUTE: &str = "operator_route";
+    /// Key `sum`: parties rung over all operator transfers (with `operator_route`'s count,
+    /// an average per transfer).
+    pub const OPERATORS_RUNG: &str = "operators_rung";
 }
 
 /// The key for a call that never chose a language.
@@ -104,13 +112,21 @@ fn contributions(call: &CallRow) -> Vec<(&'static str, &str, i64)> {
         (TIMEOUTS, "", i64::from(call.timeouts)),
         (REPEAT_CALLERS, "", flag(call.repeat_caller)),
     ];
-    for (name, seconds) in [(IVR_SECONDS, call.ivr_seconds), (TRANSFER_SECONDS, call.seconds_to_transfer)] {
+    let timed = [
+        (IVR_SECONDS, call.ivr_seconds),
+        (TRANSFER_SECONDS, call.seconds_to_transfer),
+        (ANSWER_SECONDS, call.seconds_to_answer),
+    ];
+    for (name, seconds) in timed {
         if let Some(seconds) = seconds {
             out.extend([(name, "sum", i64::from(seconds)), (name, "calls", 1)]);
         }
     }
     out.extend(call.topic_list().map(|t| (TOPIC, t, 1)));
     out.extend(call.dial_results.split(' ').filter(|d| !d.is_empty()).map(|d| (DIAL, d, 1)));
+    for (route, rung) in call.operators_rung.split(' ').filter_map(|r| r.split_once(':')) {
+        out.extend([(OPERATOR_ROUTE, route, 1), (OPERATORS_RUNG, "sum", rung.parse().unwrap_or(0))]);
+    }
     out.extend(call.ended.as_deref().map(|e| (ENDED, e, 1)));
     out.extend(call.exit_node.as_deref().map(|n| (EXIT_NODE, n, 1)));
     out.extend(call.started_at.map(|t| (HOUR, HOURS[t.hour() as usize], 1)));

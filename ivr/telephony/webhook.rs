@@ -16,8 +16,9 @@ use tracing::{Span, instrument};
 
 use crate::app::AppState;
 use crate::error::Error;
-use crate::flow::{DialOutcome, Digit, Input, Instruction, Language, Step, step};
-use crate::operators::whisper_prompts;
+use crate::flow::{DialOutcome, Digit, Event, Input, Instruction, Language, Step, step};
+use crate::operators::{Route, whisper_prompts};
+use crate::stats::CallEvent;
 
 use super::state_token;
 use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml, WHISPER_PATH};
@@ -124,7 +125,23 @@ async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
         _ => DialOutcome::Failed,
     };
     tracing::info!(?outcome, "transfer ended");
-    advance(&app, &hook, Input::Dial(outcome))
+    let state = state_token::decode(&app.flow, &hook.query);
+    Span::current().record("call", tracing::field::display(state.call));
+    let step = step(&app.flow, state, Input::Dial(outcome));
+    let talked = talked(&hook, &step);
+    respond_with(&app, step, talked)
+}
+
+/// How long an answered operator transfer talked (`DialCallDuration`), for the seconds it
+/// took to answer; nothing for the police line or an unanswered ring.
+fn talked(hook: &Webhook, step: &Step<'_>) -> Vec<CallEvent> {
+    let answered =
+        step.events.iter().any(|e| matches!(e, Event::DialEnded { emergency: false, outcome: DialOutcome::Completed }));
+    let seconds = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
+    match (answered, seconds) {
+        (true, Some(seconds)) => vec![CallEvent::Talked { seconds: i32::try_from(seconds).unwrap_or(i32::MAX) }],
+        _ => Vec::new(),
+    }
 }
 
 /// Played to the operator who answers: what the caller heard, never who they are.
@@ -156,25 +173,38 @@ fn advance(app: &AppState, hook: &Webhook, input: Input) -> Response {
     respond(app, step(&app.flow, state, input))
 }
 
-/// Renders a step. A transfer to operators when none can be rung is the same as a
-/// transfer nobody answered: the caller hears the fallback, never an empty `<Dial>`.
 fn respond(app: &AppState, step: Step<'_>) -> Response {
+    respond_with(app, step, Vec::new())
+}
+
+/// Renders a step, recording with it `extra` and, for a transfer to operators, who was
+/// rung (how many, by which rule). A transfer when nobody can be rung is the same as a
+/// transfer nobody answered: the caller hears the fallback, never an empty `<Dial>`.
+fn respond_with(app: &AppState, step: Step<'_>, mut extra: Vec<CallEvent>) -> Response {
     let roster = app.roster.snapshot();
     let mut step = step;
-    let mut rings = roster.ring_for(step.language);
+    let (mut route, mut rings) = roster.route_for(step.language);
     // Bounded: the flow's rules keep a failed transfer from leading straight to another.
     for _ in 0..3 {
         if !matches!(step.say, Instruction::OperatorTransfer { .. }) || !rings.is_empty() {
             break;
         }
         tracing::warn!("no operator can be rung");
-        app.stats.record_step(&app.flow, &step);
+        extra.push(rung(route, 0));
+        app.stats.record_step_with(&app.flow, &step, std::mem::take(&mut extra));
         step = crate::flow::step(&app.flow, step.next, Input::Dial(DialOutcome::Failed));
-        rings = roster.ring_for(step.language);
+        (route, rings) = roster.route_for(step.language);
+    }
+    if matches!(step.say, Instruction::OperatorTransfer { .. }) {
+        extra.push(rung(route, rings.len()));
     }
     let body = twiml(app).render(&app.flow, &step, &rings);
-    app.stats.record_step(&app.flow, &step);
+    app.stats.record_step_with(&app.flow, &step, extra);
     xml(body)
+}
+
+fn rung(route: Route, operators: usize) -> CallEvent {
+    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route: route.as_str().to_owned() }
 }
 
 fn twiml(app: &AppState) -> Twiml<'_> {

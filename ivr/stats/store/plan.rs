@@ -15,7 +15,7 @@ pub const CHUNK: usize = 500;
 /// The `calls` columns, in the order [`push_call_row!`] binds them.
 pub const CALL_COLUMNS: &str = "call_id, day, started_at, synthetic, language, topics, path, exit_node, outcome, \
      invalid_keys, timeouts, emergency_transfers, operator_transfers, operator_answered, dial_results, \
-     ivr_seconds, seconds_to_transfer, ended, repeat_caller";
+     ivr_seconds, seconds_to_transfer, ended, repeat_caller, operators_rung, operator_rounds, seconds_to_answer";
 
 /// A refolded row replaces the stored one whole.
 pub const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET day = excluded.day, \
@@ -25,7 +25,8 @@ pub const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET day = exclud
      emergency_transfers = excluded.emergency_transfers, operator_transfers = excluded.operator_transfers, \
      operator_answered = excluded.operator_answered, dial_results = excluded.dial_results, \
      ivr_seconds = excluded.ivr_seconds, seconds_to_transfer = excluded.seconds_to_transfer, \
-     ended = excluded.ended, repeat_caller = excluded.repeat_caller";
+     ended = excluded.ended, repeat_caller = excluded.repeat_caller, operators_rung = excluded.operators_rung, \
+     operator_rounds = excluded.operator_rounds, seconds_to_answer = excluded.seconds_to_answer";
 
 /// Totals move by the delta; a day's row is created by its first call.
 pub const TOTALS_UPSERT: &str =
@@ -54,7 +55,10 @@ macro_rules! push_call_row {
             .push_bind(row.ivr_seconds)
             .push_bind(row.seconds_to_transfer)
             .push_bind(row.ended.as_deref())
-            .push_bind(row.repeat_caller);
+            .push_bind(row.repeat_caller)
+            .push_bind(row.operators_rung.as_str())
+            .push_bind(row.operator_rounds)
+            .push_bind(row.seconds_to_answer);
     }};
 }
 pub(crate) use push_call_row;

@@ -8,6 +8,7 @@
 mod calls;
 mod cli;
 mod store_suite;
+mod transfer_stats;
 
 use ivr::operators::{NewOperator, RosterStore, StoredOperator};
 use ivr::stats::AnyStore;
