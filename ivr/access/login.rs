@@ -44,6 +44,8 @@ pub fn guarded() -> Guarded {
 struct LoginQuery {
     lang: Option<String>,
     next: Option<String>,
+    /// Present after signing out: the page says so.
+    signed_out: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -62,7 +64,7 @@ struct LoginForm {
 
 async fn show(State(app): State<AppState>, Query(query): Query<LoginQuery>) -> Response {
     let ui = query.lang.as_deref().and_then(Ui::from_code).unwrap_or_default();
-    let message = (query.next.as_deref() == Some("signed-out")).then_some(LoginMessage::SignedOut);
+    let message = query.signed_out.is_some().then_some(LoginMessage::SignedOut);
     let next = local(query.next.as_deref().unwrap_or_default());
     login_form(&app, StatusCode::OK, LoginView { ui, csrf: String::new(), name: String::new(), next, message })
 }
@@ -150,7 +152,7 @@ async fn sign_out(
     session.check_csrf(&form.csrf)?;
     app.db()?.remove_session(&session.id_hash).await?;
     let gone = build_cookie(&app, SESSION_COOKIE, String::new(), TimeDelta::zero());
-    Ok(([(header::SET_COOKIE, gone)], Redirect::to(&format!("{LOGIN}?next=signed-out"))).into_response())
+    Ok(([(header::SET_COOKIE, gone)], Redirect::to(&format!("{LOGIN}?signed_out=1"))).into_response())
 }
 
 #[derive(serde::Deserialize)]

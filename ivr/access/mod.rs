@@ -65,13 +65,6 @@ pub struct Principal {
     pub operator_id: Option<i64>,
 }
 
-impl Principal {
-    /// `Ok` when this principal has one of `roles`, `Err(Error::Forbidden)` otherwise.
-    pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(Error::Forbidden) }
-    }
-}
-
 /// A signed-in browser's session, beside its [`Principal`] (absent for bearer tokens).
 #[derive(Clone, Debug)]
 pub struct Session {

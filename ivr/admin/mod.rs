@@ -12,7 +12,7 @@ pub mod views;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::access::{Guarded, Principal, Role, Session};
+use crate::access::{Guarded, Principal, Role, Session, same_secret};
 use crate::app::AppState;
 use crate::error::Error;
 pub use dashboard::{HEATMAP_OFFSET_HOURS, chosen_range, dashboard_view};
@@ -47,16 +47,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(Error::Forbidden) }
-    }
-
     /// A posted form must carry this session's CSRF token in its `csrf` field.
     pub fn check_form(&self, fields: &[(String, String)]) -> Result<(), Error> {
         let sent = fields.iter().find(|(name, _)| name == "csrf").map_or("", |(_, v)| v.as_str());
-        let expected = self.page.csrf.as_bytes();
-        let same = sent.len() == expected.len() && sent.bytes().zip(expected).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if same { Ok(()) } else { Err(Error::Forbidden) }
+        let same = !self.page.csrf.is_empty() && same_secret(sent, &self.page.csrf);
+        if same { Ok(()) } else { Err(Error::BadCsrf) }
     }
 }
 

@@ -6,25 +6,25 @@ use ivr::access::Role;
 
 use crate::reports::{Seeded, script_calls, today};
 
-const PASSWORD: &str = "a long enough password";
+pub const PASSWORD: &str = "a long enough password";
 
 /// A browser's cookie jar for one signed-in user, kept by hand (reqwest has no cookie store
 /// in this build), with the CSRF token the pages carry.
-struct Session<'a> {
-    seeded: &'a Seeded,
-    client: reqwest::Client,
-    cookies: Vec<(String, String)>,
+pub struct Session<'a> {
+    pub seeded: &'a Seeded,
+    pub client: reqwest::Client,
+    pub cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: u16,
-    location: String,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub location: String,
+    pub body: String,
 }
 
 impl<'a> Session<'a> {
     /// Signs `name` in through `GET /login` and its form.
-    async fn sign_in(seeded: &'a Seeded, name: &str, role: Role, operator_id: Option<i64>) -> Session<'a> {
+    pub async fn sign_in(seeded: &'a Seeded, name: &str, role: Role, operator_id: Option<i64>) -> Session<'a> {
         ivr::access::add_user(&seeded.store, name, role, PASSWORD, operator_id).await.expect("a user");
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         let mut session = Session { seeded, client, cookies: Vec::new() };
@@ -35,12 +35,12 @@ impl<'a> Session<'a> {
         session
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let request = self.client.get(format!("{}{path}", self.seeded.app.address));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let request = self
             .client
@@ -50,7 +50,7 @@ impl<'a> Session<'a> {
         self.send(request).await
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
         let request = if jar.is_empty() { request } else { request.header("cookie", jar.join("; ")) };
         let response = request.send().await.expect("the server answers");
@@ -66,12 +66,12 @@ impl<'a> Session<'a> {
     }
 
     /// The CSRF token of the last page with a form.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub async fn csrf(&mut self, path: &str) -> String {
         csrf_of(&self.get(path).await.body)
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap_or("").to_owned()
 }

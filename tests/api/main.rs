@@ -1,6 +1,7 @@
 //! Whole-service tests through HTTP: one binary, one file per capability, each test on its
 //! own server started by `helpers::spawn_app`.
 
+mod access;
 mod bad_requests;
 mod browser;
 mod call_path;

@@ -19,9 +19,14 @@ pub struct Seeded {
 
 impl Seeded {
     pub async fn new() -> Seeded {
+        Seeded::with(Options::default()).await
+    }
+
+    /// A service started with `options`, on a fresh SQLite database.
+    pub async fn with(options: Options) -> Seeded {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("ivr.sqlite3").display());
-        let app = spawn_app_with(Options { database_url: Some(url.clone()), ..Options::default() }).await;
+        let app = spawn_app_with(Options { database_url: Some(url.clone()), ..options }).await;
         let store = AnyStore::connect(&url).await.expect("the test database");
         store.migrate().await.expect("migrated");
         Seeded { app, store, _dir: dir }
