@@ -5,6 +5,7 @@
 //! A change to the database reaches the call path on the service's own schedule; tests
 //! wait for it by placing calls until the expected operators are rung, never by sleeping.
 
+mod api;
 mod calls;
 mod cli;
 mod store_suite;
