@@ -130,7 +130,7 @@ impl Settings {
         }
         if self.operator_number.is_none() {
             warnings.push(
-                "IVR_OPERATOR_NUMBER is not set: callers asking for an operator hear that operators are busy"
+                "IVR_OPERATOR_NUMBER is not set: when no operator on the roster is available, callers hear that operators are busy"
                     .to_owned(),
             );
         }
