@@ -108,7 +108,7 @@ impl OperatorRow {
     fn decode(self) -> Option<StoredOperator> {
         let decoded = DialTarget::parse(&self.target).zip(Languages::parse(&self.languages));
         if decoded.is_none() {
-            tracing::warn!(id = self.id, "a roster row cannot be used (bad target or languages): skipped");
+            warn_unusable(self.id);
         }
         let (target, languages) = decoded?;
         Some(StoredOperator {
@@ -120,6 +120,17 @@ impl OperatorRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
+    }
+}
+
+/// Says once per process and row (the roster reloads every few seconds) that an operator
+/// is not rung because their row was edited into something unusable.
+fn warn_unusable(id: i64) {
+    static WARNED: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !warned.contains(&id) {
+        warned.push(id);
+        tracing::warn!(id, "a roster row cannot be used (bad target or languages): that operator is not rung");
     }
 }
 

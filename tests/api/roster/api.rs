@@ -124,25 +124,32 @@ async fn bad_input_gets_a_clear_json_error_and_changes_nothing() {
 #[tokio::test]
 async fn an_operator_switches_their_own_availability_but_not_anothers() {
     let roster = app_reloading_only_on_change().await;
-    let aigerim = roster.add("Айгерим", "+77170000001", "kk", true).await;
-    let dinara = roster.add("Динара", "+77170000002", "kk", true).await;
-    let own = token(&roster, Role::Operator, Some(aigerim.id)).await;
-    let analyst = token(&roster, Role::Analyst, None).await;
+    let admin = token(&roster, Role::Admin, None).await;
     let app = &roster.app;
+    let mut ids = Vec::new();
+    for (name, target) in [("Айгерим", "+77170000001"), ("Динара", "+77170000002")] {
+        let body = format!(r#"{{"name": "{name}", "target": "{target}", "languages": "kk"}}"#);
+        let (status, added) = api(app, Method::POST, "/api/v1/operators", Some(&admin), Some(&body)).await;
+        assert_eq!(status, 201, "{added}");
+        ids.push(added["id"].as_i64().expect("an id"));
+    }
+    let (aigerim, dinara) = (ids[0], ids[1]);
+    let own = token(&roster, Role::Operator, Some(aigerim)).await;
+    let analyst = token(&roster, Role::Analyst, None).await;
     rings_eventually(app, "kk", &["+77170000001", "+77170000002"]).await;
 
-    let mine = format!("/api/v1/operators/{}/availability", aigerim.id);
+    let mine = format!("/api/v1/operators/{aigerim}/availability");
     let (status, answer) = api(app, Method::PUT, &mine, Some(&own), Some(r#"{"available": false}"#)).await;
     assert_eq!((status, &answer["available"]), (200, &json!(false)), "{answer}");
     rings_eventually(app, "kk", &["+77170000002"]).await;
 
-    let theirs = format!("/api/v1/operators/{}/availability", dinara.id);
+    let theirs = format!("/api/v1/operators/{dinara}/availability");
     let (status, answer) = api(app, Method::PUT, &theirs, Some(&own), Some(r#"{"available": false}"#)).await;
     assert_eq!(status, 403, "another operator's availability: {answer}");
     assert!(answer["error"].is_string(), "{answer}");
     let refused = [
         (Method::GET, "/api/v1/operators".to_owned(), Some(own.as_str()), 403),
-        (Method::DELETE, format!("/api/v1/operators/{}", dinara.id), Some(own.as_str()), 403),
+        (Method::DELETE, format!("/api/v1/operators/{dinara}"), Some(own.as_str()), 403),
         (Method::PUT, theirs.clone(), Some(analyst.as_str()), 403),
         (Method::PUT, theirs.clone(), None, 401),
         (Method::PUT, theirs.clone(), Some("not-a-token"), 401),

@@ -102,3 +102,22 @@ async fn racing_writers_leave_one_operator_per_target(backend: Backend) {
     assert_eq!(added, 1);
     assert_eq!(store.list_operators().await.unwrap().len(), 1);
 }
+
+/// A row edited by hand into something the service cannot dial is left out of the roster
+/// (and said once in the log), never a reason to stop ringing everyone else.
+#[tokio::test]
+async fn a_hand_edited_unusable_row_is_skipped() {
+    let (_db, store) = store(&Backend::Sqlite).await;
+    let kept = store.add_operator(&new("A", "+77170000001", "kk")).await.unwrap();
+    let AnyStore::Sqlite(sqlite) = &store else { unreachable!("a SQLite store") };
+    sqlx::query(
+        "INSERT INTO operators (name, target, languages, available, created_at, updated_at) \
+         VALUES ('B', 'sip:a b@pbx', 'kk', 1, '2026-11-29T00:00:00Z', '2026-11-29T00:00:00Z')",
+    )
+    .execute(sqlite.pool())
+    .await
+    .expect("the CHECKs let a space in a SIP URI through");
+    let refused = sqlx::query("UPDATE operators SET languages = 'en' WHERE id = 1").execute(sqlite.pool()).await;
+    assert!(refused.is_err(), "the CHECKs refuse an unknown language");
+    assert_eq!(store.list_operators().await.unwrap(), [kept]);
+}
