@@ -67,7 +67,7 @@ pub fn dashboard_view(
         operator: OperatorAnswers {
             rung: summary.operator_transfers,
             answered: summary.operator_answered,
-            avg_seconds_to_answer: summary.avg_seconds_to_transfer,
+            avg_seconds_to_answer: summary.avg_seconds_to_answer,
         },
         hangups: in_flow_order(flow, &summary.exit_nodes),
     }
@@ -137,6 +137,8 @@ mod tests {
             row("operator_answered", "", 1),
             row("transfer_seconds", "sum", 30),
             row("transfer_seconds", "calls", 3),
+            row("answer_seconds", "sum", 10),
+            row("answer_seconds", "calls", 1),
             row("dial", "police:busy", 1),
             row("dial", "police:completed", 1),
             row("dial", "operator:completed", 1),

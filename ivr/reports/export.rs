@@ -37,6 +37,9 @@ pub fn summary_json(summary: &Summary, min_count: u32) -> Value {
         if summary.emergency_transfers + summary.operator_transfers < k {
             fields.insert("avg_seconds_to_transfer".to_owned(), Value::Null);
         }
+        if summary.operator_answered < k {
+            fields.insert("avg_seconds_to_answer".to_owned(), Value::Null);
+        }
     }
     value
 }

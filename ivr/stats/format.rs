@@ -47,6 +47,7 @@ fn table(s: &Summary) -> String {
     line("abandoned in the menu", s.abandoned.to_string());
     line("avg seconds in the menu", format!("{:.1}", s.avg_ivr_seconds));
     line("avg seconds to transfer", format!("{:.1}", s.avg_seconds_to_transfer));
+    line("avg seconds to answer", format!("{:.1}", s.avg_seconds_to_answer));
     line("wrong keys / timeouts", format!("{} / {}", s.invalid_keys, s.timeouts));
     line("repeat callers (24 h)", s.repeat_callers.to_string());
     line("topics heard", pairs(&s.topics));

@@ -75,6 +75,8 @@ pub struct Summary {
     pub abandoned: i64,
     pub avg_ivr_seconds: f64,
     pub avg_seconds_to_transfer: f64,
+    /// From the start of an operator transfer to an operator picking up, over answered transfers.
+    pub avg_seconds_to_answer: f64,
     /// Wrong keys and timeouts (events, not calls).
     pub invalid_keys: i64,
     pub timeouts: i64,
@@ -158,6 +160,7 @@ impl Summary {
             operator_answered: one(metric::OPERATOR_ANSWERED),
             avg_ivr_seconds: average(metric::IVR_SECONDS),
             avg_seconds_to_transfer: average(metric::TRANSFER_SECONDS),
+            avg_seconds_to_answer: average(metric::ANSWER_SECONDS),
             invalid_keys: one(metric::INVALID_KEYS),
             timeouts: one(metric::TIMEOUTS),
             repeat_callers: one(metric::REPEAT_CALLERS),

@@ -220,7 +220,7 @@ fn charts(t: &'static Text, view: &DashboardView) -> Charts {
     let emergency_total = emergency.iter().map(|(_, v)| v).sum();
     let hangups = labelled(&view.hangups, &[], |k| k);
     let hangups_total = hangups.iter().map(|(_, v)| v).sum();
-    let mut topics = labelled(&view.topics, &[], |k| k);
+    let mut topics = labelled(&view.topics, &[], |k| t.topic_name(k));
     topics.sort_by_key(|(_, value)| std::cmp::Reverse(*value));
     Charts {
         per_day: Columns::new(t, "per-day", &view.days),

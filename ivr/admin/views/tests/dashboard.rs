@@ -80,6 +80,8 @@ fn each_chart_has_one_mark_per_data_point_and_an_accessible_name() {
     assert_eq!(figure(&html, "languages").matches("<rect").count(), view.languages.len());
     assert_eq!(figure(&html, "outcomes").matches("<rect").count(), view.outcomes.len());
     assert_eq!(figure(&html, "topics").matches("<rect").count(), view.topics.len());
+    assert!(figure(&html, "topics").contains("Қауіпсіздік жоспары"), "topics by name, not by key");
+    assert!(figure(&dashboard(Ui::Ru, &view), "topics").contains("Закон и ваши права"));
     assert_eq!(figure(&html, "funnel").matches("<rect").count(), small_flow().nodes.len());
     for id in ["per-day", "hours"] {
         let chart = figure(&html, id);

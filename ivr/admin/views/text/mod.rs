@@ -134,6 +134,12 @@ pub(crate) struct Text {
     pub outcome_emergency: &'static str,
     pub outcome_abandoned: &'static str,
     pub outcome_failed_transfer: &'static str,
+    /// The guidance topics of the bundled flow (`topic = …` in flows/hotline.toml).
+    pub topic_definition: &'static str,
+    pub topic_safety_plan: &'static str,
+    pub topic_evidence: &'static str,
+    pub topic_police: &'static str,
+    pub topic_rights: &'static str,
     pub dial_completed: &'static str,
     pub dial_busy: &'static str,
     pub dial_no_answer: &'static str,
@@ -214,6 +220,18 @@ impl Text {
             "emergency" => self.outcome_emergency,
             "abandoned" => self.outcome_abandoned,
             "failed_transfer" => self.outcome_failed_transfer,
+            other => other,
+        }
+    }
+
+    /// The name of a guidance topic; a topic of another flow keeps its key.
+    pub fn topic_name<'a>(&self, key: &'a str) -> &'a str {
+        match key {
+            "definition" => self.topic_definition,
+            "safety_plan" => self.topic_safety_plan,
+            "evidence" => self.topic_evidence,
+            "police" => self.topic_police,
+            "rights" => self.topic_rights,
             other => other,
         }
     }
