@@ -6,6 +6,8 @@
 //! double-submit cookie), so another site cannot sign a browser in as someone else.
 //! Failed sign-ins are counted per name in the database, shared by every instance: after
 //! [`MAX_FAILURES`] in [`WINDOW_MINUTES`], the name is refused until the window has passed.
+//! Each attempt is counted before its password is checked, in one atomic step, so a burst
+//! of parallel guesses gets no more tries than a patient one.
 
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -107,9 +109,10 @@ async fn check_password(app: &AppState, name: &str, password: String) -> Result<
     let db = app.db()?;
     let now = Utc::now();
     let since = now - TimeDelta::minutes(WINDOW_MINUTES);
-    let failures = db.login_failures(name, since).await?;
-    if failures.len() >= MAX_FAILURES {
-        return Err(Error::TooManyAttempts(minutes_until(failures[failures.len() - MAX_FAILURES], now)));
+    // Counted as a failure before the password is checked, so that attempts sent all at
+    // once cannot each see room under the limit; a success clears the name.
+    if let Some(oldest) = db.claim_login_attempt(name, now, since, MAX_FAILURES).await? {
+        return Err(Error::TooManyAttempts(minutes_until(oldest, now)));
     }
     let (user, hash) = db.user_by_name(name).await?.unzip();
     match (verify_password(password, hash).await, user) {
@@ -118,7 +121,6 @@ async fn check_password(app: &AppState, name: &str, password: String) -> Result<
             Ok(user.id)
         }
         _ => {
-            db.add_login_failure(name, now, since).await?;
             tracing::info!("a failed sign-in");
             Err(Error::Unauthorized)
         }

@@ -113,7 +113,7 @@ async fn settle(
         Err(refused) => {
             let Some(message) = roster_message(viewer.page.ui, &refused) else { return Err(refused.into()) };
             let status = match refused {
-                RosterError::DuplicateTarget(_) | RosterError::StillLinked(_) => StatusCode::CONFLICT,
+                RosterError::DuplicateTarget(_) => StatusCode::CONFLICT,
                 RosterError::UnknownOperator(_) => StatusCode::NOT_FOUND,
                 _ => StatusCode::BAD_REQUEST,
             };

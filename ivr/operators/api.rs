@@ -45,7 +45,7 @@ impl From<RosterError> for Error {
         match error {
             RosterError::Database(store) => store.into(),
             RosterError::UnknownOperator(_) => Error::Missing(error.to_string()),
-            RosterError::DuplicateTarget(_) | RosterError::StillLinked(_) => Error::Conflict(error.to_string()),
+            RosterError::DuplicateTarget(_) => Error::Conflict(error.to_string()),
             other => Error::Invalid(other.to_string()),
         }
     }

@@ -11,7 +11,8 @@ use std::io::Write;
 use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
 use super::store::{RosterStore, StoredOperator};
 use crate::config::Settings;
-use crate::stats::{AnyStore, Store};
+use crate::stats::AnyStore;
+use crate::stats::cli::{Outcome, block_on, open};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum OperatorsCommand {
@@ -70,14 +71,11 @@ pub enum ListFormat {
     Json,
 }
 
-type Outcome = Result<(), Vec<String>>;
-
 /// Runs one `ivr operators` command.
 pub fn command(command: OperatorsCommand) -> Outcome {
     let action = Action::parse(command).map_err(|e| vec![e.to_string()])?;
     let settings = Settings::from_env()?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
-    runtime.block_on(async {
+    block_on(async {
         let store = open(&settings).await?;
         let printed = action.run(&store).await.map_err(|e| vec![e.to_string()])?;
         // A closed pipe (`| head`) is the reader's choice, not an error.
@@ -168,12 +166,4 @@ pub fn render(operators: &[StoredOperator], format: ListFormat) -> String {
         ));
     }
     out
-}
-
-/// Connects to `IVR_DATABASE_URL` and migrates it.
-async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
-    let store =
-        AnyStore::connect(&settings.database_url).await.map_err(|e| vec![format!("cannot open the database: {e}")])?;
-    store.migrate().await.map_err(|e| vec![format!("cannot migrate the {} database: {e}", store.kind())])?;
-    Ok(store)
 }

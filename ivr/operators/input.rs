@@ -23,8 +23,6 @@ pub enum RosterError {
     BadId(String),
     #[error("another operator is already rung at `{0}`: each number or SIP URI rings one operator")]
     DuplicateTarget(String),
-    #[error("operator {0} is still linked to a sign-in account or token; remove that first")]
-    StillLinked(i64),
     #[error("there is no operator with id {0}")]
     UnknownOperator(i64),
     #[error("nothing to change: give a new name, target or languages")]

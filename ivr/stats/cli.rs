@@ -113,11 +113,10 @@ fn demo_plan(args: &DemoDataArgs) -> Result<DemoPlan, Vec<String>> {
     Ok(DemoPlan { calls: args.calls, days: args.days, last_day, seed: args.seed })
 }
 
-/// Connects to `IVR_DATABASE_URL` and migrates it.
+/// Connects to `IVR_DATABASE_URL` and migrates it: what every command on the database does first.
 pub(crate) async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
-    let store = AnyStore::connect(&settings.database_url)
-        .await
-        .map_err(|e| vec![format!("cannot open the statistics database: {e}")])?;
+    let store =
+        AnyStore::connect(&settings.database_url).await.map_err(|e| vec![format!("cannot open the database: {e}")])?;
     store.migrate().await.map_err(|e| vec![format!("cannot migrate the {} database: {e}", store.kind())])?;
     Ok(store)
 }

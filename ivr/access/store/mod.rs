@@ -88,13 +88,20 @@ pub trait AccessStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<SessionRow>, AccessError>> + Send;
     fn remove_session(&self, id_hash: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
 
-    /// Records a failed sign-in for `name` and forgets failures older than `since`.
-    fn add_login_failure(
+    /// Counts a sign-in attempt for `name` before its password is checked, atomically:
+    /// when `name` already has `max` failures since `since`, nothing is recorded and the
+    /// oldest of the last `max` is returned (the window reopens when it leaves); otherwise
+    /// the attempt is recorded as a failure at `at` (a successful sign-in then clears the
+    /// name) and `None` is returned. Checking and recording in one step is what keeps
+    /// attempts sent all at once, to one instance or several, from slipping under the limit.
+    /// Failures older than `since` are forgotten on the way.
+    fn claim_login_attempt(
         &self,
         name: &str,
         at: DateTime<Utc>,
         since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), AccessError>> + Send;
+        max: usize,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, AccessError>> + Send;
     /// The times of `name`'s failed sign-ins since `since`, oldest first.
     fn login_failures(
         &self,
@@ -242,8 +249,14 @@ impl AccessStore for AnyStore {
     async fn remove_session(&self, id_hash: &str) -> Result<(), AccessError> {
         delegate!(self, s => s.remove_session(id_hash))
     }
-    async fn add_login_failure(&self, name: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), AccessError> {
-        delegate!(self, s => s.add_login_failure(name, at, since))
+    async fn claim_login_attempt(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Option<DateTime<Utc>>, AccessError> {
+        delegate!(self, s => s.claim_login_attempt(name, at, since, max))
     }
     async fn login_failures(&self, name: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AccessError> {
         delegate!(self, s => s.login_failures(name, since))

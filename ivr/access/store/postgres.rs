@@ -103,9 +103,14 @@ impl AccessStore for PgStore {
         csrf: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), AccessError> {
+        let now = Utc::now();
+        let mut tx = self.pool().begin().await?;
+        // Expired sessions open nothing; they are swept as new ones start.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
         let sql = "INSERT INTO sessions (id_hash, user_id, csrf, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
-        let query = sqlx::query(sql).bind(id_hash).bind(user_id).bind(csrf).bind(expires_at).bind(Utc::now());
-        query.execute(self.pool()).await?;
+        let query = sqlx::query(sql).bind(id_hash).bind(user_id).bind(csrf).bind(expires_at).bind(now);
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -125,16 +130,34 @@ impl AccessStore for PgStore {
         Ok(())
     }
 
-    async fn add_login_failure(&self, name: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), AccessError> {
+    async fn claim_login_attempt(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Option<DateTime<Utc>>, AccessError> {
         let mut tx = self.pool().begin().await?;
+        // Attempts on one name, from any instance, are counted one at a time. The two-key
+        // form (class 111: the sign-in throttle) never meets the statistics' 64-bit locks.
+        sqlx::query("SELECT pg_advisory_xact_lock(111, hashtext($1))").bind(name).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(since).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO login_failures (name, at) VALUES ($1, $2)")
-            .bind(name)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        let recent: Vec<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE name = $1 ORDER BY at DESC LIMIT $2")
+                .bind(name)
+                .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                .fetch_all(&mut *tx)
+                .await?;
+        let refused = if recent.len() >= max { recent.last().copied() } else { None };
+        if refused.is_none() {
+            sqlx::query("INSERT INTO login_failures (name, at) VALUES ($1, $2)")
+                .bind(name)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(refused)
     }
 
     async fn login_failures(&self, name: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AccessError> {

@@ -104,9 +104,14 @@ impl AccessStore for SqliteStore {
         csrf: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), AccessError> {
+        let now = Utc::now();
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        // Expired sessions open nothing; they are swept as new ones start.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&mut *tx).await?;
         let sql = "INSERT INTO sessions (id_hash, user_id, csrf, expires_at, created_at) VALUES (?, ?, ?, ?, ?)";
-        let query = sqlx::query(sql).bind(id_hash).bind(user_id).bind(csrf).bind(expires_at).bind(Utc::now());
-        query.execute(self.pool()).await?;
+        let query = sqlx::query(sql).bind(id_hash).bind(user_id).bind(csrf).bind(expires_at).bind(now);
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -127,16 +132,32 @@ impl AccessStore for SqliteStore {
         Ok(())
     }
 
-    async fn add_login_failure(&self, name: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), AccessError> {
+    async fn claim_login_attempt(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Option<DateTime<Utc>>, AccessError> {
+        // BEGIN IMMEDIATE takes the write lock first: no other attempt is counted in between.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(since).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO login_failures (name, at) VALUES (?, ?)")
-            .bind(name)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        let recent: Vec<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE name = ? ORDER BY at DESC LIMIT ?")
+                .bind(name)
+                .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                .fetch_all(&mut *tx)
+                .await?;
+        let refused = if recent.len() >= max { recent.last().copied() } else { None };
+        if refused.is_none() {
+            sqlx::query("INSERT INTO login_failures (name, at) VALUES (?, ?)")
+                .bind(name)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(refused)
     }
 
     async fn login_failures(&self, name: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AccessError> {

@@ -145,7 +145,6 @@ pub fn roster_message(ui: Ui, error: &RosterError) -> Option<&'static str> {
         RosterError::UnknownLanguage(_) => t.roster_bad_languages,
         RosterError::BadId(_) | RosterError::UnknownOperator(_) => t.roster_unknown,
         RosterError::DuplicateTarget(_) => t.roster_duplicate,
-        RosterError::StillLinked(_) => t.roster_linked,
         RosterError::NothingToChange => t.roster_unchanged,
         RosterError::Database(_) => return None,
     })

@@ -140,14 +140,11 @@ fn one(id: i64, row: Option<OperatorRow>) -> Result<StoredOperator, RosterError>
 }
 
 /// What an insert or update refused by a constraint means for the person who asked.
-fn refused(error: sqlx::Error, id: Option<i64>, target: Option<&DialTarget>) -> RosterError {
-    if let sqlx::Error::Database(db) = &error {
-        if let (true, Some(target)) = (db.is_unique_violation(), target) {
-            return RosterError::DuplicateTarget(target_text(target).to_owned());
-        }
-        if let (true, Some(id)) = (db.is_foreign_key_violation(), id) {
-            return RosterError::StillLinked(id);
-        }
+fn refused(error: sqlx::Error, target: Option<&DialTarget>) -> RosterError {
+    if let (sqlx::Error::Database(db), Some(target)) = (&error, target)
+        && db.is_unique_violation()
+    {
+        return RosterError::DuplicateTarget(target_text(target).to_owned());
     }
     error.into()
 }

@@ -39,7 +39,7 @@ impl RosterStore for SqliteStore {
             .bind(now)
             .fetch_one(&mut *tx)
             .await
-            .map_err(|e| refused(e, None, Some(&new.target)))?;
+            .map_err(|e| refused(e, Some(&new.target)))?;
         tx.commit().await?;
         one(row.id, Some(row))
     }
@@ -62,7 +62,7 @@ impl RosterStore for SqliteStore {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(|e| refused(e, Some(id), change.target.as_ref()))?;
+            .map_err(|e| refused(e, change.target.as_ref()))?;
         let updated = one(id, row)?;
         tx.commit().await?;
         Ok(updated)
@@ -71,8 +71,7 @@ impl RosterStore for SqliteStore {
     async fn remove_operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let sql = concat!("DELETE FROM operators WHERE id = ? RETURNING ", columns!());
-        let row: Option<OperatorRow> =
-            sqlx::query_as(sql).bind(id).fetch_optional(&mut *tx).await.map_err(|e| refused(e, Some(id), None))?;
+        let row: Option<OperatorRow> = sqlx::query_as(sql).bind(id).fetch_optional(&mut *tx).await?;
         let removed = one(id, row)?;
         tx.commit().await?;
         Ok(removed)

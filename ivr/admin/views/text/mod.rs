@@ -166,7 +166,6 @@ pub(crate) struct Text {
     pub roster_bad_target: &'static str,
     pub roster_bad_languages: &'static str,
     pub roster_duplicate: &'static str,
-    pub roster_linked: &'static str,
     pub roster_unknown: &'static str,
     pub roster_unchanged: &'static str,
 
