@@ -7,6 +7,9 @@ mod cli;
 mod routes;
 mod store;
 
+use std::pin::Pin;
+use std::task::Poll;
+
 use ivr::access::Role;
 
 use crate::dashboard::{PASSWORD, Session};
@@ -89,6 +92,36 @@ async fn five_failures_lock_the_name_even_against_the_right_password() {
     assert!(page.contains("15"), "says how many minutes are left: {page}");
     ivr::access::add_user(&seeded.store, "dana", Role::Analyst, PASSWORD, None).await.expect("a user");
     assert_eq!(sign_in_raw(&seeded, "dana", PASSWORD).await.status(), 303, "other names are not locked");
+}
+
+#[tokio::test]
+async fn guesses_sent_all_at_once_get_no_more_tries_than_the_limit() {
+    let seeded = Seeded::new().await;
+    ivr::access::add_user(&seeded.store, "asel", Role::Admin, PASSWORD, None).await.expect("a user");
+    let guesses: Vec<String> = (0..12).map(|i| format!("guess number {i}")).collect();
+    let attempts = guesses.iter().map(|guess| sign_in_raw(&seeded, "asel", guess)).collect();
+    let statuses = statuses_at_once(attempts).await;
+    let checked = statuses.iter().filter(|status| **status == 401).count();
+    let refused = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!((checked, refused), (5, 7), "five passwords checked, the rest refused unchecked: {statuses:?}");
+}
+
+/// Runs the sign-ins at once on this task; their statuses, in the order they answered.
+async fn statuses_at_once<F: Future<Output = reqwest::Response>>(attempts: Vec<F>) -> Vec<u16> {
+    let mut pending: Vec<Pin<Box<F>>> = attempts.into_iter().map(Box::pin).collect();
+    let mut statuses = Vec::new();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|attempt| match attempt.as_mut().poll(cx) {
+            Poll::Ready(response) => {
+                statuses.push(response.status().as_u16());
+                false
+            }
+            Poll::Pending => true,
+        });
+        if pending.is_empty() { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    statuses
 }
 
 #[tokio::test]

@@ -6,7 +6,11 @@ use ivr::access::{AccessStore, Role, add_user, create_token};
 
 use crate::stats::support::{Backend, TestDatabase, on_both_databases};
 
-on_both_databases!(accounts_tokens_and_sessions_are_kept_by_digest_only, the_throttle_counts_only_its_window);
+on_both_databases!(
+    accounts_tokens_and_sessions_are_kept_by_digest_only,
+    the_throttle_counts_only_its_window,
+    attempts_at_once_get_no_more_than_the_limit
+);
 
 async fn accounts_tokens_and_sessions_are_kept_by_digest_only(backend: Backend) {
     let db = TestDatabase::new(&backend).await;
@@ -39,13 +43,38 @@ async fn the_throttle_counts_only_its_window(backend: Backend) {
     let store = db.store().await;
     let now = Utc::now();
     let window = now - TimeDelta::minutes(15);
-    store.add_login_failure("asel", now - TimeDelta::minutes(20), now - TimeDelta::minutes(35)).await.expect("one");
+    let long_ago = now - TimeDelta::minutes(20);
+    let counted = store.claim_login_attempt("asel", long_ago, long_ago - TimeDelta::minutes(15), 3).await;
+    assert_eq!(counted.expect("counted"), None);
     for minutes in [3, 2, 1] {
-        store.add_login_failure("asel", now - TimeDelta::minutes(minutes), window).await.expect("more");
+        let at = now - TimeDelta::minutes(minutes);
+        let counted = store.claim_login_attempt("asel", at, window, 3).await.expect("counted");
+        assert_eq!(counted, None, "{minutes} minutes ago: the one 20 minutes ago is out of the window");
     }
-    store.add_login_failure("dana", now, window).await.expect("another name");
-    assert_eq!(store.login_failures("asel", window).await.expect("read").len(), 3, "the old one is out of the window");
+    let refused = store.claim_login_attempt("asel", now, window, 3).await.expect("read").expect("refused");
+    let reopens = refused - (now - TimeDelta::minutes(3));
+    assert!(reopens.num_milliseconds().abs() < 1, "the oldest of the last three: {reopens}");
+    assert_eq!(store.login_failures("asel", window).await.expect("read").len(), 3, "a refused attempt is not kept");
+    assert_eq!(store.claim_login_attempt("dana", now, window, 3).await.expect("counted"), None, "names apart");
     store.clear_login_failures("asel").await.expect("cleared");
     assert!(store.login_failures("asel", window).await.expect("read").is_empty());
     assert_eq!(store.login_failures("dana", window).await.expect("read").len(), 1);
+}
+
+async fn attempts_at_once_get_no_more_than_the_limit(backend: Backend) {
+    let db = TestDatabase::new(&backend).await;
+    let store = db.store().await;
+    let now = Utc::now();
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_login_attempt("asel", now, now - TimeDelta::minutes(15), 5).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for attempt in attempts {
+        admitted += usize::from(attempt.await.expect("ran").expect("counted").is_none());
+    }
+    assert_eq!(admitted, 5, "exactly the limit, however the attempts interleave");
+    assert_eq!(store.login_failures("asel", now - TimeDelta::minutes(15)).await.expect("read").len(), 5);
 }
