@@ -6,9 +6,13 @@
 //! [`Session`]) into the request, or refuses: 401 for the API, a redirect to the sign-in
 //! page for the browser. Unknown paths are refused the same way, so nobody can probe them.
 //!
+//! A browser is sent to the sign-in page; a request that sent a bearer token, even to an
+//! `/admin` path, is a program and gets 401.
+//!
 //! [`Guarded`] is how every protected route is added: with the roles it admits, checked
-//! before the handler runs (403 otherwise), and recorded, so `app::protected_routes` can
-//! list every one of them for the test that proves each is guarded.
+//! before the handler runs (403 otherwise), then the CSRF token of a signed-in browser's
+//! form (`csrf.rs`; 403), and recorded, so `app::protected_routes` can list every one of
+//! them for the test that proves each is guarded.
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -19,6 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{self, MethodRouter};
 use chrono::Utc;
 
+use super::csrf;
 use super::login::session_cookie;
 use super::secret::digest;
 use super::store::AccessStore;
@@ -123,11 +128,16 @@ impl Guarded {
     }
 }
 
+/// Before a route's handler: its roles, then, for a signed-in browser's form, the CSRF token.
 async fn require(roles: &'static [Role], request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
     match request.extensions().get::<Principal>() {
-        Some(principal) if roles.contains(&principal.role) => next.run(request).await,
-        Some(_) => refuse(request.uri().path(), Error::Forbidden),
-        None => refuse(request.uri().path(), Error::Unauthorized),
+        Some(principal) if roles.contains(&principal.role) => match csrf::checked(request).await {
+            Ok(request) => next.run(request).await,
+            Err(error) => refuse(&path, error),
+        },
+        Some(_) => refuse(&path, Error::Forbidden),
+        None => refuse(&path, Error::Unauthorized),
     }
 }
 
@@ -150,7 +160,7 @@ pub async fn authenticate(State(app): State<AppState>, mut request: Request, nex
             }
             next.run(request).await
         }
-        Ok(None) if path.starts_with("/admin") => {
+        Ok(None) if path.starts_with("/admin") && bearer(request.headers()).is_none() => {
             let next_page = request.uri().path_and_query().map_or(path, |p| p.as_str());
             let to: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next_page).finish();
             Redirect::to(&format!("{}?{to}", super::login::LOGIN)).into_response()

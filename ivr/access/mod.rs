@@ -6,10 +6,18 @@
 //! the cookie or token into a [`Principal`] before routing, so a request without valid
 //! credentials reaches no handler: `/api` answers 401, `/admin` sends the browser to the
 //! sign-in page. The table is also what the route test walks, so a route cannot be added
-//! without being checked.
+//! without being checked. Anything a signed-in browser sends that changes something must
+//! carry its session's CSRF token; the same table's gate checks it before the handler
+//! (`csrf.rs`), so no form can forget it.
+//!
+//! Adding routes: a module returns a [`Guarded`] built with `.get(path, roles, handler)`,
+//! `.post(…)`, `.put(…)`, `.patch(…)`, `.delete(…)`, and `app::protected_routes` merges it.
+//! Handlers read who is asking with the [`Principal`] extractor (and [`Session`] for the
+//! browser's CSRF token and language).
 
 mod accounts;
 pub mod cli;
+mod csrf;
 mod guard;
 mod login;
 mod secret;
@@ -22,6 +30,7 @@ use crate::app::AppState;
 use crate::error::Error;
 
 pub use accounts::{add_user, create_token};
+pub use csrf::CSRF_HEADER;
 pub use guard::{Guarded, GuardedRoute, authenticate};
 pub use login::{SESSION_COOKIE, guarded, router};
 pub use secret::same as same_secret;

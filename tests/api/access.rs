@@ -182,6 +182,7 @@ async fn tokens_open_the_api_for_their_role_until_revoked() {
     let refused = seeded.get(&summary, Some("not-a-token")).await;
     assert_eq!(refused.status, 401);
     assert!(refused.content_type.starts_with("application/json"), "the API answers JSON: {refused:?}");
+    assert_eq!(seeded.get("/admin", Some("not-a-token")).await.status, 401, "a program is not sent to sign in");
     let tokens = ivr::access::AccessStore::list_tokens(&seeded.store).await.expect("tokens");
     ivr::access::AccessStore::revoke_token(&seeded.store, tokens[0].id).await.expect("revoked");
     assert_eq!(seeded.get(&summary, Some(&analyst)).await.status, 401, "a revoked token opens nothing");

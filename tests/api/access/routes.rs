@@ -83,3 +83,32 @@ async fn paths_no_route_has_are_refused_before_they_are_looked_up() {
         assert!(refused_to_a_stranger(path, &answer), "{path}: {}", answer.status);
     }
 }
+
+#[tokio::test]
+async fn everything_a_signed_in_browser_sends_that_changes_something_needs_its_csrf_token() {
+    let seeded = Seeded::new().await;
+    let mut admin = Session::sign_in(&seeded, "asel", Role::Admin, None).await;
+    let csrf = admin.csrf("/admin/flow").await;
+    let protected = ivr::app::protected_routes();
+    let writes: Vec<_> = protected.routes().iter().filter(|route| route.method != Method::GET).collect();
+    assert!(writes.len() >= 10, "every form and API write: {}", writes.len());
+    for route in writes {
+        assert!(route.roles.contains(&Role::Admin), "only the token can refuse an admin here");
+        let url = format!("{}{}", seeded.app.address, route.path.replace("{id}", "1"));
+        let what = format!("{} {}", route.method, route.path);
+        for form in ["", "csrf=", "csrf=forged&name=x"] {
+            let request = admin.client.request(route.method.clone(), &url).header("content-type", FORM).body(form);
+            let refused = admin.send(request).await;
+            assert_eq!(refused.status, 403, "{what} with `{form}`");
+            assert!(refused.body.contains("the form has expired"), "{what}: {}", refused.body);
+        }
+        let request = admin.client.request(route.method.clone(), &url).header(ivr::access::CSRF_HEADER, "forged");
+        assert_eq!(admin.send(request).await.status, 403, "{what} with a forged header");
+    }
+    let availability = format!("{}/api/v1/operators/1/availability", seeded.app.address);
+    let request = admin.client.put(&availability).header(ivr::access::CSRF_HEADER, &csrf).body("{}");
+    assert_ne!(admin.send(request).await.status, 403, "a script sends the token in the header");
+    assert_eq!(admin.get("/admin").await.status, 200, "still signed in: the forged sign-out did nothing");
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
