@@ -6,8 +6,7 @@
 //! Every request that is not GET/HEAD/OPTIONS and came with a session must carry it: in the
 //! form's `csrf` field, or in an `X-CSRF-Token` header for a script. Bearer-token requests
 //! are exempt: a browser never adds an `Authorization` header by itself, which is what a
-//! forged cross-site form relies on. Handlers may check again (`Session::check_csrf`);
-//! this gate is what makes it hold for every route.
+//! forged cross-site form relies on. This is the one place the token is checked.
 
 use axum::body::Body;
 use axum::extract::Request;

@@ -140,18 +140,8 @@ async fn start_session(app: &AppState, user_id: i64) -> Result<HeaderValue, Erro
     Ok(build_cookie(app, SESSION_COOKIE, cookie, TimeDelta::hours(SESSION_HOURS)))
 }
 
-#[derive(serde::Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn sign_out(
-    State(app): State<AppState>,
-    session: Session,
-    Form(form): Form<CsrfOnly>,
-) -> Result<Response, Error> {
-    session.check_csrf(&form.csrf)?;
+/// The form's CSRF token was checked by the gate (`csrf.rs`), as for every form.
+async fn sign_out(State(app): State<AppState>, session: Session) -> Result<Response, Error> {
     app.db()?.remove_session(&session.id_hash).await?;
     let gone = build_cookie(&app, SESSION_COOKIE, String::new(), TimeDelta::zero());
     Ok(([(header::SET_COOKIE, gone)], Redirect::to(&format!("{LOGIN}?signed_out=1"))).into_response())
@@ -159,8 +149,6 @@ async fn sign_out(
 
 #[derive(serde::Deserialize)]
 struct LanguageForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     lang: String,
     #[serde(default)]
@@ -172,7 +160,6 @@ async fn choose_language(
     session: Session,
     Form(form): Form<LanguageForm>,
 ) -> Result<Response, Error> {
-    session.check_csrf(&form.csrf)?;
     let ui = Ui::from_code(&form.lang).ok_or(Error::BadRequest("lang must be kk or ru"))?;
     app.db()?.set_language(session.user_id, ui.code()).await?;
     Ok(Redirect::to(&local(&form.next)).into_response())

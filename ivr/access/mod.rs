@@ -33,7 +33,6 @@ pub use accounts::{add_user, create_token};
 pub use csrf::CSRF_HEADER;
 pub use guard::{Guarded, GuardedRoute, authenticate};
 pub use login::{SESSION_COOKIE, guarded, router};
-pub use secret::same as same_secret;
 pub use store::{AccessStore, TokenInfo, User};
 
 /// What a signed-in person or a token may do.

@@ -12,7 +12,7 @@ pub mod views;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::access::{Guarded, Principal, Role, Session, same_secret};
+use crate::access::{Guarded, Principal, Role, Session};
 use crate::app::AppState;
 use crate::error::Error;
 pub use dashboard::{HEATMAP_OFFSET_HOURS, chosen_range, dashboard_view};
@@ -44,15 +44,6 @@ pub struct Viewer {
     /// For role `operator`: the roster entry this person is.
     pub operator_id: Option<i64>,
     pub page: PageContext,
-}
-
-impl Viewer {
-    /// A posted form must carry this session's CSRF token in its `csrf` field.
-    pub fn check_form(&self, fields: &[(String, String)]) -> Result<(), Error> {
-        let sent = fields.iter().find(|(name, _)| name == "csrf").map_or("", |(_, v)| v.as_str());
-        let same = !self.page.csrf.is_empty() && same_secret(sent, &self.page.csrf);
-        if same { Ok(()) } else { Err(Error::BadCsrf) }
-    }
 }
 
 /// The sections a role may open, in menu order.
