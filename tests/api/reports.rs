@@ -27,6 +27,9 @@ impl Seeded {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("ivr.sqlite3").display());
         let app = spawn_app_with(Options { database_url: Some(url.clone()), ..options }).await;
+        // Ready when the service has made and migrated the file: then this second
+        // connection only reads the migrations, instead of racing to apply them.
+        app.stats.flush().await.expect("statistics on");
         let store = AnyStore::connect(&url).await.expect("the test database");
         store.migrate().await.expect("migrated");
         Seeded { app, store, _dir: dir }

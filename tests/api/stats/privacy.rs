@@ -32,6 +32,20 @@ async fn calls(app: &TestApp, number: &str, call_sid: &str) {
     call.hang_up("completed").await.redeliver().await;
 }
 
+/// Whether `secret` is in the logs. A secret made of digits (a zip code) counts only as a
+/// whole number: the logs of every test in this binary are captured at TRACE, and a timing
+/// such as `elapsed=1.050000ms` holds the digits of `050000` without holding a zip code.
+fn leaked_in_logs(logs: &str, secret: &str) -> bool {
+    if !secret.bytes().all(|b| b.is_ascii_digit()) {
+        return logs.contains(secret);
+    }
+    logs.match_indices(secret).any(|(at, _)| {
+        let before = logs[..at].chars().next_back();
+        let after = logs[at + secret.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.') && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 fn spool_bytes(app: &TestApp) -> Vec<u8> {
     let entries = std::fs::read_dir(app.data_dir.join("spool")).expect("a spool folder");
     entries.flatten().flat_map(|e| std::fs::read(e.path()).unwrap_or_default()).collect()
@@ -60,5 +74,7 @@ async fn no_number_call_sid_or_location_is_stored_spooled_or_logged(backend: Bac
     assert_none_in("the database", &stored, &secrets);
     let logs = captured_logs();
     assert!(logs.contains("call started"), "the logs were captured");
-    assert_none_in("the logs", logs.as_bytes(), &secrets[..secrets.len() - 1]);
+    for secret in &secrets[..secrets.len() - 1] {
+        assert!(!leaked_in_logs(&logs, secret), "`{secret}` found in the logs");
+    }
 }
