@@ -130,12 +130,13 @@ pub enum AccessError {
 }
 
 impl From<AccessError> for Error {
+    /// Over HTTP only the database's failures can happen (accounts are made by the CLI): an
+    /// unreachable database is a 503, anything else is logged and answered as internal.
     fn from(error: AccessError) -> Error {
         match error {
             AccessError::Database(e) => crate::stats::StoreError::Database(e).into(),
             AccessError::Other(e) => Error::Internal(e),
-            AccessError::Corrupt(_) => Error::Internal(error.into()),
-            _ => Error::Internal(error.into()),
+            other => Error::Internal(other.into()),
         }
     }
 }
