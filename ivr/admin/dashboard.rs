@@ -67,7 +67,7 @@ pub fn dashboard_view(
         operator: OperatorAnswers {
             rung: summary.operator_transfers,
             answered: summary.operator_answered,
-            avg_seconds_to_answer: summary.avg_seconds_to_answer,
+            avg_seconds_to_answer: (summary.avg_seconds_to_answer > 0.0).then_some(summary.avg_seconds_to_answer),
         },
         hangups: in_flow_order(flow, &summary.exit_nodes),
     }
@@ -150,7 +150,7 @@ mod tests {
         let view = dashboard_view(&summary, &flow(), date("2026-03-31"), None);
         assert_eq!((view.totals.calls, view.totals.synthetic_calls, view.totals.abandoned), (4, 1, 1));
         assert_eq!(view.days, [DayCount { day, calls: 4 }, DayCount { day: date("2026-03-03"), calls: 0 }]);
-        assert_eq!(view.operator, OperatorAnswers { rung: 2, answered: 1, avg_seconds_to_answer: 10.0 });
+        assert_eq!(view.operator, OperatorAnswers { rung: 2, answered: 1, avg_seconds_to_answer: Some(10.0) });
         let police: Vec<(&str, i64)> = view.emergency_results.iter().map(|c| (c.key.as_str(), c.value)).collect();
         assert_eq!(police, [("busy", 1), ("completed", 1)]);
         // 21:00 UTC on Monday is 02:00 on Tuesday in Kazakhstan.

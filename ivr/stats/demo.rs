@@ -12,7 +12,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use super::call::CallRow;
-use super::record::{FINAL_STATUSES, Record};
+use super::record::{CallEvent, FINAL_STATUSES, Record};
 use super::totals::DailyTotals;
 use crate::flow::{CallId, DialOutcome, Digit, Flow, Input, Instruction, Step, step};
 
@@ -81,7 +81,9 @@ fn weighted_hour(rng: &mut StdRng) -> u32 {
     12
 }
 
-/// One pretend caller's walk through the flow, folded into a row.
+/// One pretend caller's walk through the flow, folded into a row. Transfers to operators
+/// carry what the webhooks record for real ones: how many were rung, by which rule, and for
+/// an answered one the minutes talked, from which the time to answer is derived.
 fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
     let clock = Utc::now();
     let mut records = Vec::new();
@@ -89,10 +91,18 @@ fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
     let mut current = flow.begin(CallId(0));
     records.push(Record::of_step(flow, &current, clock, Some(0)));
     for _ in 0..MAX_STEPS {
-        elapsed += rng.random_range(4..40);
         let Some(input) = caller_input(flow, &current, rng) else { break };
+        let ringing = matches!(current.say, Instruction::OperatorTransfer { .. });
+        let talked = (ringing && input == Input::Dial(DialOutcome::Completed)).then(|| rng.random_range(60..900));
+        elapsed += rng.random_range(4..40) + talked.unwrap_or(0);
         current = step(flow, current.next, input);
-        records.push(Record::of_step(flow, &current, clock, Some(elapsed)));
+        let mut record = Record::of_step(flow, &current, clock, Some(elapsed));
+        record.events.extend(talked.map(|seconds| CallEvent::Talked { seconds }));
+        if matches!(current.say, Instruction::OperatorTransfer { .. }) {
+            let route = if rng.random_bool(0.9) { "language" } else { "any_language" };
+            record.events.push(CallEvent::Rung { operators: rng.random_range(1..=4), route: route.to_owned() });
+        }
+        records.push(record);
         if matches!(current.say, Instruction::Hangup { .. }) {
             break;
         }

@@ -64,7 +64,8 @@ pub struct OperatorAnswers {
     pub rung: i64,
     /// Of those, calls an operator answered.
     pub answered: i64,
-    pub avg_seconds_to_answer: f64,
+    /// `None` when no answered transfer had its ringing time measured.
+    pub avg_seconds_to_answer: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,7 +172,7 @@ pub fn dashboard_page(page: &PageContext, view: &DashboardView) -> String {
         synthetic: (totals.synthetic_calls > 0).then(|| fill(t.synthetic_note, "n", &int(totals.synthetic_calls))),
         cards: cards(t, totals),
         charts: (totals.calls > 0).then(|| charts(t, view)),
-        operator: operator_facts(&view.operator),
+        operator: operator_facts(t, &view.operator),
     })
 }
 
@@ -254,12 +255,12 @@ fn labelled<'a>(counts: &'a [Count], order: &[&str], name: impl Fn(&'a str) -> &
     sorted.into_iter().map(|c| (name(&c.key).to_owned(), c.value)).collect()
 }
 
-fn operator_facts(operator: &OperatorAnswers) -> OperatorFacts {
+fn operator_facts(t: &Text, operator: &OperatorAnswers) -> OperatorFacts {
     OperatorFacts {
         answered: int(operator.answered),
         rung: int(operator.rung),
         meter: (operator.rung > 0).then_some((operator.answered, operator.rung)),
         rate: percent(operator.answered, operator.rung).unwrap_or_else(|| "—".to_owned()),
-        avg: decimal(operator.avg_seconds_to_answer),
+        avg: operator.avg_seconds_to_answer.map_or_else(|| "—".to_owned(), |s| format!("{} {}", decimal(s), t.seconds)),
     }
 }

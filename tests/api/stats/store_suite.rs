@@ -198,6 +198,7 @@ async fn check_synthetic(store: &impl Store) {
     assert_eq!(store.real_calls().await.unwrap(), 0);
     let month = DateRange::new(today() - TimeDelta::days(30), today()).unwrap();
     let summary = store.summary(month).await.unwrap();
+    assert!(summary.operator_answered > 0 && summary.avg_seconds_to_answer > 0.0, "answered transfers are timed");
     assert_eq!((summary.calls, summary.synthetic_calls), (3000, 3000));
     assert!(summary.outcomes.values().all(|n| *n > 0), "every outcome occurs: {:?}", summary.outcomes);
     assert_eq!(summary.languages.values().sum::<i64>(), 3000);

@@ -123,7 +123,7 @@ fn busy_dashboard() -> DashboardView {
         weekday_hours,
         timezone: "UTC+5".to_owned(),
         emergency_results: counts(&BTreeMap::from([("completed".into(), 2), ("busy".into(), 1)])),
-        operator: OperatorAnswers { rung: 10, answered: 8, avg_seconds_to_answer: 12.5 },
+        operator: OperatorAnswers { rung: 10, answered: 8, avg_seconds_to_answer: Some(12.5) },
         hangups: in_flow_order(&flow, &hangups),
     }
 }
