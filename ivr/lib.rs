@@ -1,10 +1,12 @@
 //! The voice backend of Kazakhstan's 111 helpline for family, women's and children's
 //! rights. See README.md for what it does and `../shared/design.md` for its shape:
-//! a pure [`flow::step`] between a provider dialect ([`telephony`]) and the prompt library.
+//! a pure [`flow::step`], wrapped by the call core ([`call`]), between a provider dialect
+//! ([`telephony`]) and the prompt library.
 
 pub mod access;
 pub mod admin;
 pub mod app;
+pub mod call;
 pub mod config;
 pub mod error;
 pub mod flow;

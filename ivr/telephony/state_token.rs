@@ -1,4 +1,5 @@
-//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0`).
+//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0`), and
+//! in a whisper's URL with the operator's language (`&o=ru`). Every dialect uses the same token.
 //!
 //! Decoding never fails: whatever arrives becomes a state a caller can safely continue from
 //! (see [`Flow::recover`]). A provider retrying an old URL or someone editing one lands the
@@ -6,6 +7,7 @@
 
 use std::fmt::Write;
 
+use crate::call::WhisperFor;
 use crate::flow::{CallId, CallState, Flow, Language, TopicSet};
 
 /// Appends the state as a query string (without the leading `?`).
@@ -26,6 +28,21 @@ pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
         state.rounds,
         u8::from(state.police_unreachable)
     );
+}
+
+/// Appends a whisper's token: the caller's state and the language the operator hears (`o`).
+pub fn encode_whisper(flow: &Flow, whisper: &WhisperFor, out: &mut String) {
+    encode(flow, &whisper.caller, out);
+    let _ = write!(out, "&o={}", whisper.listener);
+}
+
+/// Reads a whisper's token; a missing or unknown operator language is the flow's default.
+pub fn decode_whisper(flow: &Flow, query: &str) -> WhisperFor {
+    let listener = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "o")
+        .and_then(|(_, code)| Language::from_code(&code))
+        .unwrap_or(flow.default_language);
+    WhisperFor { caller: decode(flow, query), listener }
 }
 
 /// Reads a state from a query string; anything missing or wrong is replaced by a safe value.

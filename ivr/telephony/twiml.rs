@@ -7,9 +7,9 @@
 
 use std::fmt::Write;
 
+use crate::call::{Turn, WhisperFor};
 use crate::config::DialTarget;
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
-use crate::operators::Ring;
 
 use super::state_token;
 
@@ -26,9 +26,10 @@ pub struct Twiml<'a> {
 }
 
 impl Twiml<'_> {
-    /// The TwiML document for one step. `operators` are who to ring when the step transfers
-    /// to an operator; the caller must never be sent to an empty `<Dial>`.
-    pub fn render(&self, flow: &Flow, step: &Step<'_>, operators: &[Ring<'_>]) -> String {
+    /// The TwiML document for one turn: its step, and who to ring when it transfers to
+    /// operators (the call core never leaves that empty).
+    pub fn render(&self, flow: &Flow, turn: &Turn<'_>) -> String {
+        let step = &turn.step;
         let mut doc = String::with_capacity(1024);
         doc.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
         match &step.say {
@@ -53,9 +54,9 @@ impl Twiml<'_> {
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
                 self.plays(step.language, prompts, &mut doc);
                 self.dial_open(flow, step, *ring_seconds, &mut doc);
-                for ring in operators {
-                    let whisper = self.whisper_url(flow, &step.next, ring.whisper);
-                    target(ring.target, Some(&whisper), &mut doc);
+                for callee in &turn.callees {
+                    let whisper = self.whisper_url(flow, &step.next, callee.whisper);
+                    target(&callee.target, Some(&whisper), &mut doc);
                 }
                 doc.push_str("</Dial>");
             }
@@ -82,8 +83,10 @@ impl Twiml<'_> {
         let _ = write!(doc, "{}{path}?{}", self.public_url, query(flow, &step.next).replace('&', "&amp;"));
     }
 
-    fn whisper_url(&self, flow: &Flow, caller: &CallState, language: Language) -> String {
-        format!("{}{WHISPER_PATH}?{}&o={language}", self.public_url, query(flow, caller))
+    fn whisper_url(&self, flow: &Flow, caller: &CallState, listener: Language) -> String {
+        let mut url = format!("{}{WHISPER_PATH}?", self.public_url);
+        state_token::encode_whisper(flow, &WhisperFor { caller: *caller, listener }, &mut url);
+        url
     }
 
     fn plays(&self, language: Language, prompts: &[&PromptKey], doc: &mut String) {

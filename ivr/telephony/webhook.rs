@@ -1,5 +1,6 @@
-//! The TwiML webhooks. Each decodes what the provider sent, takes one [`step`], and answers
-//! with the next TwiML document.
+//! The TwiML webhooks. Each checks the provider's signature, decodes what it sent into an
+//! [`Input`] and the call state, asks the call core ([`Line`]) for the next turn, and
+//! answers with it as TwiML.
 //!
 //! A caller is never answered with an error they cannot recover from: a stale state, an
 //! unknown key or a missing field becomes a safe step. Only requests that cannot be from
@@ -12,13 +13,11 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use tracing::{Span, instrument};
+use tracing::instrument;
 
 use crate::app::AppState;
+use crate::call::{Input, Line, Turn};
 use crate::error::Error;
-use crate::flow::{DialOutcome, Digit, Event, Input, Instruction, Language, Step, step};
-use crate::operators::{Route, whisper_prompts};
-use crate::stats::CallEvent;
 
 use super::state_token;
 use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml, WHISPER_PATH};
@@ -93,21 +92,13 @@ fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
 
 #[instrument(name = "incoming_call", skip_all, fields(call))]
 async fn incoming_call(State(app): State<AppState>, hook: Webhook) -> Response {
-    // A keyed hash of CallSid (key in memory only): a retried delivery gets the same id.
-    let call = app.stats.call_id(hook.param("CallSid"));
-    app.stats.call_started(call, hook.param("From"));
-    Span::current().record("call", tracing::field::display(call));
-    tracing::info!("call started");
-    respond(&app, app.flow.begin(call))
+    let turn = Line::new(&app).incoming(hook.param("CallSid"), hook.param("From"));
+    respond(&app, &turn)
 }
 
 #[instrument(name = "key_pressed", skip_all, fields(call))]
 async fn key_pressed(State(app): State<AppState>, hook: Webhook) -> Response {
-    let input = match hook.param("Digits") {
-        None | Some("") => Input::NoInput,
-        Some(digits) => Digit::parse(digits).map_or(Input::UnknownKey, Input::Key),
-    };
-    advance(&app, &hook, input)
+    advance(&app, &hook, Input::keys(hook.param("Digits")))
 }
 
 #[instrument(name = "no_input", skip_all, fields(call))]
@@ -117,94 +108,31 @@ async fn no_input(State(app): State<AppState>, hook: Webhook) -> Response {
 
 #[instrument(name = "dial_ended", skip_all, fields(call))]
 async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
-    let status = hook.param("DialCallStatus").unwrap_or("");
-    let outcome = match status {
-        "completed" | "answered" => DialOutcome::Completed,
-        "busy" => DialOutcome::Busy,
-        "no-answer" => DialOutcome::NoAnswer,
-        _ => DialOutcome::Failed,
-    };
-    tracing::info!(?outcome, "transfer ended");
-    let state = state_token::decode(&app.flow, &hook.query);
-    Span::current().record("call", tracing::field::display(state.call));
-    let step = step(&app.flow, state, Input::Dial(outcome));
-    let talked = talked(&hook, &step);
-    respond_with(&app, step, talked)
-}
-
-/// How long an answered operator transfer talked (`DialCallDuration`), for the seconds it
-/// took to answer; nothing for the police line or an unanswered ring.
-fn talked(hook: &Webhook, step: &Step<'_>) -> Vec<CallEvent> {
-    let answered =
-        step.events.iter().any(|e| matches!(e, Event::DialEnded { emergency: false, outcome: DialOutcome::Completed }));
-    let seconds = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
-    match (answered, seconds) {
-        (true, Some(seconds)) => vec![CallEvent::Talked { seconds: i32::try_from(seconds).unwrap_or(i32::MAX) }],
-        _ => Vec::new(),
-    }
+    let talked = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
+    advance(&app, &hook, Input::dial_ended(hook.param("DialCallStatus").unwrap_or(""), talked))
 }
 
 /// Played to the operator who answers: what the caller heard, never who they are.
 #[instrument(name = "whisper", skip_all, fields(call))]
 async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
-    let caller = state_token::decode(&app.flow, &hook.query);
-    Span::current().record("call", tracing::field::display(caller.call));
-    let language = form_urlencoded::parse(hook.query.as_bytes())
-        .find(|(name, _)| name == "o")
-        .and_then(|(_, code)| Language::from_code(&code))
-        .unwrap_or(app.flow.default_language);
-    let keys = whisper_prompts(&app.flow, &caller);
+    let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query));
     xml(twiml(&app).whisper(language, &keys.iter().collect::<Vec<_>>()))
 }
 
-/// The provider's call status callback: nothing for the caller to hear. A final status
-/// records how the call ended (linked to the call by the keyed hash of its CallSid).
+/// The provider's call status callback: nothing for the caller to hear.
 #[instrument(name = "call_status", skip_all)]
 async fn call_status(State(app): State<AppState>, hook: Webhook) -> Response {
-    if let (Some(call_sid), Some(status)) = (hook.param("CallSid"), hook.param("CallStatus")) {
-        app.stats.call_ended(call_sid, status);
-    }
+    Line::new(&app).status(hook.param("CallSid"), hook.param("CallStatus"));
     xml(twiml::EMPTY.to_owned())
 }
 
 fn advance(app: &AppState, hook: &Webhook, input: Input) -> Response {
-    let state = state_token::decode(&app.flow, &hook.query);
-    Span::current().record("call", tracing::field::display(state.call));
-    respond(app, step(&app.flow, state, input))
+    let turn = Line::new(app).answer(state_token::decode(&app.flow, &hook.query), input);
+    respond(app, &turn)
 }
 
-fn respond(app: &AppState, step: Step<'_>) -> Response {
-    respond_with(app, step, Vec::new())
-}
-
-/// Renders a step, recording with it `extra` and, for a transfer to operators, who was
-/// rung (how many, by which rule). A transfer when nobody can be rung is the same as a
-/// transfer nobody answered: the caller hears the fallback, never an empty `<Dial>`.
-fn respond_with(app: &AppState, step: Step<'_>, mut extra: Vec<CallEvent>) -> Response {
-    let roster = app.roster.snapshot();
-    let mut step = step;
-    let (mut route, mut rings) = roster.route_for(step.language);
-    // Bounded: the flow's rules keep a failed transfer from leading straight to another.
-    for _ in 0..3 {
-        if !matches!(step.say, Instruction::OperatorTransfer { .. }) || !rings.is_empty() {
-            break;
-        }
-        tracing::warn!("no operator can be rung");
-        extra.push(rung(route, 0));
-        app.stats.record_step_with(&app.flow, &step, std::mem::take(&mut extra));
-        step = crate::flow::step(&app.flow, step.next, Input::Dial(DialOutcome::Failed));
-        (route, rings) = roster.route_for(step.language);
-    }
-    if matches!(step.say, Instruction::OperatorTransfer { .. }) {
-        extra.push(rung(route, rings.len()));
-    }
-    let body = twiml(app).render(&app.flow, &step, &rings);
-    app.stats.record_step_with(&app.flow, &step, extra);
-    xml(body)
-}
-
-fn rung(route: Route, operators: usize) -> CallEvent {
-    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route: route.as_str().to_owned() }
+fn respond(app: &AppState, turn: &Turn<'_>) -> Response {
+    xml(twiml(app).render(&app.flow, turn))
 }
 
 fn twiml(app: &AppState) -> Twiml<'_> {

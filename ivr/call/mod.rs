@@ -1,0 +1,151 @@
+//! The call core: everything about a call that is the same whatever platform carries it.
+//!
+//! A dialect (`telephony::twiml`, `telephony::jambonz`, Asterisk next) only checks its
+//! platform's signature, parses a request into an [`Input`] plus the decoded
+//! [`CallState`], and renders the [`Turn`] it gets back. Between the two sits [`answer`]:
+//! the flow's step, who to ring for an operator transfer and with which whisper, the
+//! re-step when nobody can be rung (the caller hears that operators are busy, never an
+//! empty dial), and the statistics events the flow does not know of (who was rung, how
+//! long an answered transfer talked). [`answer`] is pure and tested without HTTP;
+//! [`Line`] binds it to the running service (the roster snapshot, the statistics).
+
+mod line;
+#[cfg(test)]
+mod tests;
+
+use crate::config::DialTarget;
+use crate::flow::{CallId, CallState, DialOutcome, Digit, Event, Flow, Instruction, Language, PromptKey, Step, step};
+use crate::operators::{Roster, Route, whisper_prompts};
+use crate::stats::CallEvent;
+
+pub use line::Line;
+
+/// What a platform reported about a call, in no platform's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// One keypad key.
+    Key(Digit),
+    /// Something arrived that is not one keypad key.
+    UnknownKey,
+    /// The menu finished and the caller pressed nothing.
+    NoInput,
+    /// A transfer ended; an answered one talked `talked_seconds`, when the platform says.
+    DialEnded { outcome: DialOutcome, talked_seconds: Option<u32> },
+}
+
+impl Input {
+    /// The keys a gather collected: none is silence, one key is that key, anything else
+    /// (several keys, a letter, a digit of another script) is a wrong key.
+    pub fn keys(digits: Option<&str>) -> Input {
+        match digits {
+            None | Some("") => Input::NoInput,
+            Some(digits) => Digit::parse(digits).map_or(Input::UnknownKey, Input::Key),
+        }
+    }
+
+    /// A transfer ended with `status`, in the call-status words Twilio and jambonz share
+    /// (`completed`, `busy`, `no-answer`, `failed`, …). Anything unknown is a failure, so the
+    /// caller is offered another way, never left on a transfer that did not happen.
+    pub fn dial_ended(status: &str, talked_seconds: Option<u32>) -> Input {
+        let outcome = match status {
+            "completed" | "answered" => DialOutcome::Completed,
+            "busy" => DialOutcome::Busy,
+            "no-answer" => DialOutcome::NoAnswer,
+            _ => DialOutcome::Failed,
+        };
+        Input::DialEnded { outcome, talked_seconds }
+    }
+}
+
+/// One party to ring for an operator transfer, and the language of their whisper.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Callee {
+    pub target: DialTarget,
+    pub whisper: Language,
+}
+
+/// The flow's steps for one request, and what the service adds beside them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn<'f> {
+    /// What the caller hears now; [`Step::next`] travels in the rendered hook URLs.
+    pub step: Step<'f>,
+    /// Who to ring when `step` transfers to operators: never empty for such a step.
+    pub callees: Vec<Callee>,
+    /// What to record of `step` beside the flow's own events (who was rung, how long an
+    /// answered transfer talked).
+    pub events: Vec<CallEvent>,
+    /// Steps taken before `step` in this same request, each with its own extra events: a
+    /// transfer nobody could be rung for, recorded before the fallback the caller hears.
+    pub passed: Vec<(Step<'f>, Vec<CallEvent>)>,
+}
+
+/// Whom a whisper is for: the caller it describes and the language the operator hears.
+/// Travels in the whisper hook's state token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WhisperFor {
+    pub caller: CallState,
+    pub listener: Language,
+}
+
+/// A new call: the start of the flow.
+pub fn begin<'f>(flow: &'f Flow, call: CallId, roster: &Roster) -> Turn<'f> {
+    settle(flow, flow.begin(call), roster, Vec::new())
+}
+
+/// The caller did something (or a transfer ended): the next turn.
+pub fn answer<'f>(flow: &'f Flow, state: CallState, input: Input, roster: &Roster) -> Turn<'f> {
+    let (flow_input, talked) = match input {
+        Input::Key(key) => (crate::flow::Input::Key(key), None),
+        Input::UnknownKey => (crate::flow::Input::UnknownKey, None),
+        Input::NoInput => (crate::flow::Input::NoInput, None),
+        Input::DialEnded { outcome, talked_seconds } => (crate::flow::Input::Dial(outcome), talked_seconds),
+    };
+    let next = step(flow, state, flow_input);
+    let extra = talked_after_answer(&next, talked);
+    settle(flow, next, roster, extra)
+}
+
+/// The whisper an operator hears before the caller is connected: the fragments, in the
+/// operator's language. Never anything that identifies the caller.
+pub fn whisper(flow: &Flow, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
+    (whisper.listener, whisper_prompts(flow, &whisper.caller))
+}
+
+/// How long an answered operator transfer talked, for the seconds it took to answer;
+/// nothing for the police line or an unanswered ring.
+fn talked_after_answer(step: &Step<'_>, seconds: Option<u32>) -> Vec<CallEvent> {
+    let answered =
+        step.events.iter().any(|e| matches!(e, Event::DialEnded { emergency: false, outcome: DialOutcome::Completed }));
+    match (answered, seconds) {
+        (true, Some(seconds)) => vec![CallEvent::Talked { seconds: i32::try_from(seconds).unwrap_or(i32::MAX) }],
+        _ => Vec::new(),
+    }
+}
+
+/// Finds who to ring for a transfer to operators. When nobody can be rung, that is the
+/// same as a transfer nobody answered: the flow is stepped on with a failed dial, so the
+/// caller hears the fallback.
+fn settle<'f>(flow: &'f Flow, first: Step<'f>, roster: &Roster, mut events: Vec<CallEvent>) -> Turn<'f> {
+    let mut passed = Vec::new();
+    let mut step = first;
+    // Bounded: the flow's rules keep a failed transfer from leading straight to another.
+    for _ in 0..3 {
+        if !matches!(step.say, Instruction::OperatorTransfer { .. }) {
+            break;
+        }
+        let (route, rings) = roster.route_for(step.language);
+        events.push(rung(route, rings.len()));
+        if !rings.is_empty() {
+            let callees = rings.into_iter().map(|r| Callee { target: r.target.clone(), whisper: r.whisper }).collect();
+            return Turn { step, callees, events, passed };
+        }
+        tracing::warn!("no operator can be rung");
+        let next = crate::flow::step(flow, step.next, crate::flow::Input::Dial(DialOutcome::Failed));
+        passed.push((std::mem::replace(&mut step, next), std::mem::take(&mut events)));
+    }
+    Turn { step, callees: Vec::new(), events, passed }
+}
+
+fn rung(route: Route, operators: usize) -> CallEvent {
+    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route: route.as_str().to_owned() }
+}
