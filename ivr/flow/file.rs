@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::model::{Choice, Digit, Flow, Language, Node, NodeId, NodeKind, PromptKey};
-use super::validate::FlowError;
+use super::validate::{FlowError, quoted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowLoadError {
@@ -121,7 +121,7 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     fn node(&mut self, node: Option<&str>, field: &str, name: &str) -> NodeId {
         self.by_name.get(name).copied().unwrap_or_else(|| {
-            self.errors.push(FlowError::new(node, field, format!("`{name}` is not a node of this flow")));
+            self.errors.push(FlowError::new(node, field, format!("{} is not a node of this flow", quoted(name))));
             NodeId(0)
         })
     }
@@ -142,7 +142,7 @@ impl Resolver<'_> {
                 None => self.errors.push(FlowError::new(
                     Some(node),
                     &field,
-                    format!("`{key}` is not one key of a phone keypad (0-9, *, #)"),
+                    format!("{} is not one key of a phone keypad (0-9, *, #)", quoted(key)),
                 )),
             }
         }

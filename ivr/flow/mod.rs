@@ -20,4 +20,4 @@ pub use file::FlowLoadError;
 pub use model::{Choice, Digit, Flow, Language, Node, NodeId, NodeKind, PromptKey, Topic};
 pub use state::{CallId, CallState, TopicSet};
 pub use step::{DialOutcome, Event, Input, Instruction, Step, step};
-pub use validate::{FlowError, PromptCatalog};
+pub use validate::{FlowError, PromptCatalog, quoted};

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::validate::quoted;
+
 /// The hotline's two languages. Kazakh first: it is the state language and the default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,8 +65,9 @@ impl fmt::Display for Digit {
 impl<'de> Deserialize<'de> for Digit {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Digit::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not one key of a phone keypad (0-9, *, #)")))
+        Digit::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{} is not one key of a phone keypad (0-9, *, #)", quoted(&text)))
+        })
     }
 }
 
@@ -97,7 +100,8 @@ impl<'de> Deserialize<'de> for PromptKey {
         let text = String::deserialize(d)?;
         PromptKey::parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "`{text}` is not a prompt key (lowercase letters, digits and _, at most 64)"
+                "{} is not a prompt key (lowercase letters, digits and _, at most 64)",
+                quoted(&text)
             ))
         })
     }

@@ -182,3 +182,38 @@ fn reaching_an_operator_by_silence_is_told_to_the_operator() {
     assert!(matches!(last.say, Instruction::OperatorTransfer { .. }), "{:?}", last.say);
     assert!(last.next.silent);
 }
+
+#[test]
+fn a_topic_that_cannot_name_a_whisper_recording_is_refused_at_load() {
+    for bad in ["Evidence", "evidence plan", "доказательства", "e-vidence", &"e".repeat(51)] {
+        let errors = errors_after(r#"topic = "evidence""#, &format!("topic = {bad:?}"));
+        assert_reports(&errors, "field `topic`: `");
+        assert_reports(&errors, "is not a topic name");
+    }
+    assert_eq!(errors_after(r#"topic = "evidence""#, &format!("topic = \"{}\"", "e".repeat(50))), Vec::<String>::new());
+}
+
+#[test]
+fn a_huge_value_is_quoted_cut_short_with_its_length() {
+    let huge = "x".repeat(1_000_000);
+    let errors = errors_after(r#""3" = "evidence""#, &format!(r#""3" = "{huge}""#));
+    assert_reports(&errors, "is not a node of this flow");
+    assert!(errors.iter().all(|e| e.len() < 500), "{:?}", errors.iter().map(String::len).collect::<Vec<_>>());
+    assert_reports(&errors, "…` (1000000 bytes)");
+
+    let errors = errors_after(r#"topic = "evidence""#, &format!(r#"topic = "{huge}"#));
+    assert!(
+        errors.iter().all(|e| e.len() < 2_000),
+        "a syntax error's snippet is cut too: {:?}",
+        errors.iter().map(String::len).collect::<Vec<_>>()
+    );
+
+    let errors = errors_after("[nodes.welcome]", &format!("[nodes.welcome{huge}]"));
+    assert!(errors.iter().all(|e| e.len() < 2_000), "{:?}", errors.iter().map(String::len).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_quoted_value_shows_control_characters_escaped() {
+    assert_eq!(quoted("a\u{1b}[2Jb\n"), "`a\\u{1b}[2Jb\\n`");
+    assert_eq!(quoted(&"я".repeat(100)), format!("`{}…` (200 bytes)", "я".repeat(80)));
+}

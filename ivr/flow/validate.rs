@@ -18,6 +18,41 @@ const MAX_ROUNDS: std::ops::RangeInclusive<u8> = 1..=10;
 /// Topics are carried in a 32-bit set in the call state.
 const MAX_TOPICS: usize = 32;
 
+/// A topic names the recording `whisper_topic_<topic>` an operator hears, so that name must
+/// be a prompt key (64 characters at most).
+const MAX_TOPIC_LEN: usize = 64 - "whisper_topic_".len();
+
+/// Whether `topic` can name a whisper recording: lowercase ASCII letters, digits and `_`.
+fn is_topic_name(topic: &str) -> bool {
+    topic.len() <= MAX_TOPIC_LEN && PromptKey::parse(topic).is_some()
+}
+
+/// The longest part of a value an error quotes: a flow file can hold a value of any size,
+/// and an error message is read by a person (and may be logged).
+const QUOTED_CHARS: usize = 80;
+
+/// `text` in backquotes for an error message: control characters escaped, and cut after
+/// [`QUOTED_CHARS`] characters with the length of the whole, so no value is quoted whole.
+pub fn quoted(text: &str) -> String {
+    let mut shown = String::new();
+    for c in text.chars().take(QUOTED_CHARS) {
+        if c.is_control() { shown.extend(c.escape_default()) } else { shown.push(c) }
+    }
+    if text.chars().nth(QUOTED_CHARS).is_some() {
+        format!("`{shown}…` ({} bytes)", text.len())
+    } else {
+        format!("`{shown}`")
+    }
+}
+
+/// A line of a message, cut after [`QUOTED_CHARS`] × 2 characters.
+fn cut_short(line: &str) -> String {
+    match line.char_indices().nth(QUOTED_CHARS * 2) {
+        Some((at, _)) => format!("{}… ({} bytes)", &line[..at], line.len()),
+        None => line.to_owned(),
+    }
+}
+
 /// One broken rule: where (node and field) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowError {
@@ -31,17 +66,19 @@ impl FlowError {
         FlowError { node: node.map(str::to_owned), field: field.to_owned(), message: message.into() }
     }
 
-    /// A TOML error, with the line, column and snippet `toml` reports.
+    /// A TOML error, with the line, column and snippet `toml` reports (each line cut short:
+    /// the snippet is a line of the file, and a line can be any length).
     pub(crate) fn syntax(error: &toml::de::Error) -> FlowError {
-        FlowError { node: None, field: "file".to_owned(), message: error.to_string().trim_end().to_owned() }
+        let message = error.to_string().trim_end().lines().map(cut_short).collect::<Vec<_>>().join("\n");
+        FlowError { node: None, field: "file".to_owned(), message }
     }
 }
 
 impl fmt::Display for FlowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.node {
-            Some(node) => write!(f, "node `{node}`, field `{}`: {}", self.field, self.message),
-            None => write!(f, "field `{}`: {}", self.field, self.message),
+            Some(node) => write!(f, "node {}, field {}: {}", quoted(node), quoted(&self.field), self.message),
+            None => write!(f, "field {}: {}", quoted(&self.field), self.message),
         }
     }
 }
@@ -92,7 +129,7 @@ impl Flow {
         ];
         for (field, id, kind, ok) in kinds {
             if !ok {
-                errors.push(FlowError::new(None, field, format!("`{}` must be a {kind} node", self.name(id))));
+                errors.push(FlowError::new(None, field, format!("{} must be a {kind} node", quoted(self.name(id)))));
             }
         }
         if self.topics.len() > MAX_TOPICS {
@@ -121,8 +158,18 @@ impl Flow {
                 }
             }
             match &node.kind {
-                NodeKind::Guidance { topic, .. } if !topics.insert(&self.topics[usize::from(*topic)]) => {
-                    errors.push(FlowError::new(at, "topic", "another guidance node has this topic"));
+                NodeKind::Guidance { topic, .. } => {
+                    let topic = &self.topics[usize::from(*topic)];
+                    if !is_topic_name(topic) {
+                        let message = format!(
+                            "{} is not a topic name: lowercase letters, digits and _, at most {MAX_TOPIC_LEN} \
+                             (the operator's whisper plays the recording `whisper_topic_<topic>`)",
+                            quoted(topic)
+                        );
+                        errors.push(FlowError::new(at, "topic", message));
+                    } else if !topics.insert(topic) {
+                        errors.push(FlowError::new(at, "topic", "another guidance node has this topic"));
+                    }
                 }
                 NodeKind::Message { .. } | NodeKind::Hold { .. }
                     if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) =>

@@ -10,11 +10,12 @@ pub fn whisper_prompts(flow: &Flow, caller: &CallState) -> Vec<PromptKey> {
     let key = |text: &str| PromptKey::parse(text).expect("whisper keys are valid prompt keys");
     let language = caller.language.unwrap_or(flow.default_language);
     let mut keys = vec![key("whisper_intro"), key(&format!("whisper_language_{}", language.code()))];
+    // Topic names are checked at load (`flow::validate`); one that still made no key is skipped.
     let topics: Vec<PromptKey> = caller
         .topics
         .iter()
         .filter_map(|t| flow.topics.get(usize::from(t)))
-        .map(|topic| key(&format!("whisper_topic_{topic}")))
+        .filter_map(|topic| PromptKey::parse(&format!("whisper_topic_{topic}")))
         .collect();
     if topics.is_empty() {
         keys.push(key("whisper_heard_nothing"));

@@ -68,7 +68,10 @@ impl PromptLibrary {
         let mut library = PromptLibrary::default();
         for (key, entry) in manifest.prompts {
             let Some(key) = PromptKey::parse(&key) else {
-                errors.push(problem(&dir.join("manifest.toml"), format!("`{key}` is not a valid prompt key")));
+                errors.push(problem(
+                    &dir.join("manifest.toml"),
+                    format!("{} is not a valid prompt key", crate::flow::quoted(&key)),
+                ));
                 continue;
             };
             for language in Language::ALL {
