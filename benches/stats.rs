@@ -19,9 +19,10 @@ use chrono::{TimeDelta, Utc};
 use ivr::admin::views::{PageContext, Section, Ui, dashboard_page};
 use ivr::app::{self, AppState};
 use ivr::config::Settings;
+use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
 use ivr::stats::demo::{self, DemoPlan};
-use ivr::stats::{AnyStore, DateRange, Record, Store, WriterConfig};
+use ivr::stats::{DateRange, Record, Store, WriterConfig};
 use ivr::telephony::signature;
 use sqlx::Connection;
 use tower::ServiceExt;
@@ -92,7 +93,7 @@ async fn writer_throughput(url: &str, data_dir: &std::path::Path, flow: &Flow) {
     };
     let (recorder, writer) = ivr::stats::start_with(
         config,
-        AnyStore::connect_lazy(url).expect("a URL"),
+        Db::connect_lazy(url).expect("a URL"),
         8192,
         &data_dir.join(format!("spool-{}", rand::random::<u32>())),
     );
@@ -117,8 +118,8 @@ async fn writer_throughput(url: &str, data_dir: &std::path::Path, flow: &Flow) {
 }
 
 async fn report_speed(url: &str, flow: &Flow, calls: usize) {
-    let store = AnyStore::connect(url).await.expect("connects");
-    store.migrate().await.expect("migrates");
+    let store = Db::connect(url).await.expect("connects");
+    store.ready().await.expect("migrates");
     let last_day = Utc::now().date_naive() - TimeDelta::days(1);
     let plan = DemoPlan { calls, days: 365, last_day, seed: 111 };
     let started = Instant::now();
@@ -151,7 +152,7 @@ async fn report_speed(url: &str, flow: &Flow, calls: usize) {
 }
 
 /// The admin dashboard as `GET /admin` builds it: the summary, the view model and the page.
-async fn dashboard_speed(store: &AnyStore, flow: &Flow, year: DateRange, calls: usize) {
+async fn dashboard_speed(store: &Db, flow: &Flow, year: DateRange, calls: usize) {
     let page = PageContext {
         ui: Ui::Kk,
         csrf: "bench".to_owned(),
@@ -212,7 +213,7 @@ async fn webhook_latency(url: &str, data_dir: &std::path::Path) {
         Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())).expect("settings");
     let off = app::router(AppState::new(app::load(settings.clone()).expect("bundled flow and prompts")));
     let mut with_stats = app::load(settings.clone()).expect("bundled flow and prompts");
-    let (recorder, writer) = ivr::stats::start(&settings, AnyStore::connect_lazy(url).expect("a URL"));
+    let (recorder, writer) = ivr::stats::start(&settings, Db::connect_lazy(url).expect("a URL"));
     with_stats.stats = recorder.clone();
     let on = app::router(AppState::new(with_stats));
     recorder.flush().await.expect("connected");

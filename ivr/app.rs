@@ -17,10 +17,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::Guarded;
 use crate::config::Settings;
+use crate::db::Db;
 use crate::flow::{Flow, Language, PromptCatalog};
 use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
 use crate::prompts::PromptLibrary;
-use crate::stats::{AnyStore, Recorder, WriterHandle};
+use crate::stats::{Recorder, WriterHandle};
 use crate::telephony::signature::SignatureCheck;
 
 /// Everything a request needs, loaded once and shared read-only.
@@ -34,14 +35,15 @@ pub struct App {
     pub stats: Recorder,
     /// The database (`IVR_DATABASE_URL`): statistics, roster, users. Opened by
     /// [`Application::build`]; it connects when first used, so the service starts and
-    /// answers calls with the database down. Nothing on the call path waits on it. The
-    /// statistics writer migrates it.
-    pub db: Option<AnyStore>,
+    /// answers calls with the database down. Nothing on the call path waits on it. Its
+    /// migrations run once, for whichever of the statistics writer and the roster refresh
+    /// asks first (`Db::ready`).
+    pub db: Option<Db>,
 }
 
 impl App {
     /// The database, for the administrators' pages and API (503 when the service runs without one).
-    pub fn db(&self) -> Result<&AnyStore, crate::error::Error> {
+    pub fn db(&self) -> Result<&Db, crate::error::Error> {
         self.db.as_ref().ok_or(crate::error::Error::Unavailable)
     }
 }
@@ -116,6 +118,7 @@ pub struct Application {
     router: Router,
     stats: Recorder,
     writer: WriterHandle,
+    db: Db,
     /// Reloads the operator roster from the database; stopped when serving ends.
     roster_refresh: tokio::task::JoinHandle<()>,
 }
@@ -126,15 +129,15 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let listener = TcpListener::bind(app.settings.listen).await?;
-        let db = AnyStore::connect_lazy(&app.settings.database_url)?;
-        // The writer connects and migrates in the background: calls are answered at once,
-        // with the database up, down or slow.
+        let db = Db::connect_lazy(&app.settings.database_url)?;
+        // The writer and the roster refresh connect (and migrate, once) in the background:
+        // calls are answered at once, with the database up, down or slow.
         let (stats, writer) = crate::stats::start(&app.settings, db.clone());
         let state = AppState::new(App { stats: stats.clone(), db: Some(db.clone()), ..app });
         let every = std::time::Duration::from_millis(state.settings.roster_refresh_ms);
-        let roster_refresh = crate::operators::spawn_refresh(state.clone(), db, every);
+        let roster_refresh = crate::operators::spawn_refresh(state.clone(), db.clone(), every);
         let router = router(state);
-        Ok(Application { listener, router, stats, writer, roster_refresh })
+        Ok(Application { listener, router, stats, writer, db, roster_refresh })
     }
 
     /// The statistics recorder the webhooks use (tests flush it).
@@ -147,11 +150,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, finishes the requests in flight, then drains the
-    /// statistics: every record is committed, or spooled if the database is down.
+    /// statistics: every record is committed, or spooled if the database is down. Then the
+    /// database is closed (on SQLite this folds the write-ahead log into the file).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
         self.roster_refresh.abort();
         self.writer.drain().await;
+        self.db.close().await;
         served
     }
 }

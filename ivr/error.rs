@@ -89,16 +89,20 @@ impl IntoResponse for JsonError {
     }
 }
 
-impl From<crate::stats::StoreError> for Error {
+impl From<crate::db::DbError> for Error {
     /// A database that cannot be reached is "try again shortly"; anything else is a fault.
-    fn from(error: crate::stats::StoreError) -> Error {
-        use crate::stats::StoreError;
-        match error {
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
-                tracing::warn!(%error, "database unavailable");
-                Error::Unavailable
-            }
-            other => Error::Internal(other.into()),
+    fn from(error: crate::db::DbError) -> Error {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable");
+            Error::Unavailable
+        } else {
+            Error::Internal(error.into())
         }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Error {
+        crate::db::DbError::from(error).into()
     }
 }

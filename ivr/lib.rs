@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod call;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod flow;
 pub mod operators;

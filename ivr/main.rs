@@ -46,7 +46,7 @@ enum Command {
         #[command(subcommand)]
         command: ivr::access::cli::TokensCommand,
     },
-    /// Apply the statistics database's migrations (`serve` also does, at start-up).
+    /// Apply the database's migrations (`serve` also does, at start-up).
     Migrate,
     /// Print the anonymous call statistics of a range of days.
     Report(ivr::stats::cli::ReportArgs),
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         Command::Operators { command } => ivr::operators::cli::command(command),
         Command::Users { command } => ivr::access::cli::users(command),
         Command::Tokens { command } => ivr::access::cli::tokens(command),
-        Command::Migrate => ivr::stats::cli::migrate(),
+        Command::Migrate => ivr::db::cli::migrate(),
         Command::Report(args) => ivr::stats::cli::report(args),
         Command::DemoData(args) => ivr::stats::cli::demo_data(args),
     };

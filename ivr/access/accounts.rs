@@ -3,13 +3,13 @@
 use super::secret::{digest, hash_password, new_secret};
 use super::store::{AccessStore, NewUser};
 use super::{AccessError, Role};
-use crate::stats::AnyStore;
+use crate::db::Db;
 
 pub const MIN_PASSWORD: usize = 10;
 
 /// Adds a user with an argon2id hash of `password`; returns their id.
 pub async fn add_user(
-    db: &AnyStore,
+    db: &Db,
     name: &str,
     role: Role,
     password: &str,
@@ -26,12 +26,7 @@ pub async fn add_user(
 }
 
 /// Creates an API token and returns it: the only time it is ever seen, as only its digest is kept.
-pub async fn create_token(
-    db: &AnyStore,
-    role: Role,
-    label: &str,
-    operator_id: Option<i64>,
-) -> Result<String, AccessError> {
+pub async fn create_token(db: &Db, role: Role, label: &str, operator_id: Option<i64>) -> Result<String, AccessError> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 100 {
         return Err(AccessError::BadLabel);

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use super::store::AccessStore;
 use super::{Role, add_user, create_token};
 use crate::config::Settings;
-use crate::stats::cli::{Outcome, block_on, open};
+use crate::db::cli::{Outcome, with_db};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
@@ -53,8 +53,7 @@ pub fn users(command: UsersCommand) -> Outcome {
         _ => None,
     };
     let settings = Settings::from_env()?;
-    block_on(async {
-        let db = open(&settings).await?;
+    with_db(&settings, |db| async move {
         match command {
             UsersCommand::Add { role, name, operator } => {
                 let password = password.unwrap_or_default();
@@ -80,8 +79,7 @@ pub fn users(command: UsersCommand) -> Outcome {
 
 pub fn tokens(command: TokensCommand) -> Outcome {
     let settings = Settings::from_env()?;
-    block_on(async {
-        let db = open(&settings).await?;
+    with_db(&settings, |db| async move {
         match command {
             TokensCommand::Create { role, label, operator } => {
                 let token = create_token(&db, role, &label, operator).await.map_err(|e| vec![e.to_string()])?;

@@ -134,7 +134,7 @@ impl From<AccessError> for Error {
     /// unreachable database is a 503, anything else is logged and answered as internal.
     fn from(error: AccessError) -> Error {
         match error {
-            AccessError::Database(e) => crate::stats::StoreError::Database(e).into(),
+            AccessError::Database(e) => e.into(),
             AccessError::Other(e) => Error::Internal(e),
             other => Error::Internal(other.into()),
         }

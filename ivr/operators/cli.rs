@@ -11,8 +11,8 @@ use std::io::Write;
 use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
 use super::store::{RosterStore, StoredOperator};
 use crate::config::Settings;
-use crate::stats::AnyStore;
-use crate::stats::cli::{Outcome, block_on, open};
+use crate::db::Db;
+use crate::db::cli::{Outcome, with_db};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum OperatorsCommand {
@@ -75,8 +75,7 @@ pub enum ListFormat {
 pub fn command(command: OperatorsCommand) -> Outcome {
     let action = Action::parse(command).map_err(|e| vec![e.to_string()])?;
     let settings = Settings::from_env()?;
-    block_on(async {
-        let store = open(&settings).await?;
+    with_db(&settings, |store| async move {
         let printed = action.run(&store).await.map_err(|e| vec![e.to_string()])?;
         // A closed pipe (`| head`) is the reader's choice, not an error.
         let _ = std::io::stdout().lock().write_all(printed.as_bytes());
@@ -114,7 +113,7 @@ impl Action {
     }
 
     /// Does it; returns what to print.
-    async fn run(self, store: &AnyStore) -> Result<String, RosterError> {
+    async fn run(self, store: &Db) -> Result<String, RosterError> {
         Ok(match self {
             Action::Add(new) => format!("ok: added {}\n", describe(&store.add_operator(&new).await?)),
             Action::List(format) => render(&store.list_operators().await?, format),

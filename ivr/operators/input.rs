@@ -28,7 +28,7 @@ pub enum RosterError {
     #[error("nothing to change: give a new name, target or languages")]
     NothingToChange,
     #[error("the roster database: {0}")]
-    Database(#[from] crate::stats::StoreError),
+    Database(#[from] crate::db::DbError),
 }
 
 impl From<sqlx::Error> for RosterError {

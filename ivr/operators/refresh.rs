@@ -12,13 +12,13 @@ use super::input::RosterError;
 use super::store::{RosterStore, StoredOperator};
 use super::{Operator, Roster};
 use crate::app::AppState;
-use crate::stats::{AnyStore, Store};
+use crate::db::Db;
 
 /// A reload that takes longer is abandoned; the next one starts on schedule.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the refresh task; it runs until aborted. Needs a Tokio runtime.
-pub fn spawn_refresh(app: AppState, db: AnyStore, every: Duration) -> JoinHandle<()> {
+pub fn spawn_refresh(app: AppState, db: Db, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut refresh = Refresh::default();
         loop {
@@ -33,15 +33,12 @@ pub fn spawn_refresh(app: AppState, db: AnyStore, every: Duration) -> JoinHandle
 
 #[derive(Default)]
 struct Refresh {
-    /// The roster table exists: this instance applied the migrations (the statistics
-    /// writer does too, concurrently; both are safe to run twice).
-    migrated: bool,
     /// The last reload failed and was reported.
     failing: bool,
 }
 
 impl Refresh {
-    async fn reload(&mut self, db: &AnyStore, app: &AppState) {
+    async fn reload(&mut self, db: &Db, app: &AppState) {
         match tokio::time::timeout(LOAD_TIMEOUT, self.load(db)).await {
             Ok(Ok(operators)) => {
                 app.roster.replace(Roster { operators, switchboard: app.settings.operator_number.clone() });
@@ -54,11 +51,9 @@ impl Refresh {
         }
     }
 
-    async fn load(&mut self, db: &AnyStore) -> Result<Vec<Operator>, RosterError> {
-        if !self.migrated {
-            db.migrate().await?;
-            self.migrated = true;
-        }
+    async fn load(&self, db: &Db) -> Result<Vec<Operator>, RosterError> {
+        // The roster table exists once the migrations ran (whoever ran them).
+        db.ready().await?;
         Ok(db.list_operators().await?.iter().map(StoredOperator::to_operator).collect())
     }
 

@@ -27,8 +27,9 @@ use chrono::NaiveDate;
 
 use crate::access::{Guarded, Role};
 use crate::app::AppState;
+use crate::db::Db;
 use crate::error::{Error, JsonError};
-use crate::stats::{AnyStore, DateRange, Store, Summary, metric};
+use crate::stats::{DateRange, Store, Summary, metric};
 
 pub use export::{CALLS_HEADER, DAILY_HEADER};
 pub use query::{BadQuery, MAX_DAYS, ReportFormat, ReportQuery};
@@ -89,14 +90,14 @@ async fn calls(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Res
 }
 
 /// The CSV lines of one day's calls, after the header when `header`.
-async fn day_chunk(db: &AnyStore, day: NaiveDate, header: bool) -> Result<Bytes, Error> {
+async fn day_chunk(db: &Db, day: NaiveDate, header: bool) -> Result<Bytes, Error> {
     let rows = db.calls(DateRange { from: day, to: day }).await?;
     let mut out = if header { export::calls_header().map_err(csv_fault)? } else { Vec::new() };
     out.extend(export::calls_csv(&rows).map_err(csv_fault)?);
     Ok(Bytes::from(out))
 }
 
-type ChunkState = (AnyStore, Option<NaiveDate>, NaiveDate);
+type ChunkState = (Db, Option<NaiveDate>, NaiveDate);
 
 /// The next day's chunk of `calls.csv`. A failure ends the stream with an error, which
 /// aborts the response: the client sees a broken download, never a silently short file.

@@ -1,7 +1,6 @@
-//! `ivr migrate`, `ivr report` and `ivr demo-data`: the statistics from the command line.
-//! Each checks its input before touching the database, and writes in one transaction, so a
-//! bad argument or a failure leaves nothing half-written. Nothing here prints the database
-//! URL, which may hold a password: only its kind.
+//! `ivr report` and `ivr demo-data`: the statistics from the command line. Each checks its
+//! input before touching the database, and writes in one transaction, so a bad argument or
+//! a failure leaves nothing half-written.
 
 use std::io::Write;
 use std::time::Instant;
@@ -11,8 +10,9 @@ use chrono::{TimeDelta, Utc};
 use super::demo::{self, DemoPlan};
 use super::format::{self, Format};
 use super::report::DateRange;
-use super::store::{AnyStore, Store};
+use super::store::Store;
 use crate::config::Settings;
+use crate::db::cli::{Outcome, with_db};
 use crate::flow::Flow;
 
 const MAX_DEMO_CALLS: usize = 20_000_000;
@@ -43,24 +43,12 @@ pub struct DemoDataArgs {
     pub seed: u64,
 }
 
-pub(crate) type Outcome = Result<(), Vec<String>>;
-
-/// Applies the migrations to `IVR_DATABASE_URL`.
-pub fn migrate() -> Outcome {
-    let settings = Settings::from_env()?;
-    block_on(async {
-        let store = open(&settings).await?;
-        println!("ok: the {} statistics database is migrated", store.kind());
-        Ok(())
-    })
-}
-
 /// Prints the summary of a range.
 pub fn report(args: ReportArgs) -> Outcome {
     let range = DateRange::parse(&args.from, &args.to).map_err(|e| vec![format!("--from/--to: {e}")])?;
     let settings = Settings::from_env()?;
-    block_on(async {
-        let summary = open(&settings).await?.summary(range).await.map_err(|e| vec![e.to_string()])?;
+    with_db(&settings, |db| async move {
+        let summary = db.summary(range).await.map_err(|e| vec![e.to_string()])?;
         // A closed pipe (`| head`) is the reader's choice, not an error.
         let _ = std::io::stdout().lock().write_all(format::render(&summary, args.format).as_bytes());
         if let Some(warning) = format::synthetic_warning(&summary).filter(|_| args.format == Format::Json) {
@@ -76,8 +64,7 @@ pub fn demo_data(args: DemoDataArgs) -> Outcome {
     let settings = Settings::from_env()?;
     let flow =
         Flow::load(&settings.flow_path).map_err(|e| vec![format!("flow {}: {e}", settings.flow_path.display())])?;
-    block_on(async {
-        let store = open(&settings).await?;
+    with_db(&settings, |store| async move {
         let real = store.real_calls().await.map_err(|e| vec![e.to_string()])?;
         if real > 0 {
             return Err(vec![format!(
@@ -111,17 +98,4 @@ fn demo_plan(args: &DemoDataArgs) -> Result<DemoPlan, Vec<String>> {
     }
     let last_day = Utc::now().date_naive() - TimeDelta::days(1);
     Ok(DemoPlan { calls: args.calls, days: args.days, last_day, seed: args.seed })
-}
-
-/// Connects to `IVR_DATABASE_URL` and migrates it: what every command on the database does first.
-pub(crate) async fn open(settings: &Settings) -> Result<AnyStore, Vec<String>> {
-    let store =
-        AnyStore::connect(&settings.database_url).await.map_err(|e| vec![format!("cannot open the database: {e}")])?;
-    store.migrate().await.map_err(|e| vec![format!("cannot migrate the {} database: {e}", store.kind())])?;
-    Ok(store)
-}
-
-pub(crate) fn block_on<F: Future<Output = Outcome>>(future: F) -> Outcome {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
-    runtime.block_on(future)
 }

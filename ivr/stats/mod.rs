@@ -40,11 +40,12 @@ pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
 pub use recorder::{FlushReport, Recorder};
 pub use report::{DateRange, DayRow, RangeError, Summary, TotalRow};
 pub use spool::Spool;
-pub use store::{AnyStore, PgStore, SqliteStore, Store, StoreError};
+pub use store::{Store, StoreError};
 pub use totals::{DailyTotals, metric};
 pub use writer::{WriterConfig, WriterHandle};
 
 use crate::config::Settings;
+use crate::db::Db;
 use recorder::Overflow;
 use writer::Writer;
 
@@ -62,16 +63,16 @@ impl WriterConfig {
     }
 }
 
-/// Starts the writer task (it connects to `database` and migrates it in the background) and
+/// Starts the writer task (it connects to `database`, migrated, in the background) and
 /// returns the recorder the webhooks use. Needs a Tokio runtime; returns at once.
-pub fn start(settings: &Settings, database: AnyStore) -> (Recorder, WriterHandle) {
+pub fn start(settings: &Settings, database: Db) -> (Recorder, WriterHandle) {
     start_with(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir)
 }
 
 /// [`start`] with the writer's settings spelled out (benchmarks).
 pub fn start_with(
     config: WriterConfig,
-    database: AnyStore,
+    database: Db,
     queue: usize,
     data_dir: &std::path::Path,
 ) -> (Recorder, WriterHandle) {

@@ -6,7 +6,8 @@ use chrono::{NaiveDate, TimeDelta};
 
 use tokio::task::JoinHandle;
 
-use super::store::{AnyStore, Purged, Store, StoreError};
+use super::store::{Purged, Store, StoreError};
+use crate::db::Db;
 
 /// The first day whose raw rows are kept, `days` before `today`.
 pub fn cutoff(today: NaiveDate, days: u32) -> NaiveDate {
@@ -19,7 +20,7 @@ pub async fn purge(store: &impl Store, today: NaiveDate, days: u32) -> Result<Pu
 }
 
 /// Runs one purge on its own task, logging what it did.
-pub fn spawn_purge(store: AnyStore, cutoff: NaiveDate) -> JoinHandle<()> {
+pub fn spawn_purge(store: Db, cutoff: NaiveDate) -> JoinHandle<()> {
     tokio::spawn(async move {
         match store.purge_before(cutoff).await {
             Ok(purged) if purged.calls + purged.steps > 0 => {

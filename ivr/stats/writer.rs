@@ -20,7 +20,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 use super::record::Record;
 use super::recorder::{FlushReport, Message, Overflow};
 use super::spool::{Spool, SpoolReader};
-use super::store::{AnyStore, Store, StoreError};
+use super::store::{Store, StoreError};
+use crate::db::Db;
 
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(10);
@@ -56,9 +57,9 @@ pub struct Writer {
     rx: mpsc::Receiver<Message>,
     config: WriterConfig,
     /// The database, connecting when first used; shared with the rest of the service.
-    database: AnyStore,
+    database: Db,
     /// `database`, once migrated.
-    store: Option<AnyStore>,
+    store: Option<Db>,
     spool: Arc<Spool>,
     overflow: Arc<Overflow>,
     /// The database answered the last attempt.
@@ -75,7 +76,7 @@ impl Writer {
     pub fn new(
         rx: mpsc::Receiver<Message>,
         config: WriterConfig,
-        database: AnyStore,
+        database: Db,
         spool: Arc<Spool>,
         overflow: Arc<Overflow>,
         flush: Arc<Notify>,
@@ -360,7 +361,7 @@ impl Writer {
     }
 }
 
-async fn ready_to_write(database: &AnyStore) -> Result<AnyStore, StoreError> {
-    database.migrate().await?;
+async fn ready_to_write(database: &Db) -> Result<Db, StoreError> {
+    database.ready().await?;
     Ok(database.clone())
 }

@@ -7,6 +7,7 @@ mod browser;
 mod call_path;
 mod check;
 mod dashboard;
+mod database;
 mod emergency;
 mod helpers;
 mod operators;

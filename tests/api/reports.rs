@@ -4,8 +4,8 @@
 
 use chrono::{Days, NaiveDate, Utc};
 use ivr::access::Role;
+use ivr::db::Db;
 use ivr::reports::{CALLS_HEADER, DAILY_HEADER};
-use ivr::stats::{AnyStore, Store};
 use serde_json::Value;
 
 use crate::helpers::{Options, TestApp, spawn_app_with};
@@ -13,7 +13,7 @@ use crate::helpers::{Options, TestApp, spawn_app_with};
 /// A service on a database of its own, and that database, to seed and to make credentials in.
 pub struct Seeded {
     pub app: TestApp,
-    pub store: AnyStore,
+    pub store: Db,
     _dir: tempfile::TempDir,
 }
 
@@ -27,11 +27,9 @@ impl Seeded {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("ivr.sqlite3").display());
         let app = spawn_app_with(Options { database_url: Some(url.clone()), ..options }).await;
-        // Ready when the service has made and migrated the file: then this second
-        // connection only reads the migrations, instead of racing to apply them.
-        app.stats.flush().await.expect("statistics on");
-        let store = AnyStore::connect(&url).await.expect("the test database");
-        store.migrate().await.expect("migrated");
+        // Opened while the service may still be making the file: both are safe at once.
+        let store = Db::connect(&url).await.expect("the test database");
+        store.ready().await.expect("migrated");
         Seeded { app, store, _dir: dir }
     }
 

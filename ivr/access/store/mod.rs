@@ -1,18 +1,17 @@
 //! Users, API tokens, sessions and the sign-in throttle in the database: [`AccessStore`],
-//! for SQLite and PostgreSQL alike (each has its SQL in a file of its own).
+//! for SQLite and PostgreSQL alike (the SQL, written once, is in `sql.rs`).
 //!
 //! Only digests of secrets reach these methods (see `secret.rs`); runtime-checked
 //! `sqlx::query` with bind parameters only; each write is one statement or one transaction.
 
-mod postgres;
-mod sqlite;
+mod sql;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
 use super::{AccessError, Role};
-use crate::stats::AnyStore;
+use crate::db::{Db, on_db};
 
 /// An account as stored, without its password hash.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -191,30 +190,21 @@ macro_rules! token_columns {
 }
 use {token_columns, user_columns};
 
-macro_rules! delegate {
-    ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            AnyStore::Sqlite($store) => $call.await,
-            AnyStore::Postgres($store) => $call.await,
-        }
-    };
-}
-
-impl AccessStore for AnyStore {
+impl AccessStore for Db {
     async fn add_user(&self, user: &NewUser<'_>) -> Result<User, AccessError> {
-        delegate!(self, s => s.add_user(user))
+        on_db!(self, s => s.add_user(user))
     }
     async fn user_by_name(&self, name: &str) -> Result<Option<(User, String)>, AccessError> {
-        delegate!(self, s => s.user_by_name(name))
+        on_db!(self, s => s.user_by_name(name))
     }
     async fn list_users(&self) -> Result<Vec<User>, AccessError> {
-        delegate!(self, s => s.list_users())
+        on_db!(self, s => s.list_users())
     }
     async fn remove_user(&self, name: &str) -> Result<bool, AccessError> {
-        delegate!(self, s => s.remove_user(name))
+        on_db!(self, s => s.remove_user(name))
     }
     async fn set_language(&self, user_id: i64, language: &str) -> Result<(), AccessError> {
-        delegate!(self, s => s.set_language(user_id, language))
+        on_db!(self, s => s.set_language(user_id, language))
     }
     async fn add_token(
         &self,
@@ -223,16 +213,16 @@ impl AccessStore for AnyStore {
         operator_id: Option<i64>,
         hash: &str,
     ) -> Result<TokenInfo, AccessError> {
-        delegate!(self, s => s.add_token(label, role, operator_id, hash))
+        on_db!(self, s => s.add_token(label, role, operator_id, hash))
     }
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenInfo>, AccessError> {
-        delegate!(self, s => s.token_by_hash(token_hash))
+        on_db!(self, s => s.token_by_hash(token_hash))
     }
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>, AccessError> {
-        delegate!(self, s => s.list_tokens())
+        on_db!(self, s => s.list_tokens())
     }
     async fn revoke_token(&self, id: i64) -> Result<bool, AccessError> {
-        delegate!(self, s => s.revoke_token(id))
+        on_db!(self, s => s.revoke_token(id))
     }
     async fn add_session(
         &self,
@@ -241,13 +231,13 @@ impl AccessStore for AnyStore {
         csrf: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), AccessError> {
-        delegate!(self, s => s.add_session(id_hash, user_id, csrf, expires_at))
+        on_db!(self, s => s.add_session(id_hash, user_id, csrf, expires_at))
     }
     async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, AccessError> {
-        delegate!(self, s => s.session(id_hash, now))
+        on_db!(self, s => s.session(id_hash, now))
     }
     async fn remove_session(&self, id_hash: &str) -> Result<(), AccessError> {
-        delegate!(self, s => s.remove_session(id_hash))
+        on_db!(self, s => s.remove_session(id_hash))
     }
     async fn claim_login_attempt(
         &self,
@@ -256,12 +246,12 @@ impl AccessStore for AnyStore {
         since: DateTime<Utc>,
         max: usize,
     ) -> Result<Option<DateTime<Utc>>, AccessError> {
-        delegate!(self, s => s.claim_login_attempt(name, at, since, max))
+        on_db!(self, s => s.claim_login_attempt(name, at, since, max))
     }
     async fn login_failures(&self, name: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, AccessError> {
-        delegate!(self, s => s.login_failures(name, since))
+        on_db!(self, s => s.login_failures(name, since))
     }
     async fn clear_login_failures(&self, name: &str) -> Result<(), AccessError> {
-        delegate!(self, s => s.clear_login_failures(name))
+        on_db!(self, s => s.clear_login_failures(name))
     }
 }

@@ -3,10 +3,9 @@
 //! Every change is one explicit transaction that validates nothing itself (the input types
 //! in `input.rs` already did) and maps the database's refusals to [`RosterError`]s a person
 //! can act on: a duplicate target, an unknown id. Queries are runtime-checked `sqlx::query`
-//! with bind parameters only; each database has its SQL in a file of its own.
+//! with bind parameters only, written once for both databases (`sql.rs`).
 
-mod postgres;
-mod sqlite;
+mod sql;
 
 use std::future::Future;
 
@@ -15,7 +14,7 @@ use chrono::{DateTime, Utc};
 use super::input::{NewOperator, OperatorChange, RosterError, target_text};
 use super::{Languages, Operator};
 use crate::config::DialTarget;
-use crate::stats::AnyStore;
+use crate::db::{Db, on_db};
 
 /// One roster entry as stored.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -149,36 +148,21 @@ fn refused(error: sqlx::Error, target: Option<&DialTarget>) -> RosterError {
     error.into()
 }
 
-impl RosterStore for AnyStore {
+impl RosterStore for Db {
     async fn list_operators(&self) -> Result<Vec<StoredOperator>, RosterError> {
-        match self {
-            AnyStore::Sqlite(s) => s.list_operators().await,
-            AnyStore::Postgres(s) => s.list_operators().await,
-        }
+        on_db!(self, db => db.list_operators())
     }
     async fn operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
-        match self {
-            AnyStore::Sqlite(s) => s.operator(id).await,
-            AnyStore::Postgres(s) => s.operator(id).await,
-        }
+        on_db!(self, db => db.operator(id))
     }
     async fn add_operator(&self, new: &NewOperator) -> Result<StoredOperator, RosterError> {
-        match self {
-            AnyStore::Sqlite(s) => s.add_operator(new).await,
-            AnyStore::Postgres(s) => s.add_operator(new).await,
-        }
+        on_db!(self, db => db.add_operator(new))
     }
     async fn update_operator(&self, id: i64, change: &OperatorChange) -> Result<StoredOperator, RosterError> {
-        match self {
-            AnyStore::Sqlite(s) => s.update_operator(id, change).await,
-            AnyStore::Postgres(s) => s.update_operator(id, change).await,
-        }
+        on_db!(self, db => db.update_operator(id, change))
     }
     async fn remove_operator(&self, id: i64) -> Result<StoredOperator, RosterError> {
-        match self {
-            AnyStore::Sqlite(s) => s.remove_operator(id).await,
-            AnyStore::Postgres(s) => s.remove_operator(id).await,
-        }
+        on_db!(self, db => db.remove_operator(id))
     }
 }
 

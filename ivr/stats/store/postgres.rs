@@ -7,11 +7,8 @@
 //! upserted sorted by (day, metric, key) for the same reason.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use chrono::NaiveDate;
-use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::plan::{self, CALL_COLUMNS, CALL_UPSERT, CHUNK, StepRow, TOTALS_UPSERT, push_call_row};
@@ -21,44 +18,10 @@ use crate::stats::record::Record;
 use crate::stats::report::{DateRange, TotalRow};
 use crate::stats::totals::DailyTotals;
 
-static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
-
-#[derive(Clone, Debug)]
-pub struct PgStore {
-    pool: PgPool,
-}
-
-impl PgStore {
-    /// Connects to a `postgres://` URL; fails at once if the server cannot be reached.
-    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
-        Ok(PgStore { pool })
-    }
-
-    /// The store of a `postgres://` URL, connecting only when first used.
-    pub fn connect_lazy(url: &str) -> Result<PgStore, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(5)).connect_lazy(url)?;
-        Ok(PgStore { pool })
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-}
-
-impl Store for PgStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        Ok(MIGRATOR.run(&self.pool).await?)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
+impl Store for crate::db::Postgres {
     async fn write(&self, records: &[Record]) -> Result<Written, StoreError> {
         let records = plan::unique(records);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut calls: Vec<i64> = records.iter().map(|r| r.call).collect();
         calls.dedup(); // `unique` sorted them by call
         sqlx::query("SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS t(id)")
@@ -81,18 +44,18 @@ impl Store for PgStore {
 
     async fn total_rows(&self, range: DateRange) -> Result<Vec<TotalRow>, StoreError> {
         let sql = "SELECT day, metric, key, value FROM daily_totals WHERE day >= $1 AND day <= $2";
-        Ok(sqlx::query_as(sql).bind(range.from).bind(range.to).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql).bind(range.from).bind(range.to).fetch_all(self.reader()).await?)
     }
 
     async fn calls(&self, range: DateRange) -> Result<Vec<CallRow>, StoreError> {
         let mut query = QueryBuilder::<Postgres>::new("SELECT ");
         query.push(CALL_COLUMNS).push(" FROM calls WHERE day >= ").push_bind(range.from);
         query.push(" AND day <= ").push_bind(range.to).push(" ORDER BY day, started_at, call_id");
-        Ok(query.build_query_as().fetch_all(&self.pool).await?)
+        Ok(query.build_query_as().fetch_all(self.reader()).await?)
     }
 
     async fn purge_before(&self, cutoff: NaiveDate) -> Result<Purged, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let steps = sqlx::query(
             "DELETE FROM call_steps WHERE day < $1 \
              OR call_id IN (SELECT call_id FROM calls WHERE day < $1)",
@@ -106,7 +69,7 @@ impl Store for PgStore {
     }
 
     async fn load_synthetic(&self, calls: &[CallRow], totals: &DailyTotals) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         upsert_calls(&mut tx, calls, "").await?;
         upsert_totals(&mut tx, totals).await?;
         tx.commit().await?;
@@ -116,7 +79,7 @@ impl Store for PgStore {
     async fn real_calls(&self) -> Result<i64, StoreError> {
         let sql = "SELECT CAST(COALESCE(SUM(CASE WHEN metric = 'calls' THEN value ELSE -value END), 0) AS BIGINT) \
                    FROM daily_totals WHERE metric IN ('calls', 'synthetic') AND key = ''";
-        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(sql).fetch_one(self.reader()).await?)
     }
 }
 

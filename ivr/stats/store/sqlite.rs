@@ -1,17 +1,10 @@
-//! The default store: one SQLite file, in WAL mode so reports read while the writer writes.
-//!
-//! Writes go through a pool of exactly one connection and open with `BEGIN IMMEDIATE`, so
-//! there is one writer and it takes the write lock up front instead of failing half-way.
-//! `synchronous = FULL`: a committed batch survives a power cut, because "nothing lost"
-//! includes the statistics already acknowledged.
+//! The statistics' SQL for SQLite. Every write is one transaction on the single writer
+//! connection, opened with `BEGIN IMMEDIATE` (see `db/sqlite.rs`); reports read through
+//! the read-only connections.
 
 use std::collections::HashSet;
-use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::NaiveDate;
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::plan::{self, CALL_COLUMNS, CALL_UPSERT, CHUNK, StepRow, TOTALS_UPSERT, push_call_row};
@@ -21,66 +14,10 @@ use crate::stats::record::Record;
 use crate::stats::report::{DateRange, TotalRow};
 use crate::stats::totals::DailyTotals;
 
-static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
-
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
-}
-
-impl SqliteStore {
-    /// Opens (creating if needed) the file of a `sqlite://` URL.
-    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let store = SqliteStore::connect_lazy(url)?;
-        store.ping().await?;
-        Ok(store)
-    }
-
-    /// The store of a `sqlite://` URL, opening the file only when first used.
-    pub fn connect_lazy(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_lazy_with(options.clone());
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_lazy_with(options.read_only(true));
-        Ok(SqliteStore { writer, reader })
-    }
-
-    /// The read-only connections, for reports and pages.
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    /// The single writing connection's pool, for other parts of the service that write here.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.writer
-    }
-}
-
-impl Store for SqliteStore {
-    /// SQLite has no advisory lock for sqlx's migrator to take, so two processes starting at
-    /// once (`ivr serve` and `ivr report`) could both apply a migration. Holding the write
-    /// lock makes the second wait and then find it applied.
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // `run_direct` is `run` on a connection we hold (sqlx's way around an `Acquire`
-        // lifetime error in `Send` futures).
-        MIGRATOR.run_direct(None, &mut *tx, false).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.writer).await?;
-        Ok(())
-    }
-
+impl Store for crate::db::Sqlite {
     async fn write(&self, records: &[Record]) -> Result<Written, StoreError> {
         let records = plan::unique(records);
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let mut fresh = HashSet::new();
         for chunk in records.chunks(CHUNK) {
             fresh.extend(insert_steps(&mut tx, chunk).await?);
@@ -97,18 +34,18 @@ impl Store for SqliteStore {
 
     async fn total_rows(&self, range: DateRange) -> Result<Vec<TotalRow>, StoreError> {
         let sql = "SELECT day, metric, key, value FROM daily_totals WHERE day >= ? AND day <= ?";
-        Ok(sqlx::query_as(sql).bind(range.from).bind(range.to).fetch_all(&self.reader).await?)
+        Ok(sqlx::query_as(sql).bind(range.from).bind(range.to).fetch_all(self.reader()).await?)
     }
 
     async fn calls(&self, range: DateRange) -> Result<Vec<CallRow>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new("SELECT ");
         query.push(CALL_COLUMNS).push(" FROM calls WHERE day >= ").push_bind(range.from);
         query.push(" AND day <= ").push_bind(range.to).push(" ORDER BY day, started_at, call_id");
-        Ok(query.build_query_as().fetch_all(&self.reader).await?)
+        Ok(query.build_query_as().fetch_all(self.reader()).await?)
     }
 
     async fn purge_before(&self, cutoff: NaiveDate) -> Result<Purged, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let steps = sqlx::query(
             "DELETE FROM call_steps WHERE day < ?1 \
              OR call_id IN (SELECT call_id FROM calls WHERE day < ?1)",
@@ -122,7 +59,7 @@ impl Store for SqliteStore {
     }
 
     async fn load_synthetic(&self, calls: &[CallRow], totals: &DailyTotals) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         upsert_calls(&mut tx, calls, "").await?;
         upsert_totals(&mut tx, totals).await?;
         tx.commit().await?;
@@ -132,7 +69,7 @@ impl Store for SqliteStore {
     async fn real_calls(&self) -> Result<i64, StoreError> {
         let sql = "SELECT CAST(COALESCE(SUM(CASE WHEN metric = 'calls' THEN value ELSE -value END), 0) AS BIGINT) \
                    FROM daily_totals WHERE metric IN ('calls', 'synthetic') AND key = ''";
-        Ok(sqlx::query_scalar(sql).fetch_one(&self.reader).await?)
+        Ok(sqlx::query_scalar(sql).fetch_one(self.reader()).await?)
     }
 }
 

@@ -11,8 +11,8 @@ mod cli;
 mod store_suite;
 mod transfer_stats;
 
+use ivr::db::Db;
 use ivr::operators::{NewOperator, RosterStore, StoredOperator};
-use ivr::stats::AnyStore;
 
 use crate::helpers::{Options, TestApp, spawn_app_with};
 use crate::stats::support::{Backend, TestDatabase, eventually};
@@ -20,7 +20,7 @@ use crate::stats::support::{Backend, TestDatabase, eventually};
 /// A running service and the database its roster lives in.
 pub struct RosterApp {
     pub app: TestApp,
-    pub store: AnyStore,
+    pub store: Db,
     pub db: TestDatabase,
 }
 

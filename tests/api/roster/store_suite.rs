@@ -2,8 +2,8 @@
 //! change writes nothing, ids are never reused, and two writers racing for one target
 //! leave exactly one operator with it.
 
+use ivr::db::Db;
 use ivr::operators::{NewOperator, OperatorChange, RosterError, RosterStore};
-use ivr::stats::AnyStore;
 
 use crate::stats::support::{Backend, TestDatabase, on_both_databases};
 
@@ -20,7 +20,7 @@ fn new(name: &str, target: &str, languages: &str) -> NewOperator {
     NewOperator::parse(name, target, languages, true).expect("valid test operator")
 }
 
-async fn store(backend: &Backend) -> (TestDatabase, AnyStore) {
+async fn store(backend: &Backend) -> (TestDatabase, Db) {
     let db = TestDatabase::new(backend).await;
     let store = db.store().await;
     (db, store)
@@ -109,15 +109,15 @@ async fn racing_writers_leave_one_operator_per_target(backend: Backend) {
 async fn a_hand_edited_unusable_row_is_skipped() {
     let (_db, store) = store(&Backend::Sqlite).await;
     let kept = store.add_operator(&new("A", "+77170000001", "kk")).await.unwrap();
-    let AnyStore::Sqlite(sqlite) = &store else { unreachable!("a SQLite store") };
+    let Db::Sqlite(sqlite) = &store else { unreachable!("a SQLite store") };
     sqlx::query(
         "INSERT INTO operators (name, target, languages, available, created_at, updated_at) \
          VALUES ('B', 'sip:a b@pbx', 'kk', 1, '2026-11-29T00:00:00Z', '2026-11-29T00:00:00Z')",
     )
-    .execute(sqlite.pool())
+    .execute(sqlite.writer())
     .await
     .expect("the CHECKs let a space in a SIP URI through");
-    let refused = sqlx::query("UPDATE operators SET languages = 'en' WHERE id = 1").execute(sqlite.pool()).await;
+    let refused = sqlx::query("UPDATE operators SET languages = 'en' WHERE id = 1").execute(sqlite.writer()).await;
     assert!(refused.is_err(), "the CHECKs refuse an unknown language");
     assert_eq!(store.list_operators().await.unwrap(), [kept]);
 }

@@ -1,13 +1,14 @@
-//! The store suite: generic functions over [`Store`], run on [`SqliteStore`] and
-//! [`PgStore`] alike, with records made by walking the bundled flow.
+//! The store suite: generic functions over [`Store`], run on [`Sqlite`] and
+//! [`Postgres`] alike, with records made by walking the bundled flow.
 //!
-//! [`SqliteStore`]: ivr::stats::SqliteStore
-//! [`PgStore`]: ivr::stats::PgStore
+//! [`Sqlite`]: ivr::db::Sqlite
+//! [`Postgres`]: ivr::db::Postgres
 
 use chrono::{NaiveDate, TimeDelta};
+use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
 use ivr::stats::demo::{self, DemoPlan};
-use ivr::stats::{AnyStore, CallRow, DailyTotals, DateRange, Record, Store, Summary, TotalRow, call_key};
+use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, Summary, TotalRow, call_key};
 
 use super::support::{Backend, TestDatabase, on_both_databases, today};
 
@@ -26,8 +27,8 @@ macro_rules! with_store {
     ($backend:expr, $check:ident) => {{
         let db = TestDatabase::new(&$backend).await;
         match db.store().await {
-            AnyStore::Sqlite(store) => $check(&store).await,
-            AnyStore::Postgres(store) => $check(&store).await,
+            Db::Sqlite(store) => $check(&store).await,
+            Db::Postgres(store) => $check(&store).await,
         }
     }};
 }

@@ -8,7 +8,8 @@
 
 use std::path::PathBuf;
 
-use ivr::stats::{AnyStore, Store, Summary};
+use ivr::db::Db;
+use ivr::stats::{Store, Summary};
 use sqlx::Connection;
 
 /// Runs each listed `async fn name(backend: Backend)` once on SQLite and once on
@@ -101,9 +102,9 @@ impl TestDatabase {
     }
 
     /// The store, migrated.
-    pub async fn store(&self) -> AnyStore {
-        let store = AnyStore::connect(&self.url).await.expect("the test database opens");
-        store.migrate().await.expect("the test database migrates");
+    pub async fn store(&self) -> Db {
+        let store = Db::connect(&self.url).await.expect("the test database opens");
+        store.ready().await.expect("the test database migrates");
         store
     }
 
@@ -124,7 +125,7 @@ impl TestDatabase {
             return bytes;
         }
         let store = self.store().await;
-        let AnyStore::Postgres(pg) = &store else { unreachable!("a PostgreSQL test database") };
+        let Db::Postgres(pg) = &store else { unreachable!("a PostgreSQL test database") };
         let mut text = String::new();
         for sql in [
             "SELECT row_to_json(t)::text FROM call_steps t",
@@ -132,7 +133,7 @@ impl TestDatabase {
             "SELECT row_to_json(t)::text FROM daily_totals t",
             "SELECT row_to_json(t)::text FROM _sqlx_migrations t",
         ] {
-            let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(pg.pool()).await.expect("rows");
+            let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(pg.reader()).await.expect("rows");
             text.extend(rows.into_iter().map(|r| r + "\n"));
         }
         text.into_bytes()
