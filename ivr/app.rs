@@ -22,6 +22,7 @@ use crate::flow::{Flow, Language, PromptCatalog};
 use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
 use crate::prompts::PromptLibrary;
 use crate::stats::{Recorder, WriterHandle};
+use crate::telephony::jambonz::signature::JambonzSignatureCheck;
 use crate::telephony::signature::SignatureCheck;
 
 /// Everything a request needs, loaded once and shared read-only.
@@ -30,6 +31,8 @@ pub struct App {
     pub flow: Flow,
     pub prompts: PromptLibrary,
     pub signature: Option<SignatureCheck>,
+    /// Checks `Jambonz-Signature` when `IVR_JAMBONZ_WEBHOOK_SECRET` is set.
+    pub jambonz_signature: Option<JambonzSignatureCheck>,
     pub roster: LiveRoster,
     /// Anonymous statistics; disabled until [`Application::build`] starts the writer.
     pub stats: Recorder,
@@ -88,8 +91,9 @@ pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Resul
         return Err(problems);
     }
     let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
+    let jambonz_signature = settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new);
     let roster = LiveRoster::new(Roster { operators: Vec::new(), switchboard: settings.operator_number.clone() });
-    Ok(App { settings, flow, prompts, signature, roster, stats: Recorder::disabled(), db: None })
+    Ok(App { settings, flow, prompts, signature, jambonz_signature, roster, stats: Recorder::disabled(), db: None })
 }
 
 /// Every route under `/admin` and `/api`, with the roles it admits.

@@ -35,6 +35,8 @@ pub struct Settings {
     /// The base URL the provider reaches this service at, without a trailing slash.
     pub public_url: String,
     pub twilio_auth_token: Option<String>,
+    /// jambonz's webhook signing secret (several, comma-separated, while rotating).
+    pub jambonz_webhook_secret: Option<String>,
     pub emergency_number: DialTarget,
     pub operator_number: Option<DialTarget>,
     pub database_url: String,
@@ -107,6 +109,7 @@ impl Settings {
             listen,
             public_url,
             twilio_auth_token: get("IVR_TWILIO_AUTH_TOKEN"),
+            jambonz_webhook_secret: get("IVR_JAMBONZ_WEBHOOK_SECRET"),
             emergency_number: emergency_number.unwrap_or(DialTarget::Number("102".to_owned())),
             operator_number,
             database_url: get("IVR_DATABASE_URL").unwrap_or_else(|| "sqlite://ivr.sqlite3".to_owned()),
@@ -127,6 +130,10 @@ impl Settings {
         let mut warnings = Vec::new();
         if self.twilio_auth_token.is_none() {
             warnings.push("IVR_TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked".to_owned());
+        }
+        if self.jambonz_webhook_secret.is_none() {
+            warnings
+                .push("IVR_JAMBONZ_WEBHOOK_SECRET is not set: jambonz webhook signatures are NOT checked".to_owned());
         }
         if self.operator_number.is_none() {
             warnings.push(

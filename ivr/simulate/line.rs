@@ -1,5 +1,6 @@
-//! The telephony provider, in-process: POSTs the webhooks to the real router and follows
-//! the TwiML it answers, read by [`softphone::parse`] as a provider reads it.
+//! The telephony platform, in-process: POSTs the webhooks of one dialect (TwiML or jambonz)
+//! to the real router and follows the documents it answers, read by [`softphone`] as the
+//! platform reads them.
 //!
 //! Nothing here knows the flow. What the caller hears is whatever `<Play>` URLs the service
 //! sends, fetched from the service like a provider fetches them; where they are sent is
@@ -16,18 +17,17 @@ use tower::ServiceExt;
 use crate::app::{App, AppState, router};
 use crate::config::DialTarget;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
-use crate::telephony::signature;
-use crate::telephony::softphone::{self, Reply};
+use crate::telephony::softphone::{self, Caller, Dialect, Event, Reply};
 
-/// A provider's call id; the service must never keep or log it.
+/// A platform's call id; the service must never keep or log it.
 const CALL_SID: &str = "CA5111111111111111111111111111111";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
     #[error("the service answered {status} to {path}: {body}")]
     Refused { path: String, status: StatusCode, body: String },
-    #[error("the service sent TwiML a provider cannot follow ({problem}): {twiml}")]
-    Twiml { problem: String, twiml: String },
+    #[error("the service sent a document the platform cannot follow ({problem}): {document}")]
+    Document { problem: String, document: String },
     #[error("the service sent a URL outside {public_url}: {url}")]
     Elsewhere { public_url: String, url: String },
     #[error("the service sent a URL no request can be made to: {0}")]
@@ -80,6 +80,7 @@ impl Turn {
 pub struct Line {
     router: Router,
     app: AppState,
+    dialect: Dialect,
 }
 
 /// One call on the line: the last TwiML the service answered.
@@ -89,9 +90,10 @@ pub struct Call<'l> {
 }
 
 impl Line {
-    pub fn new(app: App) -> Line {
+    /// The service, called in `dialect`.
+    pub fn new(app: App, dialect: Dialect) -> Line {
         let app = AppState::new(app);
-        Line { router: router(app.clone()), app }
+        Line { router: router(app.clone()), app, dialect }
     }
 
     /// The service's settings, flow and prompts.
@@ -101,9 +103,9 @@ impl Line {
 
     /// A new incoming call, and what the caller hears first.
     pub async fn call(&self) -> Result<(Call<'_>, Turn), LineError> {
-        let url = format!("{}/twilio/voice", self.app.settings.public_url);
+        let url = self.dialect.incoming_url(&self.app.settings.public_url);
         let mut call = Call { line: self, reply: Reply::Empty };
-        let turn = call.post(&url, &[]).await?;
+        let turn = call.post(&url, Event::Incoming).await?;
         Ok((call, turn))
     }
 
@@ -158,7 +160,7 @@ impl Call<'_> {
             return Err(LineError::NotNow("pressing a key", self.situation()));
         };
         let action = action.clone();
-        self.post(&action, &[("Digits", &key.to_string())]).await
+        self.post(&action, Event::Pressed(&key.to_string())).await
     }
 
     /// The caller says nothing until the line stops listening.
@@ -167,7 +169,7 @@ impl Call<'_> {
             return Err(LineError::NotNow("staying silent", self.situation()));
         };
         let no_input = no_input.clone();
-        self.post(&no_input, &[]).await
+        self.post(&no_input, Event::Silence).await
     }
 
     /// The transfer being rung ends with `outcome`.
@@ -176,7 +178,7 @@ impl Call<'_> {
             return Err(LineError::NotNow("ending a transfer", self.situation()));
         };
         let action = action.clone();
-        self.post(&action, &[("DialCallStatus", dial_call_status(outcome)), ("DialCallDuration", "0")]).await
+        self.post(&action, Event::DialEnded(dial_call_status(outcome))).await
     }
 
     fn situation(&self) -> &'static str {
@@ -187,27 +189,27 @@ impl Call<'_> {
         }
     }
 
-    /// POSTs a webhook as the provider does, signed when the service checks signatures.
-    async fn post(&mut self, url: &str, extra: &[(&str, &str)]) -> Result<Turn, LineError> {
+    /// POSTs a webhook as the platform does, signed when the service checks signatures.
+    async fn post(&mut self, url: &str, event: Event<'_>) -> Result<Turn, LineError> {
         let line = self.line;
-        let mut params: Vec<(String, String)> = [("CallSid", CALL_SID), ("From", "anonymous"), ("To", "111")]
-            .into_iter()
-            .chain(extra.iter().copied())
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect();
-        params.push(("CallStatus".to_owned(), "in-progress".to_owned()));
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+        let settings = &line.app.settings;
+        let secret = match line.dialect {
+            Dialect::Twiml => settings.twilio_auth_token.as_deref(),
+            Dialect::Jambonz => settings.jambonz_webhook_secret.as_deref(),
+        };
+        let caller = Caller { number: "anonymous".to_owned(), call_sid: CALL_SID.to_owned() };
+        let hook = line.dialect.webhook(url, &caller, event, secret, chrono::Utc::now().timestamp());
         let mut request = Request::builder()
             .method(Method::POST)
             .uri(line.local(url)?)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        if let Some(token) = &line.app.settings.twilio_auth_token {
-            request = request.header("x-twilio-signature", signature::sign(token, url, &params));
+            .header(header::CONTENT_TYPE, hook.content_type);
+        if let Some((name, value)) = hook.signature {
+            request = request.header(name, value);
         }
-        let request = request.body(Body::from(body)).map_err(|_| LineError::BadUrl(url.to_owned()))?;
-        let twiml = line.send(request).await?;
-        let twiml = String::from_utf8_lossy(&twiml).into_owned();
-        self.reply = softphone::parse(&twiml).map_err(|problem| LineError::Twiml { problem, twiml })?;
+        let request = request.body(Body::from(hook.body)).map_err(|_| LineError::BadUrl(url.to_owned()))?;
+        let document = line.send(request).await?;
+        let document = String::from_utf8_lossy(&document).into_owned();
+        self.reply = line.dialect.parse(&document).map_err(|problem| LineError::Document { problem, document })?;
         self.turn().await
     }
 

@@ -2,8 +2,8 @@
 //!
 //! The people who write and record the guidance, and the engineers who change the menu,
 //! need to walk the whole IVR as a caller would. The simulator calls the service in-process
-//! through the same router and webhooks the provider calls (`line`), follows the TwiML it
-//! answers, plays the prompts it points to, and sends back the keys pressed. What it shows
+//! through the same router and webhooks the platform calls (`line`, in TwiML or jambonz
+//! with `--dialect`), follows the documents it answers, plays the prompts it points to, and sends back the keys pressed. What it shows
 //! is therefore what a caller gets, not what the flow file seems to say.
 //!
 //! At the keyboard (`interactive`) prompts play through the sound card (cargo feature
@@ -20,6 +20,7 @@ mod transcript;
 use crate::app::{self, App};
 use crate::config::Settings;
 use crate::flow::{Digit, Flow, Language};
+use crate::telephony::softphone::Dialect;
 
 pub use interactive::{Caller, KEY_HELP};
 pub use keypad::{Keys, Pressed, RawTerminal, Screen};
@@ -40,6 +41,9 @@ pub struct SimulateArgs {
     /// Show transcripts only, even if the prompts could be played.
     #[arg(long)]
     pub no_audio: bool,
+    /// The platform's dialect to call the service in: twiml (Twilio's webhooks) or jambonz.
+    #[arg(long, value_enum, default_value = "twiml")]
+    pub dialect: Dialect,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +74,7 @@ pub fn run(app: App, args: SimulateArgs) -> Result<(), SimulateError> {
     // The service's own logs would interleave with the transcript.
     let _quiet = tracing::dispatcher::set_default(&tracing::Dispatch::none());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let line = Line::new(app);
+    let line = Line::new(app, args.dialect);
     if let Some(keys) = &args.keys {
         let script = script::parse(keys)?;
         print!("{}", runtime.block_on(transcript(&line, args.lang, &script))?);

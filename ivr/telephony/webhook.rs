@@ -8,7 +8,6 @@
 //! one over 64 KiB (413). No form field is ever logged; spans carry our random call id.
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,11 +18,8 @@ use crate::app::AppState;
 use crate::call::{Input, Line, Turn};
 use crate::error::Error;
 
-use super::state_token;
 use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml, WHISPER_PATH};
-
-/// Larger bodies are not from a telephony provider.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use super::{read_body, state_token};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -52,17 +48,9 @@ impl FromRequest<AppState> for Webhook {
 
     async fn from_request(request: Request, app: &AppState) -> Result<Webhook, Error> {
         let (parts, body) = request.into_parts();
-        let is_form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err(Error::BadRequest("expected a form body (application/x-www-form-urlencoded)"));
-        }
-        let bytes = axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| Error::PayloadTooLarge(MAX_BODY_BYTES))?;
+        let form = "application/x-www-form-urlencoded";
+        let bytes =
+            read_body(&parts.headers, body, form, "expected a form body (application/x-www-form-urlencoded)").await?;
         let params = parse_form(&bytes).ok_or(Error::BadRequest("malformed form body"))?;
         let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         if let Some(check) = &app.signature {

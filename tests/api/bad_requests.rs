@@ -66,7 +66,8 @@ async fn no_webhook_answers_500_to_anything() {
             for body in bodies {
                 let (status, twiml) = post_raw(&app, &format!("{path}{query}"), FORM, body.as_bytes().to_vec()).await;
                 assert_eq!(status, 200, "{path}{query} {body:?}");
-                ivr::telephony::softphone::parse(&twiml).unwrap_or_else(|e| panic!("{path}{query} {body:?}: {e}"));
+                ivr::telephony::softphone::twiml::parse(&twiml)
+                    .unwrap_or_else(|e| panic!("{path}{query} {body:?}: {e}"));
             }
         }
     }

@@ -1,7 +1,26 @@
 //! Complete calls through the menu, in both languages: topics, repeat and back, silence,
 //! wrong keys, and the fallback to an operator.
 
-use crate::helpers::{OPERATOR_NUMBER, Options, spawn_app, spawn_app_with};
+use ivr::telephony::softphone::{Dialect, Reply};
+
+use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects, spawn_app_with, spawn_in};
+
+in_both_dialects!(
+    a_call_starts_with_the_bilingual_language_choice,
+    the_welcome_leads_to_the_main_menu_in_the_chosen_language,
+    every_topic_can_be_heard_repeated_and_left_in_both_languages,
+    a_key_pressed_during_the_welcome_counts_for_the_main_menu,
+    silence_repeats_the_menu_then_reaches_an_operator_after_three,
+    someone_who_cannot_press_keys_reaches_an_operator_from_the_language_choice,
+    an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator,
+    failures_are_counted_in_a_row_only,
+    after_a_topic_silence_replays_only_the_what_next_menu,
+    the_operator_key_works_on_every_menu,
+    nobody_answering_offers_to_wait_or_go_back,
+    without_operators_the_caller_hears_they_are_busy_not_silence,
+    a_finished_conversation_ends_with_goodbye,
+    a_stale_or_forged_state_lands_on_a_safe_menu,
+);
 
 const LANGUAGES: [(&str, &str); 2] = [("1", "kk"), ("2", "ru")];
 const TOPICS: [(&str, &str, &str); 5] = [
@@ -12,17 +31,15 @@ const TOPICS: [(&str, &str, &str); 5] = [
     ("5", "rights", "guidance_rights"),
 ];
 
-#[tokio::test]
-async fn a_call_starts_with_the_bilingual_language_choice() {
-    let app = spawn_app().await;
+async fn a_call_starts_with_the_bilingual_language_choice(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let call = app.call().await;
     assert_eq!(call.node(), "language");
     assert_eq!(call.hearing(), ["kk/choose_language"]);
 }
 
-#[tokio::test]
-async fn the_welcome_leads_to_the_main_menu_in_the_chosen_language() {
-    let app = spawn_app().await;
+async fn the_welcome_leads_to_the_main_menu_in_the_chosen_language(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     for (key, lang) in LANGUAGES {
         let mut call = app.call().await;
         call.press(key).await;
@@ -33,9 +50,8 @@ async fn the_welcome_leads_to_the_main_menu_in_the_chosen_language() {
     }
 }
 
-#[tokio::test]
-async fn every_topic_can_be_heard_repeated_and_left_in_both_languages() {
-    let app = spawn_app().await;
+async fn every_topic_can_be_heard_repeated_and_left_in_both_languages(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     for (lang_key, lang) in LANGUAGES {
         for (key, node, prompt) in TOPICS {
             let mut call = app.call().await;
@@ -53,18 +69,16 @@ async fn every_topic_can_be_heard_repeated_and_left_in_both_languages() {
     }
 }
 
-#[tokio::test]
-async fn a_key_pressed_during_the_welcome_counts_for_the_main_menu() {
-    let app = spawn_app().await;
+async fn a_key_pressed_during_the_welcome_counts_for_the_main_menu(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.press("3").await;
     assert_eq!(call.node(), "evidence");
     assert_eq!(call.hearing()[0], "ru/guidance_evidence");
 }
 
-#[tokio::test]
-async fn silence_repeats_the_menu_then_reaches_an_operator_after_three() {
-    let app = spawn_app().await;
+async fn silence_repeats_the_menu_then_reaches_an_operator_after_three(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.wait().await;
     call.wait().await;
@@ -78,18 +92,16 @@ async fn silence_repeats_the_menu_then_reaches_an_operator_after_three() {
     assert_eq!(call.hearing(), ["ru/transfer_operator"]);
 }
 
-#[tokio::test]
-async fn someone_who_cannot_press_keys_reaches_an_operator_from_the_language_choice() {
-    let app = spawn_app().await;
+async fn someone_who_cannot_press_keys_reaches_an_operator_from_the_language_choice(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.wait().await.wait().await.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(call.hearing(), ["kk/transfer_operator"]);
 }
 
-#[tokio::test]
-async fn an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator() {
-    let app = spawn_app().await;
+async fn an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.wait().await.press("7").await;
     assert_eq!(call.node(), "main");
@@ -100,9 +112,8 @@ async fn an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator() 
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
 }
 
-#[tokio::test]
-async fn failures_are_counted_in_a_row_only() {
-    let app = spawn_app().await;
+async fn failures_are_counted_in_a_row_only(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.wait().await;
     call.press("7").await.wait().await;
@@ -111,18 +122,16 @@ async fn failures_are_counted_in_a_row_only() {
     assert_eq!(call.node(), "main", "a valid choice in between resets the count");
 }
 
-#[tokio::test]
-async fn after_a_topic_silence_replays_only_the_what_next_menu() {
-    let app = spawn_app().await;
+async fn after_a_topic_silence_replays_only_the_what_next_menu(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.wait().await.press("2").await.wait().await;
     assert_eq!(call.node(), "safety_plan");
     assert_eq!(call.hearing(), ["kk/no_input", "kk/next_safety_plan"]);
 }
 
-#[tokio::test]
-async fn the_operator_key_works_on_every_menu() {
-    let app = spawn_app().await;
+async fn the_operator_key_works_on_every_menu(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     for node in app.flow.node_ids().map(|id| app.flow.node(id)).filter(|n| n.options().is_some()) {
         let mut call = app.call_at(&node.name, Some("ru"));
         call.press("0").await;
@@ -131,9 +140,8 @@ async fn the_operator_key_works_on_every_menu() {
     }
 }
 
-#[tokio::test]
-async fn nobody_answering_offers_to_wait_or_go_back() {
-    let app = spawn_app().await;
+async fn nobody_answering_offers_to_wait_or_go_back(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     for status in ["busy", "no-answer", "failed", "canceled"] {
         let mut call = app.call().await;
         call.press("1").await.wait().await.press("0").await.dial_ends(status).await;
@@ -146,27 +154,24 @@ async fn nobody_answering_offers_to_wait_or_go_back() {
     }
 }
 
-#[tokio::test]
-async fn without_operators_the_caller_hears_they_are_busy_not_silence() {
-    let app = spawn_app_with(Options { operator: None, ..Options::default() }).await;
+async fn without_operators_the_caller_hears_they_are_busy_not_silence(dialect: Dialect) {
+    let app = spawn_app_with(Options { dialect, operator: None, ..Options::default() }).await;
     let mut call = app.call().await;
     call.press("2").await.press("0").await;
     assert_eq!(call.node(), "operators_busy");
     assert_eq!(call.hearing(), ["ru/operators_busy"]);
 }
 
-#[tokio::test]
-async fn a_finished_conversation_ends_with_goodbye() {
-    let app = spawn_app().await;
+async fn a_finished_conversation_ends_with_goodbye(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.press("0").await.dial_ends("completed").await;
-    assert!(matches!(call.reply, ivr::telephony::softphone::Reply::Hangup { .. }));
+    assert!(matches!(call.reply, Reply::Hangup { .. }));
     assert_eq!(call.hearing(), ["ru/goodbye"]);
 }
 
-#[tokio::test]
-async fn a_stale_or_forged_state_lands_on_a_safe_menu() {
-    let app = spawn_app().await;
+async fn a_stale_or_forged_state_lands_on_a_safe_menu(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let cases = [
         ("n=no_such_node&l=ru", "main", "ru/invalid_choice"),
         ("n=no_such_node", "language", "kk/invalid_choice"),

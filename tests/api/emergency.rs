@@ -1,7 +1,17 @@
 //! The emergency key: from every menu, during every prompt, in both languages, and what a
 //! caller hears when the police line does not answer.
 
-use crate::helpers::{OPERATOR_NUMBER, spawn_app};
+use ivr::telephony::softphone::{Dialect, Reply};
+
+use crate::helpers::{OPERATOR_NUMBER, in_both_dialects, spawn_in};
+
+in_both_dialects!(
+    the_emergency_key_dials_102_from_every_menu_in_both_languages,
+    the_emergency_key_works_on_the_first_prompt_and_after_failures,
+    a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again,
+    silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_up,
+    the_police_transfer_uses_the_configured_number_and_comes_back,
+);
 
 /// Every node a caller can press a key on, from the loaded flow.
 fn listening_nodes(flow: &ivr::flow::Flow) -> Vec<String> {
@@ -12,9 +22,8 @@ fn listening_nodes(flow: &ivr::flow::Flow) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_emergency_key_dials_102_from_every_menu_in_both_languages() {
-    let app = spawn_app().await;
+async fn the_emergency_key_dials_102_from_every_menu_in_both_languages(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let nodes = listening_nodes(&app.flow);
     assert!(nodes.len() >= 10, "the bundled flow has many menus: {nodes:?}");
     for node in &nodes {
@@ -28,9 +37,8 @@ async fn the_emergency_key_dials_102_from_every_menu_in_both_languages() {
     }
 }
 
-#[tokio::test]
-async fn the_emergency_key_works_on_the_first_prompt_and_after_failures() {
-    let app = spawn_app().await;
+async fn the_emergency_key_works_on_the_first_prompt_and_after_failures(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("9").await;
     assert_eq!(call.ringing(), ["102"], "during the language choice");
@@ -41,9 +49,8 @@ async fn the_emergency_key_works_on_the_first_prompt_and_after_failures() {
     assert_eq!(call.ringing(), ["102"], "after two failures in a row");
 }
 
-#[tokio::test]
-async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again() {
-    let app = spawn_app().await;
+async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     for status in ["busy", "no-answer", "failed"] {
         for (lang_key, lang) in [("1", "kk"), ("2", "ru")] {
             let mut call = app.call().await;
@@ -58,9 +65,8 @@ async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again()
     }
 }
 
-#[tokio::test]
-async fn silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_up() {
-    let app = spawn_app().await;
+async fn silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_up(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.press("9").await.dial_ends("no-answer").await;
     call.wait().await;
@@ -69,13 +75,13 @@ async fn silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_u
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
 }
 
-#[tokio::test]
-async fn the_police_transfer_uses_the_configured_number_and_comes_back() {
-    let app = spawn_app().await;
+async fn the_police_transfer_uses_the_configured_number_and_comes_back(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("9").await;
-    let ivr::telephony::softphone::Reply::Dial { action, ring_seconds, .. } = &call.reply else { panic!() };
-    assert!(action.starts_with("https://ivr.test/twilio/dial?"), "{action}");
+    let Reply::Dial { action, ring_seconds, .. } = &call.reply else { panic!() };
+    let dial = format!("https://ivr.test/{}/dial?", dialect.prefix());
+    assert!(action.starts_with(&dial), "{action}");
     assert!(*ring_seconds >= 20);
     assert_eq!(call.node(), "police");
 }

@@ -1,5 +1,8 @@
-//! `spawn_app` starts the real service on port 0; `Call` plays the telephony provider,
-//! following the TwiML it gets back exactly as a provider would.
+//! `spawn_app` starts the real service on port 0; `Call` plays the telephony platform in
+//! the app's dialect (TwiML or jambonz), following the documents it gets back exactly as
+//! the platform would. Whole-call tests take a [`Dialect`] and run once per dialect
+//! (`in_both_dialects!`): one driver, not a copy per dialect. Every jambonz document a test
+//! receives is written to [`jambonz_documents_dir`] for CI to run jambonz's own validator over.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,8 +14,7 @@ use ivr::config::Settings;
 use ivr::flow::Flow;
 use ivr::prompts::PromptLibrary;
 use ivr::stats::Recorder;
-use ivr::telephony::signature;
-use ivr::telephony::softphone::{self, Reply};
+use ivr::telephony::softphone::{self, Caller, Dialect, Event, Reply, Webhook};
 
 /// The base URL the pretend provider believes it calls; requests go to the test server.
 pub const PUBLIC_URL: &str = "https://ivr.test";
@@ -22,6 +24,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub public_url: String,
+    /// The dialect `call`s speak.
+    pub dialect: Dialect,
+    /// The dialect's signing secret: the Twilio auth token or the jambonz webhook secret.
     pub token: Option<String>,
     pub flow: Flow,
     /// The running service's statistics recorder: `flush` it before reading the database.
@@ -40,6 +45,8 @@ struct Server {
 
 /// What a test may change about the service it starts.
 pub struct Options {
+    pub dialect: Dialect,
+    /// The dialect's signing secret (`IVR_TWILIO_AUTH_TOKEN` or `IVR_JAMBONZ_WEBHOOK_SECRET`).
     pub token: Option<String>,
     pub operator: Option<String>,
     pub public_url: String,
@@ -54,6 +61,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
+            dialect: Dialect::Twiml,
             token: None,
             operator: Some(OPERATOR_NUMBER.to_owned()),
             public_url: PUBLIC_URL.to_owned(),
@@ -68,6 +76,34 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// The service, called in `dialect`.
+pub async fn spawn_in(dialect: Dialect) -> TestApp {
+    spawn_app_with(Options { dialect, ..Options::default() }).await
+}
+
+/// Runs each named `async fn(Dialect)` as two tests, `twiml::name` and `jambonz::name`.
+macro_rules! in_both_dialects {
+    ($($name:ident),* $(,)?) => {
+        mod twiml {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(ivr::telephony::softphone::Dialect::Twiml).await
+                }
+            )*
+        }
+        mod jambonz {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(ivr::telephony::softphone::Dialect::Jambonz).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use in_both_dialects;
+
 pub async fn spawn_app_with(options: Options) -> TestApp {
     capture_logs();
     let root = env!("CARGO_MANIFEST_DIR");
@@ -78,7 +114,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("IVR_PROMPTS", format!("{root}/prompts")),
     ]);
     if let Some(token) = &options.token {
-        env.insert("IVR_TWILIO_AUTH_TOKEN", token.clone());
+        let name = match options.dialect {
+            Dialect::Twiml => "IVR_TWILIO_AUTH_TOKEN",
+            Dialect::Jambonz => "IVR_JAMBONZ_WEBHOOK_SECRET",
+        };
+        env.insert(name, token.clone());
     }
     if let Some(operator) = &options.operator {
         env.insert("IVR_OPERATOR_NUMBER", operator.clone());
@@ -107,6 +147,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         address,
         client: reqwest::Client::new(),
         public_url: options.public_url,
+        dialect: options.dialect,
         token: options.token,
         flow,
         stats,
@@ -124,25 +165,35 @@ pub fn bundled_prompts() -> &'static PromptLibrary {
     })
 }
 
-/// The form fields a provider sends about a caller: everything the service must never keep.
+/// The form fields Twilio sends about a caller: everything the service must never keep.
 pub fn caller_fields(number: &str, call_sid: &str) -> Vec<(String, String)> {
-    [
-        ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
-        ("CallSid", call_sid),
-        ("From", number),
-        ("Caller", number),
-        ("To", "+7111"),
-        ("Called", "+7111"),
-        ("FromCity", "ALMATY"),
-        ("FromState", "ALMATY"),
-        ("FromZip", "050000"),
-        ("FromCountry", "KZ"),
-        ("CallStatus", "in-progress"),
-        ("Direction", "inbound"),
-        ("ApiVersion", "2010-04-01"),
-    ]
-    .map(|(n, v)| (n.to_owned(), v.to_owned()))
-    .to_vec()
+    softphone::twilio_params(&caller(number, call_sid), Event::Silence)
+}
+
+fn caller(number: &str, call_sid: &str) -> Caller {
+    Caller { number: number.to_owned(), call_sid: call_sid.to_owned() }
+}
+
+/// Where the tests leave every jambonz document the service answered, for `.ci/run` to
+/// validate with `@jambonz/verb-specifications` (`IVR_TEST_JAMBONZ_DOCUMENTS` to move it).
+pub fn jambonz_documents_dir() -> PathBuf {
+    std::env::var_os("IVR_TEST_JAMBONZ_DOCUMENTS")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/jambonz-documents"), PathBuf::from)
+}
+
+/// Keeps one copy of each distinct jambonz document, named by its content.
+fn keep_jambonz_document(body: &str) {
+    use sha2::Digest;
+    if body.is_empty() {
+        return;
+    }
+    let dir = jambonz_documents_dir();
+    let name = hex::encode(&sha2::Sha256::digest(body.as_bytes())[..12]);
+    std::fs::create_dir_all(&dir).expect("the jambonz documents folder");
+    let path = dir.join(format!("{name}.json"));
+    if !path.exists() {
+        std::fs::write(path, body).expect("a jambonz document is written");
+    }
 }
 
 pub struct Posted {
@@ -161,25 +212,34 @@ impl TestApp {
         }
     }
 
-    /// POSTs a form to a public URL (as rendered in TwiML), signed when the app has a token.
-    pub async fn post(&self, public: &str, params: &[(String, String)]) -> Posted {
-        let local = public.replacen(&self.public_url, &self.address, 1);
-        let mut request = self.client.post(&local).header("content-type", "application/x-www-form-urlencoded");
-        if let Some(token) = &self.token {
-            request = request.header("x-twilio-signature", signature::sign(token, public, params));
+    /// Sends a platform's webhook (signed as built) and reads the answer.
+    pub async fn send(&self, hook: &Webhook) -> Posted {
+        let local = hook.url.replacen(&self.public_url, &self.address, 1);
+        let mut request = self.client.post(&local).header("content-type", hook.content_type);
+        if let Some((name, value)) = &hook.signature {
+            request = request.header(*name, value);
         }
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
-        let response = request.body(body).send().await.expect("request reaches the server");
-        Posted { status: response.status().as_u16(), body: response.text().await.expect("body") }
+        let response = request.body(hook.body.clone()).send().await.expect("request reaches the server");
+        let posted = Posted { status: response.status().as_u16(), body: response.text().await.expect("body") };
+        if self.dialect == Dialect::Jambonz && posted.status == 200 {
+            keep_jambonz_document(&posted.body);
+        }
+        posted
+    }
+
+    /// The webhook the platform sends to `url` for `event` on `caller`'s call, signed when
+    /// the app checks signatures.
+    pub fn webhook(&self, url: &str, caller: &Caller, event: Event<'_>) -> Webhook {
+        self.dialect.webhook(url, caller, event, self.token.as_deref(), chrono::Utc::now().timestamp())
     }
 
     /// A new incoming call from `number`.
     pub async fn call_from(&self, number: &str, call_sid: &str) -> Call<'_> {
-        let fields = caller_fields(number, call_sid);
-        let url = format!("{}/twilio/voice", self.public_url);
-        let posted = self.post(&url, &fields).await;
-        let mut call = Call::answered(self, fields.clone(), posted);
-        call.last = Some((url, fields));
+        let caller = caller(number, call_sid);
+        let hook = self.webhook(&self.dialect.incoming_url(&self.public_url), &caller, Event::Incoming);
+        let posted = self.send(&hook).await;
+        let mut call = Call { app: self, caller, reply: Reply::Empty, heard: Vec::new(), last: Some(hook) };
+        call.follow(posted);
         call
     }
 
@@ -196,74 +256,72 @@ impl TestApp {
         self.resume(&state)
     }
 
-    /// A call whose provider comes back with `state` as the query of a menu's action URL.
+    /// A call whose platform comes back with `state` as the query of a menu's action URL.
     pub fn resume(&self, state: &str) -> Call<'_> {
-        let action = format!("{}/twilio/gather?{state}", self.public_url);
-        let reply = Reply::Gather { prompts: Vec::new(), action, no_input: String::new(), timeout_seconds: 5 };
-        let fields = caller_fields("+77011234567", "CA00000000000000000000000000000002");
-        Call { app: self, fields, reply, heard: Vec::new(), last: None }
+        let reply = self.dialect.listening(&self.public_url, state);
+        let caller = caller("+77011234567", "CA00000000000000000000000000000002");
+        Call { app: self, caller, reply, heard: Vec::new(), last: None }
     }
 }
 
-/// One call in progress, as the provider sees it.
+/// One call in progress, as the platform sees it.
 pub struct Call<'a> {
     app: &'a TestApp,
-    fields: Vec<(String, String)>,
+    caller: Caller,
     pub reply: Reply,
     /// Every prompt played so far, as `lang/key`.
     pub heard: Vec<String>,
-    /// The last webhook sent, for a provider's duplicate delivery.
-    last: Option<(String, Vec<(String, String)>)>,
+    /// The last webhook sent, for a platform's duplicate delivery.
+    last: Option<Webhook>,
 }
 
-impl<'a> Call<'a> {
-    fn answered(app: &'a TestApp, fields: Vec<(String, String)>, posted: Posted) -> Call<'a> {
-        let mut call = Call { app, fields, reply: Reply::Empty, heard: Vec::new(), last: None };
-        call.follow(posted);
-        call
-    }
-
+impl Call<'_> {
     fn follow(&mut self, posted: Posted) {
         assert_eq!(posted.status, 200, "webhook answered {}: {}", posted.status, posted.body);
-        self.reply = softphone::parse(&posted.body).unwrap_or_else(|e| panic!("bad TwiML ({e}): {}", posted.body));
-        let prefix = format!("{}/prompts/", self.app.public_url);
-        for url in self.reply.prompts() {
-            let prompt = url.strip_prefix(&prefix).and_then(|p| p.strip_suffix(".wav")).expect("absolute prompt URL");
-            self.heard.push(prompt.to_owned());
-        }
+        self.reply = self
+            .app
+            .dialect
+            .parse(&posted.body)
+            .unwrap_or_else(|e| panic!("bad {:?} document ({e}): {}", self.app.dialect, posted.body));
+        let prompts: Vec<String> = self.reply.prompts().iter().map(|url| self.prompt(url)).collect();
+        self.heard.extend(prompts);
     }
 
-    async fn post(&mut self, url: String, extra: &[(&str, &str)]) -> &mut Self {
-        let mut params = self.fields.clone();
-        params.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
-        let posted = self.app.post(&url, &params).await;
+    /// `lang/key` of one of the service's prompt URLs.
+    fn prompt(&self, url: &str) -> String {
+        let prefix = format!("{}/prompts/", self.app.public_url);
+        url.strip_prefix(&prefix).and_then(|p| p.strip_suffix(".wav")).expect("absolute prompt URL").to_owned()
+    }
+
+    async fn post(&mut self, url: String, event: Event<'_>) -> &mut Self {
+        let hook = self.app.webhook(&url, &self.caller, event);
+        let posted = self.app.send(&hook).await;
         self.follow(posted);
-        self.last = Some((url, params));
+        self.last = Some(hook);
         self
     }
 
-    /// The provider delivers the last webhook again (a retry); the reply must not change.
+    /// The platform delivers the last webhook again (a retry); the reply must not change.
     pub async fn redeliver(&mut self) -> &mut Self {
-        let (url, params) = self.last.clone().expect("a webhook was sent");
+        let hook = self.last.clone().expect("a webhook was sent");
         let before = self.reply.clone();
-        let posted = self.app.post(&url, &params).await;
+        let posted = self.app.send(&hook).await;
+        if hook.url.ends_with("/status") {
+            assert!(matches!(posted.status, 200 | 204), "status callback answered {}", posted.status);
+            return self;
+        }
         self.follow(posted);
         assert_eq!(self.reply, before, "a redelivered webhook is answered the same");
         self
     }
 
-    /// The call ends: the provider's status callback with a final `CallStatus`.
+    /// The call ends: the platform's status callback with a final call status.
     pub async fn hang_up(&mut self, status: &str) -> &mut Self {
-        let mut params = self.fields.clone();
-        params.retain(|(name, _)| name != "CallStatus");
-        params.extend(
-            [("CallStatus", status), ("CallDuration", "42"), ("Timestamp", "Sat, 28 Nov 2026 10:00:00 +0000")]
-                .map(|(n, v)| (n.to_owned(), v.to_owned())),
-        );
-        let url = format!("{}/twilio/status", self.app.public_url);
-        let posted = self.app.post(&url, &params).await;
-        assert_eq!(posted.status, 200, "status callback answered {}: {}", posted.status, posted.body);
-        self.last = Some((url, params));
+        let hook =
+            self.app.webhook(&self.app.dialect.status_url(&self.app.public_url), &self.caller, Event::Status(status));
+        let posted = self.app.send(&hook).await;
+        assert!(matches!(posted.status, 200 | 204), "status callback answered {}: {}", posted.status, posted.body);
+        self.last = Some(hook);
         self.reply = Reply::Empty;
         self
     }
@@ -274,7 +332,7 @@ impl<'a> Call<'a> {
             panic!("pressed {key} but nothing listens: {:?}", self.reply)
         };
         let action = action.clone();
-        self.post(action, &[("Digits", key), ("FinishedOnKey", "")]).await
+        self.post(action, Event::Pressed(key)).await
     }
 
     /// The caller says nothing until the menu times out.
@@ -283,14 +341,25 @@ impl<'a> Call<'a> {
             panic!("waited but nothing listens: {:?}", self.reply)
         };
         let no_input = no_input.clone();
-        self.post(no_input, &[]).await
+        self.post(no_input, Event::Silence).await
     }
 
-    /// The transfer in progress ends with `status` (a `DialCallStatus`).
+    /// The transfer in progress ends with `status` (Twilio's `DialCallStatus`, jambonz's
+    /// `dial_call_status`).
     pub async fn dial_ends(&mut self, status: &str) -> &mut Self {
         let Reply::Dial { action, .. } = &self.reply else { panic!("no transfer in progress: {:?}", self.reply) };
         let action = action.clone();
-        self.post(action, &[("DialCallStatus", status), ("DialCallDuration", "0")]).await
+        self.post(action, Event::DialEnded(status)).await
+    }
+
+    /// What the `index`-th party rung hears when they answer, as `lang/key`.
+    pub async fn whisper(&self, index: usize) -> Vec<String> {
+        let Reply::Dial { targets, .. } = &self.reply else { panic!("not a transfer: {:?}", self.reply) };
+        let url = targets[index].whisper.as_ref().expect("operators are whispered to");
+        let posted = self.app.send(&self.app.webhook(url, &self.caller, Event::Answered)).await;
+        assert_eq!(posted.status, 200, "whisper answered {}: {}", posted.status, posted.body);
+        let prompts = self.app.dialect.parse_whisper(&posted.body).expect("a whisper is only prompts");
+        prompts.iter().map(|url| self.prompt(url)).collect()
     }
 
     /// The node the call is on now, read from the state in its action URL.

@@ -1,37 +1,32 @@
 //! Transfers to operators: who is rung, what they hear first, and a caller who is never
 //! left in silence or dropped while everyone is busy.
 
-use ivr::telephony::softphone::{self, Reply};
+use ivr::telephony::softphone::{Dialect, Reply};
 
-use crate::helpers::{Call, OPERATOR_NUMBER, TestApp, spawn_app};
+use crate::helpers::{Call, OPERATOR_NUMBER, in_both_dialects, spawn_in};
+
+in_both_dialects!(
+    the_operator_hears_the_language_and_topics_before_the_caller,
+    the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing,
+    the_operator_is_told_when_the_police_line_failed,
+    the_whisper_carries_no_caller_identifier,
+    waiting_callers_hear_memo_guidance_between_rings_then_the_menu,
+    the_emergency_key_works_while_waiting_for_an_operator,
+    going_back_to_the_menu_starts_the_rounds_again,
+);
 
 /// What the operator who answers `call`'s transfer hears, as `lang/key`.
-async fn whisper(app: &TestApp, call: &Call<'_>) -> Vec<String> {
-    whisper_to(app, call, 0).await
+async fn whisper(call: &Call<'_>) -> Vec<String> {
+    call.whisper(0).await
 }
 
-/// What the `index`-th party rung for `call` hears if they answer, as `lang/key`.
-pub async fn whisper_to(app: &TestApp, call: &Call<'_>, index: usize) -> Vec<String> {
-    let Reply::Dial { targets, .. } = &call.reply else { panic!("not a transfer: {:?}", call.reply) };
-    let url = targets[index].whisper.as_ref().expect("operators are whispered to");
-    let posted = app.post(url, &[("CallSid".into(), "CA1".into())]).await;
-    assert_eq!(posted.status, 200);
-    let prefix = format!("{}/prompts/", app.public_url);
-    softphone::parse_whisper(&posted.body)
-        .expect("a whisper is only prompts")
-        .iter()
-        .map(|url| url.strip_prefix(&prefix).and_then(|p| p.strip_suffix(".wav")).expect("prompt URL").to_owned())
-        .collect()
-}
-
-#[tokio::test]
-async fn the_operator_hears_the_language_and_topics_before_the_caller() {
-    let app = spawn_app().await;
+async fn the_operator_hears_the_language_and_topics_before_the_caller(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.press("2").await.press("2").await.press("4").await.press("0").await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(
-        whisper(&app, &call).await,
+        whisper(&call).await,
         [
             "ru/whisper_intro",
             "ru/whisper_language_ru",
@@ -43,14 +38,13 @@ async fn the_operator_hears_the_language_and_topics_before_the_caller() {
     );
 }
 
-#[tokio::test]
-async fn the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing() {
-    let app = spawn_app().await;
+async fn the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.wait().await.wait().await.wait().await.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(
-        whisper(&app, &call).await,
+        whisper(&call).await,
         [
             "kk/whisper_intro",
             "kk/whisper_language_kk",
@@ -61,17 +55,15 @@ async fn the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing(
     );
 }
 
-#[tokio::test]
-async fn the_operator_is_told_when_the_police_line_failed() {
-    let app = spawn_app().await;
+async fn the_operator_is_told_when_the_police_line_failed(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.press("9").await.dial_ends("no-answer").await.press("0").await;
-    assert!(whisper(&app, &call).await.contains(&"kk/whisper_police_unreachable".to_owned()));
+    assert!(whisper(&call).await.contains(&"kk/whisper_police_unreachable".to_owned()));
 }
 
-#[tokio::test]
-async fn the_whisper_carries_no_caller_identifier() {
-    let app = spawn_app().await;
+async fn the_whisper_carries_no_caller_identifier(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call_from("+77015550123", "CAbeefbeefbeefbeefbeefbeefbeefbeef").await;
     call.press("2").await.press("0").await;
     let Reply::Dial { targets, action, .. } = &call.reply else { panic!() };
@@ -80,9 +72,8 @@ async fn the_whisper_carries_no_caller_identifier() {
     }
 }
 
-#[tokio::test]
-async fn waiting_callers_hear_memo_guidance_between_rings_then_the_menu() {
-    let app = spawn_app().await;
+async fn waiting_callers_hear_memo_guidance_between_rings_then_the_menu(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.press("0").await.dial_ends("no-answer").await;
     assert_eq!(call.hearing(), ["ru/operators_busy"]);
@@ -100,9 +91,8 @@ async fn waiting_callers_hear_memo_guidance_between_rings_then_the_menu() {
     assert_eq!(call.node(), "main");
 }
 
-#[tokio::test]
-async fn the_emergency_key_works_while_waiting_for_an_operator() {
-    let app = spawn_app().await;
+async fn the_emergency_key_works_while_waiting_for_an_operator(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.press("0").await.dial_ends("busy").await;
     call.press("9").await;
@@ -113,9 +103,8 @@ async fn the_emergency_key_works_while_waiting_for_an_operator() {
     assert_eq!(call.ringing(), ["102"], "during the guidance between rings");
 }
 
-#[tokio::test]
-async fn going_back_to_the_menu_starts_the_rounds_again() {
-    let app = spawn_app().await;
+async fn going_back_to_the_menu_starts_the_rounds_again(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.press("0").await.dial_ends("busy").await.press("1").await.wait().await;
     call.dial_ends("busy").await.press("2").await;

@@ -13,6 +13,7 @@ use ivr::config::Settings;
 use ivr::flow::{Flow, Language, NodeKind, PromptKey};
 use ivr::review::{self, Audit, Durations, Format, Outcome};
 use ivr::simulate::{Caller, Heard, Keys, Line, Pressed, Screen, SimulateError, Speaker, parse_script, transcript};
+use ivr::telephony::softphone::Dialect;
 
 use crate::helpers::{OPERATOR_NUMBER, bundled_prompts};
 
@@ -25,6 +26,7 @@ fn app(token: Option<&str>) -> App {
         ("IVR_OPERATOR_NUMBER", OPERATOR_NUMBER.to_owned()),
     ];
     env.extend(token.map(|t| ("IVR_TWILIO_AUTH_TOKEN", t.to_owned())));
+    env.extend(token.map(|t| ("IVR_JAMBONZ_WEBHOOK_SECRET", t.to_owned())));
     let lookup = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
     let settings = Settings::from_lookup(lookup).expect("test settings are valid");
     let flow = Flow::load(&settings.flow_path).expect("bundled flow loads");
@@ -32,7 +34,11 @@ fn app(token: Option<&str>) -> App {
 }
 
 async fn scripted(language: Option<Language>, keys: &str) -> Result<String, SimulateError> {
-    let line = Line::new(app(None));
+    scripted_in(Dialect::Twiml, language, keys).await
+}
+
+async fn scripted_in(dialect: Dialect, language: Option<Language>, keys: &str) -> Result<String, SimulateError> {
+    let line = Line::new(app(None), dialect);
     transcript(&line, language, &parse_script(keys)?).await
 }
 
@@ -59,6 +65,8 @@ async fn scripted_calls_match_the_golden_transcripts() {
     for (name, language, keys) in cases {
         let text = scripted(language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_golden(name, &text);
+        let jambonz = scripted_in(Dialect::Jambonz, language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(jambonz, text, "{name}: the same call through jambonz (`ivr simulate --dialect jambonz`)");
     }
 }
 
@@ -85,9 +93,12 @@ async fn a_script_that_does_not_fit_the_call_fails_at_its_step() {
 
 #[tokio::test]
 async fn the_simulator_signs_its_webhooks_like_the_provider() {
-    let line = Line::new(app(Some("simulator-test-token")));
-    let text = transcript(&line, None, &parse_script("1,-,1").expect("script")).await.expect("signed webhooks pass");
-    assert!(text.contains("♪ kk/guidance_definition"), "{text}");
+    for dialect in Dialect::ALL {
+        let line = Line::new(app(Some("simulator-test-token")), dialect);
+        let text =
+            transcript(&line, None, &parse_script("1,-,1").expect("script")).await.expect("signed webhooks pass");
+        assert!(text.contains("♪ kk/guidance_definition"), "{dialect:?}: {text}");
+    }
 }
 
 /// Keys a test presses: one entry per look at the keyboard; `q` when the list runs out.
@@ -127,7 +138,7 @@ impl Speaker for CountingSpeaker {
 
 fn walk(keys: Vec<Option<Pressed>>) -> (String, CountingSpeaker) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let line = Line::new(app(None));
+    let line = Line::new(app(None), Dialect::Twiml);
     let (mut keys, mut speaker, mut screen) =
         (ScriptedKeys(keys.into()), CountingSpeaker::default(), Screen::new(Vec::new()));
     let mut caller = Caller { keys: &mut keys, speaker: &mut speaker, screen: &mut screen };

@@ -3,8 +3,9 @@
 //! available, every unanswered `DialCallStatus`, the retry limit, the emergency key while
 //! waiting, and the whisper in each operator's language.
 
-use crate::helpers::{OPERATOR_NUMBER, Options};
-use crate::operators::whisper_to;
+use ivr::telephony::softphone::Dialect;
+
+use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects};
 use crate::stats::support::Backend;
 
 use super::{RosterApp, rings_eventually, roster_app};
@@ -13,6 +14,17 @@ const KK: &str = "+77170000001";
 const RU: &str = "+77170000002";
 const BOTH: &str = "sip:both@pbx.111.kz";
 const AWAY: &str = "+77170000004";
+
+in_both_dialects!(
+    callers_are_put_through_to_available_operators_of_their_language,
+    with_nobody_of_their_language_anyone_available_is_rung,
+    nobody_available_rings_the_switchboard,
+    nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_dial,
+    every_unanswered_dial_status_offers_to_keep_waiting,
+    after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout,
+    each_operator_hears_the_whisper_in_their_own_language,
+    the_roster_database_down_at_start_still_answers_every_caller,
+);
 
 /// Kazakh, Russian and bilingual operators available, and one Kazakh operator away.
 async fn full_roster(options: Options) -> RosterApp {
@@ -25,33 +37,29 @@ async fn full_roster(options: Options) -> RosterApp {
     roster
 }
 
-#[tokio::test]
-async fn callers_are_put_through_to_available_operators_of_their_language() {
-    let roster = full_roster(Options::default()).await;
+async fn callers_are_put_through_to_available_operators_of_their_language(dialect: Dialect) {
+    let roster = full_roster(Options { dialect, ..Options::default() }).await;
     rings_eventually(&roster.app, "kk", &[KK, BOTH]).await;
     rings_eventually(&roster.app, "ru", &[RU, BOTH]).await;
 }
 
-#[tokio::test]
-async fn with_nobody_of_their_language_anyone_available_is_rung() {
-    let roster = roster_app(&Backend::Sqlite, Options::default()).await;
+async fn with_nobody_of_their_language_anyone_available_is_rung(dialect: Dialect) {
+    let roster = roster_app(&Backend::Sqlite, Options { dialect, ..Options::default() }).await;
     roster.add("Ольга", RU, "ru", true).await;
     roster.add("Асель", AWAY, "kk", false).await;
     rings_eventually(&roster.app, "kk", &[RU]).await;
 }
 
-#[tokio::test]
-async fn nobody_available_rings_the_switchboard() {
-    let roster = roster_app(&Backend::Sqlite, Options::default()).await;
+async fn nobody_available_rings_the_switchboard(dialect: Dialect) {
+    let roster = roster_app(&Backend::Sqlite, Options { dialect, ..Options::default() }).await;
     let away = roster.add("Асель", AWAY, "kk", true).await;
     rings_eventually(&roster.app, "kk", &[AWAY]).await;
     roster.store_set_available(away.id, false).await;
     rings_eventually(&roster.app, "kk", &[OPERATOR_NUMBER]).await;
 }
 
-#[tokio::test]
-async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_dial() {
-    let roster = roster_app(&Backend::Sqlite, Options { operator: None, ..Options::default() }).await;
+async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_dial(dialect: Dialect) {
+    let roster = roster_app(&Backend::Sqlite, Options { dialect, operator: None, ..Options::default() }).await;
     let away = roster.add("Асель", AWAY, "kk", true).await;
     rings_eventually(&roster.app, "kk", &[AWAY]).await;
     roster.store_set_available(away.id, false).await;
@@ -62,9 +70,8 @@ async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_di
     assert_eq!(call.hearing(), ["kk/operators_busy"]);
 }
 
-#[tokio::test]
-async fn every_unanswered_dial_status_offers_to_keep_waiting() {
-    let roster = full_roster(Options::default()).await;
+async fn every_unanswered_dial_status_offers_to_keep_waiting(dialect: Dialect) {
+    let roster = full_roster(Options { dialect, ..Options::default() }).await;
     for status in ["busy", "no-answer", "failed", "canceled", "", "something-new"] {
         let mut call = roster.app.call_at("main", Some("ru"));
         call.press("0").await;
@@ -78,9 +85,8 @@ async fn every_unanswered_dial_status_offers_to_keep_waiting() {
     assert!(call.ringing().is_empty(), "an answered transfer does not ring again");
 }
 
-#[tokio::test]
-async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout() {
-    let roster = full_roster(Options::default()).await;
+async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout(dialect: Dialect) {
+    let roster = full_roster(Options { dialect, ..Options::default() }).await;
     let mut call = roster.app.call_at("main", Some("kk"));
     call.press("0").await;
     for round in 1..3 {
@@ -100,16 +106,15 @@ async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_k
     assert_eq!(call.ringing(), ["102"], "the emergency key while waiting between rings");
 }
 
-#[tokio::test]
-async fn each_operator_hears_the_whisper_in_their_own_language() {
-    let roster = roster_app(&Backend::Sqlite, Options::default()).await;
+async fn each_operator_hears_the_whisper_in_their_own_language(dialect: Dialect) {
+    let roster = roster_app(&Backend::Sqlite, Options { dialect, ..Options::default() }).await;
     roster.add("Айгерим", KK, "kk", true).await;
     roster.add("Динара", BOTH, "both", true).await;
     rings_eventually(&roster.app, "ru", &[BOTH]).await;
     let mut call = roster.app.call_at("main", Some("ru"));
     call.press("0").await;
     assert_eq!(
-        whisper_to(&roster.app, &call, 0).await,
+        call.whisper(0).await,
         ["ru/whisper_intro", "ru/whisper_language_ru", "ru/whisper_heard_nothing", "ru/whisper_connecting"],
         "a bilingual operator hears the caller's language"
     );
@@ -118,7 +123,7 @@ async fn each_operator_hears_the_whisper_in_their_own_language() {
     let mut call = roster.app.call_at("main", Some("ru"));
     call.press("2").await.press("0").await;
     assert_eq!(
-        whisper_to(&roster.app, &call, 0).await,
+        call.whisper(0).await,
         [
             "kk/whisper_intro",
             "kk/whisper_language_ru",
@@ -130,10 +135,10 @@ async fn each_operator_hears_the_whisper_in_their_own_language() {
     );
 }
 
-#[tokio::test]
-async fn the_roster_database_down_at_start_still_answers_every_caller() {
+async fn the_roster_database_down_at_start_still_answers_every_caller(dialect: Dialect) {
     let db = crate::stats::support::TestDatabase::unreachable(&Backend::Sqlite);
     let options = Options {
+        dialect,
         database_url: Some(db.url.clone()),
         env: vec![("IVR_ROSTER_REFRESH_MS", "50".to_owned())],
         ..Options::default()

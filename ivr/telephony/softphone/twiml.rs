@@ -1,37 +1,6 @@
-//! The provider's side of TwiML: reads the documents this service renders the way a
-//! TwiML provider does, so tests and the caller simulator can follow a call through the
-//! real webhooks without a telephone network.
+//! TwiML as a provider reads it: the documents this service renders, turned into [`Reply`]s.
 
-/// What a TwiML document asks the provider to do next.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reply {
-    /// Play the prompts while listening for a key; POST the key to `action`, or follow
-    /// `no_input` when nothing was pressed within `timeout_seconds`.
-    Gather { prompts: Vec<String>, action: String, no_input: String, timeout_seconds: u32 },
-    /// Play the prompts, ring the targets, then POST the outcome to `action`.
-    Dial { prompts: Vec<String>, targets: Vec<Target>, action: String, ring_seconds: u32 },
-    /// Play the prompts and end the call.
-    Hangup { prompts: Vec<String> },
-    /// Nothing to do (a status callback's answer).
-    Empty,
-}
-
-/// One party a `<Dial>` rings, with the URL whose TwiML is played to them on answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub address: String,
-    pub whisper: Option<String>,
-}
-
-impl Reply {
-    /// The prompt URLs the caller hears, in order.
-    pub fn prompts(&self) -> &[String] {
-        match self {
-            Reply::Gather { prompts, .. } | Reply::Dial { prompts, .. } | Reply::Hangup { prompts } => prompts,
-            Reply::Empty => &[],
-        }
-    }
-}
+use super::{Reply, Target};
 
 /// Reads one TwiML document; anything this service must never render is an error.
 pub fn parse(doc: &str) -> Result<Reply, String> {

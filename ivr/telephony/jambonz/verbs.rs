@@ -1,0 +1,139 @@
+//! Renders a [`Turn`] as a jambonz application document: a JSON array of verbs, using only
+//! verbs and properties of jambonz's own specification (`@jambonz/verb-specifications`,
+//! which CI runs over every document the tests produce).
+//!
+//! A menu is one `gather` (`input: ["digits"]`, `numDigits: 1`) with a nested `play` of the
+//! prompts: jambonz listens for a key while the prompts play, starts `timeout` once they
+//! end, and calls the `actionHook` with `reason: "dtmfDetected"` and the `digits`, or
+//! `reason: "timeout"`. A transfer is `dial` with `answerOnBridge` (the caller hears
+//! ringing until someone answers), and every operator target has a `confirmHook` whose
+//! `play` the operator hears before being connected. The call state travels in the hook
+//! URLs' query, exactly as with TwiML: nothing is kept on the server.
+
+use serde::Serialize;
+
+use crate::call::{Callee, Turn, WhisperFor};
+use crate::config::DialTarget;
+use crate::flow::{CallState, Flow, Instruction, Language, PromptKey};
+use crate::telephony::state_token;
+
+/// The hooks the documents rendered here send jambonz to.
+pub const GATHER_PATH: &str = "/jambonz/gather";
+pub const DIAL_PATH: &str = "/jambonz/dial";
+/// The operator's `confirmHook`: what they hear before the caller is connected.
+pub const WHISPER_PATH: &str = "/jambonz/whisper";
+
+#[derive(Serialize)]
+#[serde(tag = "verb", rename_all = "lowercase", rename_all_fields = "camelCase")]
+enum Verb {
+    Gather { input: [&'static str; 1], num_digits: u8, timeout: u8, play: Play, action_hook: String },
+    Play(Play),
+    Dial { target: Vec<Target>, answer_on_bridge: bool, timeout: u8, action_hook: String },
+    Hangup {},
+}
+
+#[derive(Serialize)]
+struct Play {
+    url: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", rename_all_fields = "camelCase")]
+enum Target {
+    Phone {
+        number: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        confirm_hook: Option<String>,
+    },
+    Sip {
+        sip_uri: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        confirm_hook: Option<String>,
+    },
+}
+
+pub struct Jambonz<'a> {
+    pub public_url: &'a str,
+    pub emergency: &'a DialTarget,
+}
+
+impl Jambonz<'_> {
+    /// The document for one turn.
+    pub fn render(&self, flow: &Flow, turn: &Turn<'_>) -> String {
+        let step = &turn.step;
+        let language = step.language;
+        let mut verbs = Vec::with_capacity(3);
+        match &step.say {
+            Instruction::Gather { prompts, timeout_seconds } => verbs.push(Verb::Gather {
+                input: ["digits"],
+                num_digits: 1,
+                timeout: *timeout_seconds,
+                play: self.play(language, prompts),
+                action_hook: self.hook(flow, GATHER_PATH, &step.next),
+            }),
+            Instruction::EmergencyTransfer { prompts, ring_seconds } => {
+                self.plays(language, prompts, &mut verbs);
+                let target = vec![target(self.emergency, None)];
+                verbs.push(self.dial(flow, &step.next, target, *ring_seconds));
+            }
+            Instruction::OperatorTransfer { prompts, ring_seconds } => {
+                self.plays(language, prompts, &mut verbs);
+                let target = turn.callees.iter().map(|c| self.operator(flow, &step.next, c)).collect();
+                verbs.push(self.dial(flow, &step.next, target, *ring_seconds));
+            }
+            Instruction::Hangup { prompts } => {
+                self.plays(language, prompts, &mut verbs);
+                verbs.push(Verb::Hangup {});
+            }
+        }
+        json(&verbs)
+    }
+
+    /// What an operator hears before the caller is connected: the fragments, in their language.
+    pub fn whisper(&self, language: Language, prompts: &[PromptKey]) -> String {
+        let mut verbs = Vec::with_capacity(1);
+        self.plays(language, &prompts.iter().collect::<Vec<_>>(), &mut verbs);
+        json(&verbs)
+    }
+
+    fn dial(&self, flow: &Flow, next: &CallState, target: Vec<Target>, ring_seconds: u8) -> Verb {
+        let action_hook = self.hook(flow, DIAL_PATH, next);
+        Verb::Dial { target, answer_on_bridge: true, timeout: ring_seconds, action_hook }
+    }
+
+    fn operator(&self, flow: &Flow, caller: &CallState, callee: &Callee) -> Target {
+        let mut hook = format!("{}{WHISPER_PATH}?", self.public_url);
+        state_token::encode_whisper(flow, &WhisperFor { caller: *caller, listener: callee.whisper }, &mut hook);
+        target(&callee.target, Some(hook))
+    }
+
+    /// An absolute hook URL carrying the next state.
+    fn hook(&self, flow: &Flow, path: &str, next: &CallState) -> String {
+        let mut url = format!("{}{path}?", self.public_url);
+        state_token::encode(flow, next, &mut url);
+        url
+    }
+
+    fn play(&self, language: Language, prompts: &[&PromptKey]) -> Play {
+        Play { url: prompts.iter().map(|key| format!("{}/prompts/{language}/{key}.wav", self.public_url)).collect() }
+    }
+
+    /// A `play` of the prompts, if there are any (jambonz requires a URL).
+    fn plays(&self, language: Language, prompts: &[&PromptKey], verbs: &mut Vec<Verb>) {
+        if !prompts.is_empty() {
+            verbs.push(Verb::Play(self.play(language, prompts)));
+        }
+    }
+}
+
+/// A phone number the SIP trunk routes, or a SIP address.
+fn target(target: &DialTarget, confirm_hook: Option<String>) -> Target {
+    match target {
+        DialTarget::Number(number) => Target::Phone { number: number.clone(), confirm_hook },
+        DialTarget::Sip(uri) => Target::Sip { sip_uri: uri.clone(), confirm_hook },
+    }
+}
+
+fn json(verbs: &[Verb]) -> String {
+    serde_json::to_string(verbs).unwrap_or_else(|_| "[]".to_owned())
+}
