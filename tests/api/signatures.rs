@@ -1,6 +1,13 @@
-//! `X-Twilio-Signature` over HTTP: accepted when right, 403 when missing or wrong.
+//! Signatures over HTTP, `X-Twilio-Signature` and `Jambonz-Signature`: a signed call goes
+//! through every webhook in both dialects; a missing, wrong, tampered or stale one is 403
+//! and is logged without anything from the request.
 
-use crate::helpers::{Options, caller_fields, spawn_app_with};
+use ivr::telephony::jambonz::signature::{TOLERANCE_SECONDS, sign as jambonz_sign};
+use ivr::telephony::softphone::{Caller, Dialect, Event};
+
+use crate::helpers::{Options, TestApp, caller_fields, captured_logs, in_both_dialects, spawn_app_with};
+
+in_both_dialects!(signed_calls_go_through_every_webhook);
 
 fn with_token(public_url: &str) -> Options {
     Options { token: Some("12345".into()), public_url: public_url.into(), ..Options::default() }
@@ -22,12 +29,14 @@ fn form(params: &[(String, String)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
 }
 
-#[tokio::test]
-async fn signed_calls_go_through_every_webhook() {
-    let app = spawn_app_with(with_token("https://ivr.test")).await;
+async fn signed_calls_go_through_every_webhook(dialect: Dialect) {
+    let app = spawn_app_with(Options { dialect, ..with_token("https://ivr.test") }).await;
     let mut call = app.call().await;
     call.press("2").await.wait().await.press("9").await.dial_ends("busy").await;
     assert_eq!(call.node(), "police_unreachable");
+    call.press("0").await;
+    assert_eq!(call.whisper(0).await[0], "ru/whisper_intro", "the operator's whisper hook is signed too");
+    call.dial_ends("completed").await.hang_up("completed").await;
 }
 
 #[tokio::test]
@@ -89,4 +98,91 @@ async fn twilios_documented_vector_is_accepted_over_http() {
         raw_post(&app, "/twilio/status?foo=1&bar=2", Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ="), form(&params)).await,
         403
     );
+}
+
+const SECRET: &str = "jambonz-webhook-secret";
+
+async fn jambonz_app(secrets: &str) -> TestApp {
+    spawn_app_with(Options { dialect: Dialect::Jambonz, token: Some(secrets.into()), ..Options::default() }).await
+}
+
+/// POSTs `body` to a jambonz hook with `header` as its `Jambonz-Signature`.
+async fn jambonz_post(app: &TestApp, path: &str, header: Option<&str>, body: &str) -> u16 {
+    let mut request = app.client.post(format!("{}{path}", app.address)).header("content-type", "application/json");
+    if let Some(header) = header {
+        request = request.header("jambonz-signature", header);
+    }
+    request.body(body.to_owned()).send().await.expect("server answers").status().as_u16()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn incoming_body(number: &str) -> String {
+    let caller = Caller { number: number.into(), call_sid: "f1e2d3c4-0000-4000-8000-000000000001".into() };
+    ivr::telephony::softphone::jambonz_body(&caller, Event::Incoming).to_string()
+}
+
+#[tokio::test]
+async fn jambonz_signatures_missing_wrong_tampered_or_stale_are_refused() {
+    let app = jambonz_app(SECRET).await;
+    let number = "+77014440987";
+    let body = incoming_body(number);
+    let signed = jambonz_sign(SECRET, now(), body.as_bytes());
+    assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&signed), &body).await, 200);
+    assert_eq!(jambonz_post(&app, "/jambonz/call", None, &body).await, 403, "missing");
+    let other = jambonz_sign("another-secret", now(), body.as_bytes());
+    assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&other), &body).await, 403, "another secret");
+    let tampered = body.replace(number, "+77000000000");
+    assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&signed), &tampered).await, 403, "a changed field");
+    let stale = jambonz_sign(SECRET, now() - TOLERANCE_SECONDS - 5, body.as_bytes());
+    assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&stale), &body).await, 403, "older than five minutes");
+    let ahead = jambonz_sign(SECRET, now() + TOLERANCE_SECONDS + 5, body.as_bytes());
+    assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&ahead), &body).await, 403, "from the future");
+    for garbage in ["", "v1=00", "t=1,v1=zz", "t=,v1=", "nonsense"] {
+        assert_eq!(jambonz_post(&app, "/jambonz/call", Some(garbage), &body).await, 403, "{garbage:?}");
+    }
+    for path in
+        ["/jambonz/gather?n=main&l=kk", "/jambonz/dial?n=police&l=kk", "/jambonz/whisper?n=operator", "/jambonz/status"]
+    {
+        assert_eq!(jambonz_post(&app, path, None, &body).await, 403, "{path} unsigned");
+        assert_eq!(jambonz_post(&app, path, Some(&jambonz_sign(SECRET, now(), body.as_bytes())), &body).await / 100, 2);
+    }
+    let logs = captured_logs();
+    assert!(logs.contains("refused a jambonz webhook"), "refusals are logged");
+    assert!(!logs.contains("77014440987") && !logs.contains("f1e2d3c4-0000"), "without caller data");
+}
+
+#[tokio::test]
+async fn any_of_several_v1_values_and_a_rotated_secret_are_accepted() {
+    let app = jambonz_app("old-secret, new-secret").await;
+    let body = incoming_body("+77011234567");
+    for secret in ["old-secret", "new-secret"] {
+        let header = jambonz_sign(secret, now(), body.as_bytes());
+        assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&header), &body).await, 200, "{secret}");
+    }
+    let good = jambonz_sign("new-secret", now(), body.as_bytes());
+    let (stamp, v1) = good.split_once(",v1=").expect("t and v1");
+    let several = format!("{stamp},v1={},v1={v1}", "0".repeat(64));
+    assert_eq!(jambonz_post(&app, "/jambonz/call", Some(&several), &body).await, 200);
+}
+
+#[tokio::test]
+async fn node_clients_vectors_are_checked_over_http_and_refused_once_stale() {
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        secret: String,
+        body: String,
+        header: String,
+    }
+    let vectors: Vec<Vector> =
+        serde_json::from_str(include_str!("../fixtures/jambonz-signatures.json")).expect("the fixture");
+    for vector in vectors {
+        let app = jambonz_app(&vector.secret).await;
+        let stale = jambonz_post(&app, "/jambonz/status", Some(&vector.header), &vector.body).await;
+        assert_eq!(stale, 403, "a valid signature from the past cannot be replayed");
+        let fresh = jambonz_sign(&vector.secret, now(), vector.body.as_bytes());
+        assert_eq!(jambonz_post(&app, "/jambonz/status", Some(&fresh), &vector.body).await, 204);
+    }
 }

@@ -1,7 +1,9 @@
-//! Scripted calls through the real webhooks, counted exactly, and a provider that delivers
-//! every webhook twice.
+//! Scripted calls through the real webhooks, counted exactly, and a platform that delivers
+//! every webhook twice: in both dialects, with the same counts from a TwiML call and a
+//! jambonz call on the same path.
 
-use ivr::stats::{CallRow, Store};
+use ivr::stats::{CallRow, Store, Summary};
+use ivr::telephony::softphone::Dialect;
 
 use super::support::{Backend, TestDatabase, around_today, new_call_sid, on_both_databases};
 use crate::helpers::{Options, TestApp, spawn_app_with};
@@ -9,7 +11,13 @@ use crate::helpers::{Options, TestApp, spawn_app_with};
 on_both_databases!(scripted_calls_are_counted_exactly, every_webhook_delivered_twice_counts_once);
 
 pub async fn spawn_on(db: &TestDatabase, env: &[(&'static str, &str)]) -> TestApp {
+    spawn_on_in(db, env, Dialect::Twiml).await
+}
+
+/// The service on `db`, called in `dialect`.
+pub async fn spawn_on_in(db: &TestDatabase, env: &[(&'static str, &str)], dialect: Dialect) -> TestApp {
     spawn_app_with(Options {
+        dialect,
         database_url: Some(db.url.clone()),
         data_dir: Some(db.dir.path().join("data")),
         env: env.iter().map(|(name, value)| (*name, (*value).to_owned())).collect(),
@@ -25,8 +33,21 @@ pub async fn flushed(app: &TestApp) {
 }
 
 async fn scripted_calls_are_counted_exactly(backend: Backend) {
-    let db = TestDatabase::new(&backend).await;
-    let app = spawn_on(&db, &[]).await;
+    let twiml = scripted_calls_counted_in(&backend, Dialect::Twiml).await;
+    let jambonz = scripted_calls_counted_in(&backend, Dialect::Jambonz).await;
+    let same = |c: &CallRow| {
+        (c.path.clone(), c.outcome.clone(), c.language.clone(), c.invalid_keys, c.timeouts, c.dial_results.clone())
+    };
+    assert_eq!(twiml.0, jambonz.0, "the same totals from TwiML and jambonz calls");
+    assert_eq!(twiml.1.iter().map(same).collect::<Vec<_>>(), jambonz.1.iter().map(same).collect::<Vec<_>>());
+}
+
+/// Makes the scripted calls in `dialect` on a fresh database, checks the counts, and
+/// returns the summary's counts (its averages of seconds zeroed: they measure the test's
+/// own pace) and the per-call rows, sorted by path.
+async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summary, Vec<CallRow>) {
+    let db = TestDatabase::new(backend).await;
+    let app = spawn_on_in(&db, &[], dialect).await;
     let sid = new_call_sid;
     // Kazakh, the safety plan, hangs up.
     app.call_from("+77010000001", &sid())
@@ -91,11 +112,21 @@ async fn scripted_calls_are_counted_exactly(backend: Backend) {
     let again = path("language:1 welcome main:7 main:- main:3 evidence:1 evidence");
     assert_eq!((again.invalid_keys, again.timeouts, again.repeat_caller), (1, 1, true));
     assert!(calls.iter().all(|c| c.started_at.is_some() && c.ended.as_deref() == Some("completed")));
+    let mut calls = calls;
+    calls.sort_by(|a, b| a.path.cmp(&b.path));
+    let counts = Summary { avg_ivr_seconds: 0.0, avg_seconds_to_transfer: 0.0, avg_seconds_to_answer: 0.0, ..s };
+    (counts, calls)
 }
 
 async fn every_webhook_delivered_twice_counts_once(backend: Backend) {
-    let db = TestDatabase::new(&backend).await;
-    let app = spawn_on(&db, &[]).await;
+    for dialect in Dialect::ALL {
+        delivered_twice_counts_once_in(&backend, dialect).await;
+    }
+}
+
+async fn delivered_twice_counts_once_in(backend: &Backend, dialect: Dialect) {
+    let db = TestDatabase::new(backend).await;
+    let app = spawn_on_in(&db, &[], dialect).await;
     let mut twice = app.call_from("+77010000011", &new_call_sid()).await;
     twice.redeliver().await;
     twice.press("1").await.redeliver().await.wait().await.redeliver().await;
