@@ -17,10 +17,11 @@ use axum::body::Body;
 use axum::http::Request;
 use chrono::{TimeDelta, Utc};
 use ivr::admin::views::{PageContext, Section, Ui, dashboard_page};
-use ivr::app::{self, AppState};
+use ivr::app;
 use ivr::config::Settings;
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
+use ivr::state::{self, AppState};
 use ivr::stats::demo::{self, DemoPlan};
 use ivr::stats::{DateRange, Record, Store, WriterConfig};
 use ivr::telephony::signature;
@@ -211,11 +212,18 @@ async fn webhook_latency(url: &str, data_dir: &std::path::Path) {
     ];
     let settings =
         Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())).expect("settings");
-    let off = app::router(AppState::new(app::load(settings.clone()).expect("bundled flow and prompts")));
-    let mut with_stats = app::load(settings.clone()).expect("bundled flow and prompts");
-    let (recorder, writer) = ivr::stats::start(&settings, Db::connect_lazy(url).expect("a URL"));
-    with_stats.stats = recorder.clone();
-    let on = app::router(AppState::new(with_stats));
+    // "off": records reach the channel, as on every webhook, but the writer sleeps through
+    // the run (an hour's batch delay, a channel that holds them all), so nothing is
+    // committed beside the requests: the webhook's own cost of statistics, alone.
+    let idle = WriterConfig { batch_delay: Duration::from_secs(3600), ..WriterConfig::from_settings(&settings) };
+    let idle_dir = data_dir.join("webhook-idle");
+    let idle_db = Db::connect_lazy(&format!("sqlite://{}", data_dir.join("idle.sqlite3").display())).expect("a URL");
+    let (idle_recorder, idle_writer) = ivr::stats::start_with(idle, idle_db.clone(), 1_000_000, &idle_dir);
+    let loaded = || state::load(settings.clone()).expect("bundled flow and prompts");
+    let off = app::router(AppState::start(loaded(), idle_db, idle_recorder));
+    let db = Db::connect_lazy(url).expect("a URL");
+    let (recorder, writer) = ivr::stats::start(&settings, db.clone());
+    let on = app::router(AppState::start(loaded(), db, recorder.clone()));
     recorder.flush().await.expect("connected");
     // Back to back, the writer's work shares the two cores with the requests; at a pace far
     // above the hotline's (1,000 webhooks/s) it has the time it needs between them.
@@ -237,6 +245,7 @@ async fn webhook_latency(url: &str, data_dir: &std::path::Path) {
     }
     let report = recorder.flush().await.expect("flushed");
     writer.drain().await;
+    idle_writer.drain().await;
     println!("(statistics on: every record committed: {})", report.database_up && !report.spooled);
 }
 

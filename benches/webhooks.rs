@@ -1,5 +1,6 @@
-//! Webhook handling speed, in-process: the real router (signature checking on) answering a
-//! mix of incoming-call, menu and guidance webhooks through `tower::ServiceExt::oneshot`.
+//! Webhook handling speed, in-process: the real router (signature checking on, statistics
+//! on into a scratch SQLite file) answering a mix of incoming-call, menu and guidance
+//! webhooks through `tower::ServiceExt::oneshot`.
 //!
 //! `cargo bench --bench webhooks` prints requests/s and p50/p99/max latency per kind.
 //! `cargo bench --bench webhooks -- --bare-server 127.0.0.1:8112` instead serves the bare
@@ -10,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use ivr::app::{self, AppState};
+use ivr::app;
 use ivr::config::Settings;
+use ivr::db::Db;
+use ivr::state::{self, AppState};
+use ivr::stats::WriterConfig;
 use ivr::telephony::signature;
 use tower::ServiceExt;
 
@@ -67,8 +71,13 @@ async fn in_process() {
         [("IVR_PUBLIC_URL", PUBLIC_URL), ("IVR_TWILIO_AUTH_TOKEN", TOKEN), ("IVR_OPERATOR_NUMBER", "+77170000111")];
     let settings = Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
         .expect("settings");
-    let app = app::load(settings).expect("bundled flow and prompts (run from the repository root)");
-    let router = app::router(AppState::new(app));
+    let loaded = state::load(settings).expect("bundled flow and prompts (run from the repository root)");
+    // Statistics on, as README runs the service: into a scratch SQLite file.
+    let scratch = tempfile::tempdir().expect("a scratch folder");
+    let db = Db::connect_lazy(&format!("sqlite://{}", scratch.path().join("ivr.sqlite3").display())).expect("a URL");
+    let config = WriterConfig::from_settings(&loaded.settings);
+    let (stats, writer) = ivr::stats::start_with(config, db.clone(), loaded.settings.stats_queue, scratch.path());
+    let router = app::router(AppState::start(loaded, db, stats));
     println!("webhook handling in-process, signature checking on, {ROUNDS} requests per kind");
     println!("{:<10} {:>12} {:>10} {:>10} {:>10}", "kind", "requests/s", "p50 µs", "p99 µs", "max µs");
     let mut all = Vec::new();
@@ -85,6 +94,7 @@ async fn in_process() {
         all.extend(latencies);
     }
     report("mix", &mut all);
+    writer.drain().await;
 }
 
 fn report(kind: &str, latencies: &mut [Duration]) {

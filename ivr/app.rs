@@ -1,13 +1,12 @@
-//! Start-up and router assembly: settings → flow → prompt library → statistics writer
-//! (connecting in the background) → serve; on shutdown, the statistics are drained.
+//! Start-up and router assembly: what [`crate::state::load`] checked → the database
+//! (connecting in the background) → statistics writer and roster refresh → serve; on
+//! shutdown, the statistics are drained and the database closed.
 //!
-//! [`load`] does every check `ivr check` reports, so the service and the check never
-//! disagree. [`Application::build`] binds the listener first (port 0 in tests) so callers
-//! of `build` know the address before serving starts.
+//! [`Server::build`] binds the listener first (port 0 in tests) so callers of `build` know
+//! the address before serving starts.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
@@ -16,99 +15,20 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::access::Guarded;
-use crate::config::Settings;
 use crate::db::Db;
-use crate::flow::{Flow, Language, PromptCatalog};
-use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
-use crate::prompts::PromptLibrary;
+use crate::state::{AppState, Loaded};
 use crate::stats::{Recorder, WriterHandle};
-use crate::telephony::jambonz::signature::JambonzSignatureCheck;
-use crate::telephony::signature::SignatureCheck;
-
-/// Everything a request needs, loaded once and shared read-only.
-pub struct App {
-    pub settings: Settings,
-    pub flow: Flow,
-    pub prompts: PromptLibrary,
-    pub signature: Option<SignatureCheck>,
-    /// Checks `Jambonz-Signature` when `IVR_JAMBONZ_WEBHOOK_SECRET` is set.
-    pub jambonz_signature: Option<JambonzSignatureCheck>,
-    pub roster: LiveRoster,
-    /// Anonymous statistics; disabled until [`Application::build`] starts the writer.
-    pub stats: Recorder,
-    /// The database (`IVR_DATABASE_URL`): statistics, roster, users. Opened by
-    /// [`Application::build`]; it connects when first used, so the service starts and
-    /// answers calls with the database down. Nothing on the call path waits on it. Its
-    /// migrations run once, for whichever of the statistics writer and the roster refresh
-    /// asks first (`Db::ready`).
-    pub db: Option<Db>,
-}
-
-impl App {
-    /// The database, for the administrators' pages and API (503 when the service runs without one).
-    pub fn db(&self) -> Result<&Db, crate::error::Error> {
-        self.db.as_ref().ok_or(crate::error::Error::Unavailable)
-    }
-}
-
-#[derive(Clone)]
-pub struct AppState(Arc<App>);
-
-impl AppState {
-    pub fn new(app: App) -> AppState {
-        AppState(Arc::new(app))
-    }
-}
-
-impl Deref for AppState {
-    type Target = App;
-    fn deref(&self) -> &App {
-        &self.0
-    }
-}
-
-/// Loads and validates the flow and the prompt library; every problem is listed.
-pub fn load(settings: Settings) -> Result<App, Vec<String>> {
-    let flow = Flow::load(&settings.flow_path).map_err(|e| format!("flow {}: {e}", settings.flow_path.display()));
-    let prompts = PromptLibrary::load(&settings.prompts_dir)
-        .map_err(|errors| errors.iter().map(|e| format!("prompt library: {e}")).collect::<Vec<_>>());
-    match (flow, prompts) {
-        (Ok(flow), Ok(prompts)) => assemble(settings, flow, prompts),
-        (flow, prompts) => Err(flow.err().into_iter().chain(prompts.err().into_iter().flatten()).collect()),
-    }
-}
-
-/// Checks a loaded flow against a loaded prompt library and puts the service together.
-pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Result<App, Vec<String>> {
-    let path = settings.flow_path.display();
-    let mut problems: Vec<String> = flow.validate(&prompts).iter().map(|e| format!("flow {path}: {e}")).collect();
-    for key in all_whisper_prompts(&flow) {
-        for language in Language::ALL.into_iter().filter(|l| !prompts.has(*l, &key)) {
-            problems.push(format!("prompt library: operator whisper `{key}` has no {language} recording"));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
-    let jambonz_signature = settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new);
-    let roster = LiveRoster::new(Roster { operators: Vec::new(), switchboard: settings.operator_number.clone() });
-    Ok(App { settings, flow, prompts, signature, jambonz_signature, roster, stats: Recorder::disabled(), db: None })
-}
 
 /// Every route under `/admin` and `/api`, with the roles it admits.
 pub fn protected_routes() -> Guarded {
-    crate::admin::guarded()
-        .merge(crate::access::guarded())
-        .merge(crate::reports::guarded())
-        .merge(crate::operators::api::guarded())
+    crate::admin::guarded().merge(crate::reports::guarded()).merge(crate::operators::api::guarded())
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::telephony::router())
         .merge(crate::prompts::router())
-        .merge(crate::access::router())
+        .merge(crate::admin::sign_in_router())
         .merge(protected_routes().into_router())
         .route("/health", get(|| async { "ok" }))
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
@@ -117,7 +37,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A bound, ready-to-serve instance of the service.
-pub struct Application {
+pub struct Server {
     listener: TcpListener,
     router: Router,
     stats: Recorder,
@@ -127,21 +47,21 @@ pub struct Application {
     roster_refresh: tokio::task::JoinHandle<()>,
 }
 
-impl Application {
-    pub async fn build(app: App) -> anyhow::Result<Application> {
-        for warning in app.settings.warnings() {
+impl Server {
+    pub async fn build(loaded: Loaded) -> anyhow::Result<Server> {
+        for warning in loaded.settings.warnings() {
             tracing::warn!("{warning}");
         }
-        let listener = TcpListener::bind(app.settings.listen).await?;
-        let db = Db::connect_lazy(&app.settings.database_url)?;
+        let listener = TcpListener::bind(loaded.settings.listen).await?;
+        let db = Db::connect_lazy(&loaded.settings.database_url)?;
         // The writer and the roster refresh connect (and migrate, once) in the background:
         // calls are answered at once, with the database up, down or slow.
-        let (stats, writer) = crate::stats::start(&app.settings, db.clone());
-        let state = AppState::new(App { stats: stats.clone(), db: Some(db.clone()), ..app });
-        let every = std::time::Duration::from_millis(state.settings.roster_refresh_ms);
-        let roster_refresh = crate::operators::spawn_refresh(state.clone(), db.clone(), every);
+        let (stats, writer) = crate::stats::start(&loaded.settings, db.clone());
+        let every = Duration::from_millis(loaded.settings.roster_refresh_ms);
+        let state = AppState::start(loaded, db.clone(), stats.clone());
+        let roster_refresh = crate::operators::spawn_refresh(state.roster.clone(), db.clone(), every);
         let router = router(state);
-        Ok(Application { listener, router, stats, writer, db, roster_refresh })
+        Ok(Server { listener, router, stats, writer, db, roster_refresh })
     }
 
     /// The statistics recorder the webhooks use (tests flush it).

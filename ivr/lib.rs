@@ -16,5 +16,6 @@ pub mod prompts;
 pub mod reports;
 pub mod review;
 pub mod simulate;
+pub mod state;
 pub mod stats;
 pub mod telephony;

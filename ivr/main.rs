@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ivr::app::{self, Application};
+use ivr::app::{self, Server};
 use ivr::config::Settings;
+use ivr::state::{self, Loaded};
 
 #[derive(Parser)]
 #[command(name = "ivr", about = "Voice backend of the 111 helpline", version)]
@@ -88,8 +89,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn load() -> Result<app::App, Vec<String>> {
-    app::load(Settings::from_env()?)
+fn load() -> Result<Loaded, Vec<String>> {
+    state::load(Settings::from_env()?)
 }
 
 fn check() -> Result<(), Vec<String>> {
@@ -118,9 +119,9 @@ fn serve() -> Result<(), Vec<String>> {
     let app = load()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| vec![format!("cannot start the runtime: {e}")])?;
     runtime.block_on(async {
-        let application = Application::build(app).await.map_err(|e| vec![format!("cannot listen: {e:#}")])?;
-        let address = application.local_addr().map_err(|e| vec![e.to_string()])?;
+        let server = Server::build(app).await.map_err(|e| vec![format!("cannot listen: {e:#}")])?;
+        let address = server.local_addr().map_err(|e| vec![e.to_string()])?;
         tracing::info!(%address, "111 hotline IVR listening");
-        application.run_until(app::shutdown_signal()).await.map_err(|e| vec![e.to_string()])
+        server.run_until(app::shutdown_signal()).await.map_err(|e| vec![e.to_string()])
     })
 }

@@ -28,8 +28,8 @@ use super::login::session_cookie;
 use super::secret::digest;
 use super::store::AccessStore;
 use super::{Principal, Role, Session};
-use crate::app::AppState;
 use crate::error::{Error, JsonError};
+use crate::state::AppState;
 
 /// One protected route: what the route test walks.
 #[derive(Clone, Debug)]
@@ -163,7 +163,7 @@ pub async fn authenticate(State(app): State<AppState>, mut request: Request, nex
         Ok(None) if path.starts_with("/admin") && bearer(request.headers()).is_none() => {
             let next_page = request.uri().path_and_query().map_or(path, |p| p.as_str());
             let to: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next_page).finish();
-            Redirect::to(&format!("{}?{to}", super::login::LOGIN)).into_response()
+            Redirect::to(&format!("{}?{to}", super::LOGIN)).into_response()
         }
         Ok(None) => refuse(path, Error::Unauthorized),
         Err(error) => refuse(path, error),
@@ -179,13 +179,13 @@ type Identity = (Principal, Option<Session>);
 
 async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Identity>, Error> {
     if let Some(token) = bearer(headers) {
-        let Some(token) = app.db()?.token_by_hash(&digest(token)).await? else { return Ok(None) };
+        let Some(token) = app.db.token_by_hash(&digest(token)).await? else { return Ok(None) };
         let principal = Principal { role: token.role, name: token.label, operator_id: token.operator_id };
         return Ok(Some((principal, None)));
     }
     let Some(cookie) = session_cookie(headers) else { return Ok(None) };
     let id_hash = digest(&cookie);
-    let Some(row) = app.db()?.session(&id_hash, Utc::now()).await? else { return Ok(None) };
+    let Some(row) = app.db.session(&id_hash, Utc::now()).await? else { return Ok(None) };
     let principal = Principal { role: row.user.role, name: row.user.name, operator_id: row.user.operator_id };
     let session = Session { user_id: row.user.id, csrf: row.csrf, language: row.user.language, id_hash };
     Ok(Some((principal, Some(session))))

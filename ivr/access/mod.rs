@@ -19,20 +19,20 @@ mod accounts;
 pub mod cli;
 mod csrf;
 mod guard;
-mod login;
+pub mod login;
 mod secret;
 mod store;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 
 pub use accounts::{add_user, create_token};
 pub use csrf::CSRF_HEADER;
 pub use guard::{Guarded, GuardedRoute, authenticate};
-pub use login::{SESSION_COOKIE, guarded, router};
+pub use login::{LOGIN, SESSION_COOKIE};
 pub use store::{AccessStore, TokenInfo, User};
 
 /// What a signed-in person or a token may do.

@@ -7,15 +7,17 @@
 mod dashboard;
 mod operators;
 mod pages;
+mod sign_in;
 pub mod views;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::access::{Guarded, Principal, Role, Session};
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 pub use dashboard::{HEATMAP_OFFSET_HOURS, chosen_range, dashboard_view};
+pub use sign_in::router as sign_in_router;
 use views::{PageContext, Section, Ui, paths};
 
 /// Who may open the dashboard, prompt and flow pages.
@@ -36,6 +38,7 @@ pub fn guarded() -> Guarded {
         .post("/admin/operators/{id}", &MANAGERS, operators::edit)
         .post("/admin/operators/{id}/remove", &MANAGERS, operators::remove)
         .post("/admin/operators/{id}/availability", &ROSTER_READERS, operators::availability)
+        .merge(sign_in::guarded())
 }
 
 /// The signed-in person looking at a page, and the frame their pages are drawn in.

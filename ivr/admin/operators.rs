@@ -15,10 +15,10 @@ use super::Viewer;
 use super::pages::page;
 use super::views::{OperatorDraft, OperatorRow, OperatorsView, operators_page, paths, roster_message};
 use crate::access::Role;
-use crate::app::AppState;
 use crate::error::Error;
 use crate::flow::Language;
 use crate::operators::{Languages, NewOperator, OperatorChange, RosterError, RosterStore, StoredOperator, parse_id};
+use crate::state::AppState;
 
 type Fields = Form<Vec<(String, String)>>;
 
@@ -31,7 +31,7 @@ pub async fn list(viewer: Viewer, State(state): State<AppState>) -> Result<Respo
 pub async fn add(viewer: Viewer, State(state): State<AppState>, Form(fields): Fields) -> Result<Response, Error> {
     let (name, target, languages) = (field(&fields, "name"), field(&fields, "target"), field(&fields, "languages"));
     let added = match NewOperator::parse(name, target, languages, true) {
-        Ok(new) => state.db()?.add_operator(&new).await,
+        Ok(new) => state.db.add_operator(&new).await,
         Err(refused) => Err(refused),
     };
     let draft = OperatorDraft {
@@ -51,7 +51,7 @@ pub async fn edit(
 ) -> Result<Response, Error> {
     let text = |name| Some(field(&fields, name));
     let updated = match (parse_id(&id), OperatorChange::parse(text("name"), text("target"), text("languages"), None)) {
-        (Ok(id), Ok(change)) => state.db()?.update_operator(id, &change).await,
+        (Ok(id), Ok(change)) => state.db.update_operator(id, &change).await,
         (Err(refused), _) | (_, Err(refused)) => Err(refused),
     };
     settle(&viewer, &state, updated.map(|op| op.id), "operator updated", OperatorDraft::default()).await
@@ -60,7 +60,7 @@ pub async fn edit(
 /// `POST /admin/operators/{id}/remove`.
 pub async fn remove(viewer: Viewer, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
     let removed = match parse_id(&id) {
-        Ok(id) => state.db()?.remove_operator(id).await,
+        Ok(id) => state.db.remove_operator(id).await,
         Err(refused) => Err(refused),
     };
     settle(&viewer, &state, removed.map(|op| op.id), "operator removed", OperatorDraft::default()).await
@@ -81,7 +81,7 @@ pub async fn availability(
     };
     let id = match parse_id(&id) {
         Ok(id) if viewer.role == Role::Operator && viewer.operator_id != Some(id) => return Err(Error::Forbidden),
-        Ok(id) => state.db()?.set_available(id, available).await.map(|op| op.id),
+        Ok(id) => state.db.set_available(id, available).await.map(|op| op.id),
         Err(refused) => Err(refused),
     };
     settle(&viewer, &state, id, "availability switched", OperatorDraft::default()).await
@@ -120,7 +120,7 @@ async fn show(
     error: Option<String>,
     draft: OperatorDraft,
 ) -> Result<Response, Error> {
-    let stored = state.db()?.list_operators().await?;
+    let stored = state.db.list_operators().await?;
     let manage = viewer.role == Role::Admin;
     let visible = stored.iter().filter(|op| manage || viewer.operator_id == Some(op.id));
     let operators = visible.map(|op| row(op, manage || viewer.operator_id == Some(op.id))).collect();

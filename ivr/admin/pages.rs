@@ -10,8 +10,8 @@ use chrono::Utc;
 use super::Viewer;
 use super::dashboard::{chosen_range, dashboard_view};
 use super::views::{FlowView, PromptsView, dashboard_page, flow_page, prompts_page};
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 use crate::stats::Store;
 
 /// `GET /admin?from=YYYY-MM-DD&to=YYYY-MM-DD`; the last 30 days without them.
@@ -23,7 +23,7 @@ pub async fn dashboard(
     let param = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let today = Utc::now().date_naive();
     let (range, problem) = chosen_range(param("from"), param("to"), today);
-    let summary = state.db()?.summary(range).await?;
+    let summary = state.db.summary(range).await?;
     let view = dashboard_view(&summary, &state.flow, today, problem);
     Ok(page(dashboard_page(&viewer.page, &view)))
 }

@@ -4,19 +4,19 @@
 
 use tracing::Span;
 
-use crate::app::App;
 use crate::flow::{CallState, Language, PromptKey};
+use crate::state::AppState;
 
 use super::{Input, Turn, WhisperFor};
 
 /// One service's phone line, as every dialect's webhooks use it.
 #[derive(Clone, Copy)]
 pub struct Line<'a> {
-    app: &'a App,
+    app: &'a AppState,
 }
 
 impl<'a> Line<'a> {
-    pub fn new(app: &'a App) -> Line<'a> {
+    pub fn new(app: &'a AppState) -> Line<'a> {
         Line { app }
     }
 

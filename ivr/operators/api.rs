@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
 use super::store::{RosterStore, StoredOperator};
 use crate::access::{Guarded, Principal, Role};
-use crate::app::AppState;
 use crate::error::{Error, JsonError};
+use crate::state::AppState;
 
 pub const OPERATORS_PATH: &str = "/api/v1/operators";
 pub const OPERATOR_PATH: &str = "/api/v1/operators/{id}";
@@ -81,20 +81,20 @@ struct AvailabilityRequest {
 }
 
 async fn list(State(app): State<AppState>) -> Answer<Json<Vec<StoredOperator>>> {
-    Ok(Json(app.db()?.list_operators().await?))
+    Ok(Json(app.db.list_operators().await?))
 }
 
 async fn add(State(app): State<AppState>, principal: Principal, body: Bytes) -> Answer<Response> {
     let request: AddRequest = parse_body(&body)?;
     let new = NewOperator::parse(&request.name, &request.target, &request.languages, request.available)?;
-    let added = app.db()?.add_operator(&new).await?;
+    let added = app.db.add_operator(&new).await?;
     app.roster.request_reload();
     tracing::info!(operator = added.id, by = %principal.name, "operator added");
     Ok((StatusCode::CREATED, Json(added)).into_response())
 }
 
 async fn show(State(app): State<AppState>, Path(id): Path<String>) -> Answer<Json<StoredOperator>> {
-    Ok(Json(app.db()?.operator(parse_id(&id)?).await?))
+    Ok(Json(app.db.operator(parse_id(&id)?).await?))
 }
 
 async fn update(
@@ -111,14 +111,14 @@ async fn update(
         request.languages.as_deref(),
         request.available,
     )?;
-    let updated = app.db()?.update_operator(id, &change).await?;
+    let updated = app.db.update_operator(id, &change).await?;
     app.roster.request_reload();
     tracing::info!(operator = id, by = %principal.name, "operator updated");
     Ok(Json(updated))
 }
 
 async fn remove(State(app): State<AppState>, principal: Principal, Path(id): Path<String>) -> Answer<StatusCode> {
-    let removed = app.db()?.remove_operator(parse_id(&id)?).await?;
+    let removed = app.db.remove_operator(parse_id(&id)?).await?;
     app.roster.request_reload();
     tracing::info!(operator = removed.id, by = %principal.name, "operator removed");
     Ok(StatusCode::NO_CONTENT)
@@ -136,7 +136,7 @@ async fn availability(
         return Err(Error::Forbidden.into());
     }
     let request: AvailabilityRequest = parse_body(&body)?;
-    let updated = app.db()?.set_available(id, request.available).await?;
+    let updated = app.db.set_available(id, request.available).await?;
     app.roster.request_reload();
     tracing::info!(operator = id, available = request.available, by = %principal.name, "availability switched");
     Ok(Json(updated))

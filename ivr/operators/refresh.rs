@@ -4,28 +4,28 @@
 //! stays (an operator list a few minutes old rings people; an empty one rings nobody), a
 //! warning is logged once, and another when it answers again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
 use super::input::RosterError;
 use super::store::{RosterStore, StoredOperator};
-use super::{Operator, Roster};
-use crate::app::AppState;
+use super::{LiveRoster, Operator, Roster};
 use crate::db::Db;
 
 /// A reload that takes longer is abandoned; the next one starts on schedule.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the refresh task; it runs until aborted. Needs a Tokio runtime.
-pub fn spawn_refresh(app: AppState, db: Db, every: Duration) -> JoinHandle<()> {
+pub fn spawn_refresh(roster: Arc<LiveRoster>, db: Db, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut refresh = Refresh::default();
         loop {
-            refresh.reload(&db, &app).await;
+            refresh.reload(&db, &roster).await;
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
-                () = app.roster.change_requested() => {}
+                () = roster.change_requested() => {}
             }
         }
     })
@@ -38,10 +38,12 @@ struct Refresh {
 }
 
 impl Refresh {
-    async fn reload(&mut self, db: &Db, app: &AppState) {
+    async fn reload(&mut self, db: &Db, roster: &LiveRoster) {
         match tokio::time::timeout(LOAD_TIMEOUT, self.load(db)).await {
             Ok(Ok(operators)) => {
-                app.roster.replace(Roster { operators, switchboard: app.settings.operator_number.clone() });
+                // The switchboard is configuration: it stays as it was.
+                let switchboard = roster.snapshot().switchboard.clone();
+                roster.replace(Roster { operators, switchboard });
                 if std::mem::take(&mut self.failing) {
                     tracing::info!("operator roster reloaded: the database answers again");
                 }

@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::error::Error;
 use crate::flow::{Language, PromptKey};
+use crate::state::AppState;
 
 /// Recordings change only with a deployment, and the ETag tells a cache when they did.
 const CACHE_CONTROL: &str = "public, max-age=86400";

@@ -26,9 +26,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
 use crate::access::{Guarded, Role};
-use crate::app::AppState;
 use crate::db::Db;
 use crate::error::{Error, JsonError};
+use crate::state::AppState;
 use crate::stats::{DateRange, Store, Summary, metric};
 
 pub use export::{CALLS_HEADER, DAILY_HEADER};
@@ -55,7 +55,7 @@ fn admit(pairs: &[(String, String)], formats: &[ReportFormat]) -> Result<ReportQ
 
 async fn summary(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, JsonError> {
     let q = admit(&pairs, &[ReportFormat::Json, ReportFormat::Csv])?;
-    let summary = state.db()?.summary(q.range).await?;
+    let summary = state.db.summary(q.range).await?;
     Ok(match q.format {
         ReportFormat::Json => axum::Json(export::summary_json(&summary, q.min_count)).into_response(),
         ReportFormat::Csv => csv_response("summary", q.range, export::summary_csv(&summary, q.min_count))?,
@@ -64,7 +64,7 @@ async fn summary(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
 
 async fn daily(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, JsonError> {
     let q = admit(&pairs, &[ReportFormat::Csv])?;
-    let rows = state.db()?.total_rows(q.range).await?;
+    let rows = state.db.total_rows(q.range).await?;
     let synthetic: BTreeMap<NaiveDate, i64> =
         rows.iter().filter(|r| r.metric == metric::SYNTHETIC).map(|r| (r.day, r.value)).collect();
     let summary = Summary::from_rows(q.range, &rows);
@@ -80,7 +80,7 @@ async fn calls(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Res
                 .to_owned(),
         )));
     }
-    let db = state.db()?.clone();
+    let db = state.db.clone();
     // The first day is read before answering, so a database that is down gets a 503
     // instead of a truncated 200.
     let first = day_chunk(&db, q.range.from, true).await?;

@@ -13,10 +13,10 @@ mod routes;
 
 use std::time::Duration;
 
-use crate::app;
 use crate::config::Settings;
 use crate::flow::{Flow, Language, PromptKey};
 use crate::prompts::PromptLibrary;
+use crate::state;
 
 pub use audit::{Audit, Check, LanguageAudit, MINUTE, Outcome, TopicTime, passed, seconds};
 pub use graph::{Format, graph};
@@ -65,7 +65,7 @@ pub fn command(command: FlowCommand) -> Result<(), Vec<String>> {
             print!("{}", draw(&flow, format));
         }
         FlowCommand::Audit { strict } => {
-            let app = app::load(settings)?;
+            let app = state::load(settings)?;
             let audit = Audit::of(&app.flow, &app.prompts);
             let checks = audit.checks(&app.flow, strict);
             print!("{}", audit.render(&app.flow, &checks));

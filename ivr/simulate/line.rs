@@ -14,9 +14,12 @@ use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
 
-use crate::app::{App, AppState, router};
+use crate::app::router;
 use crate::config::DialTarget;
+use crate::db::Db;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
+use crate::state::{AppState, Loaded};
+use crate::stats::{WriterConfig, WriterHandle};
 use crate::telephony::softphone::{self, Caller, Dialect, Event, Reply};
 
 /// A platform's call id; the service must never keep or log it.
@@ -81,6 +84,8 @@ pub struct Line {
     router: Router,
     app: AppState,
     dialect: Dialect,
+    /// Keeps the scratch statistics writer running while the line is up.
+    _writer: WriterHandle,
 }
 
 /// One call on the line: the last TwiML the service answered.
@@ -90,15 +95,26 @@ pub struct Call<'l> {
 }
 
 impl Line {
-    /// The service, called in `dialect`.
-    pub fn new(app: App, dialect: Dialect) -> Line {
-        let app = AppState::new(app);
-        Line { router: router(app.clone()), app, dialect }
+    /// The whole service: its statistics are recorded as they would be, into
+    /// a scratch in-memory database that goes with the line, since simulated calls are not
+    /// calls; its spool folder is a fresh one, never the service's. Call it within a Tokio
+    /// runtime (it starts the statistics writer).
+    /// The service, called in `dialect`, on `loaded`.
+    pub fn new(loaded: Loaded, dialect: Dialect) -> Line {
+        // A literal SQLite URL: it always parses.
+        #[allow(clippy::expect_used)]
+        let db = Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");
+        let scratch =
+            std::env::temp_dir().join(format!("ivr-simulate-{}-{:x}", std::process::id(), rand::random::<u64>()));
+        let config = WriterConfig::from_settings(&loaded.settings);
+        let (stats, writer) = crate::stats::start_with(config, db.clone(), loaded.settings.stats_queue, &scratch);
+        let app = AppState::start(loaded, db, stats);
+        Line { router: router(app.clone()), app, dialect, _writer: writer }
     }
 
     /// The service's settings, flow and prompts.
-    pub fn app(&self) -> &App {
-        &self.app
+    pub fn app(&self) -> &Loaded {
+        self.app.loaded()
     }
 
     /// A new incoming call, and what the caller hears first.

@@ -17,10 +17,10 @@ mod script;
 mod speaker;
 mod transcript;
 
-use crate::app::{self, App};
 use crate::config::Settings;
 use crate::flow::{Digit, Flow, Language};
 use crate::telephony::softphone::Dialect;
+use crate::state::{self, Loaded};
 
 pub use interactive::{Caller, KEY_HELP};
 pub use keypad::{Keys, Pressed, RawTerminal, Screen};
@@ -65,16 +65,19 @@ pub enum SimulateError {
 
 /// `ivr simulate`: loads the service as `ivr serve` would and runs the simulator.
 pub fn command(args: SimulateArgs) -> Result<(), Vec<String>> {
-    let app = app::load(Settings::from_env()?)?;
+    let app = state::load(Settings::from_env()?)?;
     run(app, args).map_err(|error| vec![error.to_string()])
 }
 
 /// Runs a scripted call (with `--keys`) or a call at the keyboard on `app`.
-pub fn run(app: App, args: SimulateArgs) -> Result<(), SimulateError> {
+pub fn run(app: Loaded, args: SimulateArgs) -> Result<(), SimulateError> {
     // The service's own logs would interleave with the transcript.
     let _quiet = tracing::dispatcher::set_default(&tracing::Dispatch::none());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let line = Line::new(app, args.dialect);
+    let line = {
+        let _in_runtime = runtime.enter();
+        Line::new(app, args.dialect)
+    };
     if let Some(keys) = &args.keys {
         let script = script::parse(keys)?;
         print!("{}", runtime.block_on(transcript(&line, args.lang, &script))?);

@@ -33,10 +33,10 @@ pub struct FlushReport {
     pub spooled: bool,
 }
 
-/// Cheap to clone; [`Recorder::disabled`] records nothing (tools and benchmarks).
-#[derive(Clone, Default)]
+/// Cheap to clone; made by [`start`](super::start), with a writer behind it.
+#[derive(Clone)]
 pub struct Recorder {
-    shared: Option<Arc<Shared>>,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
@@ -49,10 +49,6 @@ struct Shared {
 }
 
 impl Recorder {
-    pub fn disabled() -> Recorder {
-        Recorder { shared: None }
-    }
-
     pub(super) fn new(tx: mpsc::Sender<Message>, flush: Arc<Notify>, overflow: Arc<Overflow>) -> Recorder {
         let shared = Shared {
             tx,
@@ -61,21 +57,21 @@ impl Recorder {
             live: Mutex::new(LiveCalls::new()),
             repeat: Mutex::new(RepeatCallers::new(Utc::now().date_naive())),
         };
-        Recorder { shared: Some(Arc::new(shared)) }
+        Recorder { shared: Arc::new(shared) }
     }
 
     /// The id for a new call: a keyed hash of its `CallSid` (see `live.rs`), or random.
     pub fn call_id(&self, call_sid: Option<&str>) -> CallId {
-        match (&self.shared, call_sid.filter(|s| !s.is_empty())) {
-            (Some(shared), Some(sid)) => lock(&shared.live).call_id(sid),
-            _ => CallId::random(),
+        match call_sid.filter(|s| !s.is_empty()) {
+            Some(sid) => lock(&self.shared.live).call_id(sid),
+            None => CallId::random(),
         }
     }
 
     /// A call was answered: remembers when, and whether `from` called in the last 24 hours.
     /// `from` is hashed in memory and dropped (see `repeat.rs`).
     pub fn call_started(&self, call: CallId, from: Option<&str>) {
-        let Some(shared) = &self.shared else { return };
+        let shared = &self.shared;
         let now = Instant::now();
         let repeat = || {
             from.filter(|n| !n.is_empty())
@@ -92,7 +88,7 @@ impl Recorder {
     /// Records one flow step's events and what the webhook learnt beside the flow (who was
     /// rung for a transfer, how long an answered transfer talked).
     pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>) {
-        let Some(shared) = &self.shared else { return };
+        let shared = &self.shared;
         let live = lock(&shared.live).elapsed(step.next.call, Instant::now());
         let mut record = Record::of_step(flow, step, Utc::now(), live.map(|(seconds, _)| seconds));
         record.events.extend(extra);
@@ -105,7 +101,7 @@ impl Recorder {
     /// The provider's status callback: records how the call ended, if it is final and this
     /// process answered the call.
     pub fn call_ended(&self, call_sid: &str, status: &str) {
-        let Some(shared) = &self.shared else { return };
+        let shared = &self.shared;
         if !FINAL_STATUSES.contains(&status) || call_sid.is_empty() {
             return;
         }
@@ -120,9 +116,10 @@ impl Recorder {
     }
 
     /// Waits until everything recorded so far is committed or spooled; tries the database
-    /// again now if it was down, and replays the spool if it is up. `None` when disabled.
+    /// again now if it was down, and replays the spool if it is up. `None` once the writer
+    /// has stopped.
     pub async fn flush(&self) -> Option<FlushReport> {
-        let shared = self.shared.as_ref()?;
+        let shared = &self.shared;
         let (tx, rx) = oneshot::channel();
         shared.tx.send(Message::Flush(tx)).await.ok()?;
         shared.flush.notify_one();
@@ -132,9 +129,8 @@ impl Recorder {
     /// Sends a record, waiting for room in the channel. For benchmarks and tools, never
     /// the call path.
     pub async fn send_waiting(&self, record: Record) {
-        if let Some(shared) = &self.shared
-            && let Err(mpsc::error::SendError(Message::Record(record))) = shared.tx.send(Message::Record(record)).await
-        {
+        let shared = &self.shared;
+        if let Err(mpsc::error::SendError(Message::Record(record))) = shared.tx.send(Message::Record(record)).await {
             shared.overflow.push(record);
         }
     }

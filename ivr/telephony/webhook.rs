@@ -14,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tracing::instrument;
 
-use crate::app::AppState;
 use crate::call::{Input, Line, Turn};
 use crate::error::Error;
+use crate::state::AppState;
 
 use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml, WHISPER_PATH};
 use super::{read_body, state_token};

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ivr::app::{self, Application};
+use ivr::app;
 use ivr::config::Settings;
 use ivr::flow::Flow;
 use ivr::prompts::PromptLibrary;
@@ -134,12 +134,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     env.extend(options.env.iter().cloned());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings are valid");
     let flow = Flow::load(&settings.flow_path).expect("bundled flow loads");
-    let app = app::assemble(settings, flow.clone(), bundled_prompts().clone()).expect("bundled flow is valid");
-    let application = Application::build(app).await.expect("server binds");
-    let address = format!("http://{}", application.local_addr().expect("bound"));
-    let stats = application.stats().clone();
+    let loaded =
+        ivr::state::assemble(settings, flow.clone(), bundled_prompts().clone()).expect("bundled flow is valid");
+    let server = app::Server::build(loaded).await.expect("server binds");
+    let address = format!("http://{}", server.local_addr().expect("bound"));
+    let stats = server.stats().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(application.run_until(async move {
+    let task = tokio::spawn(server.run_until(async move {
         let _ = stopped.await;
     }));
     let server = Server { stop: Some(stop), task: Some(task), _scratch: Some(scratch) };

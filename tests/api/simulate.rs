@@ -8,17 +8,17 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ivr::app::{self, App};
 use ivr::config::Settings;
 use ivr::flow::{Flow, Language, NodeKind, PromptKey};
 use ivr::review::{self, Audit, Durations, Format, Outcome};
 use ivr::simulate::{Caller, Heard, Keys, Line, Pressed, Screen, SimulateError, Speaker, parse_script, transcript};
 use ivr::telephony::softphone::Dialect;
+use ivr::state::{self, Loaded};
 
 use crate::helpers::{OPERATOR_NUMBER, bundled_prompts};
 
 /// The bundled service, as `ivr simulate` loads it, with an operator number to ring.
-fn app(token: Option<&str>) -> App {
+fn app(token: Option<&str>) -> Loaded {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut env = vec![
         ("IVR_FLOW", format!("{root}/flows/hotline.toml")),
@@ -30,7 +30,7 @@ fn app(token: Option<&str>) -> App {
     let lookup = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
     let settings = Settings::from_lookup(lookup).expect("test settings are valid");
     let flow = Flow::load(&settings.flow_path).expect("bundled flow loads");
-    app::assemble(settings, flow, bundled_prompts().clone()).expect("bundled flow is valid")
+    state::assemble(settings, flow, bundled_prompts().clone()).expect("bundled flow is valid")
 }
 
 async fn scripted(language: Option<Language>, keys: &str) -> Result<String, SimulateError> {
@@ -138,7 +138,10 @@ impl Speaker for CountingSpeaker {
 
 fn walk(keys: Vec<Option<Pressed>>) -> (String, CountingSpeaker) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let line = Line::new(app(None), Dialect::Twiml);
+    let line = {
+        let _in_runtime = runtime.enter();
+        Line::new(app(None), Dialect::Twiml)
+    };
     let (mut keys, mut speaker, mut screen) =
         (ScriptedKeys(keys.into()), CountingSpeaker::default(), Screen::new(Vec::new()));
     let mut caller = Caller { keys: &mut keys, speaker: &mut speaker, screen: &mut screen };

@@ -40,7 +40,7 @@ pub use text::Ui;
 /// and the pages cannot disagree if both use them.
 pub mod paths {
     /// Outside `/admin`: it must open without a session.
-    pub const LOGIN: &str = "/login";
+    pub const LOGIN: &str = crate::access::LOGIN;
     pub const LOGOUT: &str = "/admin/logout";
     /// POST `lang` (`kk`/`ru`) and `next` (the page to go back to: check it is local).
     pub const LANGUAGE: &str = "/admin/language";

@@ -1,0 +1,128 @@
+//! The sign-in page, signing out, and the language a user reads the dashboard in: the
+//! dashboard's side of signing in. Passwords, the throttle, sessions and cookies are
+//! access control's (`access/login.rs`).
+
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use super::views::{LoginMessage, LoginView, Ui, login_page, paths};
+use crate::access::{AccessStore, Guarded, LOGIN, Role, Session, login};
+use crate::error::Error;
+use crate::state::AppState;
+
+/// `GET`/`POST /login`: open to everyone.
+pub fn router() -> Router<AppState> {
+    Router::new().route(LOGIN, get(show).post(sign_in))
+}
+
+/// Sign-out and the language switch: any signed-in role.
+pub fn guarded() -> Guarded {
+    Guarded::new().post(paths::LOGOUT, &Role::ALL, sign_out).post(paths::LANGUAGE, &Role::ALL, choose_language)
+}
+
+#[derive(serde::Deserialize, Default)]
+struct LoginQuery {
+    lang: Option<String>,
+    next: Option<String>,
+    /// Present after signing out: the page says so.
+    signed_out: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn show(State(app): State<AppState>, Query(query): Query<LoginQuery>) -> Response {
+    let ui = query.lang.as_deref().and_then(Ui::from_code).unwrap_or_default();
+    let message = query.signed_out.is_some().then_some(LoginMessage::SignedOut);
+    let next = local(query.next.as_deref().unwrap_or_default());
+    login_form(&app, StatusCode::OK, LoginView { ui, csrf: String::new(), name: String::new(), next, message })
+}
+
+/// The sign-in page with a fresh form token, in a cookie and in the form.
+fn login_form(app: &AppState, status: StatusCode, mut view: LoginView) -> Response {
+    let (token, cookie) = login::form_token(app);
+    view.csrf = token;
+    (status, [(header::SET_COOKIE, cookie)], Html(login_page(&view))).into_response()
+}
+
+async fn sign_in(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let ui = Ui::from_code(&form.lang).unwrap_or_default();
+    let next = local(&form.next);
+    let view = LoginView { ui, csrf: String::new(), name: form.name.clone(), next: next.clone(), message: None };
+    if !login::form_token_matches(&headers, &form.csrf) {
+        let message = Some(LoginMessage::FormExpired);
+        return login_form(&app, StatusCode::FORBIDDEN, LoginView { message, ..view });
+    }
+    match login::check_password(&app, &form.name, form.password).await {
+        Ok(user_id) => match login::start_session(&app, user_id).await {
+            Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+            Err(error) => error.into_response(),
+        },
+        Err(Error::TooManyAttempts(minutes)) => {
+            let message = Some(LoginMessage::TooManyAttempts { minutes });
+            login_form(&app, StatusCode::TOO_MANY_REQUESTS, LoginView { message, ..view })
+        }
+        Err(Error::Unauthorized) => {
+            let message = Some(LoginMessage::WrongCredentials);
+            login_form(&app, StatusCode::UNAUTHORIZED, LoginView { message, ..view })
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The form's CSRF token was checked by the gate (`access/csrf.rs`), as for every form.
+async fn sign_out(State(app): State<AppState>, session: Session) -> Result<Response, Error> {
+    let gone = login::end_session(&app, &session).await?;
+    Ok(([(header::SET_COOKIE, gone)], Redirect::to(&format!("{LOGIN}?signed_out=1"))).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct LanguageForm {
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn choose_language(
+    State(app): State<AppState>,
+    session: Session,
+    Form(form): Form<LanguageForm>,
+) -> Result<Response, Error> {
+    let ui = Ui::from_code(&form.lang).ok_or(Error::BadRequest("lang must be kk or ru"))?;
+    app.db.set_language(session.user_id, ui.code()).await?;
+    Ok(Redirect::to(&local(&form.next)).into_response())
+}
+
+/// `next` if it is a path on this site, the dashboard otherwise (no open redirect).
+fn local(next: &str) -> String {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains(['\r', '\n']);
+    if ok && next.starts_with("/admin") { next.to_owned() } else { paths::DASHBOARD.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_admin_pages_are_followed_after_sign_in() {
+        assert_eq!(local("/admin/operators?x=1"), "/admin/operators?x=1");
+        for outside in ["https://evil.example/admin", "//evil.example/admin", "/\\evil", "", "/login", "admin"] {
+            assert_eq!(local(outside), "/admin", "{outside}");
+        }
+    }
+}

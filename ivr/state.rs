@@ -1,0 +1,99 @@
+//! The service's state, in two halves: what is loaded once and checked ([`Loaded`]: the
+//! settings, the flow, the prompt library), and what runs beside the requests
+//! ([`AppState`]: the database, the statistics recorder, the roster snapshot).
+//!
+//! `ivr check`, `ivr flow` and the simulator need only [`Loaded`]; [`load`] does every
+//! check `ivr check` reports, so the service and the check never disagree. [`AppState`] is
+//! made by [`AppState::start`] once the parts that run exist, so no field is ever a
+//! placeholder waiting to be filled in: every handler finds a database (connecting when
+//! first used), a recorder with a writer behind it, and a roster.
+//!
+//! Handlers share one [`AppState`] (cheap to clone); it dereferences to [`Loaded`], so a
+//! handler reads `state.flow` and `state.db` alike.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::flow::{Flow, Language, PromptCatalog};
+use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
+use crate::prompts::PromptLibrary;
+use crate::stats::Recorder;
+use crate::telephony::jambonz::signature::JambonzSignatureCheck;
+use crate::telephony::signature::SignatureCheck;
+
+/// What the service loads once at start and never changes: checked, read-only.
+pub struct Loaded {
+    pub settings: Settings,
+    pub flow: Flow,
+    pub prompts: PromptLibrary,
+    /// The provider's signature check; none when `IVR_TWILIO_AUTH_TOKEN` is unset (warned).
+    pub signature: Option<SignatureCheck>,
+    /// Checks `Jambonz-Signature` when `IVR_JAMBONZ_WEBHOOK_SECRET` is set.
+    pub jambonz_signature: Option<JambonzSignatureCheck>,
+}
+
+/// What every request shares: [`Loaded`], and the parts that run beside the requests.
+#[derive(Clone)]
+pub struct AppState {
+    loaded: Arc<Loaded>,
+    /// The database (`IVR_DATABASE_URL`): statistics, roster, users. It connects when first
+    /// used, so the service starts and answers calls with the database down; nothing on
+    /// the call path waits on it. Its migrations run once, for whoever needs it first
+    /// ([`Db::ready`]).
+    pub db: Db,
+    /// Anonymous statistics: hands records to the writer, never waits on the database.
+    pub stats: Recorder,
+    /// The operators the call path rings: a snapshot the refresh task keeps current.
+    pub roster: Arc<LiveRoster>,
+}
+
+impl AppState {
+    /// Puts the loaded half and the running parts together.
+    pub fn start(loaded: Loaded, db: Db, stats: Recorder) -> AppState {
+        let switchboard = loaded.settings.operator_number.clone();
+        let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard }));
+        AppState { loaded: Arc::new(loaded), db, stats, roster }
+    }
+
+    /// What was loaded at start.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+}
+
+impl Deref for AppState {
+    type Target = Loaded;
+    fn deref(&self) -> &Loaded {
+        &self.loaded
+    }
+}
+
+/// Loads and validates the flow and the prompt library; every problem is listed.
+pub fn load(settings: Settings) -> Result<Loaded, Vec<String>> {
+    let flow = Flow::load(&settings.flow_path).map_err(|e| format!("flow {}: {e}", settings.flow_path.display()));
+    let prompts = PromptLibrary::load(&settings.prompts_dir)
+        .map_err(|errors| errors.iter().map(|e| format!("prompt library: {e}")).collect::<Vec<_>>());
+    match (flow, prompts) {
+        (Ok(flow), Ok(prompts)) => assemble(settings, flow, prompts),
+        (flow, prompts) => Err(flow.err().into_iter().chain(prompts.err().into_iter().flatten()).collect()),
+    }
+}
+
+/// Checks a loaded flow against a loaded prompt library.
+pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Result<Loaded, Vec<String>> {
+    let path = settings.flow_path.display();
+    let mut problems: Vec<String> = flow.validate(&prompts).iter().map(|e| format!("flow {path}: {e}")).collect();
+    for key in all_whisper_prompts(&flow) {
+        for language in Language::ALL.into_iter().filter(|l| !prompts.has(*l, &key)) {
+            problems.push(format!("prompt library: operator whisper `{key}` has no {language} recording"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
+    let jambonz_signature = settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new);
+    Ok(Loaded { settings, flow, prompts, signature, jambonz_signature })
+}
