@@ -18,8 +18,8 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
 
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 
 /// Larger webhook bodies are not from a telephony platform (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -22,9 +22,9 @@ use axum::routing::post;
 use serde_json::{Map, Value};
 use tracing::instrument;
 
-use crate::app::AppState;
 use crate::call::{Input, Line, Turn};
 use crate::error::Error;
+use crate::state::AppState;
 
 use super::{read_body, state_token};
 use verbs::{DIAL_PATH, GATHER_PATH, Jambonz, WHISPER_PATH};
