@@ -77,7 +77,9 @@ impl Server {
     /// statistics: every record is committed, or spooled if the database is down. Then the
     /// database is closed (on SQLite this folds the write-ahead log into the file).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        // The peer's address is what the sign-in limits count (`access/client.rs`).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         self.roster_refresh.abort();
         self.writer.drain().await;
         self.db.close().await;

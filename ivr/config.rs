@@ -53,6 +53,21 @@ pub struct Settings {
     pub stats_timeout_ms: u64,
     /// How often the operator roster is reloaded from the database into memory.
     pub roster_refresh_ms: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`access/client.rs`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Password checks (argon2id, 19 MiB each) that may run at once.
+    pub password_checks: usize,
+}
+
+/// A comma-separated list of addresses and networks, or the first entry that is neither.
+fn proxies(text: &str) -> Result<Vec<ipnet::IpNet>, &str> {
+    let entries = text.split(',').map(str::trim).filter(|e| !e.is_empty());
+    entries
+        .map(|entry| {
+            let net = entry.parse::<ipnet::IpNet>();
+            net.or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| entry)
+        })
+        .collect()
 }
 
 impl Settings {
@@ -105,6 +120,17 @@ impl Settings {
         let stats_queue = number("IVR_STATS_QUEUE", 8192, 1..=1_000_000) as usize;
         let stats_timeout_ms = number("IVR_STATS_TIMEOUT_MS", 10_000, 1..=600_000);
         let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 2000, 50..=3_600_000);
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
+        let trusted_proxies = get("IVR_TRUSTED_PROXIES").map_or_else(Vec::new, |text| {
+            proxies(&text).unwrap_or_else(|bad| {
+                problems.push(format!(
+                    "IVR_TRUSTED_PROXIES: {} is not an address or network such as 127.0.0.1 or 10.0.0.0/8",
+                    crate::flow::quoted(bad)
+                ));
+                Vec::new()
+            })
+        });
         let settings = Settings {
             listen,
             public_url,
@@ -121,6 +147,8 @@ impl Settings {
             stats_queue,
             stats_timeout_ms,
             roster_refresh_ms,
+            trusted_proxies,
+            password_checks,
         };
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }

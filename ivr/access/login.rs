@@ -10,15 +10,22 @@
 //! instance: after [`MAX_FAILURES`] in [`WINDOW_MINUTES`], the name is refused until the
 //! window has passed. Each attempt is counted before its password is checked, in one
 //! atomic step, so a burst of parallel guesses gets no more tries than a patient one.
+//! Before that, the limits kept in memory (`flood.rs`): how many passwords are checked at
+//! once, the client address's own failures, and the slow lane that keeps a stranger from
+//! locking a real user out by name.
+
+use std::net::IpAddr;
+use std::time::Instant;
 
 use axum::http;
 use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, TimeDelta, Utc};
 use cookie::{Cookie, SameSite};
 
-use super::Session;
+use super::flood::{Claim, Refusal};
 use super::secret::{digest, new_secret, same, verify_password};
 use super::store::AccessStore;
+use super::{AccessError, Session};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -44,26 +51,77 @@ pub fn form_token_matches(headers: &HeaderMap, sent: &str) -> bool {
     !sent.is_empty() && same(sent, &expected)
 }
 
-/// The user's id if the name and password match and the name is not throttled:
-/// [`Error::TooManyAttempts`] or [`Error::Unauthorized`] otherwise.
-pub async fn check_password(app: &AppState, name: &str, password: String) -> Result<i64, Error> {
+/// Why a sign-in did not open a session.
+pub enum Failure {
+    /// The name and password do not match.
+    Wrong,
+    /// The password was not checked (`flood.rs`, or the per-name limit).
+    Refused(Refusal),
+    Error(Error),
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Failure {
+        Failure::Refused(refusal)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::Error(error)
+    }
+}
+
+impl From<AccessError> for Failure {
+    fn from(error: AccessError) -> Failure {
+        Failure::Error(error.into())
+    }
+}
+
+/// The user's id if the name and password match, within the limits: the client's own
+/// (counted here, in memory, `flood.rs`), then the name's (in the database).
+pub async fn check_password(app: &AppState, client: IpAddr, name: &str, password: String) -> Result<i64, Failure> {
+    let limits = &app.sign_in;
+    let claim = limits.claim(client, Instant::now())?;
+    let checked = check_claimed(app, claim, name, password).await;
+    match &checked {
+        Ok(_) => limits.succeeded(client),
+        Err(Failure::Refused(Refusal::Busy)) => limits.unclaim(client),
+        Err(_) => {}
+    }
+    checked
+}
+
+async fn check_claimed(app: &AppState, claim: Claim, name: &str, password: String) -> Result<i64, Failure> {
     let db = &app.db;
+    let limits = &app.sign_in;
+    let check = limits.checks.try_start().ok_or(Refusal::Busy)?;
     let now = Utc::now();
     let since = now - TimeDelta::minutes(WINDOW_MINUTES);
     // Counted as a failure before the password is checked, so that attempts sent all at
     // once cannot each see room under the limit; a success clears the name.
-    if let Some(oldest) = db.claim_login_attempt(name, now, since, MAX_FAILURES).await? {
-        return Err(Error::TooManyAttempts(minutes_until(oldest, now)));
-    }
+    let check = match db.claim_login_attempt(name, now, since, MAX_FAILURES).await? {
+        None => check,
+        // The name is refused, but not to a client that has failed nothing: a stranger's
+        // failures must not lock the real user out. It waits its turn in the slow lane.
+        Some(_) if claim.was_clean => {
+            drop(check);
+            let wait = limits.book_slow_lane(name, Instant::now())?;
+            tracing::info!(wait_ms = wait.as_millis(), "a sign-in to a throttled name waits in the slow lane");
+            tokio::time::sleep(wait).await;
+            limits.checks.try_start().ok_or(Refusal::Busy)?
+        }
+        Some(oldest) => return Err(Refusal::TooMany { minutes: minutes_until(oldest, now) }.into()),
+    };
     let (user, hash) = db.user_by_name(name).await?.unzip();
-    match (verify_password(password, hash).await, user) {
+    match (verify_password(password, hash, check).await, user) {
         (true, Some(user)) => {
             db.clear_login_failures(name).await?;
             Ok(user.id)
         }
         _ => {
             tracing::info!("a failed sign-in");
-            Err(Error::Unauthorized)
+            Err(Failure::Wrong)
         }
     }
 }

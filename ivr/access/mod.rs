@@ -17,7 +17,9 @@
 
 mod accounts;
 pub mod cli;
+mod client;
 mod csrf;
+mod flood;
 mod guard;
 pub mod login;
 mod secret;
@@ -30,9 +32,11 @@ use crate::error::Error;
 use crate::state::AppState;
 
 pub use accounts::{add_user, create_token};
+pub use client::client_address;
 pub use csrf::CSRF_HEADER;
+pub use flood::{Refusal, SignInLimits};
 pub use guard::{Guarded, GuardedRoute, authenticate};
-pub use login::{LOGIN, SESSION_COOKIE};
+pub use login::{Failure, LOGIN, SESSION_COOKIE};
 pub use store::{AccessStore, TokenInfo, User};
 
 /// What a signed-in person or a token may do.

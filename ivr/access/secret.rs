@@ -1,14 +1,15 @@
 //! The secrets of access control and how they are kept: random session cookies, API tokens
 //! and CSRF tokens (32 random bytes each), stored only as their SHA-256; passwords stored as
-//! argon2id hashes, checked off the async threads.
+//! argon2id hashes, checked off the async threads, a bounded number at once.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A fresh random secret, URL- and cookie-safe (43 characters).
 pub fn new_secret() -> String {
@@ -35,11 +36,34 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
     .await?
 }
 
+/// How many password checks may run at once: each argon2id check holds 19 MiB for tens of
+/// milliseconds, so this bounds the memory sign-ins can take, whatever arrives.
+#[derive(Clone)]
+pub struct PasswordChecks(Arc<Semaphore>);
+
+/// The right to run one password check; held until the check has finished, even when the
+/// request that asked for it has gone.
+pub struct PasswordCheck {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl PasswordChecks {
+    pub fn new(at_once: usize) -> PasswordChecks {
+        PasswordChecks(Arc::new(Semaphore::new(at_once.max(1))))
+    }
+
+    /// A check, or `None` at once when as many as allowed are running.
+    pub fn try_start(&self) -> Option<PasswordCheck> {
+        Arc::clone(&self.0).try_acquire_owned().ok().map(|permit| PasswordCheck { _permit: permit })
+    }
+}
+
 /// Whether `password` matches a stored PHC string. An unreadable hash matches nothing.
 /// With no hash (an unknown name) the password is checked against a throwaway hash, so an
 /// unknown name takes as long to refuse as a wrong password.
-pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+pub async fn verify_password(password: String, stored: Option<String>, check: PasswordCheck) -> bool {
     let checked = tokio::task::spawn_blocking(move || {
+        let _running = check;
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| throwaway_hash().to_owned());
         let matches = PasswordHash::new(&stored)
@@ -68,10 +92,30 @@ mod tests {
     async fn a_password_matches_its_hash_only() {
         let hash = hash_password("correct horse battery".to_owned()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(verify_password("correct horse battery".to_owned(), Some(hash.clone())).await);
-        assert!(!verify_password("correct horse batterY".to_owned(), Some(hash)).await);
-        assert!(!verify_password("anything".to_owned(), Some("not a hash".to_owned())).await);
-        assert!(!verify_password("anything".to_owned(), None).await);
+        let verify = |password: &str, stored: Option<String>| {
+            let check = PasswordChecks::new(1).try_start().expect("a check");
+            verify_password(password.to_owned(), stored, check)
+        };
+        assert!(verify("correct horse battery", Some(hash.clone())).await);
+        assert!(!verify("correct horse batterY", Some(hash)).await);
+        assert!(!verify("anything", Some("not a hash".to_owned())).await);
+        assert!(!verify("anything", None).await);
+    }
+
+    #[tokio::test]
+    async fn no_more_checks_run_than_allowed_and_a_check_holds_its_place_until_done() {
+        let checks = PasswordChecks::new(2);
+        let (first, second) = (checks.try_start().expect("one"), checks.try_start().expect("two"));
+        assert!(checks.try_start().is_none(), "a third is refused at once");
+        drop(first);
+        let third = checks.try_start().expect("room again");
+        // The request gives up after its check has started: the check runs to its end (an
+        // argon2id check takes tens of milliseconds) and keeps its place until then.
+        let abandoned = verify_password("guess".to_owned(), None, third);
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(1), abandoned).await.is_err());
+        drop(second);
+        let _free = checks.try_start().expect("the place the other check left");
+        assert!(checks.try_start().is_none(), "the abandoned check still holds its place");
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! dashboard's side of signing in. Passwords, the throttle, sessions and cookies are
 //! access control's (`access/login.rs`).
 
-use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 
 use super::views::{LoginMessage, LoginView, Ui, login_page, paths};
-use crate::access::{AccessStore, Guarded, LOGIN, Role, Session, login};
+use crate::access::{AccessStore, Failure, Guarded, LOGIN, Refusal, Role, Session, client_address, login};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -59,7 +61,12 @@ fn login_form(app: &AppState, status: StatusCode, mut view: LoginView) -> Respon
     (status, [(header::SET_COOKIE, cookie)], Html(login_page(&view))).into_response()
 }
 
-async fn sign_in(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+async fn sign_in(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let ui = Ui::from_code(&form.lang).unwrap_or_default();
     let next = local(&form.next);
     let view = LoginView { ui, csrf: String::new(), name: form.name.clone(), next: next.clone(), message: None };
@@ -67,20 +74,27 @@ async fn sign_in(State(app): State<AppState>, headers: HeaderMap, Form(form): Fo
         let message = Some(LoginMessage::FormExpired);
         return login_form(&app, StatusCode::FORBIDDEN, LoginView { message, ..view });
     }
-    match login::check_password(&app, &form.name, form.password).await {
+    let peer = peer.map(|Extension(ConnectInfo(address))| address);
+    let client = client_address(peer, &headers, &app.settings.trusted_proxies).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    match login::check_password(&app, client, &form.name, form.password).await {
         Ok(user_id) => match login::start_session(&app, user_id).await {
             Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
             Err(error) => error.into_response(),
         },
-        Err(Error::TooManyAttempts(minutes)) => {
+        Err(Failure::Refused(Refusal::TooMany { minutes })) => {
             let message = Some(LoginMessage::TooManyAttempts { minutes });
             login_form(&app, StatusCode::TOO_MANY_REQUESTS, LoginView { message, ..view })
         }
-        Err(Error::Unauthorized) => {
+        Err(Failure::Refused(Refusal::Busy)) => {
+            let message = Some(LoginMessage::Busy);
+            let page = login_form(&app, StatusCode::SERVICE_UNAVAILABLE, LoginView { message, ..view });
+            ([(header::RETRY_AFTER, HeaderValue::from_static("1"))], page).into_response()
+        }
+        Err(Failure::Wrong) => {
             let message = Some(LoginMessage::WrongCredentials);
             login_form(&app, StatusCode::UNAUTHORIZED, LoginView { message, ..view })
         }
-        Err(error) => error.into_response(),
+        Err(Failure::Error(error)) => error.into_response(),
     }
 }
 

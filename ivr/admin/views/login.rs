@@ -23,9 +23,13 @@ pub struct LoginView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginMessage {
     WrongCredentials,
-    TooManyAttempts { minutes: u32 },
+    TooManyAttempts {
+        minutes: u32,
+    },
     FormExpired,
     SignedOut,
+    /// As many passwords are being checked as the service allows: try again in a moment.
+    Busy,
 }
 
 #[derive(Template)]
@@ -49,6 +53,7 @@ pub fn login_page(view: &LoginView) -> String {
         Some(LoginMessage::SignedOut) => (None, Some(t.signed_out)),
         Some(LoginMessage::WrongCredentials) => (Some(t.wrong_credentials.to_owned()), None),
         Some(LoginMessage::FormExpired) => (Some(t.form_expired.to_owned()), None),
+        Some(LoginMessage::Busy) => (Some(t.sign_in_busy.to_owned()), None),
         Some(LoginMessage::TooManyAttempts { minutes }) => {
             (Some(fill(t.too_many_attempts, "n", &int(i64::from(minutes.max(1))))), None)
         }

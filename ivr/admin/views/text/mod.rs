@@ -77,6 +77,7 @@ pub(crate) struct Text {
     pub wrong_credentials: &'static str,
     pub too_many_attempts: &'static str,
     pub form_expired: &'static str,
+    pub sign_in_busy: &'static str,
     pub signed_out: &'static str,
 
     pub range: &'static str,
