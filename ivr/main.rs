@@ -104,6 +104,19 @@ fn check() -> Result<(), Vec<String>> {
         app.flow.nodes.len(),
         app.prompts.keys().count()
     );
+    let provenance = app.prompts.provenance();
+    if provenance.synthetic > 0 {
+        println!(
+            "warning: {} of {} recordings are synthetic placeholders (prompts/manifest.toml); import studio takes with `ivr prompts import`",
+            provenance.synthetic, provenance.recordings
+        );
+    }
+    if provenance.beyond_memo > 0 {
+        println!(
+            "warning: {} texts go beyond the memo and await the hotline's approval (text = \"beyond-memo\" in prompts/manifest.toml)",
+            provenance.beyond_memo
+        );
+    }
     Ok(())
 }
 

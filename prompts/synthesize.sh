@@ -13,6 +13,13 @@
 # leading/trailing silence trimmed and padded back to PAD_S seconds, peak normalised to
 # -1 dBFS, no dither (so the same input gives the same bytes with the same tool versions).
 #
+# Studio recordings are never overwritten: a key whose manifest.toml entry says
+# `recording = { <lang> = "studio" }` is skipped in that language (and said so).
+#
+# Spellings for espeak-ng only: espeak.tsv (language, TAB, as written, TAB, as spoken) is
+# applied to the script before it is spoken, so the script itself stays what a voice artist
+# reads (e.g. Russian «115-1», which espeak-ng would otherwise read wrongly).
+#
 # Voice markers: a line that is exactly "[kk]" or "[ru]" switches the espeak-ng voice for
 # the lines that follow (the default is the voice of the file's own language). Each run of
 # lines in one voice is synthesised separately and the pieces are joined with JOIN_PAUSE_S
@@ -25,7 +32,7 @@ export LC_ALL=C.UTF-8
 readonly RATE=8000         # Hz
 readonly WPM=150           # espeak-ng speaking rate (words per minute); default 175 is fast for phone
 readonly PAD_S=0.15        # silence left at each end, seconds
-readonly JOIN_PAUSE_S=0.6  # pause between voice segments, seconds
+readonly JOIN_PAUSE_S=0.4  # pause between voice segments, seconds
 readonly THRESHOLD=0.1%    # below this level counts as silence when trimming
 readonly NORM_DB=-1        # peak level, dBFS
 readonly MAX_S=150         # longest allowed prompt, seconds
@@ -53,7 +60,7 @@ mapfile -t all_keys < <(sed -n 's/^[[:space:]]*\[prompts\.\([A-Za-z0-9_]*\)\][[:
 langs=(); keys=()
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     kk|ru) langs+=("$arg") ;;
     *) printf '%s\n' "${all_keys[@]}" | grep -qx -- "$arg" \
          || die "unknown argument '$arg': not a language (kk, ru) nor a key in manifest.toml"
@@ -63,6 +70,19 @@ done
 (( ${#langs[@]} )) || langs=("${LANGS_ALL[@]}")
 (( ${#keys[@]} )) || keys=("${all_keys[@]}")
 
+# recording_of KEY LANG: "studio" or "synthetic", as manifest.toml records it.
+recording_of() {
+  awk -v key="$1" -v lang="$2" '
+    /^\[prompts\./ { inkey = ($0 == "[prompts." key "]") }
+    inkey && /^recording[[:space:]]*=/ {
+      if (match($0, lang "[[:space:]]*=[[:space:]]*\"[a-z-]+\"")) {
+        s = substr($0, RSTART, RLENGTH); gsub(/.*= *"|"/, "", s); print s; exit
+      }
+    }' "$manifest"
+}
+
+spellings="$here/espeak.tsv"
+
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -71,9 +91,22 @@ sox_() { sox -D -V1 "$@"; }
 
 sox_ -n -r "$RATE" -c 1 -b 16 -e signed-integer "$tmp/pause.wav" trim 0 "$JOIN_PAUSE_S"
 
+# for_espeak LANG TEXTFILE: the text with espeak.tsv's replacements for LANG applied.
+for_espeak() {
+  if [[ -f $spellings ]]; then
+    awk -F '\t' -v lang="$1" '
+      FNR == NR { if ($0 !~ /^#/ && $1 == lang && NF == 3) { from[++n] = $2; to[n] = $3 }; next }
+      { for (i = 1; i <= n; i++) { while ((p = index($0, from[i])) > 0) $0 = substr($0, 1, p - 1) to[i] substr($0, p + length(from[i])) } print }
+    ' "$spellings" "$2"
+  else
+    cat "$2"
+  fi
+}
+
 # synth_segment VOICE TEXTFILE OUT.wav: speak, resample to 8 kHz mono 16-bit, trim both ends.
 synth_segment() {
-  espeak-ng -v "$1" -s "$WPM" -f "$2" -w "$tmp/raw.wav"
+  for_espeak "$1" "$2" > "$tmp/spoken.txt"
+  espeak-ng -v "$1" -s "$WPM" -f "$tmp/spoken.txt" -w "$tmp/raw.wav"
   sox_ "$tmp/raw.wav" -c 1 -b 16 -e signed-integer "$3" \
     rate -v "$RATE" \
     silence 1 0.01 "$THRESHOLD" reverse silence 1 0.01 "$THRESHOLD" reverse
@@ -83,6 +116,10 @@ synth_prompt() { # LANG KEY
   local lang="$1" key="$2"
   local src="$here/$lang/$key.txt" out="$here/$lang/$key.wav"
   [[ -f $src ]] || die "missing script $src"
+  if [[ $(recording_of "$key" "$lang") == studio ]]; then
+    printf '%-4s %-22s studio recording, kept\n' "$lang" "$key"
+    return 0
+  fi
   local voice="$lang" buf="" line n=0
   local -a parts=()
 

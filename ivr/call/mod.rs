@@ -133,7 +133,7 @@ fn settle<'f>(flow: &'f Flow, first: Step<'f>, roster: &Roster, mut events: Vec<
         if !matches!(step.say, Instruction::OperatorTransfer { .. }) {
             break;
         }
-        let (route, rings) = roster.route_for(step.language);
+        let (route, rings) = roster.route_for(step.next.language, flow.default_language);
         events.push(rung(route, rings.len()));
         if !rings.is_empty() {
             let callees = rings.into_iter().map(|r| Callee { target: r.target.clone(), whisper: r.whisper }).collect();

@@ -155,10 +155,7 @@ fn the_whisper_is_in_the_listeners_language_about_the_caller() {
     let (language, prompts) = whisper(&flow, &WhisperFor { caller: state, listener: Language::Kk });
     assert_eq!(language, Language::Kk);
     let keys: Vec<&str> = prompts.iter().map(PromptKey::as_str).collect();
-    assert_eq!(
-        keys,
-        ["whisper_intro", "whisper_language_ru", "whisper_heard", "whisper_topic_safety_plan", "whisper_connecting"]
-    );
+    assert_eq!(keys, ["whisper_language_ru", "whisper_chose", "whisper_topic_safety_plan"]);
 }
 
 #[test]

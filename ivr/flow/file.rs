@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::model::{Choice, Digit, Flow, Language, Node, NodeId, NodeKind, PromptKey};
+use super::model::{Choice, Digit, Flow, Language, Limits, Node, NodeId, NodeKind, PromptKey};
 use super::validate::{FlowError, quoted};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +45,49 @@ struct RawFlow {
     default_language: Language,
     emergency_key: Digit,
     operator_key: Digit,
+    repeat_key: Option<Digit>,
     invalid_choice_prompt: PromptKey,
     no_input_prompt: PromptKey,
     max_failures: u8,
     timeout_seconds: u8,
+    #[serde(default)]
+    limits: RawLimits,
     nodes: BTreeMap<String, RawNode>,
+}
+
+/// Absent, the limits are the hotline's own (`flows/hotline.toml`) with no key reminders
+/// named, so the audit finds no menu naming its keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    silent_from_start_seconds: u8,
+    silent_from_any_node_seconds: u8,
+    keys_announced_seconds: u8,
+    without_key_reminder_seconds: u8,
+    whisper_seconds: u8,
+    key_reminders: Vec<PromptKey>,
+}
+
+impl Default for RawLimits {
+    fn default() -> RawLimits {
+        RawLimits {
+            silent_from_start_seconds: 30,
+            silent_from_any_node_seconds: 45,
+            keys_announced_seconds: 8,
+            without_key_reminder_seconds: 30,
+            whisper_seconds: 6,
+            key_reminders: Vec::new(),
+        }
+    }
+}
+
+/// How a menu treats silence; absent fields take the flow's defaults.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSilence {
+    max_silences: Option<u8>,
+    #[serde(default)]
+    silence_reprompt: Vec<PromptKey>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +100,9 @@ enum RawNode {
         timeout_seconds: Option<u8>,
         #[serde(default)]
         options: BTreeMap<String, RawChoice>,
+        max_silences: Option<u8>,
+        #[serde(default)]
+        silence_reprompt: Vec<PromptKey>,
     },
     Guidance {
         topic: String,
@@ -71,6 +112,9 @@ enum RawNode {
         timeout_seconds: Option<u8>,
         #[serde(default)]
         options: BTreeMap<String, RawChoice>,
+        max_silences: Option<u8>,
+        #[serde(default)]
+        silence_reprompt: Vec<PromptKey>,
     },
     Message {
         prompts: Vec<PromptKey>,
@@ -162,7 +206,12 @@ impl RawFlow {
         let mut topics = Vec::new();
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (name, raw) in self.nodes {
-            nodes.push(resolve_node(&mut r, &mut topics, name, raw, self.timeout_seconds));
+            let defaults = Defaults {
+                timeout_seconds: self.timeout_seconds,
+                max_failures: self.max_failures,
+                no_input_prompt: &self.no_input_prompt,
+            };
+            nodes.push(resolve_node(&mut r, &mut topics, name, raw, &defaults));
         }
         if !r.errors.is_empty() {
             return Err(r.errors);
@@ -175,9 +224,18 @@ impl RawFlow {
             default_language: self.default_language,
             emergency_key: self.emergency_key,
             operator_key: self.operator_key,
+            repeat_key: self.repeat_key,
             invalid_choice_prompt: self.invalid_choice_prompt,
             no_input_prompt: self.no_input_prompt,
             max_failures: self.max_failures,
+            limits: Limits {
+                silent_from_start_seconds: self.limits.silent_from_start_seconds,
+                silent_from_any_node_seconds: self.limits.silent_from_any_node_seconds,
+                keys_announced_seconds: self.limits.keys_announced_seconds,
+                without_key_reminder_seconds: self.limits.without_key_reminder_seconds,
+                whisper_seconds: self.limits.whisper_seconds,
+                key_reminders: self.limits.key_reminders,
+            },
             nodes,
             topics,
             by_name,
@@ -185,24 +243,37 @@ impl RawFlow {
     }
 }
 
+/// What a node takes from the flow when its own definition is silent.
+struct Defaults<'a> {
+    timeout_seconds: u8,
+    max_failures: u8,
+    no_input_prompt: &'a PromptKey,
+}
+
 fn resolve_node(
     r: &mut Resolver<'_>,
     topics: &mut Vec<String>,
     name: String,
     raw: RawNode,
-    default_timeout: u8,
+    defaults: &Defaults<'_>,
 ) -> Node {
     let at = Some(name.as_str());
+    let mut silence = RawSilence::default();
     let (prompts, reprompt, timeout, kind) = match raw {
-        RawNode::Menu { prompts, reprompt, timeout_seconds, options } => {
+        RawNode::Menu { prompts, reprompt, timeout_seconds, options, max_silences, silence_reprompt } => {
             let options = r.options(&name, &options);
+            silence = RawSilence { max_silences, silence_reprompt };
             (prompts, reprompt, timeout_seconds, NodeKind::Menu { options })
         }
-        RawNode::Guidance { topic, prompts, reprompt, timeout_seconds, options } => {
+        RawNode::Guidance { topic, prompts, reprompt, timeout_seconds, options, max_silences, silence_reprompt } => {
             let options = r.options(&name, &options);
-            let index = topics.len() as u8;
-            topics.push(topic);
-            (prompts, reprompt, timeout_seconds, NodeKind::Guidance { topic: index, options })
+            silence = RawSilence { max_silences, silence_reprompt };
+            // The parts of one topic share its index: hearing any part counts the topic.
+            let index = topics.iter().position(|t| *t == topic).unwrap_or_else(|| {
+                topics.push(topic);
+                topics.len() - 1
+            });
+            (prompts, reprompt, timeout_seconds, NodeKind::Guidance { topic: index as u8, options })
         }
         RawNode::Message { prompts, timeout_seconds, next } => {
             let next = r.node(at, "next", &next);
@@ -227,5 +298,19 @@ fn resolve_node(
         RawNode::Hangup { prompts } => (prompts, Vec::new(), None, NodeKind::Hangup),
     };
     let reprompt = if reprompt.is_empty() { prompts.clone() } else { reprompt };
-    Node { name, prompts, reprompt, timeout_seconds: timeout.unwrap_or(default_timeout), kind }
+    let listens = matches!(kind, NodeKind::Menu { .. } | NodeKind::Guidance { .. });
+    let silence_reprompt = if !listens || !silence.silence_reprompt.is_empty() {
+        silence.silence_reprompt
+    } else {
+        std::iter::once(defaults.no_input_prompt.clone()).chain(reprompt.iter().cloned()).collect()
+    };
+    Node {
+        name,
+        prompts,
+        reprompt,
+        silence_reprompt,
+        max_silences: silence.max_silences.unwrap_or(defaults.max_failures),
+        timeout_seconds: timeout.unwrap_or(defaults.timeout_seconds),
+        kind,
+    }
 }

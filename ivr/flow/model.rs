@@ -126,6 +126,7 @@ pub enum NodeKind {
     /// Plays its prompts while listening for one key.
     Menu { options: BTreeMap<Digit, Choice> },
     /// A menu whose first prompt is guidance from the memo; hearing it counts the topic.
+    /// A long topic is split into parts, several guidance nodes with one topic.
     Guidance { topic: u8, options: BTreeMap<Digit, Choice> },
     /// Plays its prompts, then moves on by itself; a key pressed meanwhile counts for `next`.
     Message { next: NodeId },
@@ -153,6 +154,13 @@ pub struct Node {
     pub prompts: Vec<PromptKey>,
     /// What a menu plays again after no input or a wrong key (its own prompts by default).
     pub reprompt: Vec<PromptKey>,
+    /// What a menu plays after a silence that does not yet send the caller to an operator:
+    /// by default the flow's no-input notice and `reprompt`; a short "press 0, or stay on
+    /// the line" where repeating the whole menu would keep a silent caller from a person.
+    pub silence_reprompt: Vec<PromptKey>,
+    /// Silences in a row (counted with wrong keys) after which the caller is put through to
+    /// an operator; 1 rings at the first silence.
+    pub max_silences: u8,
     pub timeout_seconds: u8,
     pub kind: NodeKind,
 }
@@ -192,6 +200,24 @@ impl Node {
     }
 }
 
+/// What a caller may be kept waiting, in seconds, checked by `ivr flow audit` against the
+/// real prompt durations. They live in the flow file beside the menus they bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// From the start of the call until a caller who never presses a key is ringing a person.
+    pub silent_from_start_seconds: u8,
+    /// From entering any later node until a silent caller there is ringing a person.
+    pub silent_from_any_node_seconds: u8,
+    /// From entering a menu until it has named the emergency and the operator key.
+    pub keys_announced_seconds: u8,
+    /// The longest a caller listens without hearing the emergency and operator keys named.
+    pub without_key_reminder_seconds: u8,
+    /// The longest whisper an operator hears before the caller is connected.
+    pub whisper_seconds: u8,
+    /// The prompts that name the emergency and the operator key (at their end at the latest).
+    pub key_reminders: Vec<PromptKey>,
+}
+
 /// A loaded, resolved flow. Build it with [`Flow::from_toml`] or [`Flow::load`], then check
 /// it with [`Flow::validate`].
 #[derive(Clone, Debug)]
@@ -203,9 +229,13 @@ pub struct Flow {
     pub default_language: Language,
     pub emergency_key: Digit,
     pub operator_key: Digit,
+    /// Plays the current menu again, on every menu; reserved like the two keys above.
+    /// `None` in a flow that names none.
+    pub repeat_key: Option<Digit>,
     pub invalid_choice_prompt: PromptKey,
     pub no_input_prompt: PromptKey,
     pub max_failures: u8,
+    pub limits: Limits,
     pub nodes: Vec<Node>,
     pub topics: Vec<String>,
     pub(super) by_name: HashMap<String, NodeId>,
@@ -229,8 +259,9 @@ impl Flow {
         let mut keys: Vec<&PromptKey> = self
             .nodes
             .iter()
-            .flat_map(|n| n.prompts.iter().chain(&n.reprompt).chain(n.guidance()))
+            .flat_map(|n| n.prompts.iter().chain(&n.reprompt).chain(&n.silence_reprompt).chain(n.guidance()))
             .chain([&self.invalid_choice_prompt, &self.no_input_prompt])
+            .chain(&self.limits.key_reminders)
             .collect();
         keys.sort();
         keys.dedup();

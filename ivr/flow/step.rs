@@ -84,6 +84,14 @@ impl Flow {
         enter(self, self.recover(call, None), self.start, vec![Event::CallStarted])
     }
 
+    /// A caller of `language` (`None`: not chosen) who has just entered `node`, after
+    /// `rounds` rings for an operator: what `step` would have them hear there. For the
+    /// review tools, which measure what a caller goes through from every node.
+    pub fn arrive(&self, call: CallId, language: Option<Language>, node: NodeId, rounds: u8) -> Step<'_> {
+        let state = CallState { rounds, ..self.recover(call, language) };
+        enter(self, state, node, Vec::new())
+    }
+
     /// Where a call whose state cannot be trusted resumes: the main menu in its language,
     /// or the language choice when it has none.
     pub fn recover(&self, call: CallId, language: Option<Language>) -> CallState {
@@ -128,11 +136,14 @@ fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
         if key == flow.operator_key {
             return enter(flow, state, flow.operator, events);
         }
-        // A caller who already knows the menu need not wait for the message to end.
+        // A caller who already knows the menu need not wait for the message (or the
+        // messages after it) to end: the key counts for the menu they lead to.
         let ahead = CallState { node: next, ..state };
-        return match flow.node(next).options() {
-            Some(_) => pressed(flow, ahead, key),
-            None => enter(flow, state, next, events),
+        let next_node = flow.node(next);
+        return match next_node.kind {
+            NodeKind::Message { .. } => pressed(flow, ahead, key),
+            _ if next_node.options().is_some() => pressed(flow, ahead, key),
+            _ => enter(flow, state, next, events),
         };
     }
     let Some(options) = node.options() else {
@@ -141,6 +152,9 @@ fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
     };
     if key == flow.operator_key {
         return enter(flow, state, flow.operator, events);
+    }
+    if Some(key) == flow.repeat_key {
+        return repeat(flow, state, events);
     }
     match options.get(&key) {
         Some(choice) => {
@@ -158,6 +172,19 @@ fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
     }
 }
 
+/// The repeat key: the menu plays again from its start. Not a failure, and a topic heard
+/// again is not counted again.
+fn repeat(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
+    let node = flow.node(state.node);
+    let next = CallState { failures: 0, ..state };
+    Step {
+        next,
+        language: language(flow, &next),
+        say: Instruction::Gather { prompts: node.prompts.iter().collect(), timeout_seconds: node.timeout_seconds },
+        events,
+    }
+}
+
 /// A wrong key or silence on a node that listens.
 fn failed(flow: &Flow, state: CallState, event: Event) -> Step<'_> {
     let node = flow.node(state.node);
@@ -171,13 +198,20 @@ fn failed(flow: &Flow, state: CallState, event: Event) -> Step<'_> {
 
 /// Plays the menu again after a short notice, or, after too many failures in a row, sends
 /// the caller to a person: someone who cannot speak or press keys must still reach one.
+/// Silence has its own limit per menu (one silence at the language choice rings at once)
+/// and its own short reprompt, so a silent caller is not walked through whole menus again.
 fn retry<'f>(flow: &'f Flow, state: CallState, lead: &'f PromptKey, events: Vec<Event>, silent: bool) -> Step<'f> {
+    let node = flow.node(state.node);
     let failures = state.failures.saturating_add(1);
-    if failures >= flow.max_failures {
+    let limit = if silent { node.max_silences.min(flow.max_failures) } else { flow.max_failures };
+    if failures >= limit {
         return enter(flow, CallState { silent, ..state }, flow.operator, events);
     }
-    let node = flow.node(state.node);
-    let prompts = std::iter::once(lead).chain(&node.reprompt).collect();
+    let prompts = if silent {
+        node.silence_reprompt.iter().collect()
+    } else {
+        std::iter::once(lead).chain(&node.reprompt).collect()
+    };
     Step {
         next: CallState { failures, ..state },
         language: language(flow, &state),
@@ -232,8 +266,11 @@ fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> S
             Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds }
         }
         NodeKind::Guidance { topic, .. } => {
-            next.topics.insert(topic);
-            events.push(Event::TopicHeard(topic));
+            // Once per call: the parts of a topic, or hearing it again, count it once.
+            if !next.topics.contains(topic) {
+                next.topics.insert(topic);
+                events.push(Event::TopicHeard(topic));
+            }
             Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds }
         }
         NodeKind::EmergencyTransfer { ring_seconds, .. } => {

@@ -12,9 +12,17 @@ use super::model::{Flow, Language, NodeId, NodeKind, PromptKey};
 
 /// Bounds that keep a caller from waiting too long or being cut off too soon.
 const TIMEOUT_SECONDS: std::ops::RangeInclusive<u8> = 2..=30;
+/// A message moves on by itself: its pause for a key may be shorter than a menu's.
+const MESSAGE_TIMEOUT_SECONDS: std::ops::RangeInclusive<u8> = 1..=30;
 const RING_SECONDS: std::ops::RangeInclusive<u8> = 5..=120;
 const MAX_FAILURES: std::ops::RangeInclusive<u8> = 1..=10;
 const MAX_ROUNDS: std::ops::RangeInclusive<u8> = 1..=10;
+/// Bounds of the audit's limits: a flow file may tighten them, never loosen them past these.
+const SILENT_FROM_START: std::ops::RangeInclusive<u8> = 10..=60;
+const SILENT_FROM_ANY_NODE: std::ops::RangeInclusive<u8> = 15..=90;
+const KEYS_ANNOUNCED: std::ops::RangeInclusive<u8> = 3..=20;
+const WITHOUT_KEY_REMINDER: std::ops::RangeInclusive<u8> = 10..=60;
+const WHISPER: std::ops::RangeInclusive<u8> = 2..=15;
 /// Topics are carried in a 32-bit set in the call state.
 const MAX_TOPICS: usize = 32;
 
@@ -108,6 +116,10 @@ impl Flow {
         if self.emergency_key == self.operator_key {
             errors.push(FlowError::new(None, "operator_key", "must differ from emergency_key"));
         }
+        if self.repeat_key.is_some_and(|k| k == self.emergency_key || k == self.operator_key) {
+            errors.push(FlowError::new(None, "repeat_key", "must differ from emergency_key and operator_key"));
+        }
+        self.check_limits(errors);
         if !MAX_FAILURES.contains(&self.max_failures) {
             errors.push(FlowError::new(None, "max_failures", bounds(&MAX_FAILURES, self.max_failures)));
         }
@@ -137,15 +149,35 @@ impl Flow {
         }
     }
 
+    fn check_limits(&self, errors: &mut Vec<FlowError>) {
+        let limits = &self.limits;
+        let bounded = [
+            ("limits.silent_from_start_seconds", limits.silent_from_start_seconds, SILENT_FROM_START),
+            ("limits.silent_from_any_node_seconds", limits.silent_from_any_node_seconds, SILENT_FROM_ANY_NODE),
+            ("limits.keys_announced_seconds", limits.keys_announced_seconds, KEYS_ANNOUNCED),
+            ("limits.without_key_reminder_seconds", limits.without_key_reminder_seconds, WITHOUT_KEY_REMINDER),
+            ("limits.whisper_seconds", limits.whisper_seconds, WHISPER),
+        ];
+        for (field, value, range) in bounded {
+            if !range.contains(&value) {
+                errors.push(FlowError::new(None, field, bounds(&range, value)));
+            }
+        }
+    }
+
     fn check_nodes(&self, errors: &mut Vec<FlowError>) {
-        let mut topics = HashSet::new();
         for node in &self.nodes {
             let at = Some(node.name.as_str());
             if let Some(options) = node.options() {
-                for digit in [self.emergency_key, self.operator_key] {
+                for digit in [Some(self.emergency_key), Some(self.operator_key), self.repeat_key].into_iter().flatten()
+                {
                     if options.contains_key(&digit) {
                         let field = format!("options.\"{digit}\"");
-                        let what = if digit == self.emergency_key { "emergency" } else { "operator" };
+                        let what = match digit {
+                            d if d == self.emergency_key => "emergency",
+                            d if d == self.operator_key => "operator",
+                            _ => "repeat",
+                        };
                         errors.push(FlowError::new(
                             at,
                             &field,
@@ -155,6 +187,9 @@ impl Flow {
                 }
                 if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) {
                     errors.push(FlowError::new(at, "timeout_seconds", bounds(&TIMEOUT_SECONDS, node.timeout_seconds)));
+                }
+                if !MAX_FAILURES.contains(&node.max_silences) {
+                    errors.push(FlowError::new(at, "max_silences", bounds(&MAX_FAILURES, node.max_silences)));
                 }
             }
             match &node.kind {
@@ -167,14 +202,13 @@ impl Flow {
                             quoted(topic)
                         );
                         errors.push(FlowError::new(at, "topic", message));
-                    } else if !topics.insert(topic) {
-                        errors.push(FlowError::new(at, "topic", "another guidance node has this topic"));
                     }
                 }
                 NodeKind::Message { .. } | NodeKind::Hold { .. }
-                    if !TIMEOUT_SECONDS.contains(&node.timeout_seconds) =>
+                    if !MESSAGE_TIMEOUT_SECONDS.contains(&node.timeout_seconds) =>
                 {
-                    errors.push(FlowError::new(at, "timeout_seconds", bounds(&TIMEOUT_SECONDS, node.timeout_seconds)));
+                    let message = bounds(&MESSAGE_TIMEOUT_SECONDS, node.timeout_seconds);
+                    errors.push(FlowError::new(at, "timeout_seconds", message));
                 }
                 NodeKind::EmergencyTransfer { ring_seconds, .. } if !RING_SECONDS.contains(ring_seconds) => {
                     errors.push(FlowError::new(at, "ring_seconds", bounds(&RING_SECONDS, *ring_seconds)));
@@ -263,14 +297,17 @@ impl Flow {
 
     fn check_prompts(&self, prompts: &dyn PromptCatalog, errors: &mut Vec<FlowError>) {
         let globals =
-            [("invalid_choice_prompt", &self.invalid_choice_prompt), ("no_input_prompt", &self.no_input_prompt)];
+            [("invalid_choice_prompt", &self.invalid_choice_prompt), ("no_input_prompt", &self.no_input_prompt)]
+                .into_iter()
+                .chain(self.limits.key_reminders.iter().map(|k| ("limits.key_reminders", k)));
         let in_nodes = self.nodes.iter().flat_map(|n| {
             let name = Some(n.name.as_str());
             let prompts = n.prompts.iter().map(move |k| (name, "prompts", k));
             let guidance = n.guidance().iter().map(move |k| (name, "guidance", k));
-            prompts.chain(n.reprompt.iter().map(move |k| (name, "reprompt", k))).chain(guidance)
+            let silence = n.silence_reprompt.iter().map(move |k| (name, "silence_reprompt", k));
+            prompts.chain(n.reprompt.iter().map(move |k| (name, "reprompt", k))).chain(silence).chain(guidance)
         });
-        let all = globals.into_iter().map(|(field, key)| (None, field, key)).chain(in_nodes);
+        let all = globals.map(|(field, key)| (None, field, key)).chain(in_nodes);
         let mut reported = HashSet::new();
         for (node, field, key) in all {
             for language in Language::ALL {

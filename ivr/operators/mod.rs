@@ -26,7 +26,7 @@ pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, Roste
 pub use refresh::spawn_refresh;
 pub use routing::{MAX_RUNG, Ring, Route};
 pub use store::{RosterStore, StoredOperator};
-pub use whisper::{all_whisper_prompts, whisper_prompts};
+pub use whisper::{all_whisper_prompts, every_whisper, whisper_prompts};
 
 /// The languages an operator takes calls in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

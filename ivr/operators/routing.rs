@@ -1,6 +1,9 @@
 //! Who to ring for a caller: every available operator who speaks their language, at once;
-//! if none does, every available operator; if nobody is available, the switchboard; and if
-//! there is none, nobody (the caller hears the fallback, never an empty `<Dial>`).
+//! if none does, or the caller never chose a language (a silent caller at the language
+//! choice), every available operator; if nobody is available, the switchboard; and if there
+//! is none, nobody (the caller hears the fallback, never an empty `<Dial>`).
+//!
+//! A caller who chose no language is never taken for a Kazakh speaker: nobody said so.
 
 use crate::config::DialTarget;
 use crate::flow::Language;
@@ -24,6 +27,8 @@ pub enum Route {
     Language,
     /// Nobody available speaks it: every available operator.
     AnyLanguage,
+    /// The caller chose no language: every available operator, whatever they speak.
+    LanguageNotChosen,
     /// Nobody on the roster is available: the switchboard.
     Switchboard,
     /// Nobody at all: the caller hears that operators are busy.
@@ -35,6 +40,7 @@ impl Route {
         match self {
             Route::Language => "language",
             Route::AnyLanguage => "any_language",
+            Route::LanguageNotChosen => "language_not_chosen",
             Route::Switchboard => "switchboard",
             Route::Nobody => "nobody",
         }
@@ -42,13 +48,26 @@ impl Route {
 }
 
 impl Roster {
-    pub fn ring_for(&self, caller: Language) -> Vec<Ring<'_>> {
-        self.route_for(caller).1
+    pub fn ring_for(&self, caller: Option<Language>, default: Language) -> Vec<Ring<'_>> {
+        self.route_for(caller, default).1
     }
 
-    /// Who to ring for a caller of `caller`'s language, and by which rule.
-    pub fn route_for(&self, caller: Language) -> (Route, Vec<Ring<'_>>) {
+    /// Who to ring for a caller of `caller`'s language (`None`: not chosen), and by which
+    /// rule. `default` is the whisper's language for a bilingual operator or the switchboard
+    /// when the caller chose none.
+    pub fn route_for(&self, caller: Option<Language>, default: Language) -> (Route, Vec<Ring<'_>>) {
         let available = || self.operators.iter().filter(|o| o.available);
+        let Some(caller) = caller else {
+            let everyone: Vec<Ring<'_>> = available()
+                .map(|o| Ring { target: &o.target, whisper: o.languages.own(default) })
+                .take(MAX_RUNG)
+                .collect();
+            return match (everyone.is_empty(), &self.switchboard) {
+                (false, _) => (Route::LanguageNotChosen, everyone),
+                (true, Some(target)) => (Route::Switchboard, vec![Ring { target, whisper: default }]),
+                (true, None) => (Route::Nobody, Vec::new()),
+            };
+        };
         let same_language: Vec<Ring<'_>> = available()
             .filter(|o| o.languages.speaks(caller))
             .map(|o| Ring { target: &o.target, whisper: caller })
@@ -81,7 +100,7 @@ mod tests {
 
     fn rung(roster: &Roster, caller: Language) -> Vec<(String, Language)> {
         roster
-            .ring_for(caller)
+            .ring_for(Some(caller), Language::Kk)
             .into_iter()
             .map(|r| match r.target {
                 DialTarget::Number(n) | DialTarget::Sip(n) => (n.clone(), r.whisper),
@@ -117,7 +136,7 @@ mod tests {
     #[test]
     fn nobody_available_rings_the_switchboard_or_nobody() {
         let mut roster = Roster { operators: vec![operator(1, Languages::Both, false)], switchboard: None };
-        assert!(roster.ring_for(Language::Kk).is_empty());
+        assert!(roster.ring_for(Some(Language::Kk), Language::Kk).is_empty());
         roster.switchboard = DialTarget::parse("+77170009999");
         assert_eq!(rung(&roster, Language::Kk), [("+77170009999".to_owned(), Language::Kk)]);
     }
@@ -126,6 +145,25 @@ mod tests {
     fn rings_at_most_ten_at_once() {
         let roster =
             Roster { operators: (0..15).map(|i| operator(i, Languages::Both, true)).collect(), switchboard: None };
-        assert_eq!(roster.ring_for(Language::Kk).len(), MAX_RUNG);
+        assert_eq!(roster.ring_for(Some(Language::Kk), Language::Kk).len(), MAX_RUNG);
+        assert_eq!(roster.ring_for(None, Language::Kk).len(), MAX_RUNG);
+    }
+
+    #[test]
+    fn a_caller_who_chose_no_language_rings_every_available_operator() {
+        let roster = Roster {
+            operators: vec![
+                operator(1, Languages::Kk, true),
+                operator(2, Languages::Ru, true),
+                operator(3, Languages::Both, true),
+                operator(4, Languages::Kk, false),
+            ],
+            switchboard: None,
+        };
+        let (route, rings) = roster.route_for(None, Language::Kk);
+        assert_eq!(route, Route::LanguageNotChosen);
+        let rung: Vec<(&DialTarget, Language)> = rings.iter().map(|r| (r.target, r.whisper)).collect();
+        let target = |i: usize| &roster.operators[i].target;
+        assert_eq!(rung, [(target(0), Language::Kk), (target(1), Language::Ru), (target(2), Language::Kk)]);
     }
 }

@@ -122,6 +122,7 @@ pub fn import(dir: &Path, language: &str, key: &str, file: &Path) -> Result<Impo
     let wav = encode_wav(&converted.samples).map_err(|e| write_error(std::io::Error::other(e)))?;
     let duration = audio::check_recording(&wav).map_err(|problems| input_error(InputProblem::Rejected(problems)))?;
     replace_file(&target, &wav).map_err(write_error)?;
+    mark_studio(dir, language, &key)?;
     let transcript = target.with_extension("txt");
     Ok(Imported {
         source: file.to_owned(),
@@ -157,6 +158,22 @@ impl fmt::Display for Imported {
             write!(f, "warning: {transcript} is missing: write down what the recording says there")
         }
     }
+}
+
+/// Records in `manifest.toml` that the key's recording in `language` is now a studio take,
+/// so `synthesize.sh` never overwrites it. Only that value changes; comments stay.
+fn mark_studio(dir: &Path, language: Language, key: &PromptKey) -> Result<(), ImportError> {
+    let path = dir.join("manifest.toml");
+    let write_error = |source| ImportError::Write { path: path.display().to_string(), source };
+    let text = std::fs::read_to_string(&path).map_err(write_error)?;
+    let mut manifest: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| write_error(std::io::Error::other(e.to_string())))?;
+    let entry = &mut manifest["prompts"][key.as_str()];
+    if !entry["recording"].is_inline_table() && !entry["recording"].is_table() {
+        entry["recording"] = toml_edit::value(toml_edit::InlineTable::new());
+    }
+    entry["recording"][language.code()] = toml_edit::value("studio");
+    replace_file(&path, manifest.to_string().as_bytes()).map_err(write_error)
 }
 
 fn listed_key(dir: &Path, key: &str) -> Result<PromptKey, ImportError> {

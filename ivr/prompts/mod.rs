@@ -32,6 +32,57 @@ pub struct Prompt {
     pub etag: String,
     pub transcript: String,
     pub duration: Duration,
+    /// A synthetic placeholder or a studio take (`manifest.toml`).
+    pub recording: RecordingKind,
+    /// Whether the words are the memo's or go beyond it and await the hotline's approval.
+    pub text: TextSource,
+}
+
+/// Where a recording comes from. `synthesize.sh` never overwrites a studio take, and
+/// `ivr prompts import` marks what it installs as one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingKind {
+    /// An espeak-ng placeholder made by `prompts/synthesize.sh`.
+    Synthetic,
+    /// A voice artist's recording, imported with `ivr prompts import`.
+    Studio,
+}
+
+impl RecordingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingKind::Synthetic => "synthetic",
+            RecordingKind::Studio => "studio",
+        }
+    }
+}
+
+/// Whose words a prompt speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextSource {
+    /// The hotline's stalking memo, or the menu's own wording around it.
+    Memo,
+    /// Advice the memo does not give: needs the hotline's approval.
+    BeyondMemo,
+}
+
+impl TextSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextSource::Memo => "memo",
+            TextSource::BeyondMemo => "beyond-memo",
+        }
+    }
+}
+
+/// How much of the library is still placeholder or unapproved, for `ivr check`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    pub recordings: usize,
+    pub synthetic: usize,
+    pub beyond_memo: usize,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -58,6 +109,25 @@ struct Manifest {
 #[serde(deny_unknown_fields)]
 struct ManifestEntry {
     description: String,
+    text: PerLanguage<TextSource>,
+    recording: PerLanguage<RecordingKind>,
+}
+
+/// One value for each language: `{ kk = "…", ru = "…" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PerLanguage<T> {
+    kk: T,
+    ru: T,
+}
+
+impl<T: Copy> PerLanguage<T> {
+    fn get(&self, language: Language) -> T {
+        match language {
+            Language::Kk => self.kk,
+            Language::Ru => self.ru,
+        }
+    }
 }
 
 impl PromptLibrary {
@@ -76,7 +146,9 @@ impl PromptLibrary {
             };
             for language in Language::ALL {
                 match load_prompt(dir, language, &key) {
-                    Ok(prompt) => {
+                    Ok(mut prompt) => {
+                        prompt.recording = entry.recording.get(language);
+                        prompt.text = entry.text.get(language);
                         library.prompts.insert((language, key.clone()), prompt);
                     }
                     Err(mut problems) => errors.append(&mut problems),
@@ -95,6 +167,16 @@ impl PromptLibrary {
     /// The manifest's keys with their descriptions, in order.
     pub fn keys(&self) -> impl Iterator<Item = (&PromptKey, &str)> {
         self.descriptions.iter().map(|(k, d)| (k, d.as_str()))
+    }
+
+    /// How many recordings are synthetic placeholders, and how many texts await approval.
+    pub fn provenance(&self) -> Provenance {
+        let prompts = self.prompts.values();
+        Provenance {
+            recordings: prompts.len(),
+            synthetic: prompts.clone().filter(|p| p.recording == RecordingKind::Synthetic).count(),
+            beyond_memo: prompts.filter(|p| p.text == TextSource::BeyondMemo).count(),
+        }
     }
 
     /// Total listening time of one language's recordings.
@@ -137,7 +219,14 @@ fn load_prompt(dir: &Path, language: Language, key: &PromptKey) -> Result<Prompt
     let duration = check_recording(&wav)
         .map_err(|problems| problems.into_iter().map(|p| problem(&wav_path, p.to_string())).collect::<Vec<_>>())?;
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&wav)));
-    Ok(Prompt { wav: Bytes::from(wav), etag, transcript: transcript.trim().to_owned(), duration })
+    Ok(Prompt {
+        wav: Bytes::from(wav),
+        etag,
+        transcript: transcript.trim().to_owned(),
+        duration,
+        recording: RecordingKind::Synthetic,
+        text: TextSource::Memo,
+    })
 }
 
 /// Recordings on disk that the manifest does not list: a typo in a file name shows here.

@@ -4,7 +4,13 @@
 //! Rules that fail the audit (exit 1):
 //! - from every node a caller can press keys on, the emergency transfer is one key press away;
 //! - nowhere does a caller spend more than a minute with no key that works (a transfer's
-//!   prompts and ringing: during every other prompt the emergency and operator keys work).
+//!   prompts and ringing: during every other prompt the emergency and operator keys work);
+//! - the flow's `[limits]`: a caller who presses nothing is ringing a person within
+//!   `silent_from_start_seconds` of the start and `silent_from_any_node_seconds` of entering
+//!   any later menu, guidance part or wait; every menu names the emergency and operator keys
+//!   within `keys_announced_seconds`; nobody listens longer than
+//!   `without_key_reminder_seconds` without hearing them named; no whisper lasts over
+//!   `whisper_seconds` (see `waits.rs`).
 //!
 //! A warning, a failure only with `--strict`: a menu or guidance node that plays more than a
 //! minute before the prompt that announces its keys (its last one). The emergency and
@@ -19,6 +25,7 @@ use crate::flow::{Flow, Language, NodeId, NodeKind};
 use super::Durations;
 use super::moves::{Move, moves, shared_moves, via_label};
 use super::routes::{Route, fewest_presses, quickest};
+use super::waits::{From, Waits, limited};
 
 pub const MINUTE: Duration = Duration::from_secs(60);
 
@@ -55,6 +62,8 @@ pub struct Audit {
     pub no_key_works: Vec<(NodeId, Language, Duration)>,
     /// For every menu and guidance node and language: its prompts before the last one.
     pub before_options: Vec<(NodeId, Language, Duration)>,
+    /// Silent callers, key reminders and whispers, against the flow's limits.
+    pub waits: Waits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +89,7 @@ impl Audit {
             emergency_presses: fewest_presses(flow, &moves, flow.emergency),
             no_key_works: per_language(flow, durations, no_key_works),
             before_options: per_language(flow, durations, before_options),
+            waits: Waits::of(flow, durations),
         }
     }
 
@@ -92,7 +102,95 @@ impl Audit {
     /// Every rule, in order. With `strict`, warnings fail too.
     pub fn checks(&self, flow: &Flow, strict: bool) -> Vec<Check> {
         let warn = if strict { Outcome::Fail } else { Outcome::Warn };
-        vec![self.emergency_check(flow), self.no_key_check(flow), self.options_check(flow, warn)]
+        vec![
+            self.emergency_check(flow),
+            self.no_key_check(flow),
+            self.options_check(flow, warn),
+            self.silent_check(flow, true),
+            self.silent_check(flow, false),
+            self.keys_announced_check(flow),
+            self.reminder_check(flow),
+            self.whisper_check(flow),
+        ]
+    }
+
+    /// A silent caller reaches a person in time: from the start, or from every later node.
+    fn silent_check(&self, flow: &Flow, from_start: bool) -> Check {
+        let (limit, what) = if from_start {
+            (flow.limits.silent_from_start_seconds, "from the start")
+        } else {
+            (flow.limits.silent_from_any_node_seconds, "from every later menu, guidance part and wait")
+        };
+        let walks = self.waits.silent.iter().filter(|w| (w.from == From::Start) == from_start && limited(flow, w.from));
+        let worst = walks.max_by_key(|w| w.to_person.unwrap_or(Duration::MAX));
+        let Some(worst) = worst else {
+            return Check { outcome: Outcome::Pass, says: format!("no silent caller to measure {what}") };
+        };
+        let limit = Duration::from_secs(u64::from(limit));
+        let within = worst.to_person.is_some_and(|t| t <= limit);
+        let took = worst.to_person.map_or("never".to_owned(), seconds);
+        Check {
+            outcome: if within { Outcome::Pass } else { Outcome::Fail },
+            says: format!(
+                "a silent caller is ringing a person within {} {what} (longest: {}, {}, {took})",
+                seconds(limit),
+                from_name(flow, worst.from),
+                worst.language
+            ),
+        }
+    }
+
+    fn keys_announced_check(&self, flow: &Flow) -> Check {
+        let limit = Duration::from_secs(u64::from(flow.limits.keys_announced_seconds));
+        let (emergency, operator) = (flow.emergency_key, flow.operator_key);
+        let late: Vec<String> = self
+            .waits
+            .keys_announced
+            .iter()
+            .filter(|(_, _, time)| !time.is_some_and(|t| t <= limit))
+            .map(|(id, language, time)| {
+                format!("{} {language} {}", flow.node(*id).name, time.map_or("never".to_owned(), seconds))
+            })
+            .collect();
+        let says = format!("every menu names {emergency} and {operator} within {}", seconds(limit));
+        if late.is_empty() {
+            let longest = self.waits.keys_announced.iter().filter_map(|(_, _, t)| *t).max().unwrap_or_default();
+            return Check { outcome: Outcome::Pass, says: format!("{says} (longest: {})", seconds(longest)) };
+        }
+        Check { outcome: Outcome::Fail, says: format!("{says}; late: {}", late.join(", ")) }
+    }
+
+    fn reminder_check(&self, flow: &Flow) -> Check {
+        let limit = Duration::from_secs(u64::from(flow.limits.without_key_reminder_seconds));
+        let worst = self.waits.silent.iter().max_by_key(|w| w.without_reminder);
+        let Some(worst) = worst else {
+            return Check { outcome: Outcome::Pass, says: "nothing to listen to".to_owned() };
+        };
+        Check {
+            outcome: if worst.without_reminder <= limit { Outcome::Pass } else { Outcome::Fail },
+            says: format!(
+                "nobody listens over {} without hearing the keys named (longest: from {}, {}, {})",
+                seconds(limit),
+                from_name(flow, worst.from),
+                worst.language,
+                seconds(worst.without_reminder)
+            ),
+        }
+    }
+
+    fn whisper_check(&self, flow: &Flow) -> Check {
+        let limit = Duration::from_secs(u64::from(flow.limits.whisper_seconds));
+        let Some((language, longest)) = self.waits.whisper.iter().max_by_key(|(_, time)| *time) else {
+            return Check { outcome: Outcome::Pass, says: "no whisper".to_owned() };
+        };
+        Check {
+            outcome: if *longest <= limit { Outcome::Pass } else { Outcome::Fail },
+            says: format!(
+                "every whisper lasts at most {} (longest: {language}, {})",
+                seconds(limit),
+                seconds(*longest)
+            ),
+        }
     }
 
     fn emergency_check(&self, flow: &Flow) -> Check {
@@ -155,6 +253,7 @@ impl Audit {
                 let _ = writeln!(out, "  {:<16}{}", "longest", timed_route(flow, Some(route)));
             }
         }
+        self.render_waits(flow, &mut out);
         out.push_str("\nRules\n");
         for check in checks {
             let mark = match check.outcome {
@@ -165,6 +264,44 @@ impl Audit {
             let _ = writeln!(out, "  {mark}  {}", check.says);
         }
         out
+    }
+}
+
+impl Audit {
+    /// The silent caller's waits, the key announcements and the whispers, as tables.
+    fn render_waits(&self, flow: &Flow, out: &mut String) {
+        out.push_str("\nA caller who presses nothing: listening until a person is rung (the operators'\n");
+        out.push_str("transfer prompt included), and the longest stretch on the way without hearing\n");
+        let _ = writeln!(
+            out,
+            "{} and {} named. `*` marks a message, which passes on by itself.",
+            flow.emergency_key, flow.operator_key
+        );
+        let _ = writeln!(out, "  {:<24}{:<6}{:>10}{:>14}", "from", "lang", "to person", "no reminder");
+        for walk in &self.waits.silent {
+            let mark = if limited(flow, walk.from) { "" } else { " *" };
+            let name = format!("{}{mark}", from_name(flow, walk.from));
+            let language = if walk.from == From::Start { "any" } else { walk.language.code() };
+            let to_person = walk.to_person.map_or("never".to_owned(), seconds);
+            let _ = writeln!(out, "  {name:<24}{language:<6}{to_person:>10}{:>14}", seconds(walk.without_reminder));
+        }
+        let _ = writeln!(out, "\nMenus: listening until {} and {} are named", flow.emergency_key, flow.operator_key);
+        for (id, language, time) in &self.waits.keys_announced {
+            let time = time.map_or("never".to_owned(), seconds);
+            let _ = writeln!(out, "  {:<24}{:<6}{time:>10}", flow.node(*id).name, language.code());
+        }
+        out.push_str("\nThe longest whisper an operator hears, by the operator's language\n");
+        for (language, time) in &self.waits.whisper {
+            let _ = writeln!(out, "  {:<30}{:>10}", language.code(), seconds(*time));
+        }
+    }
+}
+
+/// `the start` or a node's name.
+fn from_name(flow: &Flow, from: From) -> String {
+    match from {
+        From::Start => "the start".to_owned(),
+        From::Node(id) => flow.node(id).name.clone(),
     }
 }
 
@@ -187,18 +324,27 @@ fn language_audit(
     language: Language,
 ) -> LanguageAudit {
     let routes = quickest(flow, moves, shared, durations, language);
-    let topics = flow
-        .node_ids()
-        .filter_map(|id| match flow.node(id).kind {
-            NodeKind::Guidance { topic, .. } => Some(TopicTime {
-                topic: flow.topics[usize::from(topic)].clone(),
-                node: id,
-                route: routes.get(&id).cloned(),
-            }),
-            _ => None,
-        })
-        .collect();
+    // A topic in parts starts with the part reached first.
+    let mut topics: Vec<TopicTime> = Vec::new();
+    for id in flow.node_ids() {
+        let NodeKind::Guidance { topic, .. } = flow.node(id).kind else { continue };
+        let time =
+            TopicTime { topic: flow.topics[usize::from(topic)].clone(), node: id, route: routes.get(&id).cloned() };
+        match topics.iter_mut().find(|t| t.topic == time.topic) {
+            Some(known) if quicker(&time, known) => *known = time,
+            Some(_) => {}
+            None => topics.push(time),
+        }
+    }
     LanguageAudit { language, topics }
+}
+
+fn quicker(a: &TopicTime, b: &TopicTime) -> bool {
+    match (&a.route, &b.route) {
+        (Some(a), Some(b)) => a.time < b.time,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 /// `figure` for every node and language, where it applies.

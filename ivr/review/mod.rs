@@ -1,6 +1,7 @@
 //! Review tools for the people who change the menu: `ivr flow graph` draws it, `ivr flow
 //! audit` measures what callers go through (listening time to each topic, key presses to
-//! the police) and fails when a caller could be kept from help.
+//! the police, how long a silent caller waits for a person, how soon keys are named) and
+//! fails when a caller could be kept from help or a limit of the flow file is exceeded.
 //!
 //! Both are pure functions of the loaded [`Flow`] and the prompts' durations, and both work
 //! from [`moves`], which asks the real [`step`](crate::flow::step) where each key leads, so
@@ -10,6 +11,7 @@ mod audit;
 mod graph;
 mod moves;
 mod routes;
+mod waits;
 
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ pub use audit::{Audit, Check, LanguageAudit, MINUTE, Outcome, TopicTime, passed,
 pub use graph::{Format, graph};
 pub use moves::{KEYPAD, Move, Via, listens, moves, shared_moves, via_label};
 pub use routes::{Route, fewest_presses, quickest};
+pub use waits::{From, SilentWalk, Waits};
 
 /// How long a recording plays.
 pub trait Durations {

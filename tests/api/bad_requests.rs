@@ -66,7 +66,7 @@ async fn caller_identifiers_never_reach_the_logs(dialect: Dialect) {
     let number = "+77019876543";
     let call_sid = "CAfeedfacefeedfacefeedfacefeedface";
     let mut call = app.call_from(number, call_sid).await;
-    call.press("2").await.wait().await.press("3").await.press("7").await.wait().await;
+    call.choose_language("2").await.press("3").await.press("7").await.press("*").await;
     call.press("9").await.dial_ends("failed").await.press("0").await;
     call.whisper(0).await;
     call.dial_ends("completed").await.hang_up("completed").await;

@@ -1,20 +1,21 @@
-//! Complete calls through the menu, in both languages: topics, repeat and back, silence,
-//! wrong keys, and the fallback to an operator.
+//! Complete calls through the menu, in both languages: topics in parts, repeat and back,
+//! silence, wrong keys, and the fallback to an operator.
 
 use ivr::telephony::softphone::{Dialect, Reply};
 
 use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects, spawn_app_with, spawn_in};
 
 in_both_dialects!(
-    a_call_starts_with_the_bilingual_language_choice,
-    the_welcome_leads_to_the_main_menu_in_the_chosen_language,
-    every_topic_can_be_heard_repeated_and_left_in_both_languages,
-    a_key_pressed_during_the_welcome_counts_for_the_main_menu,
-    silence_repeats_the_menu_then_reaches_an_operator_after_three,
-    someone_who_cannot_press_keys_reaches_an_operator_from_the_language_choice,
+    a_call_starts_with_the_bilingual_language_choice_that_says_silence_reaches_a_person,
+    the_welcome_and_the_safety_notice_lead_to_the_main_menu_in_the_chosen_language,
+    every_topic_steps_through_its_parts_and_can_be_left_in_both_languages,
+    a_key_pressed_during_the_welcome_or_the_safety_notice_counts_for_the_main_menu,
+    a_silent_caller_at_the_main_menu_hears_one_short_reminder_then_reaches_an_operator,
+    someone_who_cannot_press_keys_reaches_an_operator_after_one_silence_at_the_language_choice,
+    silence_after_a_guidance_part_rings_an_operator,
+    the_repeat_key_plays_the_current_menu_again,
     an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator,
     failures_are_counted_in_a_row_only,
-    after_a_topic_silence_replays_only_the_what_next_menu,
     the_operator_key_works_on_every_menu,
     nobody_answering_offers_to_wait_or_go_back,
     without_operators_the_caller_hears_they_are_busy_not_silence,
@@ -23,91 +24,116 @@ in_both_dialects!(
 );
 
 const LANGUAGES: [(&str, &str); 2] = [("1", "kk"), ("2", "ru")];
-const TOPICS: [(&str, &str, &str); 5] = [
-    ("1", "definition", "guidance_definition"),
-    ("2", "safety_plan", "guidance_safety_plan"),
-    ("3", "evidence", "guidance_evidence"),
-    ("4", "going_to_police", "guidance_police"),
-    ("5", "rights", "guidance_rights"),
-];
+/// The main-menu key, the topic's parts, and what follows its last part.
+const TOPICS: [(&str, &str, usize); 5] =
+    [("1", "definition", 1), ("2", "safety_plan", 6), ("3", "evidence", 2), ("4", "police", 2), ("5", "rights", 2)];
 
-async fn a_call_starts_with_the_bilingual_language_choice(dialect: Dialect) {
+async fn a_call_starts_with_the_bilingual_language_choice_that_says_silence_reaches_a_person(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let call = app.call().await;
     assert_eq!(call.node(), "language");
-    assert_eq!(call.hearing(), ["kk/choose_language"]);
+    assert_eq!(call.hearing(), ["kk/choose_language", "kk/language_stay_on_line"]);
 }
 
-async fn the_welcome_leads_to_the_main_menu_in_the_chosen_language(dialect: Dialect) {
+async fn the_welcome_and_the_safety_notice_lead_to_the_main_menu_in_the_chosen_language(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     for (key, lang) in LANGUAGES {
         let mut call = app.call().await;
         call.press(key).await;
         assert_eq!(call.hearing(), [format!("{lang}/welcome")]);
         call.wait().await;
+        assert_eq!(call.node(), "safety_notice");
+        assert_eq!(call.hearing(), [format!("{lang}/safety_notice")]);
+        call.wait().await;
         assert_eq!(call.node(), "main");
-        assert_eq!(call.hearing(), [format!("{lang}/main_menu")]);
+        assert_eq!(call.hearing(), [format!("{lang}/keys_reminder"), format!("{lang}/main_menu")]);
     }
 }
 
-async fn every_topic_can_be_heard_repeated_and_left_in_both_languages(dialect: Dialect) {
+async fn every_topic_steps_through_its_parts_and_can_be_left_in_both_languages(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     for (lang_key, lang) in LANGUAGES {
-        for (key, node, prompt) in TOPICS {
+        for (key, topic, parts) in TOPICS {
             let mut call = app.call().await;
-            call.press(lang_key).await.wait().await.press(key).await;
-            assert_eq!(call.node(), node);
-            let next = prompt.replace("guidance_", "next_");
-            assert_eq!(call.hearing(), [format!("{lang}/{prompt}"), format!("{lang}/{next}")]);
-
-            call.press("1").await;
-            assert_eq!(call.hearing(), [format!("{lang}/{prompt}"), format!("{lang}/{next}")], "1 repeats");
+            call.choose_language(lang_key).await.press(key).await;
+            for part in 1..=parts {
+                let (node, prompt) = if parts == 1 {
+                    (topic.to_owned(), format!("guidance_{topic}"))
+                } else {
+                    (format!("{topic}_{part}"), format!("guidance_{topic}_{part}"))
+                };
+                let next = if part == parts { format!("next_{topic}") } else { "next_part".to_owned() };
+                assert_eq!(call.node(), node);
+                assert_eq!(call.hearing(), [format!("{lang}/{prompt}"), format!("{lang}/{next}")], "{node}");
+                call.press("1").await;
+            }
+            let first = if parts == 1 { format!("guidance_{topic}") } else { format!("guidance_{topic}_1") };
+            assert_eq!(call.hearing()[0], format!("{lang}/{first}"), "after the last part, 1 starts the topic again");
             call.press("2").await;
             assert_eq!(call.node(), "main", "2 returns to the main menu");
-            assert_eq!(call.hearing(), [format!("{lang}/main_menu")]);
         }
     }
 }
 
-async fn a_key_pressed_during_the_welcome_counts_for_the_main_menu(dialect: Dialect) {
+async fn a_key_pressed_during_the_welcome_or_the_safety_notice_counts_for_the_main_menu(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.press("3").await;
-    assert_eq!(call.node(), "evidence");
-    assert_eq!(call.hearing()[0], "ru/guidance_evidence");
+    assert_eq!(call.node(), "evidence_1");
+    assert_eq!(call.hearing()[0], "ru/guidance_evidence_1");
+    let mut call = app.call().await;
+    call.press("1").await.wait().await.press("5").await;
+    assert_eq!(call.node(), "rights_1");
 }
 
-async fn silence_repeats_the_menu_then_reaches_an_operator_after_three(dialect: Dialect) {
+async fn a_silent_caller_at_the_main_menu_hears_one_short_reminder_then_reaches_an_operator(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.press("2").await.wait().await;
-    call.wait().await;
+    call.choose_language("2").await.wait().await;
     assert_eq!(call.node(), "main");
-    assert_eq!(call.hearing(), ["ru/no_input", "ru/main_menu"]);
-    call.wait().await;
-    assert_eq!(call.hearing(), ["ru/no_input", "ru/main_menu"]);
+    assert_eq!(call.hearing(), ["ru/keys_reminder"], "9, 0 or stay on the line: not the whole menu again");
     call.wait().await;
     assert_eq!(call.node(), "operator");
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(call.hearing(), ["ru/transfer_operator"]);
 }
 
-async fn someone_who_cannot_press_keys_reaches_an_operator_from_the_language_choice(dialect: Dialect) {
+async fn someone_who_cannot_press_keys_reaches_an_operator_after_one_silence_at_the_language_choice(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.wait().await.wait().await.wait().await;
+    call.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(call.hearing(), ["kk/transfer_operator"]);
+}
+
+async fn silence_after_a_guidance_part_rings_an_operator(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
+    let mut call = app.call().await;
+    call.choose_language("1").await.press("2").await.press("1").await;
+    assert_eq!(call.node(), "safety_plan_2");
+    call.wait().await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+}
+
+async fn the_repeat_key_plays_the_current_menu_again(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
+    let mut call = app.call().await;
+    call.choose_language("2").await.press("*").await;
+    assert_eq!(call.node(), "main");
+    assert_eq!(call.hearing(), ["ru/keys_reminder", "ru/main_menu"]);
+    call.press("4").await.press("*").await;
+    assert_eq!(call.node(), "police_1");
+    assert_eq!(call.hearing(), ["ru/guidance_police_1", "ru/next_part"]);
 }
 
 async fn an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.press("1").await.wait().await.press("7").await;
+    call.choose_language("1").await.press("7").await;
     assert_eq!(call.node(), "main");
-    assert_eq!(call.hearing(), ["kk/invalid_choice", "kk/main_menu"]);
+    assert_eq!(call.hearing(), ["kk/invalid_choice", "kk/keys_reminder", "kk/main_menu"]);
     call.press("#").await;
-    assert_eq!(call.hearing(), ["kk/invalid_choice", "kk/main_menu"]);
+    assert_eq!(call.hearing(), ["kk/invalid_choice", "kk/keys_reminder", "kk/main_menu"]);
     call.press("8").await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
 }
@@ -115,19 +141,11 @@ async fn an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator(di
 async fn failures_are_counted_in_a_row_only(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.press("1").await.wait().await;
-    call.press("7").await.wait().await;
+    call.choose_language("1").await;
+    call.press("7").await;
     call.press("1").await.press("2").await;
-    call.press("7").await.wait().await;
+    call.press("7").await;
     assert_eq!(call.node(), "main", "a valid choice in between resets the count");
-}
-
-async fn after_a_topic_silence_replays_only_the_what_next_menu(dialect: Dialect) {
-    let app = spawn_in(dialect).await;
-    let mut call = app.call().await;
-    call.press("1").await.wait().await.press("2").await.wait().await;
-    assert_eq!(call.node(), "safety_plan");
-    assert_eq!(call.hearing(), ["kk/no_input", "kk/next_safety_plan"]);
 }
 
 async fn the_operator_key_works_on_every_menu(dialect: Dialect) {
@@ -144,12 +162,18 @@ async fn nobody_answering_offers_to_wait_or_go_back(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     for status in ["busy", "no-answer", "failed", "canceled"] {
         let mut call = app.call().await;
-        call.press("1").await.wait().await.press("0").await.dial_ends(status).await;
+        call.choose_language("1").await.press("0").await.dial_ends(status).await;
         assert_eq!(call.node(), "operators_busy", "after {status}");
-        assert_eq!(call.hearing(), ["kk/operators_busy"]);
-        call.press("1").await.wait().await;
-        assert_eq!(call.ringing(), [OPERATOR_NUMBER], "1 keeps waiting, then rings again");
-        call.dial_ends(status).await.press("2").await;
+        assert_eq!(call.hearing(), ["kk/operators_busy", "kk/operators_busy_options"]);
+        call.wait().await;
+        assert_eq!(call.ringing(), [OPERATOR_NUMBER], "silence keeps waiting: the operators are rung again at once");
+        call.dial_ends(status).await.press("1").await.wait().await;
+        assert_eq!(call.ringing(), [OPERATOR_NUMBER], "1 hears advice, then rings again");
+        call.dial_ends(status).await;
+        assert_eq!(call.hearing(), ["kk/operators_unavailable"], "after the third round");
+        call.wait().await;
+        assert_eq!(call.node(), "main");
+        call.press("0").await.dial_ends(status).await.press("2").await;
         assert_eq!(call.node(), "main", "2 goes back to the menu");
     }
 }
@@ -159,7 +183,7 @@ async fn without_operators_the_caller_hears_they_are_busy_not_silence(dialect: D
     let mut call = app.call().await;
     call.press("2").await.press("0").await;
     assert_eq!(call.node(), "operators_busy");
-    assert_eq!(call.hearing(), ["ru/operators_busy"]);
+    assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"]);
 }
 
 async fn a_finished_conversation_ends_with_goodbye(dialect: Dialect) {
@@ -177,7 +201,7 @@ async fn a_stale_or_forged_state_lands_on_a_safe_menu(dialect: Dialect) {
         ("n=no_such_node", "language", "kk/invalid_choice"),
         ("n=main&l=xx&t=zz&c=nothex", "main", "kk/invalid_choice"),
         ("garbage%%%", "language", "kk/invalid_choice"),
-        ("n=police&l=kk", "main", "kk/main_menu"),
+        ("n=police&l=kk", "main", "kk/keys_reminder"),
         ("n=main&l=ru&f=250", "operator", "ru/transfer_operator"),
     ];
     for (query, node, first) in cases {

@@ -34,6 +34,40 @@ fn the_bundled_flow_and_prompts_pass() {
     let (ok, text) = ivr_check(&root.join("flows/hotline.toml"), &root.join("prompts"), &[]);
     assert!(ok, "{text}");
     assert!(text.contains("IVR_TWILIO_AUTH_TOKEN is not set"), "warns without a token: {text}");
+    let recordings = bundled_recordings(root);
+    assert!(
+        text.contains(&format!("warning: {recordings} of {recordings} recordings are synthetic placeholders")),
+        "counts the placeholders: {text}"
+    );
+    assert!(text.contains("warning: 2 texts go beyond the memo and await the hotline's approval"), "{text}");
+}
+
+/// Every recording of the bundled library: a key per language.
+fn bundled_recordings(root: &Path) -> usize {
+    ["kk", "ru"]
+        .iter()
+        .flat_map(|l| std::fs::read_dir(root.join("prompts").join(l)).unwrap().flatten())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wav"))
+        .count()
+}
+
+#[test]
+fn a_studio_recording_is_counted_apart_from_the_placeholders() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root.join("prompts"), &dir.path().join("prompts"));
+    let manifest = dir.path().join("prompts/manifest.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let marked = text.replacen(
+        r#"recording = { kk = "synthetic", ru = "synthetic" }"#,
+        r#"recording = { kk = "studio", ru = "synthetic" }"#,
+        1,
+    );
+    std::fs::write(&manifest, marked).unwrap();
+    let (ok, text) = ivr_check(&root.join("flows/hotline.toml"), &dir.path().join("prompts"), &[]);
+    assert!(ok, "{text}");
+    let recordings = bundled_recordings(root);
+    assert!(text.contains(&format!("warning: {} of {recordings} recordings are synthetic", recordings - 1)), "{text}");
 }
 
 #[test]
@@ -44,7 +78,7 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
     std::fs::remove_file(dir.path().join("prompts/ru/next_rights.wav")).unwrap();
     std::fs::write(dir.path().join("prompts/kk/main_menu.wav"), b"RIFF not really").unwrap();
     let flow = std::fs::read_to_string(root.join("flows/hotline.toml")).unwrap().replacen(
-        r#""3" = "evidence""#,
+        r#""3" = "evidence_1""#,
         r#""3" = "evidense""#,
         1,
     );

@@ -9,7 +9,7 @@ in_both_dialects!(
     the_emergency_key_dials_102_from_every_menu_in_both_languages,
     the_emergency_key_works_on_the_first_prompt_and_after_failures,
     a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again,
-    silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_up,
+    silence_after_a_failed_police_transfer_rings_an_operator_at_once,
     the_police_transfer_uses_the_configured_number_and_comes_back,
 );
 
@@ -44,7 +44,7 @@ async fn the_emergency_key_works_on_the_first_prompt_and_after_failures(dialect:
     assert_eq!(call.ringing(), ["102"], "during the language choice");
 
     let mut call = app.call().await;
-    call.press("2").await.wait().await.press("7").await.wait().await;
+    call.choose_language("2").await.press("7").await.press("8").await;
     call.press("9").await;
     assert_eq!(call.ringing(), ["102"], "after two failures in a row");
 }
@@ -56,7 +56,7 @@ async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again(d
             let mut call = app.call().await;
             call.press(lang_key).await.press("9").await.dial_ends(status).await;
             assert_eq!(call.node(), "police_unreachable", "{status}");
-            assert_eq!(call.hearing(), [format!("{lang}/police_unreachable")]);
+            assert_eq!(call.hearing(), [format!("{lang}/police_unreachable"), format!("{lang}/police_number")]);
             call.press("9").await;
             assert_eq!(call.ringing(), ["102"], "9 tries the police again");
             call.dial_ends(status).await.press("0").await;
@@ -65,14 +65,13 @@ async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again(d
     }
 }
 
-async fn silence_after_a_failed_police_transfer_reaches_an_operator_not_a_hang_up(dialect: Dialect) {
+async fn silence_after_a_failed_police_transfer_rings_an_operator_at_once(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.press("9").await.dial_ends("no-answer").await;
     call.wait().await;
-    assert_eq!(call.hearing(), ["kk/no_input", "kk/police_unreachable"]);
-    call.wait().await.wait().await;
-    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER], "one silence, not the menu again");
+    assert_eq!(call.hearing(), ["kk/transfer_operator"]);
 }
 
 async fn the_police_transfer_uses_the_configured_number_and_comes_back(dialect: Dialect) {

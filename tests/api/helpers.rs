@@ -336,6 +336,20 @@ impl Call<'_> {
         self.post(action, Event::Pressed(key)).await
     }
 
+    /// The caller chooses a language (`1` Kazakh, `2` Russian) and listens on, pressing
+    /// nothing, through what plays before the main menu (the welcome, the safety notice).
+    pub async fn choose_language(&mut self, key: &str) -> &mut Self {
+        self.press(key).await;
+        let main = self.app.flow.node(self.app.flow.main_menu).name.clone();
+        for _ in 0..self.app.flow.nodes.len() {
+            if self.node() == main {
+                return self;
+            }
+            self.wait().await;
+        }
+        panic!("choosing a language never led to the main menu: {:?}", self.reply)
+    }
+
     /// The caller says nothing until the menu times out.
     pub async fn wait(&mut self) -> &mut Self {
         let Reply::Gather { no_input, .. } = &self.reply else {

@@ -6,8 +6,9 @@ use ivr::telephony::softphone::{Dialect, Reply};
 use crate::helpers::{Call, OPERATOR_NUMBER, in_both_dialects, spawn_in};
 
 in_both_dialects!(
-    the_operator_hears_the_language_and_topics_before_the_caller,
-    the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing,
+    the_operator_hears_the_language_how_the_caller_came_and_what_they_heard,
+    the_operator_is_told_when_the_caller_stayed_silent_and_heard_nothing,
+    a_caller_who_pressed_keys_then_stayed_silent_is_told_as_silent,
     the_operator_is_told_when_the_police_line_failed,
     the_whisper_carries_no_caller_identifier,
     waiting_callers_hear_memo_guidance_between_rings_then_the_menu,
@@ -20,38 +21,41 @@ async fn whisper(call: &Call<'_>) -> Vec<String> {
     call.whisper(0).await
 }
 
-async fn the_operator_hears_the_language_and_topics_before_the_caller(dialect: Dialect) {
+async fn the_operator_hears_the_language_how_the_caller_came_and_what_they_heard(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.press("2").await.press("2").await.press("2").await.press("4").await.press("0").await;
+    call.press("2").await.press("2").await.press("0").await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(
         whisper(&call).await,
-        [
-            "ru/whisper_intro",
-            "ru/whisper_language_ru",
-            "ru/whisper_heard",
-            "ru/whisper_topic_police",
-            "ru/whisper_topic_safety_plan",
-            "ru/whisper_connecting"
-        ]
+        ["ru/whisper_language_ru", "ru/whisper_chose", "ru/whisper_topic_safety_plan"],
+        "one topic is named"
+    );
+    let mut call = app.call().await;
+    call.press("2").await.press("2").await.press("2").await.press("4").await.press("0").await;
+    assert_eq!(
+        whisper(&call).await,
+        ["ru/whisper_language_ru", "ru/whisper_chose", "ru/whisper_heard_many"],
+        "several topics are one short phrase"
     );
 }
 
-async fn the_operator_is_told_when_the_caller_pressed_nothing_and_heard_nothing(dialect: Dialect) {
+async fn the_operator_is_told_when_the_caller_stayed_silent_and_heard_nothing(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.press("1").await.wait().await.wait().await.wait().await.wait().await;
+    call.choose_language("1").await.wait().await.wait().await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+    assert_eq!(whisper(&call).await, ["kk/whisper_language_kk", "kk/whisper_silent", "kk/whisper_heard_nothing"]);
+}
+
+async fn a_caller_who_pressed_keys_then_stayed_silent_is_told_as_silent(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
+    let mut call = app.call().await;
+    call.choose_language("2").await.press("1").await.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
     assert_eq!(
         whisper(&call).await,
-        [
-            "kk/whisper_intro",
-            "kk/whisper_language_kk",
-            "kk/whisper_heard_nothing",
-            "kk/whisper_silent",
-            "kk/whisper_connecting"
-        ]
+        ["ru/whisper_language_ru", "ru/whisper_silent", "ru/whisper_topic_definition"]
     );
 }
 
@@ -59,7 +63,17 @@ async fn the_operator_is_told_when_the_police_line_failed(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("1").await.press("9").await.dial_ends("no-answer").await.press("0").await;
-    assert!(whisper(&call).await.contains(&"kk/whisper_police_unreachable".to_owned()));
+    assert_eq!(
+        whisper(&call).await,
+        ["kk/whisper_language_kk", "kk/whisper_police_unreachable", "kk/whisper_heard_nothing"]
+    );
+    let mut call = app.call().await;
+    call.press("2").await.press("9").await.dial_ends("busy").await.wait().await;
+    assert_eq!(
+        whisper(&call).await,
+        ["ru/whisper_language_ru", "ru/whisper_police_unreachable_silent", "ru/whisper_heard_nothing"],
+        "silence after the police line failed"
+    );
 }
 
 async fn the_whisper_carries_no_caller_identifier(dialect: Dialect) {
@@ -76,13 +90,13 @@ async fn waiting_callers_hear_memo_guidance_between_rings_then_the_menu(dialect:
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.press("2").await.press("0").await.dial_ends("no-answer").await;
-    assert_eq!(call.hearing(), ["ru/operators_busy"]);
+    assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"]);
     call.press("1").await;
-    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_safety_plan"], "first wait: the safety plan");
+    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_safety_plan_6"], "first wait: a safe place");
     call.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER], "then the operators are rung again");
     call.dial_ends("busy").await.press("1").await;
-    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_evidence"], "second wait: keeping evidence");
+    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_evidence_2"], "second wait: keeping evidence");
     call.press("5").await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER], "a key during the wait rings at once");
     call.dial_ends("failed").await;

@@ -227,10 +227,23 @@ fn a_stereo_44_1_khz_recording_becomes_a_trimmed_8_khz_mono_prompt_at_minus_1_db
 
     let mut changed = snapshot(library.path());
     assert_ne!(changed.remove(&target), before.get(&target).cloned());
+    let manifest = library.path().join("manifest.toml");
+    let marked = String::from_utf8(changed.remove(&manifest).expect("the manifest stays")).expect("UTF-8");
     let mut unchanged = before;
     unchanged.remove(&target);
-    assert_eq!(changed, unchanged, "only the WAV changed: the transcript stays, no temporary file is left");
+    let was = String::from_utf8(unchanged.remove(&manifest).expect("a manifest")).expect("UTF-8");
+    assert_eq!(
+        changed, unchanged,
+        "only the WAV and the manifest changed: the transcript stays, no temporary file is left"
+    );
     assert!(imported.transcript_exists);
+    let welcome = |text: &str| {
+        let table = &text[text.find("[prompts.welcome]").expect("the welcome's table")..];
+        table.lines().find(|l| l.starts_with("recording")).expect("its recording line").to_owned()
+    };
+    assert_eq!(welcome(&was), r#"recording = { kk = "synthetic", ru = "synthetic" }"#);
+    assert_eq!(welcome(&marked), r#"recording = { kk = "studio", ru = "synthetic" }"#, "marked as a studio take");
+    assert_eq!(marked.lines().count(), was.lines().count(), "comments and other keys kept");
 }
 
 #[test]

@@ -80,12 +80,12 @@ fn around_today() -> String {
 /// who answers; a hang-up during the language choice. Returns once they are committed.
 pub async fn script_calls(app: &TestApp) {
     let mut guidance = app.call_from("+77010000001", "CA00000000000000000000000000000a01").await;
-    guidance.press("1").await.wait().await.press("2").await.press("2").await.press("3").await;
+    guidance.choose_language("1").await.press("2").await.press("2").await.press("3").await;
     guidance.hang_up("completed").await;
     let mut police = app.call_from("+77010000002", "CA00000000000000000000000000000a02").await;
     police.press("2").await.press("9").await.dial_ends("completed").await.hang_up("completed").await;
     let mut operator = app.call_from("+77010000003", "CA00000000000000000000000000000a03").await;
-    operator.press("1").await.wait().await.press("0").await.dial_ends("completed").await.hang_up("completed").await;
+    operator.choose_language("1").await.press("0").await.dial_ends("completed").await.hang_up("completed").await;
     app.call_from("+77010000004", "CA00000000000000000000000000000a04").await.hang_up("completed").await;
     let report = app.stats.flush().await.expect("statistics are on");
     assert!(report.database_up && !report.spooled, "everything committed: {report:?}");

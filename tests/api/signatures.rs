@@ -32,7 +32,7 @@ fn form(params: &[(String, String)]) -> String {
 async fn signed_calls_go_through_every_webhook(dialect: Dialect) {
     let app = spawn_app_with(Options { dialect, ..with_token("https://ivr.test") }).await;
     let mut call = app.call().await;
-    call.press("2").await.wait().await.press("9").await.dial_ends("busy").await;
+    call.choose_language("2").await.press("9").await.dial_ends("busy").await;
     assert_eq!(call.node(), "police_unreachable");
     call.press("0").await;
     assert_eq!(call.whisper(0).await[0], "ru/whisper_intro", "the operator's whisper hook is signed too");

@@ -57,10 +57,14 @@ fn assert_golden(name: &str, actual: &str) {
 #[tokio::test]
 async fn scripted_calls_match_the_golden_transcripts() {
     let cases = [
-        ("kk_safety_plan_police_unanswered_operators_busy", None, "1,-,2,2,9,no-answer,0,busy"),
-        ("kk_silent_caller_reaches_an_operator", None, "-,-,-,answered"),
+        ("kk_safety_plan_police_unanswered_operators_busy", None, "1,-,-,2,1,2,9,no-answer,0,busy"),
+        ("kk_silent_caller_reaches_an_operator", None, "-,answered"),
         ("ru_evidence_then_operator_answers", Some(Language::Ru), "3,0,answered"),
-        ("ru_wrong_key_then_police_answers", None, "2,-,5,7,9,answered"),
+        ("ru_wrong_key_then_police_answers", None, "2,-,-,5,7,9,answered"),
+        ("ru_silent_at_the_main_menu_reaches_an_operator", None, "2,-,-,-,-,answered"),
+        ("ru_silent_after_the_police_failed_reaches_an_operator", None, "2,9,no-answer,-,answered"),
+        ("kk_silent_after_a_guidance_part_reaches_an_operator", None, "1,-,-,2,1,-,answered"),
+        ("kk_silent_at_operators_busy_rings_again", None, "1,-,-,0,busy,-,busy,1,-,answered"),
     ];
     for (name, language, keys) in cases {
         let text = scripted(language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -161,13 +165,14 @@ fn a_key_interrupts_the_prompt_playing() {
 
 #[test]
 fn say_nothing_and_transfer_outcomes_come_from_the_keyboard() {
-    // Silence, 9 during the notice, the police prompt plays out, `x` means nothing, `n` no answer.
-    let keys = [Some('n'), Some('9'), None, None, None, Some('x'), Some('n')].map(|k| k.map(Pressed::Char)).to_vec();
-    let (screen, speaker) = walk(keys);
-    assert!(screen.contains("> (says nothing)\n  ♪ kk/no_input"), "{screen}");
+    // Russian, silence through the welcome, 9 during the safety notice, the police prompt
+    // plays out, `x` means nothing, `n` no answer.
+    let keys = [Some('2'), Some('n'), Some('9'), None, None, None, Some('x'), Some('n')];
+    let (screen, speaker) = walk(keys.map(|k| k.map(Pressed::Char)).to_vec());
+    assert!(screen.contains("> (says nothing)\n  ♪ ru/safety_notice"), "{screen}");
     assert!(screen.contains("how does the transfer end?"), "{screen}");
-    assert!(screen.contains("> transfer: no-answer\n  ♪ kk/police_unreachable"), "{screen}");
-    assert!(speaker.started.contains(&"kk/transfer_police".to_owned()));
+    assert!(screen.contains("> transfer: no-answer\n  ♪ ru/police_unreachable"), "{screen}");
+    assert!(speaker.started.contains(&"ru/transfer_police".to_owned()));
 }
 
 fn seconds_of(language: Language, keys: &[&str]) -> Duration {
@@ -178,13 +183,14 @@ fn seconds_of(language: Language, keys: &[&str]) -> Duration {
 fn topic_listening_times_are_the_prompts_on_the_way() {
     let flow = app(None).flow;
     let audit = Audit::of(&flow, bundled_prompts());
-    let welcome_wait =
-        Duration::from_secs(u64::from(flow.node(flow.node_id("welcome").expect("node")).timeout_seconds));
+    let wait =
+        |node: &str| Duration::from_secs(u64::from(flow.node(flow.node_id(node).expect("node")).timeout_seconds));
     for language in &audit.languages {
         // Before the choice the language menu plays in the default language.
-        let expected = seconds_of(flow.default_language, &["choose_language"])
-            + seconds_of(language.language, &["welcome", "main_menu"])
-            + welcome_wait;
+        let expected = seconds_of(flow.default_language, &["choose_language", "language_stay_on_line"])
+            + seconds_of(language.language, &["welcome", "safety_notice", "keys_reminder", "main_menu"])
+            + wait("welcome")
+            + wait("safety_notice");
         assert_eq!(language.topics.len(), flow.topics.len());
         for topic in &language.topics {
             let route = topic.route.as_ref().unwrap_or_else(|| panic!("{} unreachable", topic.topic));

@@ -11,7 +11,7 @@ use super::layout::{Chrome, PageContext, Section, render};
 use super::paths;
 use super::text::Text;
 use crate::flow::Language;
-use crate::prompts::PromptLibrary;
+use crate::prompts::{PromptLibrary, RecordingKind, TextSource};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PromptsView {
@@ -32,6 +32,10 @@ pub struct Recording {
     pub transcript: String,
     pub duration: Duration,
     pub status: PromptStatus,
+    /// A synthetic placeholder or a studio take; `None` when there is no recording.
+    pub kind: Option<RecordingKind>,
+    /// The memo's words, or words beyond it awaiting approval; `None` without a recording.
+    pub text: Option<TextSource>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,12 +62,16 @@ impl PromptsView {
                         transcript: p.transcript.clone(),
                         duration: p.duration,
                         status: PromptStatus::Ok,
+                        kind: Some(p.recording),
+                        text: Some(p.text),
                     },
                     None => Recording {
                         language,
                         transcript: String::new(),
                         duration: Duration::ZERO,
                         status: PromptStatus::Missing,
+                        kind: None,
+                        text: None,
                     },
                 })
                 .collect(),
@@ -78,6 +86,7 @@ struct PromptsPage<'a> {
     chrome: Chrome<'a>,
     t: &'static Text,
     summary: String,
+    provenance: String,
     entries: Vec<Entry<'a>>,
 }
 
@@ -95,13 +104,21 @@ struct Player<'a> {
     duration: String,
     ok: bool,
     status: String,
+    /// "Synthetic placeholder" or "studio", and whether it is the studio take.
+    kind: Option<(&'static str, bool)>,
+    /// "Memo" or "beyond the memo: needs approval", and whether it is approved text.
+    text: Option<(&'static str, bool)>,
 }
 
 pub fn prompts_page(page: &PageContext, view: &PromptsView) -> String {
     let t = page.ui.text();
     let recordings = view.prompts.iter().flat_map(|p| &p.recordings);
     let problems = recordings.clone().filter(|r| r.status != PromptStatus::Ok).count();
-    let summary = fill(&fill(t.prompts_summary, "n", &int(recordings.count() as i64)), "a", &int(problems as i64));
+    let summary =
+        fill(&fill(t.prompts_summary, "n", &int(recordings.clone().count() as i64)), "a", &int(problems as i64));
+    let synthetic = recordings.clone().filter(|r| r.kind == Some(RecordingKind::Synthetic)).count();
+    let beyond_memo = recordings.filter(|r| r.text == Some(TextSource::BeyondMemo)).count();
+    let provenance = fill(&fill(t.prompts_provenance, "s", &int(synthetic as i64)), "b", &int(beyond_memo as i64));
     let entries = view
         .prompts
         .iter()
@@ -111,7 +128,7 @@ pub fn prompts_page(page: &PageContext, view: &PromptsView) -> String {
             recordings: p.recordings.iter().map(|r| player(t, &p.key, r)).collect(),
         })
         .collect();
-    render(&PromptsPage { chrome: Chrome::signed_in(page, Section::Prompts), t, summary, entries })
+    render(&PromptsPage { chrome: Chrome::signed_in(page, Section::Prompts), t, summary, provenance, entries })
 }
 
 fn player<'a>(t: &Text, key: &str, recording: &'a Recording) -> Player<'a> {
@@ -130,6 +147,14 @@ fn player<'a>(t: &Text, key: &str, recording: &'a Recording) -> Player<'a> {
         duration: if missing { "—".to_owned() } else { clock(recording.duration) },
         ok: recording.status == PromptStatus::Ok,
         status,
+        kind: recording.kind.map(|kind| match kind {
+            RecordingKind::Synthetic => (t.kind_synthetic, false),
+            RecordingKind::Studio => (t.kind_studio, true),
+        }),
+        text: recording.text.map(|text| match text {
+            TextSource::Memo => (t.text_memo, true),
+            TextSource::BeyondMemo => (t.text_beyond_memo, false),
+        }),
     }
 }
 

@@ -24,6 +24,7 @@ in_both_dialects!(
     after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout,
     each_operator_hears_the_whisper_in_their_own_language,
     the_roster_database_down_at_start_still_answers_every_caller,
+    a_caller_who_chose_no_language_rings_every_operator_told_it_was_not_chosen,
 );
 
 /// Kazakh, Russian and bilingual operators available, and one Kazakh operator away.
@@ -67,7 +68,7 @@ async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_di
     let mut call = roster.app.call_at("main", Some("kk"));
     call.press("0").await;
     assert_eq!(call.node(), "operators_busy");
-    assert_eq!(call.hearing(), ["kk/operators_busy"]);
+    assert_eq!(call.hearing(), ["kk/operators_busy", "kk/operators_busy_options"]);
 }
 
 async fn every_unanswered_dial_status_offers_to_keep_waiting(dialect: Dialect) {
@@ -78,7 +79,7 @@ async fn every_unanswered_dial_status_offers_to_keep_waiting(dialect: Dialect) {
         assert_eq!(call.ringing(), [RU, BOTH]);
         call.dial_ends(status).await;
         assert_eq!(call.node(), "operators_busy", "DialCallStatus `{status}`");
-        assert_eq!(call.hearing(), ["ru/operators_busy"], "DialCallStatus `{status}`");
+        assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"], "DialCallStatus `{status}`");
     }
     let mut call = roster.app.call_at("main", Some("ru"));
     call.press("0").await.dial_ends("completed").await;
@@ -115,7 +116,7 @@ async fn each_operator_hears_the_whisper_in_their_own_language(dialect: Dialect)
     call.press("0").await;
     assert_eq!(
         call.whisper(0).await,
-        ["ru/whisper_intro", "ru/whisper_language_ru", "ru/whisper_heard_nothing", "ru/whisper_connecting"],
+        ["ru/whisper_language_ru", "ru/whisper_chose", "ru/whisper_heard_nothing"],
         "a bilingual operator hears the caller's language"
     );
     roster.store_set_available_by_target(BOTH, false).await;
@@ -124,15 +125,29 @@ async fn each_operator_hears_the_whisper_in_their_own_language(dialect: Dialect)
     call.press("2").await.press("0").await;
     assert_eq!(
         call.whisper(0).await,
-        [
-            "kk/whisper_intro",
-            "kk/whisper_language_ru",
-            "kk/whisper_heard",
-            "kk/whisper_topic_safety_plan",
-            "kk/whisper_connecting"
-        ],
+        ["kk/whisper_language_ru", "kk/whisper_chose", "kk/whisper_topic_safety_plan"],
         "a Kazakh operator taking a Russian caller hears Kazakh, told the caller speaks Russian"
     );
+}
+
+/// A caller silent from the start never chose a language: they are not taken for a
+/// Kazakh speaker. Every available operator is rung, each told in their own language that
+/// no language was chosen, and the statistics count the call under no language.
+async fn a_caller_who_chose_no_language_rings_every_operator_told_it_was_not_chosen(dialect: Dialect) {
+    let roster = full_roster(Options { dialect, ..Options::default() }).await;
+    let mut call = roster.app.call().await;
+    call.wait().await;
+    assert_eq!(call.ringing(), [KK, RU, BOTH], "one silence rings every available operator, whatever they speak");
+    let heard = [call.whisper(0).await, call.whisper(1).await, call.whisper(2).await];
+    for (whisper, language) in heard.iter().zip(["kk", "ru", "kk"]) {
+        let expected = ["whisper_language_none", "whisper_silent", "whisper_heard_nothing"].map(|k| format!("{language}/{k}"));
+        assert_eq!(*whisper, expected, "told in the operator's language that no language was chosen");
+    }
+    call.dial_ends("completed").await.hang_up("completed").await;
+    let report = roster.app.stats.flush().await.expect("statistics are on");
+    assert!(report.database_up && !report.spooled, "{report:?}");
+    let summary = roster.db.summary_around_today().await;
+    assert_eq!((summary.languages["none"], summary.languages["kk"]), (1, 0), "{summary:#?}");
 }
 
 async fn the_roster_database_down_at_start_still_answers_every_caller(dialect: Dialect) {

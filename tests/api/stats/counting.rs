@@ -49,7 +49,7 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     let db = TestDatabase::new(backend).await;
     let app = spawn_on_in(&db, &[], dialect).await;
     let sid = new_call_sid;
-    // Kazakh, the safety plan, hangs up.
+    // Kazakh, the safety plan (2 pressed during the safety notice), hangs up.
     app.call_from("+77010000001", &sid())
         .await
         .press("1")
@@ -65,16 +65,16 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     police.press("2").await.press("9").await.dial_ends("completed").await.hang_up("completed").await;
     // Kazakh, an operator answers.
     let mut operator = app.call_from("+77010000003", &sid()).await;
-    operator.press("1").await.wait().await.press("0").await.dial_ends("completed").await.hang_up("completed").await;
+    operator.choose_language("1").await.press("0").await.dial_ends("completed").await.hang_up("completed").await;
     // Russian, operators busy, back to the menu, hangs up.
     let mut busy = app.call_from("+77010000004", &sid()).await;
-    busy.press("2").await.wait().await.press("0").await.dial_ends("busy").await.press("2").await;
+    busy.choose_language("2").await.press("0").await.dial_ends("busy").await.press("2").await;
     busy.hang_up("completed").await;
     // Hangs up during the language choice.
     app.call_from("+77010000005", &sid()).await.hang_up("completed").await;
-    // The first caller again: a wrong key, a silence, the evidence guidance twice.
+    // The first caller again: a silence, a wrong key, both parts of the evidence guidance.
     let mut again = app.call_from("+77010000001", &sid()).await;
-    again.press("1").await.wait().await.press("7").await.wait().await.press("3").await.press("1").await;
+    again.choose_language("1").await.wait().await.press("7").await.press("3").await.press("1").await;
     again.hang_up("completed").await;
     flushed(&app).await;
 
@@ -100,7 +100,7 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     assert_eq!(dials, [("operator:busy", 1), ("operator:completed", 1), ("police:completed", 1)]);
     let exits = |node: &str| s.exit_nodes.get(node).copied().unwrap_or(0);
     assert_eq!(
-        [exits("safety_plan"), exits("goodbye"), exits("main"), exits("language"), exits("evidence")],
+        [exits("safety_plan_1"), exits("goodbye"), exits("main"), exits("language"), exits("evidence_2")],
         [1, 2, 1, 1, 1]
     );
 
@@ -109,7 +109,7 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     let police = path("language:2 welcome:9 police goodbye");
     assert_eq!((police.outcome.as_str(), police.dial_results.as_str()), ("emergency", "police:completed"));
     assert!(police.seconds_to_transfer.is_some_and(|s| s < 30), "{police:?}");
-    let again = path("language:1 welcome main:7 main:- main:3 evidence:1 evidence");
+    let again = path("language:1 welcome safety_notice main:- main:7 main:3 evidence_1:1 evidence_2");
     assert_eq!((again.invalid_keys, again.timeouts, again.repeat_caller), (1, 1, true));
     assert!(calls.iter().all(|c| c.started_at.is_some() && c.ended.as_deref() == Some("completed")));
     let mut calls = calls;
@@ -129,11 +129,11 @@ async fn delivered_twice_counts_once_in(backend: &Backend, dialect: Dialect) {
     let app = spawn_on_in(&db, &[], dialect).await;
     let mut twice = app.call_from("+77010000011", &new_call_sid()).await;
     twice.redeliver().await;
-    twice.press("1").await.redeliver().await.wait().await.redeliver().await;
+    twice.press("1").await.redeliver().await.wait().await.redeliver().await.wait().await.redeliver().await;
     twice.press("7").await.redeliver().await.press("0").await.redeliver().await;
     twice.dial_ends("completed").await.redeliver().await.hang_up("completed").await.redeliver().await;
     let mut once = app.call_from("+77010000012", &new_call_sid()).await;
-    once.press("1").await.wait().await.press("7").await.press("0").await.dial_ends("completed").await;
+    once.choose_language("1").await.press("7").await.press("0").await.dial_ends("completed").await;
     once.hang_up("completed").await;
     // A status callback for a call this service never answered is not linked to anything.
     app.resume("c=00000000000000ab&n=main&l=kk&f=0&t=0&s=0&q=3").hang_up("completed").await;

@@ -27,7 +27,7 @@ fn assert_none_in(place: &str, bytes: &[u8], secrets: &[String]) {
 
 async fn calls(app: &TestApp, number: &str, call_sid: &str) {
     let mut call = app.call_from(number, call_sid).await;
-    call.redeliver().await.press("1").await.wait().await.press("2").await.redeliver().await;
+    call.redeliver().await.choose_language("1").await.press("2").await.redeliver().await;
     call.press("9").await.dial_ends("no-answer").await.press("0").await.dial_ends("completed").await;
     call.hang_up("completed").await.redeliver().await;
 }

@@ -59,7 +59,7 @@ fn walk(flow: &Flow, call: u64, day: NaiveDate, inputs: &[Input], ended: Option<
 
 /// Three calls: Kazakh safety plan; Russian, straight to the police; hung up at once.
 fn three_calls(flow: &Flow, day: NaiveDate) -> Vec<Record> {
-    let mut records = walk(flow, 1, day, &[key("1"), Input::NoInput, key("2")], Some("completed"));
+    let mut records = walk(flow, 1, day, &[key("1"), Input::NoInput, Input::NoInput, key("2")], Some("completed"));
     let police = [key("2"), key("9"), Input::Dial(DialOutcome::Completed)];
     records.extend(walk(flow, 2, day, &police, Some("completed")));
     records.extend(walk(flow, 3, day, &[], Some("canceled")));
@@ -85,11 +85,11 @@ async fn check_counts(store: &impl Store) {
     assert_eq!(s.dial_results.get("police:completed"), Some(&1));
     assert_eq!((s.ended.get("completed"), s.ended.get("canceled")), (Some(&2), Some(&1)));
     assert_eq!(s.weekday_hours.iter().map(|day| day[10]).sum::<i64>(), 3, "all started at 10 UTC");
-    assert_eq!((s.avg_ivr_seconds, s.avg_seconds_to_transfer), (23.3, 20.0), "(40 + 20 + 10) / 3 and 20");
+    assert_eq!((s.avg_ivr_seconds, s.avg_seconds_to_transfer), (26.7, 20.0), "(50 + 20 + 10) / 3 and 20");
     let calls = store.calls(DateRange::new(today(), today()).unwrap()).await.expect("calls");
     let first = calls.iter().find(|c| c.call_id == 1).expect("call 1");
-    assert_eq!(first.path, "language:1 welcome main:2 safety_plan");
-    assert_eq!((first.exit_node.as_deref(), first.topics.as_str()), (Some("safety_plan"), "safety_plan"));
+    assert_eq!(first.path, "language:1 welcome safety_notice main:2 safety_plan_1");
+    assert_eq!((first.exit_node.as_deref(), first.topics.as_str()), (Some("safety_plan_1"), "safety_plan"));
     let police = calls.iter().find(|c| c.call_id == 2).expect("call 2");
     assert_eq!((police.seconds_to_transfer, police.dial_results.as_str()), (Some(20), "police:completed"));
 }
@@ -117,7 +117,7 @@ async fn records_in_any_order_make_the_same_row(backend: Backend) {
 
 async fn check_order(store: &impl Store) {
     let flow = flow();
-    let inputs = [key("1"), key("3"), Input::NoInput, key("7"), key("0"), Input::Dial(DialOutcome::Busy)];
+    let inputs = [key("1"), key("3"), key("7"), Input::NoInput, Input::Dial(DialOutcome::Busy)];
     let in_order = walk(&flow, 10, today(), &inputs, Some("completed"));
     let reversed = walk(&flow, 11, today(), &inputs, Some("completed"));
     let one_by_one = walk(&flow, 12, today(), &inputs, Some("completed"));

@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 
 use super::*;
 use crate::flow::{Flow, Language};
+use crate::prompts::{RecordingKind, TextSource};
 
 const CSRF: &str = "csrf-7f3a9b";
 const SCRIPT: &str = "<script>alert(1)</script>";
@@ -168,6 +169,8 @@ fn library() -> PromptsView {
         language,
         transcript: transcript.to_owned(),
         duration: Duration::from_millis(7_400),
+        kind: (status != PromptStatus::Missing).then_some(RecordingKind::Synthetic),
+        text: (status != PromptStatus::Missing).then_some(TextSource::Memo),
         status,
     };
     PromptsView {

@@ -97,6 +97,21 @@ fn every_recording_plays_beside_its_transcript_and_status() {
 }
 
 #[test]
+fn each_recording_says_whether_it_is_a_placeholder_and_whether_its_text_awaits_approval() {
+    let mut view = library();
+    view.prompts[0].recordings[1].kind = Some(RecordingKind::Studio);
+    view.prompts[0].recordings[1].text = Some(TextSource::BeyondMemo);
+    let ru = prompts_page(&page(Ui::Ru), &view);
+    assert!(ru.contains("Синтетических записей-заглушек: 2; текстов ждут одобрения: 1."), "{ru}");
+    assert!(ru.contains("class=\"status-bad recording-kind\">Синтетическая (заглушка)</dd>"));
+    assert!(ru.contains("class=\"status-ok recording-kind\">Студийная</dd>"));
+    assert!(ru.contains("class=\"status-bad text-source\">Сверх памятки: нужно одобрение</dd>"));
+    assert!(ru.contains("class=\"status-ok text-source\">Памятка</dd>"));
+    let kk = prompts_page(&page(Ui::Kk), &view);
+    assert!(kk.contains("Синтетикалық уақытша жазбалар: 2; мақұлдауды күтетін мәтіндер: 1."));
+}
+
+#[test]
 fn the_flow_view_mirrors_the_flow() {
     let view = FlowView::from_flow(&small_flow());
     let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();

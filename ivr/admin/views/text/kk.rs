@@ -121,6 +121,13 @@ pub(super) const TEXT: Text = Text {
     status_missing: "Жазба жоқ",
     problem: "Ақау",
     prompts_summary: "Жазбалар саны: {n}; ақаулылары: {a}.",
+    prompts_provenance: "Синтетикалық уақытша жазбалар: {s}; мақұлдауды күтетін мәтіндер: {b}.",
+    recording_kind: "Жазба түрі",
+    kind_synthetic: "Синтетикалық (уақытша)",
+    kind_studio: "Студиялық",
+    text_source: "Мәтін көзі",
+    text_memo: "Жаднама",
+    text_beyond_memo: "Жаднамадан тыс: мақұлдау керек",
     no_prompts: "Жазбалар жоқ.",
 
     every_menu: "Кез келген мәзірде жұмыс істейтін пернелер",

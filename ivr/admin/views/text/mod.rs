@@ -178,6 +178,14 @@ pub(crate) struct Text {
     pub status_missing: &'static str,
     pub problem: &'static str,
     pub prompts_summary: &'static str,
+    /// `{s}` synthetic placeholder recordings, `{b}` texts beyond the memo awaiting approval.
+    pub prompts_provenance: &'static str,
+    pub recording_kind: &'static str,
+    pub kind_synthetic: &'static str,
+    pub kind_studio: &'static str,
+    pub text_source: &'static str,
+    pub text_memo: &'static str,
+    pub text_beyond_memo: &'static str,
     pub no_prompts: &'static str,
 
     pub every_menu: &'static str,

@@ -121,6 +121,13 @@ pub(super) const TEXT: Text = Text {
     status_missing: "Записи нет",
     problem: "Проблема",
     prompts_summary: "Записей: {n}; с проблемами: {a}.",
+    prompts_provenance: "Синтетических записей-заглушек: {s}; текстов ждут одобрения: {b}.",
+    recording_kind: "Тип записи",
+    kind_synthetic: "Синтетическая (заглушка)",
+    kind_studio: "Студийная",
+    text_source: "Источник текста",
+    text_memo: "Памятка",
+    text_beyond_memo: "Сверх памятки: нужно одобрение",
     no_prompts: "Записей нет.",
 
     every_menu: "Клавиши, которые работают в любом меню",
