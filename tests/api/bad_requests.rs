@@ -105,7 +105,7 @@ async fn odd_keys_take_the_invalid_choice_path_in_either_format(dialect: Dialect
     for digits in ["12", "x", "99", "*#", "\u{0661}", "%", " "] {
         let mut call = app.call_at("main", Some("ru"));
         call.press(digits).await;
-        assert_eq!(call.hearing(), ["ru/invalid_choice", "ru/main_menu"], "{dialect:?} {digits:?}");
+        assert_eq!(call.hearing(), ["ru/invalid_choice", "ru/keys_reminder", "ru/main_menu"], "{dialect:?} {digits:?}");
     }
 }
 
@@ -141,7 +141,8 @@ async fn unknown_jambonz_values_take_the_invalid_choice_path() {
         assert!(document.contains("/prompts/ru/invalid_choice.wav"), "{body}: {document}");
     }
     let (_, timeout) = post_raw(&app, "/jambonz/gather?n=main&l=ru", json, br#"{"reason":"timeout"}"#.to_vec()).await;
-    assert!(timeout.contains("/prompts/ru/no_input.wav"), "a timeout is silence: {timeout}");
+    assert!(timeout.contains("/prompts/ru/keys_reminder.wav"), "a timeout is silence: {timeout}");
+    assert!(!timeout.contains("/prompts/ru/main_menu.wav"), "a first silence hears the short reminder: {timeout}");
 }
 
 #[tokio::test]

@@ -53,10 +53,7 @@ async fn a_caller_who_pressed_keys_then_stayed_silent_is_told_as_silent(dialect:
     let mut call = app.call().await;
     call.choose_language("2").await.press("1").await.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
-    assert_eq!(
-        whisper(&call).await,
-        ["ru/whisper_language_ru", "ru/whisper_silent", "ru/whisper_topic_definition"]
-    );
+    assert_eq!(whisper(&call).await, ["ru/whisper_language_ru", "ru/whisper_silent", "ru/whisper_topic_definition"]);
 }
 
 async fn the_operator_is_told_when_the_police_line_failed(dialect: Dialect) {

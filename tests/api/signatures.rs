@@ -35,7 +35,7 @@ async fn signed_calls_go_through_every_webhook(dialect: Dialect) {
     call.choose_language("2").await.press("9").await.dial_ends("busy").await;
     assert_eq!(call.node(), "police_unreachable");
     call.press("0").await;
-    assert_eq!(call.whisper(0).await[0], "ru/whisper_intro", "the operator's whisper hook is signed too");
+    assert_eq!(call.whisper(0).await[0], "ru/whisper_language_ru", "the operator's whisper hook is signed too");
     call.dial_ends("completed").await.hang_up("completed").await;
 }
 

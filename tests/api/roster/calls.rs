@@ -140,7 +140,8 @@ async fn a_caller_who_chose_no_language_rings_every_operator_told_it_was_not_cho
     assert_eq!(call.ringing(), [KK, RU, BOTH], "one silence rings every available operator, whatever they speak");
     let heard = [call.whisper(0).await, call.whisper(1).await, call.whisper(2).await];
     for (whisper, language) in heard.iter().zip(["kk", "ru", "kk"]) {
-        let expected = ["whisper_language_none", "whisper_silent", "whisper_heard_nothing"].map(|k| format!("{language}/{k}"));
+        let expected =
+            ["whisper_language_none", "whisper_silent", "whisper_heard_nothing"].map(|k| format!("{language}/{k}"));
         assert_eq!(*whisper, expected, "told in the operator's language that no language was chosen");
     }
     call.dial_ends("completed").await.hang_up("completed").await;
