@@ -342,3 +342,70 @@ fn ivr_prompts_import_says_what_it_did_and_the_library_still_checks() {
     assert!(!ok && stderr.contains("not a recording import can read"), "{stderr}");
     assert_eq!(std::fs::read(copy.path().join("ru/goodbye.wav")).expect("prompt"), imported);
 }
+
+/// The spoken script of `key` in `language`.
+fn script(language: &str, key: &str) -> String {
+    std::fs::read_to_string(root().join("prompts").join(language).join(format!("{key}.txt"))).expect("a script")
+}
+
+#[test]
+fn every_key_reminder_names_the_emergency_and_the_operator_key_in_both_languages() {
+    let flow = Flow::load(&root().join("flows/hotline.toml")).expect("bundled flow");
+    for key in &flow.limits.key_reminders {
+        let (kk, ru) = (script("kk", key.as_str()), script("ru", key.as_str()));
+        assert!(kk.contains("тоғыз") && kk.contains("нөл"), "kk/{key} names 9 and 0: {kk}");
+        assert!(ru.contains("девять") && ru.contains("ноль"), "ru/{key} names 9 and 0: {ru}");
+    }
+}
+
+#[test]
+fn the_scripts_follow_the_memo_and_read_well() {
+    let all = |language: &str| {
+        let dir = root().join("prompts").join(language);
+        let mut texts = std::fs::read_dir(dir).expect("scripts").flatten().collect::<Vec<_>>();
+        texts.retain(|e| e.path().extension().is_some_and(|x| x == "txt"));
+        texts.iter().map(|e| std::fs::read_to_string(e.path()).expect("text")).collect::<Vec<_>>().join("\n")
+    };
+    let (kk, ru) = (all("kk"), all("ru"));
+    for wrong in ["дробь", "напишите ему", "родных", "вы ничего не выбрали"] {
+        assert!(!ru.contains(wrong), "the Russian scripts say `{wrong}`");
+    }
+    for right in [
+        "115-1",
+        "напишите преследователю",
+        "близких",
+        "Извините, я не услышала ваш выбор",
+        "куда можно быстро уйти и укрыться",
+        "прослушать советы о том, как",
+    ] {
+        assert!(ru.to_lowercase().contains(&right.to_lowercase()), "the Russian scripts lack `{right}`");
+    }
+    for wrong in ["Менмен", "қол сұқпаушылықты", "Өтінеміз"] {
+        assert!(!kk.contains(wrong), "the Kazakh scripts say `{wrong}`");
+    }
+    assert!(kk.contains("Менімен") && kk.contains("қол сұқпаушылыққа"), "the memo's corrected forms");
+    let definition = script("kk", "guidance_definition");
+    assert!(!definition.lines().any(|l| l.starts_with("Ол ")), "a new sentence about stalking starts with «Бұл»");
+    for language in ["kk", "ru"] {
+        let welcome = script(language, "welcome");
+        assert!(welcome.contains("111"), "{language}: the welcome says what 111 is");
+    }
+    assert!(
+        script("kk", "welcome")
+            .contains("отбасы, әйелдер мен балалар мәселелері бойынша бірыңғай мемлекеттік сенім телефоны")
+    );
+}
+
+#[test]
+fn the_safety_notice_is_marked_as_going_beyond_the_memo() {
+    let library = bundled_prompts();
+    let notice = PromptKey::parse("safety_notice").expect("key");
+    for language in Language::ALL {
+        let prompt = library.get(language, &notice).expect("recorded");
+        assert_eq!(prompt.text, ivr::prompts::TextSource::BeyondMemo, "{language}");
+    }
+    let menu = library.get(Language::Kk, &PromptKey::parse("main_menu").expect("key")).expect("recorded");
+    assert_eq!(menu.text, ivr::prompts::TextSource::Memo);
+    assert_eq!(menu.recording, ivr::prompts::RecordingKind::Synthetic);
+    assert_eq!(library.provenance().beyond_memo, 2);
+}

@@ -288,3 +288,69 @@ fn the_commands_run_without_a_sound_device_or_a_terminal() {
     let (code, _) = ivr(&["simulate"]);
     assert_eq!(code, Some(1), "at the keyboard without a terminal: a plain error, not a panic");
 }
+
+/// `ivr flow audit` on a copy of the bundled flow with `from` replaced by `to`.
+fn audit_with(from: &str, to: &str) -> (Option<i32>, String) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{root}/flows/hotline.toml")).expect("bundled flow");
+    assert!(text.contains(from), "the bundled flow has `{from}`");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let flow = dir.path().join("hotline.toml");
+    std::fs::write(&flow, text.replacen(from, to, 1)).expect("flow written");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ivr"))
+        .args(["flow", "audit"])
+        .env("IVR_FLOW", &flow)
+        .env("IVR_PROMPTS", format!("{root}/prompts"))
+        .output()
+        .expect("the ivr binary runs");
+    (
+        output.status.code(),
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+    )
+}
+
+#[test]
+fn the_audit_exits_1_when_a_limit_of_the_flow_file_is_exceeded() {
+    let (code, out) = audit_with("silent_from_start_seconds = 30", "silent_from_start_seconds = 10");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  a silent caller is ringing a person within 10.0 s from the start"), "{out}");
+    let (code, out) = audit_with("whisper_seconds = 6", "whisper_seconds = 2");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  every whisper lasts at most 2.0 s"), "{out}");
+    let (code, out) = audit_with("keys_announced_seconds = 8", "keys_announced_seconds = 3");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  every menu names 9 and 0 within 3.0 s; late: language kk"), "{out}");
+    let (code, out) = audit_with("without_key_reminder_seconds = 30", "without_key_reminder_seconds = 10");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  nobody listens over 10.0 s without hearing the keys named"), "{out}");
+    let (code, out) = audit_with(
+        "[nodes.main]\nkind = \"menu\"\nprompts = [\"keys_reminder\", \"main_menu\"]\nmax_silences = 2",
+        "[nodes.main]\nkind = \"menu\"\nprompts = [\"keys_reminder\", \"main_menu\"]\nmax_silences = 3",
+    );
+    assert_eq!(code, Some(1), "a third silence at the main menu is too long to wait: {out}");
+    assert!(out.contains("FAIL  a silent caller is ringing a person within 45.0 s from every later menu"), "{out}");
+}
+
+#[test]
+fn the_bundled_flow_keeps_every_limit_with_the_real_recordings() {
+    let flow = app(None).flow;
+    let audit = Audit::of(&flow, bundled_prompts());
+    let limit = |seconds: u8| Duration::from_secs(u64::from(seconds));
+    let start = audit.waits.silent.iter().find(|w| w.from == review::From::Start).expect("the start is measured");
+    assert!(start.to_person.is_some_and(|t| t <= limit(flow.limits.silent_from_start_seconds)), "{start:?}");
+    let later = audit.waits.silent.iter().filter(|w| w.from != review::From::Start);
+    for walk in later.filter(|w| matches!(w.from, review::From::Node(id) if flow.node(id).options().is_some())) {
+        let within = walk.to_person.is_some_and(|t| t <= limit(flow.limits.silent_from_any_node_seconds));
+        assert!(within, "{walk:?}");
+    }
+    assert!(audit.waits.silent.iter().all(|w| w.without_reminder <= limit(flow.limits.without_key_reminder_seconds)));
+    assert!(
+        audit
+            .waits
+            .keys_announced
+            .iter()
+            .all(|(_, _, t)| t.is_some_and(|t| t <= limit(flow.limits.keys_announced_seconds)))
+    );
+    assert!(audit.waits.whisper.iter().all(|(_, t)| *t <= limit(flow.limits.whisper_seconds)));
+    assert!(review::passed(&audit.checks(&flow, true)), "strict audit passes");
+}
