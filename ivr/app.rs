@@ -21,12 +21,12 @@ use crate::stats::{Recorder, WriterHandle};
 
 /// Every route under `/admin` and `/api`, with the roles it admits.
 pub fn protected_routes() -> Guarded {
-    crate::admin::guarded().merge(crate::reports::guarded()).merge(crate::operators::api::guarded())
+    crate::admin::guarded().merge(crate::reports::guarded())
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(crate::telephony::router())
+        .merge(crate::telephony::router(&state.settings))
         .merge(crate::prompts::router())
         .merge(crate::admin::sign_in_router())
         .merge(protected_routes().into_router())

@@ -21,18 +21,12 @@ use crate::flow::{Flow, Language, PromptCatalog};
 use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
 use crate::prompts::PromptLibrary;
 use crate::stats::Recorder;
-use crate::telephony::jambonz::signature::JambonzSignatureCheck;
-use crate::telephony::signature::SignatureCheck;
 
 /// What the service loads once at start and never changes: checked, read-only.
 pub struct Loaded {
     pub settings: Settings,
     pub flow: Flow,
     pub prompts: PromptLibrary,
-    /// The provider's signature check; none when `IVR_TWILIO_AUTH_TOKEN` is unset (warned).
-    pub signature: Option<SignatureCheck>,
-    /// Checks `Jambonz-Signature` when `IVR_JAMBONZ_WEBHOOK_SECRET` is set.
-    pub jambonz_signature: Option<JambonzSignatureCheck>,
 }
 
 /// What every request shares: [`Loaded`], and the parts that run beside the requests.
@@ -67,6 +61,24 @@ impl AppState {
     }
 }
 
+impl crate::call::Service for AppState {
+    fn flow(&self) -> &Flow {
+        &self.loaded.flow
+    }
+    fn stats(&self) -> &Recorder {
+        &self.stats
+    }
+    fn roster(&self) -> &LiveRoster {
+        &self.roster
+    }
+}
+
+impl crate::prompts::Served for AppState {
+    fn prompt_library(&self) -> &PromptLibrary {
+        &self.loaded.prompts
+    }
+}
+
 impl Deref for AppState {
     type Target = Loaded;
     fn deref(&self) -> &Loaded {
@@ -97,7 +109,5 @@ pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Resul
     if !problems.is_empty() {
         return Err(problems);
     }
-    let signature = settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url));
-    let jambonz_signature = settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new);
-    Ok(Loaded { settings, flow, prompts, signature, jambonz_signature })
+    Ok(Loaded { settings, flow, prompts })
 }

@@ -1,4 +1,6 @@
-//! The administrators' web pages: thin handlers over the pure renderers in [`views`].
+//! The administrators' web pages, the sign-in page, and the roster's JSON API
+//! (`/api/v1/operators`, `roster_api.rs`): thin handlers over the pure renderers in
+//! [`views`] and the stores.
 //!
 //! A handler checks the viewer's role, reads what the page needs (the statistics, the
 //! prompt library, the flow, the roster), fills a view model and renders it. The view models
@@ -7,6 +9,7 @@
 mod dashboard;
 mod operators;
 mod pages;
+mod roster_api;
 mod sign_in;
 pub mod views;
 
@@ -39,6 +42,7 @@ pub fn guarded() -> Guarded {
         .post("/admin/operators/{id}/remove", &MANAGERS, operators::remove)
         .post("/admin/operators/{id}/availability", &ROSTER_READERS, operators::availability)
         .merge(sign_in::guarded())
+        .merge(roster_api::guarded())
 }
 
 /// The signed-in person looking at a page, and the frame their pages are drawn in.

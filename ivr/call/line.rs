@@ -4,31 +4,41 @@
 
 use tracing::Span;
 
-use crate::flow::{CallState, Language, PromptKey};
-use crate::state::AppState;
+use crate::flow::{CallState, Flow, Language, PromptKey};
+use crate::operators::LiveRoster;
+use crate::stats::Recorder;
 
 use super::{Input, Turn, WhisperFor};
+
+/// What a [`Line`] needs of the running service (its state implements it).
+pub trait Service {
+    fn flow(&self) -> &Flow;
+    fn stats(&self) -> &Recorder;
+    fn roster(&self) -> &LiveRoster;
+}
 
 /// One service's phone line, as every dialect's webhooks use it.
 #[derive(Clone, Copy)]
 pub struct Line<'a> {
-    app: &'a AppState,
+    flow: &'a Flow,
+    stats: &'a Recorder,
+    roster: &'a LiveRoster,
 }
 
 impl<'a> Line<'a> {
-    pub fn new(app: &'a AppState) -> Line<'a> {
-        Line { app }
+    pub fn new(service: &'a impl Service) -> Line<'a> {
+        Line { flow: service.flow(), stats: service.stats(), roster: service.roster() }
     }
 
     /// A call arrived. `platform_call_id` (CallSid, call_sid) becomes our call id by a keyed
     /// hash, so a retried delivery gets the same id; `from` only tells a repeat caller
     /// (hashed in memory, never kept). Neither is logged.
     pub fn incoming(&self, platform_call_id: Option<&str>, from: Option<&str>) -> Turn<'a> {
-        let call = self.app.stats.call_id(platform_call_id);
-        self.app.stats.call_started(call, from);
+        let call = self.stats.call_id(platform_call_id);
+        self.stats.call_started(call, from);
         Span::current().record("call", tracing::field::display(call));
         tracing::info!("call started");
-        self.recorded(super::begin(&self.app.flow, call, &self.app.roster.snapshot()))
+        self.recorded(super::begin(self.flow, call, &self.roster.snapshot()))
     }
 
     /// The caller at `state` did `input`: the next turn, recorded.
@@ -37,30 +47,30 @@ impl<'a> Line<'a> {
         if let Input::DialEnded { outcome, .. } = input {
             tracing::info!(?outcome, "transfer ended");
         }
-        self.recorded(super::answer(&self.app.flow, state, input, &self.app.roster.snapshot()))
+        self.recorded(super::answer(self.flow, state, input, &self.roster.snapshot()))
     }
 
     /// The whisper for an operator who answered.
     pub fn whisper(&self, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
         Span::current().record("call", tracing::field::display(whisper.caller.call));
-        super::whisper(&self.app.flow, whisper)
+        super::whisper(self.flow, whisper)
     }
 
     /// The platform's call status webhook: a final status records how the call ended
     /// (linked to the call by the keyed hash of its platform call id).
     pub fn status(&self, platform_call_id: Option<&str>, status: Option<&str>) {
         if let (Some(call), Some(status)) = (platform_call_id, status) {
-            self.app.stats.call_ended(call, status);
+            self.stats.call_ended(call, status);
         }
     }
 
     /// Hands the turn's steps and events to the statistics; what is left is what to render.
     fn recorded(&self, mut turn: Turn<'a>) -> Turn<'a> {
-        let flow = &self.app.flow;
+        let flow = self.flow;
         for (step, events) in turn.passed.drain(..) {
-            self.app.stats.record_step_with(flow, &step, events);
+            self.stats.record_step_with(flow, &step, events);
         }
-        self.app.stats.record_step_with(flow, &turn.step, std::mem::take(&mut turn.events));
+        self.stats.record_step_with(flow, &turn.step, std::mem::take(&mut turn.events));
         turn
     }
 }

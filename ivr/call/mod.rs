@@ -18,7 +18,7 @@ use crate::flow::{CallId, CallState, DialOutcome, Digit, Event, Flow, Instructio
 use crate::operators::{Roster, Route, whisper_prompts};
 use crate::stats::CallEvent;
 
-pub use line::Line;
+pub use line::{Line, Service};
 
 /// What a platform reported about a call, in no platform's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

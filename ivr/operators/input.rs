@@ -127,6 +127,20 @@ pub fn target_text(target: &DialTarget) -> &str {
     }
 }
 
+/// Over HTTP: an unknown id is 404, a duplicate target 409, bad input 400; the database's
+/// failures as every database failure is.
+impl From<RosterError> for crate::error::Error {
+    fn from(error: RosterError) -> crate::error::Error {
+        use crate::error::Error;
+        match error {
+            RosterError::Database(store) => store.into(),
+            RosterError::UnknownOperator(_) => Error::Missing(error.to_string()),
+            RosterError::DuplicateTarget(_) => Error::Conflict(error.to_string()),
+            other => Error::Invalid(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use crate::flow::{Language, PromptCatalog, PromptKey};
 
 pub use audio::{AudioProblem, check_recording};
 pub use import::{ImportError, Imported, InputAudio, InputProblem, PromptsCommand, import};
-pub use serve::router;
+pub use serve::{Served, router};
 
 /// One recording, ready to serve.
 #[derive(Clone, Debug)]

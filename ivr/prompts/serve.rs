@@ -7,25 +7,30 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::PromptLibrary;
 use crate::error::Error;
 use crate::flow::{Language, PromptKey};
-use crate::state::AppState;
 
 /// Recordings change only with a deployment, and the ETag tells a cache when they did.
 const CACHE_CONTROL: &str = "public, max-age=86400";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/prompts/{lang}/{file}", get(prompt))
+/// What serving prompts needs of the service's state.
+pub trait Served {
+    fn prompt_library(&self) -> &PromptLibrary;
 }
 
-async fn prompt(
-    State(app): State<AppState>,
+pub fn router<S: Served + Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/prompts/{lang}/{file}", get(prompt::<S>))
+}
+
+async fn prompt<S: Served>(
+    State(app): State<S>,
     Path((lang, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let language = Language::from_code(&lang).ok_or(Error::NotFound)?;
     let key = file.strip_suffix(".wav").and_then(PromptKey::parse).ok_or(Error::NotFound)?;
-    let prompt = app.prompts.get(language, &key).ok_or(Error::NotFound)?;
+    let prompt = app.prompt_library().get(language, &key).ok_or(Error::NotFound)?;
     let etag = HeaderValue::from_str(&prompt.etag).map_err(|e| Error::Internal(e.into()))?;
     let cache = [(header::ETAG, etag), (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL))];
     if matches_etag(&headers, &prompt.etag) {

@@ -14,19 +14,42 @@ pub mod state_token;
 pub mod twiml;
 mod webhook;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, header};
+use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::{Extension, Router};
+
+use crate::config::Settings;
 use crate::error::Error;
 use crate::state::AppState;
+use jambonz::signature::JambonzSignatureCheck;
+use signature::SignatureCheck;
 
 /// Larger webhook bodies are not from a telephony platform (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Every dialect's webhooks.
-pub fn router() -> Router<AppState> {
-    webhook::router().merge(jambonz::router())
+/// Every dialect's webhooks, checking the signatures `settings` configure.
+pub fn router(settings: &Settings) -> Router<AppState> {
+    let checks = SignatureChecks {
+        twilio: settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url)),
+        jambonz: settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new),
+    };
+    webhook::router().merge(jambonz::router()).layer(Extension(Arc::new(checks)))
+}
+
+/// Each platform's signature check, made once from the settings; one whose secret is
+/// unset is off (and said at start-up).
+struct SignatureChecks {
+    twilio: Option<SignatureCheck>,
+    jambonz: Option<JambonzSignatureCheck>,
+}
+
+/// The checks [`router`] put on every webhook request. Without them (a route mounted some
+/// other way) nothing is let through unchecked: the request is refused as unsigned.
+fn signature_checks(parts: &Parts) -> Result<&SignatureChecks, Error> {
+    parts.extensions.get::<Arc<SignatureChecks>>().map(|checks| &**checks).ok_or(Error::BadSignature)
 }
 
 /// A webhook's body: 400 with `refusal` unless it is of `content_type`, 413 over

@@ -46,14 +46,14 @@ impl Webhook {
 impl FromRequest<AppState> for Webhook {
     type Rejection = Error;
 
-    async fn from_request(request: Request, app: &AppState) -> Result<Webhook, Error> {
+    async fn from_request(request: Request, _app: &AppState) -> Result<Webhook, Error> {
         let (parts, body) = request.into_parts();
         let form = "application/x-www-form-urlencoded";
         let bytes =
             read_body(&parts.headers, body, form, "expected a form body (application/x-www-form-urlencoded)").await?;
         let params = parse_form(&bytes).ok_or(Error::BadRequest("malformed form body"))?;
         let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        if let Some(check) = &app.signature {
+        if let Some(check) = &super::signature_checks(&parts)?.twilio {
             let signature = parts.headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
             if !signature.is_some_and(|s| check.verify(path_and_query, &params, s)) {
                 tracing::warn!(path = parts.uri.path(), "refused a webhook: signature missing or invalid");

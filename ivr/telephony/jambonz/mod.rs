@@ -70,11 +70,11 @@ impl Hook {
 impl FromRequest<AppState> for Hook {
     type Rejection = Error;
 
-    async fn from_request(request: Request, app: &AppState) -> Result<Hook, Error> {
+    async fn from_request(request: Request, _app: &AppState) -> Result<Hook, Error> {
         let (parts, body) = request.into_parts();
         let bytes =
             read_body(&parts.headers, body, "application/json", "expected a JSON body (application/json)").await?;
-        if let Some(check) = &app.jambonz_signature {
+        if let Some(check) = &super::signature_checks(&parts)?.jambonz {
             let header = parts.headers.get("jambonz-signature").and_then(|v| v.to_str().ok());
             if let Err(refusal) = check.verify(header, &bytes, chrono::Utc::now().timestamp()) {
                 tracing::warn!(path = parts.uri.path(), %refusal, "refused a jambonz webhook");

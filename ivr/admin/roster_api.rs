@@ -15,10 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
-use super::store::{RosterStore, StoredOperator};
 use crate::access::{Guarded, Principal, Role};
 use crate::error::{Error, JsonError};
+use crate::operators::{NewOperator, OperatorChange, RosterStore, StoredOperator, parse_id};
 use crate::state::AppState;
 
 pub const OPERATORS_PATH: &str = "/api/v1/operators";
@@ -39,17 +38,6 @@ pub fn guarded() -> Guarded {
 }
 
 type Answer<T> = Result<T, JsonError>;
-
-impl From<RosterError> for Error {
-    fn from(error: RosterError) -> Error {
-        match error {
-            RosterError::Database(store) => store.into(),
-            RosterError::UnknownOperator(_) => Error::Missing(error.to_string()),
-            RosterError::DuplicateTarget(_) => Error::Conflict(error.to_string()),
-            other => Error::Invalid(other.to_string()),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
