@@ -28,7 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::telephony::router(&state.settings))
         .merge(crate::prompts::router())
-        .merge(crate::admin::sign_in_router())
+        .merge(crate::admin::sign_in_router(&state.settings))
         .merge(protected_routes().into_router())
         .route("/health", get(|| async { "ok" }))
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))

@@ -14,7 +14,6 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::access::SignInLimits;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::flow::{Flow, Language, PromptCatalog};
@@ -42,8 +41,6 @@ pub struct AppState {
     pub stats: Recorder,
     /// The operators the call path rings: a snapshot the refresh task keeps current.
     pub roster: Arc<LiveRoster>,
-    /// The limits on sign-in attempts kept in memory (`access/flood.rs`).
-    pub sign_in: Arc<SignInLimits>,
 }
 
 impl AppState {
@@ -51,8 +48,7 @@ impl AppState {
     pub fn start(loaded: Loaded, db: Db, stats: Recorder) -> AppState {
         let switchboard = loaded.settings.operator_number.clone();
         let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard }));
-        let sign_in = Arc::new(SignInLimits::new(loaded.settings.password_checks));
-        AppState { loaded: Arc::new(loaded), db, stats, roster, sign_in }
+        AppState { loaded: Arc::new(loaded), db, stats, roster }
     }
 
     /// What was loaded at start.

@@ -22,12 +22,13 @@ use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, TimeDelta, Utc};
 use cookie::{Cookie, SameSite};
 
-use super::flood::{Claim, Refusal};
+use super::flood::{Claim, Refusal, SignInLimits};
 use super::secret::{digest, new_secret, same, verify_password};
 use super::store::AccessStore;
 use super::{AccessError, Session};
+use crate::config::Settings;
+use crate::db::Db;
 use crate::error::Error;
-use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ivr_session";
 /// The sign-in form's own CSRF cookie, before there is a session.
@@ -39,9 +40,9 @@ pub const MAX_FAILURES: usize = 5;
 pub const WINDOW_MINUTES: i64 = 15;
 
 /// A fresh token for the sign-in form, and the cookie that carries its twin.
-pub fn form_token(app: &AppState) -> (String, HeaderValue) {
+pub fn form_token(settings: &Settings) -> (String, HeaderValue) {
     let token = new_secret();
-    let cookie = build_cookie(app, LOGIN_COOKIE, token.clone(), TimeDelta::hours(1));
+    let cookie = build_cookie(settings, LOGIN_COOKIE, token.clone(), TimeDelta::hours(1));
     (token, cookie)
 }
 
@@ -80,10 +81,15 @@ impl From<AccessError> for Failure {
 
 /// The user's id if the name and password match, within the limits: the client's own
 /// (counted here, in memory, `flood.rs`), then the name's (in the database).
-pub async fn check_password(app: &AppState, client: IpAddr, name: &str, password: String) -> Result<i64, Failure> {
-    let limits = &app.sign_in;
+pub async fn check_password(
+    db: &Db,
+    limits: &SignInLimits,
+    client: IpAddr,
+    name: &str,
+    password: String,
+) -> Result<i64, Failure> {
     let claim = limits.claim(client, Instant::now())?;
-    let checked = check_claimed(app, claim, name, password).await;
+    let checked = check_claimed(db, limits, claim, name, password).await;
     match &checked {
         Ok(_) => limits.succeeded(client),
         Err(Failure::Refused(Refusal::Busy)) => limits.unclaim(client),
@@ -92,9 +98,13 @@ pub async fn check_password(app: &AppState, client: IpAddr, name: &str, password
     checked
 }
 
-async fn check_claimed(app: &AppState, claim: Claim, name: &str, password: String) -> Result<i64, Failure> {
-    let db = &app.db;
-    let limits = &app.sign_in;
+async fn check_claimed(
+    db: &Db,
+    limits: &SignInLimits,
+    claim: Claim,
+    name: &str,
+    password: String,
+) -> Result<i64, Failure> {
     let check = limits.checks.try_start().ok_or(Refusal::Busy)?;
     let now = Utc::now();
     let since = now - TimeDelta::minutes(WINDOW_MINUTES);
@@ -133,21 +143,21 @@ fn minutes_until(oldest: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
 }
 
 /// Starts a session for `user_id`; returns the cookie that carries it.
-pub async fn start_session(app: &AppState, user_id: i64) -> Result<HeaderValue, Error> {
+pub async fn start_session(db: &Db, settings: &Settings, user_id: i64) -> Result<HeaderValue, Error> {
     let cookie = new_secret();
     let expires = Utc::now() + TimeDelta::hours(SESSION_HOURS);
-    app.db.add_session(&digest(&cookie), user_id, &new_secret(), expires).await?;
-    Ok(build_cookie(app, SESSION_COOKIE, cookie, TimeDelta::hours(SESSION_HOURS)))
+    db.add_session(&digest(&cookie), user_id, &new_secret(), expires).await?;
+    Ok(build_cookie(settings, SESSION_COOKIE, cookie, TimeDelta::hours(SESSION_HOURS)))
 }
 
 /// Ends a session; returns the cookie that clears it in the browser.
-pub async fn end_session(app: &AppState, session: &Session) -> Result<HeaderValue, Error> {
-    app.db.remove_session(&session.id_hash).await?;
-    Ok(build_cookie(app, SESSION_COOKIE, String::new(), TimeDelta::zero()))
+pub async fn end_session(db: &Db, settings: &Settings, session: &Session) -> Result<HeaderValue, Error> {
+    db.remove_session(&session.id_hash).await?;
+    Ok(build_cookie(settings, SESSION_COOKIE, String::new(), TimeDelta::zero()))
 }
 
-fn build_cookie(app: &AppState, name: &'static str, value: String, max_age: TimeDelta) -> HeaderValue {
-    let secure = app.settings.public_url.starts_with("https://");
+fn build_cookie(settings: &Settings, name: &'static str, value: String, max_age: TimeDelta) -> HeaderValue {
+    let secure = settings.public_url.starts_with("https://");
     let cookie = Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Strict)

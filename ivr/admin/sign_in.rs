@@ -3,6 +3,7 @@
 //! access control's (`access/login.rs`).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,13 +12,18 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use super::views::{LoginMessage, LoginView, Ui, login_page, paths};
-use crate::access::{AccessStore, Failure, Guarded, LOGIN, Refusal, Role, Session, client_address, login};
+use crate::access::{
+    AccessStore, Failure, Guarded, LOGIN, Refusal, Role, Session, SignInLimits, client_address, login,
+};
+use crate::config::Settings;
 use crate::error::Error;
 use crate::state::AppState;
 
-/// `GET`/`POST /login`: open to everyone.
-pub fn router() -> Router<AppState> {
-    Router::new().route(LOGIN, get(show).post(sign_in))
+/// `GET`/`POST /login`: open to everyone. The limits on password checks are this router's,
+/// shared by every sign-in to this process.
+pub fn router(settings: &Settings) -> Router<AppState> {
+    let limits = Arc::new(SignInLimits::new(settings.password_checks));
+    Router::new().route(LOGIN, get(show).post(sign_in)).layer(Extension(limits))
 }
 
 /// Sign-out and the language switch: any signed-in role.
@@ -56,13 +62,14 @@ async fn show(State(app): State<AppState>, Query(query): Query<LoginQuery>) -> R
 
 /// The sign-in page with a fresh form token, in a cookie and in the form.
 fn login_form(app: &AppState, status: StatusCode, mut view: LoginView) -> Response {
-    let (token, cookie) = login::form_token(app);
+    let (token, cookie) = login::form_token(&app.settings);
     view.csrf = token;
     (status, [(header::SET_COOKIE, cookie)], Html(login_page(&view))).into_response()
 }
 
 async fn sign_in(
     State(app): State<AppState>,
+    Extension(limits): Extension<Arc<SignInLimits>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -76,8 +83,8 @@ async fn sign_in(
     }
     let peer = peer.map(|Extension(ConnectInfo(address))| address);
     let client = client_address(peer, &headers, &app.settings.trusted_proxies).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    match login::check_password(&app, client, &form.name, form.password).await {
-        Ok(user_id) => match login::start_session(&app, user_id).await {
+    match login::check_password(&app.db, &limits, client, &form.name, form.password).await {
+        Ok(user_id) => match login::start_session(&app.db, &app.settings, user_id).await {
             Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
             Err(error) => error.into_response(),
         },
@@ -100,7 +107,7 @@ async fn sign_in(
 
 /// The form's CSRF token was checked by the gate (`access/csrf.rs`), as for every form.
 async fn sign_out(State(app): State<AppState>, session: Session) -> Result<Response, Error> {
-    let gone = login::end_session(&app, &session).await?;
+    let gone = login::end_session(&app.db, &app.settings, &session).await?;
     Ok(([(header::SET_COOKIE, gone)], Redirect::to(&format!("{LOGIN}?signed_out=1"))).into_response())
 }
 
