@@ -25,6 +25,8 @@ pub enum Via {
     Silence,
     /// This many wrong keys or silences in a row on a menu.
     Failures(u8),
+    /// This many silences in a row on a menu: a silent caller is put through to a person.
+    Silences(u8),
     Dial(DialOutcome),
 }
 
@@ -119,7 +121,9 @@ fn as_move(flow: &Flow, state: CallState, input: Input, step: &Step<'_>) -> Opti
         return None;
     }
     let failed = step.events.iter().any(|e| matches!(e, Event::InvalidKey { .. } | Event::NoInput { .. }));
+    let silent = step.events.iter().any(|e| matches!(e, Event::NoInput { .. }));
     let via = match input {
+        _ if silent => Via::Silences(flow.node(state.node).max_silences.min(flow.max_failures)),
         _ if failed => Via::Failures(flow.max_failures),
         Input::Key(key) => Via::Key(key),
         Input::Dial(outcome) => Via::Dial(outcome),
@@ -171,6 +175,8 @@ pub fn via_label(via: Via) -> String {
         Via::Key(key) => key.to_string(),
         Via::Silence => "silence".to_owned(),
         Via::Failures(count) => format!("{count} failures in a row"),
+        Via::Silences(1) => "1 silence".to_owned(),
+        Via::Silences(count) => format!("{count} silences in a row"),
         Via::Dial(DialOutcome::Completed) => "answered".to_owned(),
         Via::Dial(DialOutcome::Busy) => "busy".to_owned(),
         Via::Dial(DialOutcome::NoAnswer) => "no answer".to_owned(),

@@ -86,7 +86,7 @@ fn counts_for_listening(flow: &Flow, shared: &[Move], m: &Move, language: Langua
     match m.via {
         Via::Key(_) => offers_options(flow, m.from) || is_shared(shared, m),
         Via::Silence => true,
-        Via::Failures(_) => false,
+        Via::Failures(_) | Via::Silences(_) => false,
         Via::Dial(outcome) => outcome == DialOutcome::NoAnswer,
     }
 }

@@ -409,3 +409,44 @@ fn the_safety_notice_is_marked_as_going_beyond_the_memo() {
     assert_eq!(menu.recording, ivr::prompts::RecordingKind::Synthetic);
     assert_eq!(library.provenance().beyond_memo, 2);
 }
+
+/// Whether espeak-ng and sox are installed; CI installs them and must not skip.
+fn synthesis_tools() -> bool {
+    let found = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    let present = found("espeak-ng") && found("sox");
+    assert!(present || std::env::var_os("CI").is_none(), "CI must have espeak-ng and sox");
+    present
+}
+
+#[test]
+fn synthesize_keeps_a_studio_recording_and_regenerates_the_placeholders() {
+    if !synthesis_tools() {
+        eprintln!("skipped: espeak-ng or sox is not installed (Debian packages espeak-ng, sox)");
+        return;
+    }
+    let library = small_library();
+    std::fs::copy(root().join("prompts/synthesize.sh"), library.path().join("synthesize.sh")).expect("script copied");
+    std::fs::copy(root().join("prompts/espeak.tsv"), library.path().join("espeak.tsv")).expect("spellings copied");
+    let manifest = library.path().join("manifest.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let at = text.find("[prompts.welcome]").expect("the welcome's table");
+    let (before, after) = text.split_at(at);
+    let marked = after.replacen(r#"recording = { kk = "synthetic""#, r#"recording = { kk = "studio""#, 1);
+    std::fs::write(&manifest, format!("{before}{marked}")).expect("manifest written");
+    let studio = library.path().join("kk/welcome.wav");
+    std::fs::write(&studio, b"a studio take").expect("pretend studio take");
+    let placeholder = library.path().join("ru/welcome.wav");
+    std::fs::write(&placeholder, b"stale").expect("stale placeholder");
+
+    let output = Command::new("bash")
+        .arg(library.path().join("synthesize.sh"))
+        .arg("welcome")
+        .output()
+        .expect("synthesize.sh runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("kk   welcome                studio recording, kept"), "{stdout}");
+    assert_eq!(std::fs::read(&studio).expect("kept"), b"a studio take", "a studio recording is never overwritten");
+    let regenerated = std::fs::read(&placeholder).expect("regenerated");
+    assert_eq!(regenerated, std::fs::read(root().join("prompts/ru/welcome.wav")).expect("committed"), "deterministic");
+}
