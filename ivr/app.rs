@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(protected_routes().into_router())
         .route("/health", get(|| async { "ok" }))
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
+        .layer(middleware::from_fn(crate::admin::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

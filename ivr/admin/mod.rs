@@ -7,6 +7,7 @@
 //! are filled by pure functions (`dashboard.rs`) so the numbers are tested without a server.
 
 mod dashboard;
+mod headers;
 mod operators;
 mod pages;
 mod roster_api;
@@ -20,6 +21,7 @@ use crate::access::{Guarded, Principal, Role, Session};
 use crate::error::Error;
 use crate::state::AppState;
 pub use dashboard::{HEATMAP_OFFSET_HOURS, chosen_range, dashboard_view};
+pub use headers::{content_security_policy, on_pages as security_headers};
 pub use sign_in::router as sign_in_router;
 use views::{PageContext, Section, Ui, paths};
 

@@ -129,9 +129,15 @@ async fn choose_language(
     Ok(Redirect::to(&local(&form.next)).into_response())
 }
 
-/// `next` if it is a path on this site, the dashboard otherwise (no open redirect).
+/// `next` if it is a path on this site, the dashboard otherwise (no open redirect). Only
+/// visible ASCII is followed: the path goes into a `Location` header, where a control
+/// character cannot be written (`next=/admin%01` was a 500), and a path this site links to
+/// is percent-encoded anyway.
 fn local(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains(['\r', '\n']);
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.bytes().all(|b| b.is_ascii_graphic());
     if ok && next.starts_with("/admin") { next.to_owned() } else { paths::DASHBOARD.to_owned() }
 }
 
@@ -142,7 +148,11 @@ mod tests {
     #[test]
     fn only_local_admin_pages_are_followed_after_sign_in() {
         assert_eq!(local("/admin/operators?x=1"), "/admin/operators?x=1");
-        for outside in ["https://evil.example/admin", "//evil.example/admin", "/\\evil", "", "/login", "admin"] {
+        let control = ["/admin\u{1}", "/admin\r\nSet-Cookie: x=1", "/admin\u{7f}", "/admin/\u{430}", "/admin x"];
+        for outside in ["https://evil.example/admin", "//evil.example/admin", "/\\evil", "", "/login", "admin"]
+            .into_iter()
+            .chain(control)
+        {
             assert_eq!(local(outside), "/admin", "{outside}");
         }
     }

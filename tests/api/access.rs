@@ -19,17 +19,23 @@ use crate::reports::Seeded;
 
 /// Posts the sign-in form as a browser would; the raw response, to read its headers.
 async fn sign_in_raw(seeded: &Seeded, name: &str, password: &str) -> reqwest::Response {
-    sign_in_via(seeded, &[], name, password).await
+    sign_in_via(seeded, &[], "/admin/flow", name, password).await
 }
 
 /// [`sign_in_raw`] with more headers on the form's post (such as a proxy's `X-Forwarded-For`).
-async fn sign_in_via(seeded: &Seeded, headers: &[(&str, &str)], name: &str, password: &str) -> reqwest::Response {
+async fn sign_in_via(
+    seeded: &Seeded,
+    headers: &[(&str, &str)],
+    next: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let login = client.get(format!("{}/login", seeded.app.address)).send().await.expect("the login page");
     let form_cookie = set_cookie(&login, "ivr_login").expect("the form's cookie");
     let csrf = crate::dashboard::csrf_of(&login.text().await.expect("a page"));
     let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([("csrf", csrf.as_str()), ("name", name), ("password", password), ("next", "/admin/flow")])
+        .extend_pairs([("csrf", csrf.as_str()), ("name", name), ("password", password), ("next", next)])
         .finish();
     let mut post = client.post(format!("{}/login", seeded.app.address));
     for (name, value) in headers {
@@ -71,6 +77,17 @@ async fn signing_in_opens_the_page_asked_for_with_a_strict_http_only_cookie() {
     ivr::access::add_user(&plain.store, "asel", Role::Admin, PASSWORD, None).await.expect("a user");
     let cookie = set_cookie(&sign_in_raw(&plain, "asel", PASSWORD).await, "ivr_session").expect("a cookie");
     assert!(cookie.contains("HttpOnly") && !cookie.contains("Secure"), "no Secure over plain http: {cookie}");
+}
+
+#[tokio::test]
+async fn a_next_page_with_a_control_character_opens_the_dashboard() {
+    let seeded = Seeded::new().await;
+    ivr::access::add_user(&seeded.store, "asel", Role::Admin, PASSWORD, None).await.expect("a user");
+    let page = seeded.app.client.get(format!("{}/login?next=/admin%01", seeded.app.address)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let response = sign_in_via(&seeded, &[], "/admin\u{1}", "asel", PASSWORD).await;
+    assert_eq!(response.status(), 303, "not a 500");
+    assert_eq!(response.headers()["location"], "/admin");
 }
 
 #[tokio::test]

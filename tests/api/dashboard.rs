@@ -152,3 +152,54 @@ async fn pages_are_for_their_roles() {
     let page = stranger.get("/admin").await;
     assert!(page.status == 303 && page.location.starts_with("/login"), "without a session: the login page");
 }
+
+#[tokio::test]
+async fn every_html_page_carries_the_security_headers() {
+    let seeded = Seeded::new().await;
+    let admin = Session::sign_in(&seeded, "asel", Role::Admin, None).await;
+    let cookies: Vec<String> = admin.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let protected = ivr::app::protected_routes();
+    let pages = protected.routes().iter().filter(|r| r.method == "GET" && r.path.starts_with("/admin"));
+    let paths: Vec<String> = pages.map(|r| r.path.replace("{id}", "1")).chain(["/login".to_owned()]).collect();
+    assert!(paths.len() >= 5, "{paths:?}");
+    let policy = ivr::admin::content_security_policy();
+    for path in &paths {
+        let response = admin
+            .client
+            .get(format!("{}{path}", seeded.app.address))
+            .header("cookie", cookies.join("; "))
+            .send()
+            .await
+            .expect("an answer");
+        let headers = response.headers().clone();
+        let html = headers["content-type"].to_str().unwrap().starts_with("text/html");
+        assert!(html && response.status() == 200, "{path}: {} {:?}", response.status(), headers["content-type"]);
+        assert_eq!(headers["content-security-policy"], policy, "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let body = response.text().await.expect("a page");
+        assert!(!body.contains("<script"), "{path}: no script");
+    }
+    for directive in ["default-src 'none'", "frame-ancestors 'none'", "style-src 'sha256-"] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("script-src") && !policy.contains("unsafe-inline"), "no script at all: {policy}");
+}
+
+#[test]
+fn the_policy_admits_exactly_the_stylesheet_every_page_inlines() {
+    use base64::Engine;
+    use sha2::Digest;
+    let page = ivr::admin::views::login_page(&ivr::admin::views::LoginView {
+        ui: ivr::admin::views::Ui::Kk,
+        csrf: "x".to_owned(),
+        name: String::new(),
+        next: "/admin".to_owned(),
+        message: None,
+    });
+    let inlined = page.split("<style>").nth(1).and_then(|rest| rest.split("</style>").next()).expect("a style");
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(inlined.as_bytes()));
+    assert!(ivr::admin::content_security_policy().contains(&format!("'sha256-{hash}'")));
+    assert_eq!(page.matches("<style>").count(), 1, "one inlined stylesheet");
+}

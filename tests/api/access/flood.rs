@@ -20,7 +20,7 @@ async fn behind_proxy(more: &[(&'static str, &str)]) -> Seeded {
 }
 
 async fn from(seeded: &Seeded, client: &str, name: &str, password: &str) -> reqwest::Response {
-    sign_in_via(seeded, &[("x-forwarded-for", client)], name, password).await
+    sign_in_via(seeded, &[("x-forwarded-for", client)], "/admin", name, password).await
 }
 
 #[tokio::test]
