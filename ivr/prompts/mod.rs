@@ -199,19 +199,52 @@ fn problem(path: &Path, problem: impl Into<String>) -> PromptError {
     PromptError { path: path.display().to_string(), problem: problem.into() }
 }
 
+/// The largest recording read: 180 s (the longest allowed) of 8 kHz 16-bit mono is 2.9 MB.
+const MAX_WAV_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest transcript or manifest read.
+const MAX_TEXT_BYTES: u64 = 256 * 1024;
+
+/// Reads a file of the library at `path`, which must resolve inside `root`: a link out of
+/// the library (whose text the prompts page would show, or a link to `/dev/zero` read until
+/// memory runs out) is refused, as is anything but a regular file or a file over `max`
+/// bytes. `what` names the file in the error ("recording", "transcript").
+fn read_in_library(root: &Path, path: &Path, max: u64, what: &str) -> Result<Vec<u8>, PromptError> {
+    let real = std::fs::canonicalize(path).map_err(|e| problem(path, format!("no {what}: {e}")))?;
+    let inside = std::fs::canonicalize(root).is_ok_and(|root| real.starts_with(root));
+    if !inside {
+        return Err(problem(path, format!("a link to {}, outside the prompt library", real.display())));
+    }
+    let file = std::fs::File::open(&real).map_err(|e| problem(path, format!("cannot read: {e}")))?;
+    let metadata = file.metadata().map_err(|e| problem(path, format!("cannot read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(problem(path, format!("not a regular file ({what}s are files)")));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max + 1), &mut bytes)
+        .map_err(|e| problem(path, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(problem(path, format!("over {max} bytes: too large for a {what}")));
+    }
+    Ok(bytes)
+}
+
+fn read_text_in_library(root: &Path, path: &Path, what: &str) -> Result<String, PromptError> {
+    let bytes = read_in_library(root, path, MAX_TEXT_BYTES, what)?;
+    String::from_utf8(bytes).map_err(|_| problem(path, format!("the {what} is not UTF-8 text")))
+}
+
 fn read_manifest(dir: &Path) -> Result<Manifest, PromptError> {
     let path = dir.join("manifest.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| problem(&path, format!("cannot read: {e}")))?;
+    let text = read_text_in_library(dir, &path, "manifest")?;
     toml::from_str(&text).map_err(|e| problem(&path, e.message().to_owned()))
 }
 
 fn load_prompt(dir: &Path, language: Language, key: &PromptKey) -> Result<Prompt, Vec<PromptError>> {
     let wav_path = wav_path(dir, language, key);
     let txt_path = wav_path.with_extension("txt");
-    let transcript = std::fs::read_to_string(&txt_path)
-        .map_err(|e| problem(&txt_path, format!("no transcript: {e}")))
+    let transcript = read_text_in_library(dir, &txt_path, "transcript")
         .and_then(|t| if t.trim().is_empty() { Err(problem(&txt_path, "transcript is empty")) } else { Ok(t) });
-    let wav = std::fs::read(&wav_path).map_err(|e| problem(&wav_path, format!("no recording: {e}")));
+    let wav = read_in_library(dir, &wav_path, MAX_WAV_BYTES, "recording");
     let (transcript, wav) = match (transcript, wav) {
         (Ok(t), Ok(w)) => (t, w),
         (t, w) => return Err(t.err().into_iter().chain(w.err()).collect()),

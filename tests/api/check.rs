@@ -16,7 +16,7 @@ fn ivr_check(flow: &Path, prompts: &Path, extra: &[(&str, &str)]) -> (bool, Stri
     (output.status.success(), text)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let target = to.join(entry.file_name());

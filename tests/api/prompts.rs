@@ -408,6 +408,32 @@ fn the_safety_notice_is_marked_as_going_beyond_the_memo() {
     assert_eq!(menu.text, ivr::prompts::TextSource::Memo);
     assert_eq!(menu.recording, ivr::prompts::RecordingKind::Synthetic);
     assert_eq!(library.provenance().beyond_memo, 2);
+
+#[test]
+fn links_out_of_the_library_and_oversized_files_are_refused_and_links_inside_it_are_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let library = dir.path().join("prompts");
+    crate::check::copy_dir(&root().join("prompts"), &library);
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "a file beside the library, not in it").expect("written");
+    let link = |from: &Path, to: &str| {
+        std::fs::remove_file(library.join(to)).expect("the prompt file is there");
+        std::os::unix::fs::symlink(from, library.join(to)).expect("a link");
+    };
+    link(&secret, "kk/welcome.txt");
+    link(Path::new("/dev/zero"), "ru/welcome.wav");
+    link(Path::new("../ru/main_menu.wav"), "kk/main_menu.wav");
+    let mut huge = std::fs::read(library.join("ru/goodbye.wav")).expect("a recording");
+    huge.resize(5 * 1024 * 1024, 0);
+    std::fs::write(library.join("kk/goodbye.wav"), huge).expect("written");
+
+    let errors: Vec<String> =
+        PromptLibrary::load(&library).expect_err("refused").iter().map(ToString::to_string).collect();
+    let has = |file: &str, problem: &str| errors.iter().any(|e| e.contains(file) && e.contains(problem));
+    assert!(has("kk/welcome.txt", "outside the prompt library"), "{errors:#?}");
+    assert!(has("ru/welcome.wav", "a link to /dev/zero, outside the prompt library"), "{errors:#?}");
+    assert!(has("kk/goodbye.wav", "too large for a recording"), "{errors:#?}");
+    assert_eq!(errors.len(), 3, "the link inside the library is read: {errors:#?}");
 }
 
 /// Whether espeak-ng and sox are installed; CI installs them and must not skip.
