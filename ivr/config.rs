@@ -59,6 +59,30 @@ pub struct Settings {
     pub password_checks: usize,
 }
 
+/// `IVR_PUBLIC_URL` parsed as a URL and written back in its normal form, without a trailing
+/// slash: every TwiML document and jambonz hook begins with it, and the provider signs
+/// what it calls with it. Refused, with what is wrong: a scheme other than http(s), no host,
+/// a user or password, a query or fragment (`?`, `#`), and characters a URL cannot carry
+/// as they are (spaces, `"`, `<`, `>`, controls, non-ASCII: write them percent-encoded).
+pub fn base_url(text: &str) -> Result<String, &'static str> {
+    let text = text.trim();
+    let unusable = |c: char| !c.is_ascii_graphic() || "\"<>\\^`{|}".contains(c);
+    if text.contains(unusable) {
+        return Err("has a character a URL cannot carry as it is (a space, \", <, >, a control or non-ASCII)");
+    }
+    let url = url::Url::parse(text).map_err(|_| "is not a URL such as https://ivr.example.kz")?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err("must be an http:// or https:// URL with a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user or password");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must be a base URL, without a query (?) or fragment (#)");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// A comma-separated list of addresses and networks, or the first entry that is neither.
 fn proxies(text: &str) -> Result<Vec<ipnet::IpNet>, &str> {
     let entries = text.split(',').map(str::trim).filter(|e| !e.is_empty());
@@ -86,12 +110,10 @@ impl Settings {
             SocketAddr::from(([127, 0, 0, 1], 8111))
         });
         let public_url = get("IVR_PUBLIC_URL").unwrap_or_else(|| format!("http://{listen}"));
-        let public_url = public_url.trim_end_matches('/').to_owned();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.contains('?') {
-            problems.push(format!(
-                "IVR_PUBLIC_URL: `{public_url}` must be an http:// or https:// base URL without a query"
-            ));
-        }
+        let public_url = base_url(&public_url).unwrap_or_else(|problem| {
+            problems.push(format!("IVR_PUBLIC_URL: {} {problem}", crate::flow::quoted(&public_url)));
+            public_url
+        });
         let mut target = |name: &str, default: Option<&str>| {
             let text = get(name).or(default.map(str::to_owned))?;
             let parsed = DialTarget::parse(&text);
@@ -170,5 +192,43 @@ impl Settings {
             );
         }
         warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_url_is_parsed_and_what_cannot_be_used_is_refused() {
+        assert_eq!(base_url("https://IVR.example.kz:443/hotline/").as_deref(), Ok("https://ivr.example.kz/hotline"));
+        assert_eq!(base_url("http://127.0.0.1:8111").as_deref(), Ok("http://127.0.0.1:8111"));
+        assert_eq!(
+            base_url("https://ivr.example/a&b").as_deref(),
+            Ok("https://ivr.example/a&b"),
+            "escaped where written"
+        );
+        for bad in [
+            "https://ivr.example/a\"b",
+            "https://ivr.example/<x>",
+            "https://ivr.example/a b",
+            "https://ivr.example/#frag",
+            "https://ivr.example/?q=1",
+            "https://user:pw@ivr.example",
+            "ftp://ivr.example",
+            "https://",
+            "ivr.example",
+            "https://ivr.example/\u{1}",
+            "https://ивр.kz",
+        ] {
+            assert!(base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bad_public_url_is_a_problem_named_with_the_variable() {
+        let problems = Settings::from_lookup(|name| (name == "IVR_PUBLIC_URL").then(|| "https://x/\"&<".to_owned()))
+            .expect_err("refused");
+        assert!(problems.iter().any(|p| p.starts_with("IVR_PUBLIC_URL: `https://x/\"&<`")), "{problems:?}");
     }
 }

@@ -78,9 +78,12 @@ impl Twiml<'_> {
         doc
     }
 
-    /// An absolute action URL carrying the next state, XML-escaped (`&` → `&amp;`).
+    /// An absolute action URL carrying the next state, XML-escaped.
     fn action(&self, flow: &Flow, step: &Step<'_>, path: &str, doc: &mut String) {
-        let _ = write!(doc, "{}{path}?{}", self.public_url, query(flow, &step.next).replace('&', "&amp;"));
+        push_escaped(doc, self.public_url);
+        push_escaped(doc, path);
+        doc.push('?');
+        push_escaped(doc, &query(flow, &step.next));
     }
 
     fn whisper_url(&self, flow: &Flow, caller: &CallState, listener: Language) -> String {
@@ -91,7 +94,9 @@ impl Twiml<'_> {
 
     fn plays(&self, language: Language, prompts: &[&PromptKey], doc: &mut String) {
         for key in prompts {
-            let _ = write!(doc, "<Play>{}/prompts/{language}/{key}.wav</Play>", self.public_url);
+            doc.push_str("<Play>");
+            push_escaped(doc, self.public_url);
+            let _ = write!(doc, "/prompts/{language}/{key}.wav</Play>");
         }
     }
 
@@ -116,14 +121,69 @@ fn target(target: &DialTarget, whisper: Option<&str>, doc: &mut String) {
     };
     let _ = write!(doc, "<{verb}");
     if let Some(url) = whisper {
-        let _ = write!(doc, r#" url="{}" method="POST""#, escape(url));
+        doc.push_str(r#" url=""#);
+        push_escaped(doc, url);
+        doc.push_str(r#"" method="POST""#);
     }
-    let _ = write!(doc, ">{}</{verb}>", escape(address));
+    doc.push('>');
+    push_escaped(doc, address);
+    let _ = write!(doc, "</{verb}>");
 }
 
 /// An empty document: what the provider gets for a status callback.
 pub const EMPTY: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// `text` as XML character data or a double- or single-quoted attribute value: every value
+/// written into a document goes through here (the public URL comes from configuration, and
+/// a `&` or `"` in it once made every document malformed).
+fn push_escaped(doc: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => doc.push_str("&amp;"),
+            '<' => doc.push_str("&lt;"),
+            '>' => doc.push_str("&gt;"),
+            '"' => doc.push_str("&quot;"),
+            '\'' => doc.push_str("&apos;"),
+            c => doc.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::{Input, answer, begin};
+    use crate::flow::CallId;
+    use crate::operators::Roster;
+
+    /// Every document of a call that asks for an operator, then goes to the police.
+    fn documents(public_url: &str) -> Vec<String> {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/flows/hotline.toml"));
+        let flow = Flow::load(path).expect("the bundled flow");
+        let emergency = DialTarget::Number("102".to_owned());
+        let switchboard = Some(DialTarget::Number("+77170000111".to_owned()));
+        let roster = Roster { operators: Vec::new(), switchboard };
+        let twiml = Twiml { public_url, emergency: &emergency };
+        let first = begin(&flow, CallId::random(), &roster);
+        let operator = answer(&flow, first.step.next, Input::Key(flow.operator_key), &roster);
+        let police = answer(&flow, operator.step.next, Input::Key(flow.emergency_key), &roster);
+        [first, operator, police].iter().map(|turn| twiml.render(&flow, turn)).collect()
+    }
+
+    #[test]
+    fn a_public_url_with_xml_characters_gives_well_formed_documents_that_carry_it_whole() {
+        let public_url = "https://ivr.example/a&b'c";
+        for doc in documents(public_url) {
+            let parsed = roxmltree::Document::parse(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+            let urls: Vec<&str> = parsed
+                .descendants()
+                .flat_map(|n| {
+                    let attributes = n.attribute("action").into_iter().chain(n.attribute("url"));
+                    attributes.chain(n.text().filter(|t| t.starts_with("http")))
+                })
+                .collect();
+            assert!(!urls.is_empty(), "{doc}");
+            assert!(urls.iter().all(|url| url.starts_with(public_url)), "{urls:?}");
+        }
+    }
 }

@@ -4,8 +4,8 @@
 //!
 //! A caller is never answered with an error they cannot recover from: a stale state, an
 //! unknown key or a missing field becomes a safe step. Only requests that cannot be from
-//! the provider are refused: a bad signature (403), a body that is not a form (400), or
-//! one over 64 KiB (413). No form field is ever logged; spans carry our random call id.
+//! the provider are refused: a bad signature (403), a body that is not a form or repeats a
+//! parameter (400), or one over 64 KiB (413). No form field is ever logged; spans carry our random call id.
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
@@ -51,7 +51,7 @@ impl FromRequest<AppState> for Webhook {
         let form = "application/x-www-form-urlencoded";
         let bytes =
             read_body(&parts.headers, body, form, "expected a form body (application/x-www-form-urlencoded)").await?;
-        let params = parse_form(&bytes).ok_or(Error::BadRequest("malformed form body"))?;
+        let params = parse_form(&bytes)?;
         let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         if let Some(check) = &super::signature_checks(&parts)?.twilio {
             let signature = parts.headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
@@ -64,18 +64,24 @@ impl FromRequest<AppState> for Webhook {
     }
 }
 
-/// The form's pairs, or `None` if it is not UTF-8 or its percent-encoding is broken.
-fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut params = Vec::new();
+/// The form's pairs; refused if it is not UTF-8, its percent-encoding is broken, or a name
+/// appears twice. A repeated name is never sent by the provider, and its signature cannot
+/// tell `Digits=1&Digits=9` from `Digits=9&Digits=1` (it sorts the pairs), so a signed
+/// request could be reordered to press another key.
+fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Error> {
+    let text = std::str::from_utf8(body).map_err(|_| Error::BadRequest("malformed form body"))?;
+    let mut params: Vec<(String, String)> = Vec::new();
     for (pair, (name, value)) in text.split('&').filter(|p| !p.is_empty()).zip(form_urlencoded::parse(body)) {
         let replaced = name.contains('\u{FFFD}') || value.contains('\u{FFFD}');
         if replaced && !pair.contains('\u{FFFD}') {
-            return None;
+            return Err(Error::BadRequest("malformed form body"));
+        }
+        if params.iter().any(|(seen, _)| *seen == name) {
+            return Err(Error::BadRequest("a form parameter is repeated"));
         }
         params.push((name.into_owned(), value.into_owned()));
     }
-    Some(params)
+    Ok(params)
 }
 
 #[instrument(name = "incoming_call", skip_all, fields(call))]

@@ -408,6 +408,7 @@ fn the_safety_notice_is_marked_as_going_beyond_the_memo() {
     assert_eq!(menu.text, ivr::prompts::TextSource::Memo);
     assert_eq!(menu.recording, ivr::prompts::RecordingKind::Synthetic);
     assert_eq!(library.provenance().beyond_memo, 2);
+}
 
 #[test]
 fn links_out_of_the_library_and_oversized_files_are_refused_and_links_inside_it_are_read() {

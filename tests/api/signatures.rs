@@ -5,7 +5,7 @@
 use ivr::telephony::jambonz::signature::{TOLERANCE_SECONDS, sign as jambonz_sign};
 use ivr::telephony::softphone::{Caller, Dialect, Event};
 
-use crate::helpers::{Options, TestApp, caller_fields, captured_logs, in_both_dialects, spawn_app_with};
+use crate::helpers::{Options, TestApp, caller_fields, captured_logs, in_both_dialects, spawn_app, spawn_app_with};
 
 in_both_dialects!(signed_calls_go_through_every_webhook);
 
@@ -53,6 +53,30 @@ async fn missing_or_wrong_signatures_are_refused() {
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&signed), form(&tampered)).await, 403, "a changed field");
     let other_token = ivr::telephony::signature::sign("54321", "https://ivr.test/twilio/voice", &params);
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&other_token), form(&params)).await, 403, "another token");
+}
+
+#[tokio::test]
+async fn a_repeated_parameter_is_refused_so_a_signed_form_cannot_be_reordered() {
+    let app = spawn_app_with(with_token("https://ivr.test")).await;
+    let pressed = |first: &str, second: &str| {
+        vec![("Digits".to_owned(), first.to_owned()), ("Digits".to_owned(), second.to_owned())]
+    };
+    let signed =
+        ivr::telephony::signature::sign("12345", "https://ivr.test/twilio/gather?n=main&l=kk", &pressed("1", "9"));
+    for body in [pressed("1", "9"), pressed("9", "1")] {
+        assert_eq!(raw_post(&app, "/twilio/gather?n=main&l=kk", Some(&signed), form(&body)).await, 400, "{body:?}");
+    }
+    let unsigned = spawn_app().await;
+    let response = unsigned
+        .client
+        .post(format!("{}/twilio/gather?n=main&l=kk", unsigned.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Digits=1&CallStatus=in-progress&Digits=9")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.text().await.expect("a body"), "a form parameter is repeated");
 }
 
 #[tokio::test]
