@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -30,7 +29,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::prompts::router())
         .merge(crate::admin::sign_in_router(&state.settings))
         .merge(protected_routes().into_router())
-        .route("/health", get(|| async { "ok" }))
+        .merge(crate::service::router())
+        .layer(middleware::from_fn(crate::service::metrics::track_webhooks))
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
         .layer(middleware::from_fn(crate::admin::security_headers))
         .layer(TraceLayer::new_for_http())
@@ -46,6 +46,11 @@ pub struct Server {
     db: Db,
     /// Reloads the operator roster from the database; stopped when serving ends.
     roster_refresh: tokio::task::JoinHandle<()>,
+    /// Serves `/metrics` when `IVR_METRICS_LISTEN` is set; stopped when serving ends.
+    metrics: Option<tokio::task::JoinHandle<()>>,
+    metrics_address: Option<SocketAddr>,
+    /// What the router serves from, for whoever stops the service (draining) and tests.
+    state: AppState,
 }
 
 impl Server {
@@ -54,6 +59,10 @@ impl Server {
             tracing::warn!("{warning}");
         }
         let listener = TcpListener::bind(loaded.settings.listen).await?;
+        let metrics = match loaded.settings.metrics_listen {
+            Some(address) => Some(crate::service::metrics::MetricsListener::bind(address).await?),
+            None => None,
+        };
         let db = Db::connect_lazy(&loaded.settings.database_url)?;
         // The writer and the roster refresh connect (and migrate, once) in the background:
         // calls are answered at once, with the database up, down or slow.
@@ -61,8 +70,18 @@ impl Server {
         let every = Duration::from_millis(loaded.settings.roster_refresh_ms);
         let state = AppState::start(loaded, db.clone(), stats.clone());
         let roster_refresh = crate::operators::spawn_refresh(state.roster.clone(), db.clone(), every);
-        let router = router(state);
-        Ok(Server { listener, router, stats, writer, db, roster_refresh })
+        let metrics_address = metrics.as_ref().map(|m| m.local_addr()).transpose()?;
+        if let Some(address) = metrics_address {
+            tracing::info!(%address, "metrics listening: GET /metrics");
+        }
+        let metrics = metrics.map(|m| m.spawn(state.clone()));
+        let router = router(state.clone());
+        Ok(Server { listener, router, stats, writer, db, roster_refresh, metrics, metrics_address, state })
+    }
+
+    /// The state the requests are served from.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The statistics recorder the webhooks use (tests flush it).
@@ -74,6 +93,11 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// Where `/metrics` is served, when `IVR_METRICS_LISTEN` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_address
+    }
+
     /// Serves until `shutdown` completes, finishes the requests in flight, then drains the
     /// statistics: every record is committed, or spooled if the database is down. Then the
     /// database is closed (on SQLite this folds the write-ahead log into the file).
@@ -82,6 +106,9 @@ impl Server {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         self.roster_refresh.abort();
+        if let Some(metrics) = self.metrics {
+            metrics.abort();
+        }
         self.writer.drain().await;
         self.db.close().await;
         served

@@ -1,10 +1,18 @@
-//! Settings, read once at start-up from `IVR_*` environment variables with defaults that run
-//! the service on one machine with nothing to configure (see README for the full list).
+//! Settings, read once at start-up from `IVR_*` environment variables, or from the
+//! configuration file `IVR_CONFIG` names (the environment overriding it: `file.rs`), with
+//! defaults that run the service on one machine with nothing to configure (see README for
+//! the full list).
 //!
 //! Problems are collected rather than returned one at a time, so `ivr check` can list them all.
 
+mod file;
+
+pub use file::Sources;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use crate::service::logging::{self, LogFormat};
 
 /// A number or SIP address the service dials: E.164-style digits (`102`, `+77172000000`)
 /// or a `sip:` URI.
@@ -57,6 +65,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Password checks (argon2id, 19 MiB each) that may run at once.
     pub password_checks: usize,
+    /// Where Prometheus scrapes `/metrics`; off when unset.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written (`IVR_LOG_FORMAT`); the filter is `IVR_LOG`.
+    pub log_format: LogFormat,
 }
 
 /// `IVR_PUBLIC_URL` parsed as a URL and written back in its normal form, without a trailing
@@ -95,9 +107,27 @@ fn proxies(text: &str) -> Result<Vec<ipnet::IpNet>, &str> {
 }
 
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the process environment and the configuration file it names (`IVR_CONFIG`).
     pub fn from_env() -> Result<Settings, Vec<String>> {
-        Settings::from_lookup(|name| std::env::var(name).ok())
+        Settings::from_sources(|name| std::env::var(name).ok())
+    }
+
+    /// Reads `env` and the configuration file it names (`IVR_CONFIG`), the environment
+    /// winning; every problem of both is listed, keys of the file no setting reads included.
+    pub fn from_sources(env: impl Fn(&str) -> Option<String>) -> Result<Settings, Vec<String>> {
+        let sources = Sources::with(&env);
+        let read = std::cell::RefCell::new(std::collections::HashSet::new());
+        let settings = Settings::from_lookup(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            sources.get(&env, name)
+        });
+        let mut problems = sources.problems.clone();
+        problems.extend(sources.unknown(&read.borrow()));
+        match settings {
+            Ok(settings) if problems.is_empty() => Ok(settings),
+            Ok(_) => Err(problems),
+            Err(more) => Err(problems.into_iter().chain(more).collect()),
+        }
     }
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
@@ -109,6 +139,22 @@ impl Settings {
             problems.push(format!("IVR_LISTEN: `{listen}` is not an address:port such as 127.0.0.1:8111"));
             SocketAddr::from(([127, 0, 0, 1], 8111))
         });
+        let metrics_listen = get("IVR_METRICS_LISTEN").and_then(|text| {
+            let parsed = text.trim().parse().ok();
+            if parsed.is_none() {
+                problems.push(format!("IVR_METRICS_LISTEN: `{text}` is not an address:port such as 127.0.0.1:9111"));
+            }
+            parsed
+        });
+        let log_format = get("IVR_LOG_FORMAT").map_or(LogFormat::Text, |text| {
+            LogFormat::parse(&text).unwrap_or_else(|| {
+                problems.push(format!("IVR_LOG_FORMAT: `{text}` is neither `text` nor `json`"));
+                LogFormat::Text
+            })
+        });
+        if let Some(Err(problem)) = get("IVR_LOG").map(|filter| logging::parse_filter(&filter)) {
+            problems.push(problem);
+        }
         let public_url = get("IVR_PUBLIC_URL").unwrap_or_else(|| format!("http://{listen}"));
         let public_url = base_url(&public_url).unwrap_or_else(|problem| {
             problems.push(format!("IVR_PUBLIC_URL: {} {problem}", crate::flow::quoted(&public_url)));
@@ -171,6 +217,8 @@ impl Settings {
             roster_refresh_ms,
             trusted_proxies,
             password_checks,
+            metrics_listen,
+            log_format,
         };
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }

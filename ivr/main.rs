@@ -58,12 +58,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr, so what a command prints (`ivr report --format json`) stays clean.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IVR_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+    let sources = ivr::config::Sources::read();
+    ivr::service::logging::init(|name| sources.get(|n| std::env::var(n).ok(), name));
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Check => check(),
@@ -96,6 +92,9 @@ fn load() -> Result<Loaded, Vec<String>> {
 fn check() -> Result<(), Vec<String>> {
     let app = load()?;
     for warning in app.settings.warnings() {
+        println!("warning: {warning}");
+    }
+    if let Some(warning) = ivr::operators::cli::nobody_to_ring(&app.settings) {
         println!("warning: {warning}");
     }
     println!(

@@ -13,6 +13,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -41,6 +42,9 @@ pub struct AppState {
     pub stats: Recorder,
     /// The operators the call path rings: a snapshot the refresh task keeps current.
     pub roster: Arc<LiveRoster>,
+    /// Set when a shutdown begins: `/readyz` fails at once, so a load balancer stops sending
+    /// calls here while the ones in flight finish. Calls are still answered.
+    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -48,7 +52,16 @@ impl AppState {
     pub fn start(loaded: Loaded, db: Db, stats: Recorder) -> AppState {
         let switchboard = loaded.settings.operator_number.clone();
         let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard }));
-        AppState { loaded: Arc::new(loaded), db, stats, roster }
+        AppState { loaded: Arc::new(loaded), db, stats, roster, draining: Arc::default() }
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Says from now on that this instance is shutting down (`/readyz` answers 503).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// What was loaded at start.

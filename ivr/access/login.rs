@@ -121,7 +121,10 @@ async fn check_claimed(
             tokio::time::sleep(wait).await;
             limits.checks.try_start().ok_or(Refusal::Busy)?
         }
-        Some(oldest) => return Err(Refusal::TooMany { minutes: minutes_until(oldest, now) }.into()),
+        Some(oldest) => {
+            crate::service::metrics::signin_throttled();
+            return Err(Refusal::TooMany { minutes: minutes_until(oldest, now) }.into());
+        }
     };
     let (user, hash) = db.user_by_name(name).await?.unzip();
     match (verify_password(password, hash, check).await, user) {
@@ -131,6 +134,7 @@ async fn check_claimed(
         }
         _ => {
             tracing::info!("a failed sign-in");
+            crate::service::metrics::signin_failed();
             Err(Failure::Wrong)
         }
     }

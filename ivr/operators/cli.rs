@@ -166,3 +166,29 @@ pub fn render(operators: &[StoredOperator], format: ListFormat) -> String {
     }
     out
 }
+
+/// For `ivr check`: the loud warning when, with this configuration and the roster in the
+/// database now, a caller asking for an operator would ring nobody; `None` when someone
+/// would be rung. A database that cannot be read counts as an empty roster, and says so.
+pub fn nobody_to_ring(settings: &Settings) -> Option<String> {
+    if settings.operator_number.is_some() {
+        return None;
+    }
+    let mut listed = Vec::new();
+    let listing = &mut listed;
+    let loaded = with_db(settings, |db| async move {
+        *listing = db.list_operators().await.map_err(|e| vec![e.to_string()])?;
+        Ok(())
+    })
+    .map(|()| listed);
+    match loaded {
+        Ok(operators) => {
+            let operators = operators.iter().map(StoredOperator::to_operator).collect();
+            let roster = super::Roster { operators, switchboard: None };
+            (!roster.someone_to_ring()).then(|| super::NOBODY_TO_RING.to_owned())
+        }
+        Err(problems) => {
+            Some(format!("{} (the roster could not be read: {})", super::NOBODY_TO_RING, problems.join("; ")))
+        }
+    }
+}

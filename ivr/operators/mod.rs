@@ -15,7 +15,8 @@ pub mod store;
 mod whisper;
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -93,6 +94,24 @@ pub struct Roster {
     pub switchboard: Option<DialTarget>,
 }
 
+/// Said loudly at start-up, by `ivr check`, on `/` and by `/readyz` while nobody can be rung.
+pub const NOBODY_TO_RING: &str = "NOBODY TO RING: no operator on the roster is available and IVR_OPERATOR_NUMBER \
+     (the switchboard) is not set. A caller who asks for an operator hears that operators are busy, and a \
+     silent caller goes round between that message and the main menu for ever. Add an operator \
+     (`ivr operators add`) or set IVR_OPERATOR_NUMBER";
+
+impl Roster {
+    /// Whether a caller asking for an operator rings anyone: an available operator or the switchboard.
+    pub fn someone_to_ring(&self) -> bool {
+        self.switchboard.is_some() || self.operators.iter().any(|o| o.available)
+    }
+
+    /// Available operators who take calls in `language`.
+    pub fn available_for(&self, language: Language) -> usize {
+        self.operators.iter().filter(|o| o.available && o.languages.speaks(language)).count()
+    }
+}
+
 /// The roster the call path reads: a snapshot swapped whole when the roster changes, so a
 /// transfer never waits on the database or sees a half-updated roster.
 #[derive(Debug, Default)]
@@ -100,11 +119,13 @@ pub struct LiveRoster {
     current: RwLock<Arc<Roster>>,
     /// Wakes the refresh task after a change made through this instance.
     change: Notify,
+    /// When the roster was last loaded from the database; `None` before the first load.
+    loaded_at: Mutex<Option<Instant>>,
 }
 
 impl LiveRoster {
     pub fn new(roster: Roster) -> LiveRoster {
-        LiveRoster { current: RwLock::new(Arc::new(roster)), change: Notify::new() }
+        LiveRoster { current: RwLock::new(Arc::new(roster)), change: Notify::new(), loaded_at: Mutex::new(None) }
     }
 
     /// Asks the refresh task to reload the roster now (the database has just changed).
@@ -126,5 +147,11 @@ impl LiveRoster {
             Ok(mut current) => *current = Arc::new(roster),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(roster),
         }
+        *self.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// When the snapshot was last loaded from the database; `None` before the first load.
+    pub fn loaded_at(&self) -> Option<Instant> {
+        *self.loaded_at.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

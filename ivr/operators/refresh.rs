@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::input::RosterError;
 use super::store::{RosterStore, StoredOperator};
-use super::{LiveRoster, Operator, Roster};
+use super::{LiveRoster, NOBODY_TO_RING, Operator, Roster};
 use crate::db::Db;
 
 /// A reload that takes longer is abandoned; the next one starts on schedule.
@@ -33,6 +33,9 @@ pub fn spawn_refresh(roster: Arc<LiveRoster>, db: Db, every: Duration) -> JoinHa
 
 #[derive(Default)]
 struct Refresh {
+    /// Whether the last roster loaded had someone to ring (`None` before the first load):
+    /// the loud warning is said once when nobody can be rung, and again after it changes.
+    someone_to_ring: Option<bool>,
     /// The last reload failed and was reported.
     failing: bool,
 }
@@ -43,7 +46,14 @@ impl Refresh {
             Ok(Ok(operators)) => {
                 // The switchboard is configuration: it stays as it was.
                 let switchboard = roster.snapshot().switchboard.clone();
-                roster.replace(Roster { operators, switchboard });
+                let loaded = Roster { operators, switchboard };
+                let someone = loaded.someone_to_ring();
+                roster.replace(loaded);
+                match (self.someone_to_ring.replace(someone), someone) {
+                    (None | Some(true), false) => tracing::warn!("{NOBODY_TO_RING}"),
+                    (Some(false), true) => tracing::info!("an operator or the switchboard can be rung again"),
+                    _ => {}
+                }
                 if std::mem::take(&mut self.failing) {
                     tracing::info!("operator roster reloaded: the database answers again");
                 }

@@ -37,12 +37,12 @@ use tokio::sync::{Notify, mpsc};
 pub use call::{CallRow, Outcome};
 pub use format::{Format, render};
 pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
-pub use recorder::{FlushReport, Recorder};
+pub use recorder::{FlushReport, Recorder, StatsHealth};
 pub use report::{DateRange, DayRow, RangeError, Summary, TotalRow};
-pub use spool::Spool;
+pub use spool::{Spool, SpoolUsage};
 pub use store::{Store, StoreError};
 pub use totals::{DailyTotals, metric};
-pub use writer::{WriterConfig, WriterHandle};
+pub use writer::{WriterConfig, WriterHandle, WriterStatus};
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -80,6 +80,7 @@ pub fn start_with(
     let overflow = Arc::new(Overflow::new(Arc::clone(&spool)));
     let (tx, rx) = mpsc::channel(queue.max(1));
     let flush = Arc::new(Notify::new());
-    let recorder = Recorder::new(tx, Arc::clone(&flush), Arc::clone(&overflow));
-    (recorder, Writer::new(rx, config, database, spool, overflow, flush).spawn())
+    let status = Arc::new(WriterStatus::default());
+    let recorder = Recorder::new(tx, Arc::clone(&flush), Arc::clone(&overflow), Arc::clone(&status));
+    (recorder, Writer::new(rx, config, database, spool, overflow, flush, status).spawn())
 }

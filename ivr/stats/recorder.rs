@@ -14,7 +14,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::live::LiveCalls;
 use super::record::{CallEvent, FINAL_STATUSES, Record};
 use super::repeat::RepeatCallers;
-use super::spool::Spool;
+use super::spool::{Spool, SpoolUsage};
+use super::writer::WriterStatus;
 use crate::flow::{CallId, Flow, Step};
 
 /// What travels to the writer.
@@ -46,18 +47,49 @@ struct Shared {
     overflow: Arc<Overflow>,
     live: Mutex<LiveCalls>,
     repeat: Mutex<RepeatCallers>,
+    writer: Arc<WriterStatus>,
+}
+
+/// How the statistics are doing, for `/readyz` and the metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatsHealth {
+    /// The database took the writer's last attempt.
+    pub database_up: bool,
+    /// Records waiting in the channel for the writer.
+    pub queued: usize,
+    /// What the spool holds; `None` if its folder cannot be read.
+    pub spool: Option<SpoolUsage>,
+    /// The last append to the spool failed: records are being lost.
+    pub spool_failing: bool,
 }
 
 impl Recorder {
-    pub(super) fn new(tx: mpsc::Sender<Message>, flush: Arc<Notify>, overflow: Arc<Overflow>) -> Recorder {
+    pub(super) fn new(
+        tx: mpsc::Sender<Message>,
+        flush: Arc<Notify>,
+        overflow: Arc<Overflow>,
+        writer: Arc<WriterStatus>,
+    ) -> Recorder {
         let shared = Shared {
             tx,
             flush,
             overflow,
+            writer,
             live: Mutex::new(LiveCalls::new()),
             repeat: Mutex::new(RepeatCallers::new(Utc::now().date_naive())),
         };
         Recorder { shared: Arc::new(shared) }
+    }
+
+    /// How the statistics are doing. Reads the spool's folder.
+    pub fn health(&self) -> StatsHealth {
+        let shared = &self.shared;
+        StatsHealth {
+            database_up: shared.writer.database_up(),
+            queued: shared.tx.max_capacity() - shared.tx.capacity(),
+            spool: shared.overflow.spool.usage().ok(),
+            spool_failing: shared.overflow.spool.is_failing(),
+        }
     }
 
     /// The id for a new call: a keyed hash of its `CallSid` (see `live.rs`), or random.
@@ -88,6 +120,7 @@ impl Recorder {
     /// Records one flow step's events and what the webhook learnt beside the flow (who was
     /// rung for a transfer, how long an answered transfer talked).
     pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>) {
+        crate::service::metrics::step(step, &extra);
         let shared = &self.shared;
         let live = lock(&shared.live).elapsed(step.next.call, Instant::now());
         let mut record = Record::of_step(flow, step, Utc::now(), live.map(|(seconds, _)| seconds));

@@ -24,11 +24,25 @@ pub struct Spool {
     lock: Mutex<()>,
     /// Something was appended since the last replay began (or was left by a previous run).
     dirty: AtomicBool,
+    /// The last append failed: records are being lost (readiness and metrics say so).
+    failing: AtomicBool,
+}
+
+/// What the spool holds now: files waiting for the database, and their size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpoolUsage {
+    pub files: u64,
+    pub bytes: u64,
 }
 
 impl Spool {
     pub fn new(data_dir: &Path) -> Spool {
-        let spool = Spool { dir: data_dir.join("spool"), lock: Mutex::new(()), dirty: AtomicBool::new(false) };
+        let spool = Spool {
+            dir: data_dir.join("spool"),
+            lock: Mutex::new(()),
+            dirty: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+        };
         spool.dirty.store(spool.has_pending(), Ordering::SeqCst);
         spool
     }
@@ -42,6 +56,31 @@ impl Spool {
         if records.is_empty() {
             return Ok(());
         }
+        let appended = self.append_batch(records);
+        self.failing.store(appended.is_err(), Ordering::SeqCst);
+        appended
+    }
+
+    /// Whether the last append failed.
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::SeqCst)
+    }
+
+    /// The files waiting for replay (the pending one included) and their bytes.
+    pub fn usage(&self) -> io::Result<SpoolUsage> {
+        let mut usage = SpoolUsage::default();
+        let pending = self.dir.join(PENDING);
+        for path in self.files()?.into_iter().chain(pending.exists().then_some(pending)) {
+            let bytes = fs::metadata(&path).map_or(0, |m| m.len());
+            if bytes > 0 {
+                usage.files += 1;
+                usage.bytes += bytes;
+            }
+        }
+        Ok(usage)
+    }
+
+    fn append_batch(&self, records: &[Record]) -> io::Result<()> {
         let mut text = String::new();
         for record in records {
             text.push_str(&serde_json::to_string(record).map_err(io::Error::other)?);

@@ -9,6 +9,7 @@
 //! overflow, and replays the spool if the database is up.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
@@ -36,6 +37,19 @@ pub struct WriterConfig {
     pub batch_delay: Duration,
     pub write_timeout: Duration,
     pub retention_days: u32,
+}
+
+/// What the rest of the service may know of the writer, for `/readyz` and the metrics.
+#[derive(Debug, Default)]
+pub struct WriterStatus {
+    /// The database took the writer's last attempt (false until it first connects).
+    database_up: AtomicBool,
+}
+
+impl WriterStatus {
+    pub fn database_up(&self) -> bool {
+        self.database_up.load(Ordering::Relaxed)
+    }
 }
 
 /// Stops the writer: [`WriterHandle::drain`] returns once everything is committed or spooled.
@@ -70,6 +84,8 @@ pub struct Writer {
     purging: Option<JoinHandle<()>>,
     /// Notified by [`Recorder::flush`](super::Recorder::flush): wake now, not at the tick.
     flush: Arc<Notify>,
+    /// `up`, where the rest of the service can read it.
+    status: Arc<WriterStatus>,
 }
 
 impl Writer {
@@ -80,6 +96,7 @@ impl Writer {
         spool: Arc<Spool>,
         overflow: Arc<Overflow>,
         flush: Arc<Notify>,
+        status: Arc<WriterStatus>,
     ) -> Writer {
         let now = Instant::now();
         let (store, up, retry_delay, purge_at, purging) = (None, false, RETRY_FIRST, None, None);
@@ -96,6 +113,7 @@ impl Writer {
             purge_at,
             purging,
             flush,
+            status,
         }
     }
 
@@ -205,8 +223,12 @@ impl Writer {
 
     async fn write(&mut self, records: &[Record]) -> Result<(), ()> {
         let Some(store) = &self.store else { return Err(()) };
+        let started = Instant::now();
         let reason = match timeout(self.config.write_timeout, store.write(records)).await {
-            Ok(Ok(_)) => return Ok(()),
+            Ok(Ok(_)) => {
+                crate::service::metrics::committed(started.elapsed());
+                return Ok(());
+            }
             Ok(Err(error)) => error.to_string(),
             Err(_) => "no answer within the write timeout".to_owned(),
         };
@@ -241,6 +263,7 @@ impl Writer {
             }
         }
         self.up = true;
+        self.status.database_up.store(true, Ordering::Relaxed);
         self.retry_delay = RETRY_FIRST;
         if self.purge_at.is_some_and(|at| at <= Instant::now()) {
             self.purge();
@@ -258,6 +281,7 @@ impl Writer {
             tracing::warn!(%reason, spool = %self.spool.dir().display(), "statistics database unavailable: spooling");
         }
         self.up = false;
+        self.status.database_up.store(false, Ordering::Relaxed);
         self.retry_at = Instant::now() + self.retry_delay;
         self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
     }
@@ -273,7 +297,10 @@ impl Writer {
         let mut replayed = 0;
         for file in files {
             match self.replay_file(file.clone()).await {
-                Ok(count) => replayed += count,
+                Ok(count) => {
+                    replayed += count;
+                    crate::service::metrics::replayed(count);
+                }
                 Err(()) => return self.spool.mark_dirty(),
             }
             if let Err(error) = self.spool.remove(&file) {

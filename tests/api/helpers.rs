@@ -32,6 +32,9 @@ pub struct TestApp {
     /// The running service's statistics recorder: `flush` it before reading the database.
     pub stats: Recorder,
     pub data_dir: PathBuf,
+    /// The running service's shared state (a test may start its draining); `None` for a
+    /// service in another process.
+    pub state: Option<ivr::state::AppState>,
     server: Server,
 }
 
@@ -139,6 +142,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let server = app::Server::build(loaded).await.expect("server binds");
     let address = format!("http://{}", server.local_addr().expect("bound"));
     let stats = server.stats().clone();
+    let state = server.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async move {
         let _ = stopped.await;
@@ -153,6 +157,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         flow,
         stats,
         data_dir,
+        state: Some(state),
         server,
     }
 }
@@ -203,6 +208,30 @@ pub struct Posted {
 }
 
 impl TestApp {
+    /// A service already running in another process at `address` (`http://…`), which
+    /// believes it is reached at `public_url`. Its statistics cannot be flushed from here:
+    /// `stats` is a recorder of this process's own, on a scratch database, that nothing uses.
+    pub fn attach(address: String, public_url: &str, data_dir: PathBuf) -> TestApp {
+        let scratch = data_dir.join("unused-by-this-process").display().to_string();
+        let settings =
+            Settings::from_lookup(|name| (name == "IVR_DATA_DIR").then(|| scratch.clone())).expect("defaults");
+        let db = ivr::db::Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");
+        let (stats, _writer) = ivr::stats::start(&settings, db);
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            public_url: public_url.to_owned(),
+            dialect: Dialect::Twiml,
+            token: None,
+            flow: Flow::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/hotline.toml"))
+                .expect("bundled flow loads"),
+            stats,
+            data_dir,
+            state: None,
+            server: Server { stop: None, task: None, _scratch: None },
+        }
+    }
+
     /// Stops the service as SIGTERM does, and returns once it has drained its statistics.
     pub async fn stop(mut self) {
         if let Some(stop) = self.server.stop.take() {
@@ -404,12 +433,18 @@ impl Call<'_> {
     }
 }
 
-/// Everything the service logs in this test binary, at every level.
+/// Everything the service logs in this test binary, at every level, as text.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.get_or_init(Default::default).lock().expect("log buffer")).into_owned()
 }
 
+/// The same, as `IVR_LOG_FORMAT=json` writes it: one JSON object per line.
+pub fn captured_json_logs() -> String {
+    String::from_utf8_lossy(&JSON_LOGS.get_or_init(Default::default).lock().expect("log buffer")).into_owned()
+}
+
 static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+static JSON_LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
 
 #[derive(Clone)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
@@ -424,14 +459,21 @@ impl Write for LogBuffer {
     }
 }
 
+/// Logs every event twice, through the service's own text and JSON layers.
 fn capture_logs() {
+    use ivr::service::logging::{LogFormat, layer};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| {
-        let buffer = LogBuffer(LOGS.get_or_init(Default::default).clone());
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || buffer.clone())
+        let text = LogBuffer(LOGS.get_or_init(Default::default).clone());
+        let json = LogBuffer(JSON_LOGS.get_or_init(Default::default).clone());
+        let _ = tracing_subscriber::registry()
+            .with(vec![
+                layer(LogFormat::Text, move || text.clone(), false),
+                layer(LogFormat::Json, move || json.clone(), false),
+            ])
+            .with(tracing_subscriber::filter::LevelFilter::TRACE)
             .try_init();
     });
 }

@@ -3,7 +3,7 @@
 //! its own. Synchronisation is by `Recorder::flush` and the server's shutdown, never sleep.
 
 mod cli;
-mod counting;
+pub(crate) mod counting;
 mod privacy;
 mod resilience;
 mod retention;

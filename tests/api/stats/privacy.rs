@@ -4,7 +4,7 @@
 
 use super::counting::{flushed, spawn_on};
 use super::support::{Backend, TestDatabase, contains, new_call_sid, on_both_databases};
-use crate::helpers::{TestApp, captured_logs};
+use crate::helpers::{TestApp, captured_json_logs, captured_logs};
 
 on_both_databases!(no_number_call_sid_or_location_is_stored_spooled_or_logged);
 
@@ -72,9 +72,10 @@ async fn no_number_call_sid_or_location_is_stored_spooled_or_logged(backend: Bac
     assert!(contains(&stored, "safety_plan"), "the database holds the calls");
     assert_eq!(db.summary_around_today().await.calls, 3);
     assert_none_in("the database", &stored, &secrets);
-    let logs = captured_logs();
-    assert!(logs.contains("call started"), "the logs were captured");
-    for secret in &secrets[..secrets.len() - 1] {
-        assert!(!leaked_in_logs(&logs, secret), "`{secret}` found in the logs");
+    for (format, logs) in [("text", captured_logs()), ("JSON", captured_json_logs())] {
+        assert!(logs.contains("call started"), "the {format} logs were captured");
+        for secret in &secrets[..secrets.len() - 1] {
+            assert!(!leaked_in_logs(&logs, secret), "`{secret}` found in the {format} logs");
+        }
     }
 }

@@ -1,0 +1,246 @@
+//! Prometheus metrics, on a listener of their own (`IVR_METRICS_LISTEN`, off by default):
+//! what the call path does (webhooks, calls, transfers and how they end), how the
+//! statistics are doing (channel, spool, replay, commits, the database), the roster (its
+//! age, available operators by language) and sign-in failures.
+//!
+//! Counters and histograms are recorded where things happen, through the `metrics` crate's
+//! global recorder: without `IVR_METRICS_LISTEN` none is installed and recording costs
+//! nothing. Gauges are read from the running service when Prometheus scrapes.
+//!
+//! No label ever holds a caller identifier or free text: every label value comes from a
+//! fixed set (a dialect, a route template, a status code, an outcome, a language).
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::flow::{DialOutcome, Event, Language, Step};
+use crate::state::AppState;
+use crate::stats::CallEvent;
+
+/// Webhooks answered, by `dialect`, `route` (the route's template) and `status`.
+pub const WEBHOOKS: &str = "ivr_webhooks_total";
+/// How long webhooks took to answer, by `dialect` and `route`.
+pub const WEBHOOK_SECONDS: &str = "ivr_webhook_duration_seconds";
+pub const CALLS_STARTED: &str = "ivr_calls_started_total";
+pub const EMERGENCY_TRANSFERS: &str = "ivr_emergency_transfers_total";
+/// How transfers to the police ended, by `outcome`.
+pub const EMERGENCY_OUTCOMES: &str = "ivr_emergency_transfer_outcomes_total";
+/// Transfers to operators, by `route`: `language`, `any_language`, `switchboard`, `nobody`.
+pub const OPERATOR_TRANSFERS: &str = "ivr_operator_transfers_total";
+/// How transfers to operators ended, by `outcome`.
+pub const OPERATOR_OUTCOMES: &str = "ivr_operator_transfer_outcomes_total";
+/// Records waiting in the statistics channel for the writer.
+pub const STATS_QUEUED: &str = "ivr_stats_channel_depth";
+pub const SPOOL_FILES: &str = "ivr_stats_spool_files";
+pub const SPOOL_BYTES: &str = "ivr_stats_spool_bytes";
+/// 1 while the last append to the spool failed: statistics are being lost.
+pub const SPOOL_FAILING: &str = "ivr_stats_spool_failing";
+pub const RECORDS_REPLAYED: &str = "ivr_stats_records_replayed_total";
+/// How long the statistics writer's commits take.
+pub const COMMIT_SECONDS: &str = "ivr_stats_commit_duration_seconds";
+/// 1 while the database took the statistics writer's last attempt.
+pub const DATABASE_UP: &str = "ivr_database_up";
+/// Seconds since the roster was loaded from the database (since start-up, before the first load).
+pub const ROSTER_AGE: &str = "ivr_roster_snapshot_age_seconds";
+/// Available operators who take calls in `language`.
+pub const OPERATORS_AVAILABLE: &str = "ivr_operators_available";
+/// 1 when `IVR_OPERATOR_NUMBER` (the switchboard) is set.
+pub const SWITCHBOARD: &str = "ivr_switchboard_configured";
+/// 1 while `/readyz` says ready.
+pub const READY: &str = "ivr_ready";
+pub const SIGNIN_FAILURES: &str = "ivr_signin_failures_total";
+/// Sign-ins refused because their name had too many recent failures.
+pub const SIGNIN_THROTTLED: &str = "ivr_signin_throttled_total";
+
+/// The route prefixes of the telephony dialects: a webhook's first path segment.
+const DIALECTS: [&str; 2] = ["twilio", "jambonz"];
+
+const SECONDS_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Installs the process's Prometheus recorder (once; later calls return the same handle).
+pub fn install() -> anyhow::Result<&'static PrometheusHandle> {
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle);
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(WEBHOOK_SECONDS.to_owned()), &SECONDS_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(COMMIT_SECONDS.to_owned()), &SECONDS_BUCKETS)?
+        .install_recorder()?;
+    describe();
+    Ok(HANDLE.get_or_init(|| handle))
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(WEBHOOKS, "Webhooks answered, by dialect, route and HTTP status");
+    describe_histogram!(WEBHOOK_SECONDS, metrics::Unit::Seconds, "Time to answer a webhook");
+    describe_counter!(CALLS_STARTED, "Calls answered");
+    describe_counter!(EMERGENCY_TRANSFERS, "Transfers to the police number");
+    describe_counter!(EMERGENCY_OUTCOMES, "How transfers to the police ended");
+    describe_counter!(OPERATOR_TRANSFERS, "Transfers to operators, by who was rung");
+    describe_counter!(OPERATOR_OUTCOMES, "How transfers to operators ended");
+    describe_gauge!(STATS_QUEUED, "Statistics records waiting in the channel");
+    describe_gauge!(SPOOL_FILES, "Statistics spool files waiting for the database");
+    describe_gauge!(SPOOL_BYTES, metrics::Unit::Bytes, "Bytes in the statistics spool");
+    describe_gauge!(SPOOL_FAILING, "1 while the statistics spool cannot be written");
+    describe_counter!(RECORDS_REPLAYED, "Statistics records replayed from the spool");
+    describe_histogram!(COMMIT_SECONDS, metrics::Unit::Seconds, "Statistics writer commit time");
+    describe_gauge!(DATABASE_UP, "1 while the database takes the statistics writer's writes");
+    describe_gauge!(ROSTER_AGE, metrics::Unit::Seconds, "Age of the operator roster snapshot");
+    describe_gauge!(OPERATORS_AVAILABLE, "Available operators, by language they take calls in");
+    describe_gauge!(SWITCHBOARD, "1 when the switchboard (IVR_OPERATOR_NUMBER) is set");
+    describe_gauge!(READY, "1 while /readyz says ready");
+    describe_counter!(SIGNIN_FAILURES, "Failed sign-ins to the dashboard");
+    describe_counter!(SIGNIN_THROTTLED, "Sign-ins refused for too many recent failures");
+}
+
+/// The metrics listener, bound: serve it with [`serve`].
+pub struct MetricsListener {
+    listener: TcpListener,
+    handle: &'static PrometheusHandle,
+}
+
+impl MetricsListener {
+    /// Installs the recorder and binds `address`.
+    pub async fn bind(address: SocketAddr) -> anyhow::Result<MetricsListener> {
+        let handle = install()?;
+        STARTED.get_or_init(Instant::now);
+        let listener = TcpListener::bind(address).await?;
+        Ok(MetricsListener { listener, handle })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves `GET /metrics` until the task is aborted.
+    pub fn spawn(self, app: AppState) -> tokio::task::JoinHandle<()> {
+        let handle = self.handle;
+        tokio::spawn(async move {
+            let upkeep = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    handle.run_upkeep();
+                }
+            });
+            let router = Router::new().route("/metrics", get(scrape)).with_state(app);
+            if let Err(error) = axum::serve(self.listener, router).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+            upkeep.abort();
+        })
+    }
+}
+
+/// Reads the gauges from the running service, then renders every metric.
+async fn scrape(State(app): State<AppState>) -> Response {
+    let Some(handle) = HANDLE.get() else { return axum::http::StatusCode::NOT_FOUND.into_response() };
+    let health = app.stats.health();
+    gauge!(DATABASE_UP).set(f64::from(u8::from(health.database_up)));
+    gauge!(STATS_QUEUED).set(health.queued as f64);
+    let spool = health.spool.unwrap_or_default();
+    gauge!(SPOOL_FILES).set(spool.files as f64);
+    gauge!(SPOOL_BYTES).set(spool.bytes as f64);
+    gauge!(SPOOL_FAILING).set(f64::from(u8::from(health.spool_failing)));
+    let roster = app.roster.snapshot();
+    let loaded = app.roster.loaded_at().or(STARTED.get().copied()).unwrap_or_else(Instant::now);
+    gauge!(ROSTER_AGE).set(loaded.elapsed().as_secs_f64());
+    for language in Language::ALL {
+        gauge!(OPERATORS_AVAILABLE, "language" => language.code()).set(roster.available_for(language) as f64);
+    }
+    gauge!(SWITCHBOARD).set(f64::from(u8::from(roster.switchboard.is_some())));
+    let ready = super::health::readiness(&app).ready;
+    gauge!(READY).set(f64::from(u8::from(ready)));
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], handle.render()).into_response()
+}
+
+/// Counts a webhook and times it, by dialect, route template and status. Other requests
+/// (admin pages, prompts, unknown paths) pass untouched.
+pub async fn track_webhooks(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let dialect = route.as_deref().and_then(dialect_of);
+    let Some((dialect, route)) = dialect.zip(route) else { return next.run(request).await };
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    counter!(WEBHOOKS, "dialect" => dialect, "route" => route.clone(), "status" => status).increment(1);
+    histogram!(WEBHOOK_SECONDS, "dialect" => dialect, "route" => route).record(started.elapsed());
+    response
+}
+
+fn dialect_of(route: &str) -> Option<&'static str> {
+    let first = route.trim_start_matches('/').split('/').next()?;
+    DIALECTS.into_iter().find(|d| *d == first)
+}
+
+/// Counts what one flow step did: a call started, transfers begun and ended. `extra` says
+/// who was rung for a transfer to operators. Called for every step the webhooks take.
+pub fn step(step: &Step<'_>, extra: &[CallEvent]) {
+    for event in &step.events {
+        match event {
+            Event::CallStarted => counter!(CALLS_STARTED).increment(1),
+            Event::EmergencyTransfer => counter!(EMERGENCY_TRANSFERS).increment(1),
+            Event::DialEnded { emergency: true, outcome } => {
+                counter!(EMERGENCY_OUTCOMES, "outcome" => outcome_label(*outcome)).increment(1);
+            }
+            Event::DialEnded { emergency: false, outcome } => {
+                counter!(OPERATOR_OUTCOMES, "outcome" => outcome_label(*outcome)).increment(1);
+            }
+            _ => {}
+        }
+    }
+    for event in extra {
+        if let CallEvent::Rung { route, .. } = event {
+            counter!(OPERATOR_TRANSFERS, "route" => route_label(route)).increment(1);
+        }
+    }
+}
+
+fn outcome_label(outcome: DialOutcome) -> &'static str {
+    match outcome {
+        DialOutcome::Completed => "completed",
+        DialOutcome::Busy => "busy",
+        DialOutcome::NoAnswer => "no-answer",
+        DialOutcome::Failed => "failed",
+    }
+}
+
+/// The route names of `operators::Route`, as static labels.
+fn route_label(route: &str) -> &'static str {
+    ["language", "any_language", "switchboard", "nobody"].into_iter().find(|r| *r == route).unwrap_or("other")
+}
+
+/// One commit of the statistics writer.
+pub fn committed(took: Duration) {
+    histogram!(COMMIT_SECONDS).record(took);
+}
+
+/// Records replayed from the spool into the database.
+pub fn replayed(records: usize) {
+    counter!(RECORDS_REPLAYED).increment(records as u64);
+}
+
+/// A failed sign-in (wrong name or password).
+pub fn signin_failed() {
+    counter!(SIGNIN_FAILURES).increment(1);
+}
+
+/// A sign-in refused for too many recent failures.
+pub fn signin_throttled() {
+    counter!(SIGNIN_THROTTLED).increment(1);
+}

@@ -1,0 +1,22 @@
+//! What the engineer who keeps the line up sees of a running instance, apart from calls:
+//! whether it is alive and ready (`/healthz`, `/readyz`), its Prometheus metrics on a
+//! listener of their own, its logs (text or JSON lines), and the front page that says what
+//! this service is and how to point a telephony provider at it.
+//!
+//! None of it is on the call path: readiness is reported, never enforced, so a call is
+//! answered whatever `/readyz` says.
+
+pub mod health;
+pub mod home;
+pub mod logging;
+pub mod metrics;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+/// `/`, `/healthz` and `/readyz`, beside the webhooks and the admin pages.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(home::page)).route("/healthz", get(health::alive)).route("/readyz", get(health::ready))
+}
