@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Loopback comparison of the incoming-call webhook: the real `ivr serve` with signature
-# checking on, against a bare axum handler that parses the same form body and returns a
-# static TwiML document (benches/webhooks.rs --bare-server). Each server runs alone, then
-# wrk (a second process) loads it over 127.0.0.1 with the same signed request.
+# Loopback comparison of the incoming-call webhook, in both dialects: the real `ivr serve`
+# with signature checking on (X-Twilio-Signature, Jambonz-Signature), against a bare axum
+# handler that parses the same body (a form, JSON) and returns a static document
+# (benches/webhooks.rs --bare-server). Each server runs alone, then wrk (a second process)
+# loads it over 127.0.0.1 with the same signed request.
 #
 #   bash benches/loopback.sh [seconds] [connections]
 set -euo pipefail
@@ -32,6 +33,27 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["X-Twilio-Signature"] = os.getenv("SIG")
 LUA
 
+# jambonz: the JSON body its feature server posts to the application's call webhook, and its
+# Jambonz-Signature (HMAC-SHA256 over "<t>.<body>"), stamped when each run starts (jambonz
+# refuses nothing older than five minutes, and neither does the service).
+jambonz_secret=loopback-jambonz-secret
+export JBODY='{"call_sid":"9f1c2b3a-0d4e-4f5a-8b6c-7d8e9f0a1b2c","direction":"inbound","from":"+77011234567","to":"111","call_id":"a1b2@203.0.113.7","sip_status":100,"sip_reason":"Trying","call_status":"trying","account_sid":"9351f46a-678c-43f5-b8a6-d4eb58d131af","application_sid":"0dddaabf-0a30-43e3-84e8-426873b1a78b","originating_sip_ip":"203.0.113.7","originating_sip_trunk_name":"kz-trunk"}'
+jambonz_sign() {
+  python3 - "$jambonz_secret" "$JBODY" <<'PY'
+import hashlib, hmac, sys, time
+secret, body = sys.argv[1:]
+t = int(time.time())
+print(f"t={t},v1=" + hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest())
+PY
+}
+jscript=$(mktemp --suffix=.lua)
+cat > "$jscript" <<'LUA'
+wrk.method = "POST"
+wrk.body = os.getenv("JBODY")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Jambonz-Signature"] = os.getenv("JSIG")
+LUA
+
 wait_ready() {
   for _ in $(seq 1 200); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
@@ -46,11 +68,16 @@ measure() { # name address
   wait_ready "$2"
   wrk -t1 -c"$connections" -d2s -s "$script" "http://$2/twilio/voice" >/dev/null
   wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$script" "http://$2/twilio/voice" | tee "/tmp/loopback-$1.txt"
+  export JSIG=$(jambonz_sign)
+  echo "-- jambonz"
+  wrk -t1 -c"$connections" -d2s -s "$jscript" "http://$2/jambonz/call" >/dev/null
+  wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$jscript" "http://$2/jambonz/call" | tee "/tmp/loopback-jambonz-$1.txt"
 }
 
 bare_bin=$(ls -t target/release/deps/webhooks-* | grep -v '\.d$' | head -1)
 run_real() {
   IVR_LISTEN=127.0.0.1:8113 IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token IVR_LOG=error \
+    IVR_JAMBONZ_WEBHOOK_SECRET=$jambonz_secret \
     IVR_OPERATOR_NUMBER=+77170000111 IVR_DATA_DIR="$tmp/data" IVR_DATABASE_URL="sqlite://$tmp/bench.sqlite3" \
     ./target/release/ivr serve & pid=$!
   echo "== ivr serve (signature checking on), round $1"; measure "real-$1" 127.0.0.1:8113
@@ -66,10 +93,14 @@ tmp=$(mktemp -d)
 for round in 1 2; do run_real "$round"; run_bare "$round"; done
 
 rate() { awk '/Requests\/sec/ {print $2}' "/tmp/loopback-$1.txt"; }
-python3 - "$(rate real-1)" "$(rate real-2)" "$(rate bare-1)" "$(rate bare-2)" <<'PY'
+for dialect in twiml jambonz; do
+  p=""; [ "$dialect" = jambonz ] && p="jambonz-"
+  python3 - "$dialect" "$(rate ${p}real-1)" "$(rate ${p}real-2)" "$(rate ${p}bare-1)" "$(rate ${p}bare-2)" <<'PY'
 import sys
-r1, r2, b1, b2 = map(float, sys.argv[1:])
+d = sys.argv[1]
+r1, r2, b1, b2 = map(float, sys.argv[2:])
 r, b = (r1 + r2) / 2, (b1 + b2) / 2
-print(f"ivr serve {r:.0f} req/s (rounds {r1:.0f}, {r2:.0f}); bare {b:.0f} req/s (rounds {b1:.0f}, {b2:.0f}); ratio {r / b:.2f}")
+print(f"{d}: ivr serve {r:.0f} req/s (rounds {r1:.0f}, {r2:.0f}); bare {b:.0f} req/s (rounds {b1:.0f}, {b2:.0f}); ratio {r / b:.2f}")
 PY
-rm -rf "$script" "$tmp"
+done
+rm -rf "$script" "$jscript" "$tmp"
