@@ -55,8 +55,9 @@ pub enum SimulateError {
          answered, busy, no-answer, failed"
     )]
     Token(String),
-    #[error("--keys step {step} (`{token}`): {reason}")]
-    Script { step: usize, token: String, reason: String },
+    /// A step of a script that cannot happen; `transcript` is the call up to it.
+    #[error("--keys step {step} (`{token}`): {reason}\nthe call until then:\n{transcript}")]
+    Script { step: usize, token: String, reason: String, transcript: String },
     #[error("no key on the language menu `{menu}` chooses {language}")]
     NoLanguageKey { menu: String, language: Language },
     #[error("the terminal: {0} (a scripted call with --keys needs none)")]

@@ -77,6 +77,7 @@ pub async fn transcript(
             step: index + 1,
             token: token(action),
             reason: error.to_string(),
+            transcript: lines.join("\n"),
         })?;
         lines.extend(transcript::turn(&turn));
     }

@@ -1,5 +1,5 @@
 //! The admin pages in a real browser: headless Chromium driven through chromedriver, over a
-//! database seeded with synthetic history. Runs only with `IVR_TEST_BROWSER=1` (CI sets it)
+//! database seeded with synthetic history. Runs only with `IVR_TEST_BROWSER=1` (CI sets it, and fails without it: `optional.rs`)
 //! and then fails plainly if chromedriver is missing. Screenshots go to
 //! `target/screenshots/` for a person to look at.
 
@@ -22,8 +22,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 #[tokio::test]
 async fn an_analyst_reads_the_dashboard_and_the_prompts_in_chromium() {
-    if std::env::var("IVR_TEST_BROWSER").as_deref() != Ok("1") {
-        eprintln!("skipped: set IVR_TEST_BROWSER=1 to run the browser tests");
+    if crate::optional::suite("IVR_TEST_BROWSER", "browser suite (headless Chromium)").is_none() {
         return;
     }
     let seeded = Seeded::new().await;

@@ -90,6 +90,10 @@ async fn a_transcript_shows_prompts_keys_and_transfers_plainly() {
 async fn a_script_that_does_not_fit_the_call_fails_at_its_step() {
     let ringing = scripted(None, "9,2").await.expect_err("a key while the police ring");
     assert!(matches!(&ringing, SimulateError::Script { step: 2, token, .. } if token == "2"), "{ringing}");
+    let told = ringing.to_string();
+    let (_, transcript) = told.split_once("the call until then:\n").expect("the call so far is told");
+    assert!(transcript.starts_with("call answered\n"), "{told}");
+    assert!(transcript.contains("→ police 102") && transcript.ends_with("> 2"), "up to the failing step:\n{told}");
     let ended = scripted(None, "9,answered,1").await.expect_err("a key after the call ended");
     assert!(ended.to_string().contains("step 3") && ended.to_string().contains("ended"), "{ended}");
     assert!(matches!(parse_script("1,hello"), Err(SimulateError::Token(t)) if t == "hello"));
