@@ -50,7 +50,7 @@ enum Command {
     /// Apply the database's migrations (`serve` also does, at start-up).
     Migrate,
     /// Print the anonymous call statistics of a range of days.
-    Report(ivr::stats::cli::ReportArgs),
+    Report(ivr::reports::cli::ReportArgs),
     /// Fill the statistics database with synthetic calls, for demos and benchmarks.
     DemoData(ivr::stats::cli::DemoDataArgs),
 }
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         Command::Users { command } => ivr::access::cli::users(command),
         Command::Tokens { command } => ivr::access::cli::tokens(command),
         Command::Migrate => ivr::db::cli::migrate(),
-        Command::Report(args) => ivr::stats::cli::report(args),
+        Command::Report(args) => ivr::reports::cli::report(args),
         Command::DemoData(args) => ivr::stats::cli::demo_data(args),
     };
     match result {

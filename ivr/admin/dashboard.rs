@@ -11,7 +11,8 @@ use super::views::{
 };
 use crate::flow::Flow;
 use crate::reports::MAX_DAYS;
-use crate::stats::{DateRange, RangeError, Summary};
+use crate::reports::Summary;
+use crate::stats::{DateRange, RangeError};
 
 /// The heatmap's hours are Kazakhstan's (one time zone, UTC+5, since March 2024); the
 /// statistics count UTC hours.
@@ -67,7 +68,7 @@ pub fn dashboard_view(
         operator: OperatorAnswers {
             rung: summary.operator_transfers,
             answered: summary.operator_answered,
-            avg_seconds_to_answer: (summary.avg_seconds_to_answer > 0.0).then_some(summary.avg_seconds_to_answer),
+            avg_seconds_to_answer: summary.avg_seconds_to_answer,
         },
         hangups: in_flow_order(flow, &summary.exit_nodes),
     }

@@ -9,12 +9,10 @@
 //! these aggregate counts; per-call rows are never exported under suppression (see
 //! `calls.csv` in `mod.rs`).
 
-use std::collections::BTreeMap;
-
-use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::stats::{CallRow, Summary};
+use super::Summary;
+use crate::stats::CallRow;
 
 /// A count as a cell: the number, or `<k` when it is below `k`.
 pub fn count(value: i64, min_count: u32) -> String {
@@ -103,19 +101,16 @@ pub const DAILY_HEADER: [&str; 12] = [
     "operator_transfers",
 ];
 
-/// One row per day of the summary's range, days without calls included as zeros.
-/// `synthetic` holds the demo calls per day, so a spreadsheet shows which days are not real.
-pub fn daily_csv(
-    summary: &Summary,
-    synthetic: &BTreeMap<NaiveDate, i64>,
-    min_count: u32,
-) -> Result<Vec<u8>, csv::Error> {
+/// One row per day of the summary's range, days without calls included as zeros, with
+/// the demo calls of each day, so a spreadsheet shows which days are not real. The one
+/// daily CSV: the API's `daily.csv` and `ivr report --format csv`.
+pub fn daily_csv(summary: &Summary, min_count: u32) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(DAILY_HEADER)?;
     for d in &summary.days {
         let counts = [
             d.calls,
-            synthetic.get(&d.day).copied().unwrap_or(0),
+            d.synthetic_calls,
             d.kk,
             d.ru,
             d.self_service,
@@ -181,7 +176,7 @@ fn finish(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, csv::Error> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
+    use chrono::{NaiveDate, TimeZone, Utc};
 
     use super::*;
     use crate::stats::{DateRange, TotalRow};
@@ -202,6 +197,7 @@ mod tests {
             row(1, "language", "kk", 6),
             row(1, "language", "ru", 1),
             row(1, "outcome", "self_service", 7),
+            row(1, "synthetic", "", 7),
             row(3, "calls", "", 2),
             row(3, "language", "ru", 2),
             row(3, "outcome", "emergency", 2),
@@ -225,7 +221,7 @@ mod tests {
 
     #[test]
     fn daily_csv_has_every_day_and_suppresses_small_cells() {
-        let csv = text(daily_csv(&summary(), &BTreeMap::from([(day(1), 7)]), 1).unwrap());
+        let csv = text(daily_csv(&summary(), 1).unwrap());
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], DAILY_HEADER.join(","));
         assert_eq!(
@@ -236,8 +232,8 @@ mod tests {
                 "2026-03-03,2,0,0,2,0,0,2,0,0,2,0"
             ]
         );
-        let shared = text(daily_csv(&summary(), &BTreeMap::new(), 3).unwrap());
-        assert_eq!(shared.lines().nth(1), Some("2026-03-01,7,<3,6,<3,7,<3,<3,<3,<3,<3,<3"));
+        let shared = text(daily_csv(&summary(), 3).unwrap());
+        assert_eq!(shared.lines().nth(1), Some("2026-03-01,7,7,6,<3,7,<3,<3,<3,<3,<3,<3"));
     }
 
     #[test]

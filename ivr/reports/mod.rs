@@ -14,10 +14,10 @@
 //! Every parameter is checked before anything is read ([`query`]); suppression is in
 //! [`export`]. Errors are `{"error": "…"}` like the rest of `/api`. Rows carry no caller identifier: there is none in the database.
 
+pub mod cli;
 mod export;
 mod query;
-
-use std::collections::BTreeMap;
+mod summary;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -29,10 +29,11 @@ use crate::access::{Guarded, Role};
 use crate::db::Db;
 use crate::error::{Error, JsonError};
 use crate::state::AppState;
-use crate::stats::{DateRange, Store, Summary, metric};
+use crate::stats::{DateRange, Store};
 
 pub use export::{CALLS_HEADER, DAILY_HEADER};
 pub use query::{BadQuery, MAX_DAYS, ReportFormat, ReportQuery};
+pub use summary::{Summarize, Summary};
 
 /// Who may read reports.
 pub const ROLES: [Role; 2] = [Role::Admin, Role::Analyst];
@@ -64,11 +65,8 @@ async fn summary(State(state): State<AppState>, Query(pairs): Pairs) -> Result<R
 
 async fn daily(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, JsonError> {
     let q = admit(&pairs, &[ReportFormat::Csv])?;
-    let rows = state.db.total_rows(q.range).await?;
-    let synthetic: BTreeMap<NaiveDate, i64> =
-        rows.iter().filter(|r| r.metric == metric::SYNTHETIC).map(|r| (r.day, r.value)).collect();
-    let summary = Summary::from_rows(q.range, &rows);
-    Ok(csv_response("daily", q.range, export::daily_csv(&summary, &synthetic, q.min_count))?)
+    let summary = state.db.summary(q.range).await?;
+    Ok(csv_response("daily", q.range, export::daily_csv(&summary, q.min_count))?)
 }
 
 async fn calls(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Response, JsonError> {

@@ -1,15 +1,12 @@
-//! `ivr report` and `ivr demo-data`: the statistics from the command line. Each checks its
-//! input before touching the database, and writes in one transaction, so a bad argument or
-//! a failure leaves nothing half-written.
+//! `ivr demo-data`: a synthetic history, for demos and benchmarks. It checks its input
+//! before touching the database and writes in one transaction, so a bad argument or a
+//! failure leaves nothing half-written; it refuses a database that holds real calls.
 
-use std::io::Write;
 use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
 
 use super::demo::{self, DemoPlan};
-use super::format::{self, Format};
-use super::report::DateRange;
 use super::store::Store;
 use crate::config::Settings;
 use crate::db::cli::{Outcome, with_db};
@@ -17,18 +14,8 @@ use crate::flow::Flow;
 
 const MAX_DEMO_CALLS: usize = 20_000_000;
 const MAX_DEMO_DAYS: u32 = 3660;
-
-#[derive(clap::Args, Debug)]
-pub struct ReportArgs {
-    /// First day (UTC), YYYY-MM-DD.
-    #[arg(long)]
-    pub from: String,
-    /// Last day (UTC), YYYY-MM-DD, included.
-    #[arg(long)]
-    pub to: String,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
+/// Where demo data may go: a file beside the default database that git ignores too.
+pub const DEMO_FILE: &str = "demo.sqlite3";
 
 #[derive(clap::Args, Debug)]
 pub struct DemoDataArgs {
@@ -43,21 +30,6 @@ pub struct DemoDataArgs {
     pub seed: u64,
 }
 
-/// Prints the summary of a range.
-pub fn report(args: ReportArgs) -> Outcome {
-    let range = DateRange::parse(&args.from, &args.to).map_err(|e| vec![format!("--from/--to: {e}")])?;
-    let settings = Settings::from_env()?;
-    with_db(&settings, |db| async move {
-        let summary = db.summary(range).await.map_err(|e| vec![e.to_string()])?;
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        let _ = std::io::stdout().lock().write_all(format::render(&summary, args.format).as_bytes());
-        if let Some(warning) = format::synthetic_warning(&summary).filter(|_| args.format == Format::Json) {
-            eprintln!("warning: {warning}");
-        }
-        Ok(())
-    })
-}
-
 /// Fills the database with synthetic history; refuses a database that holds real calls.
 pub fn demo_data(args: DemoDataArgs) -> Outcome {
     let plan = demo_plan(&args)?;
@@ -68,7 +40,8 @@ pub fn demo_data(args: DemoDataArgs) -> Outcome {
         let real = store.real_calls().await.map_err(|e| vec![e.to_string()])?;
         if real > 0 {
             return Err(vec![format!(
-                "this database holds {real} real calls: demo data goes into a database of its own (set IVR_DATABASE_URL)"
+                "this database holds {real} real calls: demo data goes into a database of its own, \
+                 such as IVR_DATABASE_URL=sqlite://{DEMO_FILE}"
             )]);
         }
         let started = Instant::now();

@@ -12,17 +12,16 @@
 //! The call path never waits on the database: [`Recorder`] only ever `try_send`s.
 //! [`Writer`](writer::Writer) commits batches in one transaction each; the store keeps the
 //! per-call rows and the [daily totals](totals) exact and idempotent by `(call id, step)`.
-//! Reports ([`Summary`]) read only the daily totals.
+//! Reports (`crate::reports`) read only the daily totals, summed by the database.
 
 mod call;
 pub mod cli;
 pub mod demo;
-mod format;
 mod live;
+mod range;
 mod record;
 mod recorder;
 mod repeat;
-mod report;
 pub mod retention;
 mod spool;
 pub mod store;
@@ -35,13 +34,12 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
 pub use call::{CallRow, Outcome};
-pub use format::{Format, render};
+pub use range::{DateRange, DayRow, HourSum, MetricSum, RangeError, RangeTotals, TotalRow};
 pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
 pub use recorder::{FlushReport, Recorder, StatsHealth};
-pub use report::{DateRange, DayRow, RangeError, Summary, TotalRow};
 pub use spool::{Spool, SpoolUsage};
 pub use store::{Store, StoreError};
-pub use totals::{DailyTotals, metric};
+pub use totals::{DailyTotals, NO_LANGUAGE, metric};
 pub use writer::{WriterConfig, WriterHandle, WriterStatus};
 
 use crate::config::Settings;

@@ -55,7 +55,8 @@ pub struct Totals {
     pub emergency_transfers: i64,
     pub operator_transfers: i64,
     pub abandoned: i64,
-    pub avg_ivr_seconds: f64,
+    /// `None` when no call was measured: a dash, as `ivr report` prints it.
+    pub avg_ivr_seconds: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -203,7 +204,7 @@ fn cards(t: &'static Text, totals: &Totals) -> Vec<Card> {
         card(t.operator_transfers, totals.operator_transfers),
         card(t.abandoned, totals.abandoned),
         Card {
-            value: format!("{} {}", decimal(totals.avg_ivr_seconds), t.seconds),
+            value: totals.avg_ivr_seconds.map_or_else(|| "—".to_owned(), |s| format!("{} {}", decimal(s), t.seconds)),
             label: t.avg_ivr_time,
             share: None,
         },

@@ -17,8 +17,8 @@ use std::future::Future;
 use chrono::NaiveDate;
 
 use super::call::CallRow;
+use super::range::{DateRange, RangeTotals, TotalRow};
 use super::record::Record;
-use super::report::{DateRange, Summary, TotalRow};
 use super::totals::DailyTotals;
 use crate::db::{Db, DbError, on_db};
 
@@ -86,10 +86,8 @@ pub trait Store: Send + Sync + 'static {
     /// How many calls the aggregates count that are not synthetic.
     fn real_calls(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
-    /// The summary of a range, from the aggregates.
-    fn summary(&self, range: DateRange) -> impl Future<Output = Result<Summary, StoreError>> + Send {
-        async move { Ok(Summary::from_rows(range, &self.total_rows(range).await?)) }
-    }
+    /// The daily totals of a range, summed by the database (see `range.rs`).
+    fn range_totals(&self, range: DateRange) -> impl Future<Output = Result<RangeTotals, StoreError>> + Send;
 }
 
 impl Store for Db {
@@ -110,5 +108,8 @@ impl Store for Db {
     }
     async fn real_calls(&self) -> Result<i64, StoreError> {
         on_db!(self, s => s.real_calls())
+    }
+    async fn range_totals(&self, range: DateRange) -> Result<RangeTotals, StoreError> {
+        on_db!(self, s => s.range_totals(range))
     }
 }

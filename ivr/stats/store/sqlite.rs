@@ -10,9 +10,14 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use super::plan::{self, CALL_COLUMNS, CALL_UPSERT, CHUNK, StepRow, TOTALS_UPSERT, push_call_row};
 use super::{Purged, Store, StoreError, Written};
 use crate::stats::call::CallRow;
+use crate::stats::range::{DAYS, DateRange, RangeTotals, SUMS, TotalRow};
 use crate::stats::record::Record;
-use crate::stats::report::{DateRange, TotalRow};
 use crate::stats::totals::DailyTotals;
+
+/// Calls by weekday (0 is Monday; `%w` counts from Sunday) and hour.
+const HOURS: &str = "SELECT (CAST(strftime('%w', day) AS INTEGER) + 6) % 7 AS weekday, key AS hour, \
+     CAST(SUM(value) AS BIGINT) AS value FROM daily_totals \
+     WHERE metric = 'hour' AND day >= $1 AND day <= $2 GROUP BY 1, 2 ORDER BY 1, 2";
 
 impl Store for crate::db::Sqlite {
     async fn write(&self, records: &[Record]) -> Result<Written, StoreError> {
@@ -70,6 +75,17 @@ impl Store for crate::db::Sqlite {
         let sql = "SELECT CAST(COALESCE(SUM(CASE WHEN metric = 'calls' THEN value ELSE -value END), 0) AS BIGINT) \
                    FROM daily_totals WHERE metric IN ('calls', 'synthetic') AND key = ''";
         Ok(sqlx::query_scalar(sql).fetch_one(self.reader()).await?)
+    }
+
+    /// The three sums read side by side, on connections of their own.
+    async fn range_totals(&self, range: DateRange) -> Result<RangeTotals, StoreError> {
+        let (from, to) = (range.from, range.to);
+        let (sums, days, hours) = tokio::try_join!(
+            sqlx::query_as(SUMS).bind(from).bind(to).fetch_all(self.reader()),
+            sqlx::query_as(DAYS).bind(from).bind(to).fetch_all(self.reader()),
+            sqlx::query_as(HOURS).bind(from).bind(to).fetch_all(self.reader()),
+        )?;
+        Ok(RangeTotals { sums, days, hours })
     }
 }
 

@@ -2,7 +2,8 @@
 //! every webhook twice: in both dialects, with the same counts from a TwiML call and a
 //! jambonz call on the same path.
 
-use ivr::stats::{CallRow, Store, Summary};
+use ivr::reports::Summary;
+use ivr::stats::{CallRow, Store};
 use ivr::telephony::softphone::Dialect;
 
 use super::support::{Backend, TestDatabase, around_today, new_call_sid, on_both_databases};
@@ -114,7 +115,7 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     assert!(calls.iter().all(|c| c.started_at.is_some() && c.ended.as_deref() == Some("completed")));
     let mut calls = calls;
     calls.sort_by(|a, b| a.path.cmp(&b.path));
-    let counts = Summary { avg_ivr_seconds: 0.0, avg_seconds_to_transfer: 0.0, avg_seconds_to_answer: 0.0, ..s };
+    let counts = Summary { avg_ivr_seconds: None, avg_seconds_to_transfer: None, avg_seconds_to_answer: None, ..s };
     (counts, calls)
 }
 

@@ -7,8 +7,9 @@
 use chrono::{NaiveDate, TimeDelta};
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
+use ivr::reports::{Summarize, Summary};
 use ivr::stats::demo::{self, DemoPlan};
-use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, Summary, TotalRow, call_key};
+use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, TotalRow, call_key};
 
 use super::support::{Backend, TestDatabase, on_both_databases, today};
 
@@ -85,7 +86,7 @@ async fn check_counts(store: &impl Store) {
     assert_eq!(s.dial_results.get("police:completed"), Some(&1));
     assert_eq!((s.ended.get("completed"), s.ended.get("canceled")), (Some(&2), Some(&1)));
     assert_eq!(s.weekday_hours.iter().map(|day| day[10]).sum::<i64>(), 3, "all started at 10 UTC");
-    assert_eq!((s.avg_ivr_seconds, s.avg_seconds_to_transfer), (26.7, 20.0), "(50 + 20 + 10) / 3 and 20");
+    assert_eq!((s.avg_ivr_seconds, s.avg_seconds_to_transfer), (Some(26.7), Some(20.0)), "(50 + 20 + 10) / 3 and 20");
     let calls = store.calls(DateRange::new(today(), today()).unwrap()).await.expect("calls");
     let first = calls.iter().find(|c| c.call_id == 1).expect("call 1");
     assert_eq!(first.path, "language:1 welcome safety_notice main:2 safety_plan_1");
@@ -199,7 +200,10 @@ async fn check_synthetic(store: &impl Store) {
     assert_eq!(store.real_calls().await.unwrap(), 0);
     let month = DateRange::new(today() - TimeDelta::days(30), today()).unwrap();
     let summary = store.summary(month).await.unwrap();
-    assert!(summary.operator_answered > 0 && summary.avg_seconds_to_answer > 0.0, "answered transfers are timed");
+    assert!(
+        summary.operator_answered > 0 && summary.avg_seconds_to_answer.is_some_and(|s| s > 0.0),
+        "answered transfers are timed"
+    );
     assert_eq!((summary.calls, summary.synthetic_calls), (3000, 3000));
     assert!(summary.outcomes.values().all(|n| *n > 0), "every outcome occurs: {:?}", summary.outcomes);
     assert_eq!(summary.languages.values().sum::<i64>(), 3000);

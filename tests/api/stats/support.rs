@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use ivr::db::Db;
-use ivr::stats::{Store, Summary};
+use ivr::reports::{Summarize, Summary};
 use sqlx::Connection;
 
 /// Runs each listed `async fn name(backend: Backend)` once on SQLite and once on
@@ -57,7 +57,7 @@ pub struct TestDatabase {
     pub url: String,
     /// Holds the SQLite file; also a data folder the test may use.
     pub dir: tempfile::TempDir,
-    sqlite_file: Option<PathBuf>,
+    pub sqlite_file: Option<PathBuf>,
     postgres: Option<(String, String)>,
 }
 

@@ -109,7 +109,7 @@ fn busy_dashboard() -> DashboardView {
             emergency_transfers: 3,
             operator_transfers: 10,
             abandoned: 5,
-            avg_ivr_seconds: 74.25,
+            avg_ivr_seconds: Some(74.25),
         },
         days: (1..=7).map(|d| DayCount { day: day(3, d), calls: [4, 8, 2, 0, 10, 9, 9][d as usize - 1] }).collect(),
         languages: counts(&BTreeMap::from([("kk".into(), 25), ("ru".into(), 15), ("none".into(), 2)])),

@@ -1,0 +1,183 @@
+//! What the daily totals add up to over a range of days, summed by the database: the
+//! totals by (metric, key), the headline counts of each day, and calls by weekday and
+//! hour. Reports (`crate::reports`) are built from this and never from the daily rows, so
+//! a year's summary reads a few hundred sums instead of every row of the year.
+//!
+//! The SQL is written once for both databases where they agree (`SUMS`, `DAYS`); only the
+//! weekday of a date is spelled differently (each store's `HOURS`). [`RangeTotals::from_rows`]
+//! is the same sum done in memory, which the store suite checks the databases against.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use super::totals::metric;
+
+/// An inclusive range of UTC days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DateRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("`{0}` is not a date (YYYY-MM-DD)")]
+    NotADate(String),
+    #[error("the range is reversed: {from} is after {to}")]
+    Reversed { from: NaiveDate, to: NaiveDate },
+}
+
+impl DateRange {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<DateRange, RangeError> {
+        if from > to {
+            return Err(RangeError::Reversed { from, to });
+        }
+        Ok(DateRange { from, to })
+    }
+
+    /// Parses two `YYYY-MM-DD` dates.
+    pub fn parse(from: &str, to: &str) -> Result<DateRange, RangeError> {
+        let date = |text: &str| {
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| RangeError::NotADate(text.to_owned()))
+        };
+        DateRange::new(date(from)?, date(to)?)
+    }
+
+    pub fn days(self) -> impl Iterator<Item = NaiveDate> {
+        self.from.iter_days().take_while(move |d| *d <= self.to)
+    }
+
+    fn contains(self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+/// One row of `daily_totals`.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct TotalRow {
+    pub day: NaiveDate,
+    pub metric: String,
+    pub key: String,
+    pub value: i64,
+}
+
+/// A (metric, key) total over a range.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct MetricSum {
+    pub metric: String,
+    pub key: String,
+    pub value: i64,
+}
+
+/// One day's headline counts (calls unless said otherwise).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DayRow {
+    pub day: NaiveDate,
+    pub calls: i64,
+    /// Calls made by `ivr demo-data`: not real.
+    pub synthetic_calls: i64,
+    pub kk: i64,
+    pub ru: i64,
+    pub self_service: i64,
+    pub operator: i64,
+    pub emergency: i64,
+    pub abandoned: i64,
+    pub failed_transfer: i64,
+    pub emergency_transfers: i64,
+    pub operator_transfers: i64,
+}
+
+/// Calls that started on a weekday (0 is Monday) at a UTC hour (`00`-`23`), summed.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct HourSum {
+    pub weekday: i32,
+    pub hour: String,
+    pub value: i64,
+}
+
+/// The daily totals of a range, summed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeTotals {
+    /// Every (metric, key) over the range, sorted.
+    pub sums: Vec<MetricSum>,
+    /// The days that have totals, oldest first.
+    pub days: Vec<DayRow>,
+    /// Calls by weekday and hour of start.
+    pub hours: Vec<HourSum>,
+}
+
+/// The totals by (metric, key): both databases alike.
+pub(super) const SUMS: &str = "SELECT metric, key, CAST(SUM(value) AS BIGINT) AS value FROM daily_totals \
+     WHERE day >= $1 AND day <= $2 GROUP BY metric, key ORDER BY metric, key";
+
+/// The headline counts per day: both databases alike.
+pub(super) const DAYS: &str = "SELECT day, \
+     CAST(SUM(CASE WHEN metric = 'calls' THEN value ELSE 0 END) AS BIGINT) AS calls, \
+     CAST(SUM(CASE WHEN metric = 'synthetic' THEN value ELSE 0 END) AS BIGINT) AS synthetic_calls, \
+     CAST(SUM(CASE WHEN metric = 'language' AND key = 'kk' THEN value ELSE 0 END) AS BIGINT) AS kk, \
+     CAST(SUM(CASE WHEN metric = 'language' AND key = 'ru' THEN value ELSE 0 END) AS BIGINT) AS ru, \
+     CAST(SUM(CASE WHEN metric = 'outcome' AND key = 'self_service' THEN value ELSE 0 END) AS BIGINT) AS self_service, \
+     CAST(SUM(CASE WHEN metric = 'outcome' AND key = 'operator' THEN value ELSE 0 END) AS BIGINT) AS operator, \
+     CAST(SUM(CASE WHEN metric = 'outcome' AND key = 'emergency' THEN value ELSE 0 END) AS BIGINT) AS emergency, \
+     CAST(SUM(CASE WHEN metric = 'outcome' AND key = 'abandoned' THEN value ELSE 0 END) AS BIGINT) AS abandoned, \
+     CAST(SUM(CASE WHEN metric = 'outcome' AND key = 'failed_transfer' THEN value ELSE 0 END) AS BIGINT) \
+         AS failed_transfer, \
+     CAST(SUM(CASE WHEN metric = 'emergency_calls' THEN value ELSE 0 END) AS BIGINT) AS emergency_transfers, \
+     CAST(SUM(CASE WHEN metric = 'operator_calls' THEN value ELSE 0 END) AS BIGINT) AS operator_transfers \
+     FROM daily_totals WHERE day >= $1 AND day <= $2 \
+     AND metric IN ('calls', 'synthetic', 'language', 'outcome', 'emergency_calls', 'operator_calls') \
+     GROUP BY day ORDER BY day";
+
+impl RangeTotals {
+    /// The same sums as the databases make, done in memory over daily rows (rows outside
+    /// `range` are ignored).
+    pub fn from_rows(range: DateRange, rows: &[TotalRow]) -> RangeTotals {
+        let mut sums: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        let mut days: BTreeMap<NaiveDate, DayRow> = BTreeMap::new();
+        let mut hours: BTreeMap<(i32, &str), i64> = BTreeMap::new();
+        for row in rows.iter().filter(|r| range.contains(r.day)) {
+            *sums.entry((&row.metric, &row.key)).or_insert(0) += row.value;
+            if let Some(slot) = DayRow::slot(row) {
+                let day = days.entry(row.day).or_insert_with(|| DayRow { day: row.day, ..DayRow::default() });
+                *slot(day) += row.value;
+            }
+            if row.metric == metric::HOUR {
+                let weekday = i32::try_from(row.day.weekday().num_days_from_monday()).unwrap_or(0);
+                *hours.entry((weekday, &row.key)).or_insert(0) += row.value;
+            }
+        }
+        RangeTotals {
+            sums: sums
+                .into_iter()
+                .map(|((metric, key), value)| MetricSum { metric: metric.to_owned(), key: key.to_owned(), value })
+                .collect(),
+            days: days.into_values().collect(),
+            hours: hours
+                .into_iter()
+                .map(|((weekday, hour), value)| HourSum { weekday, hour: hour.to_owned(), value })
+                .collect(),
+        }
+    }
+}
+
+impl DayRow {
+    /// Where a daily row counts in a [`DayRow`], if it does (as `DAYS` picks it).
+    fn slot(row: &TotalRow) -> Option<fn(&mut DayRow) -> &mut i64> {
+        Some(match (row.metric.as_str(), row.key.as_str()) {
+            (metric::CALLS, _) => |d| &mut d.calls,
+            (metric::SYNTHETIC, _) => |d| &mut d.synthetic_calls,
+            (metric::LANGUAGE, "kk") => |d| &mut d.kk,
+            (metric::LANGUAGE, "ru") => |d| &mut d.ru,
+            (metric::OUTCOME, "self_service") => |d| &mut d.self_service,
+            (metric::OUTCOME, "operator") => |d| &mut d.operator,
+            (metric::OUTCOME, "emergency") => |d| &mut d.emergency,
+            (metric::OUTCOME, "abandoned") => |d| &mut d.abandoned,
+            (metric::OUTCOME, "failed_transfer") => |d| &mut d.failed_transfer,
+            (metric::EMERGENCY_CALLS, _) => |d| &mut d.emergency_transfers,
+            (metric::OPERATOR_CALLS, _) => |d| &mut d.operator_transfers,
+            _ => return None,
+        })
+    }
+}
