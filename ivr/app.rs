@@ -1,6 +1,7 @@
 //! Start-up and router assembly: what [`crate::state::load`] checked → the database
 //! (connecting in the background) → statistics writer and roster refresh → serve; on
-//! shutdown, the statistics are drained and the database closed.
+//! shutdown, a drain (see [`crate::serve`]): the statistics are spooled or committed and
+//! the database closed.
 //!
 //! [`Server::build`] binds the listener first (port 0 in tests) so callers of `build` know
 //! the address before serving starts.
@@ -11,10 +12,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::middleware;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::Guarded;
 use crate::db::Db;
+use crate::serve::{DrainPlan, Limits};
 use crate::state::{AppState, Loaded};
 use crate::stats::{Recorder, WriterHandle};
 
@@ -24,8 +28,9 @@ pub fn protected_routes() -> Guarded {
 }
 
 pub fn router(state: AppState) -> Router {
+    let body_timeout = Duration::from_millis(state.settings.body_timeout_ms);
     Router::new()
-        .merge(crate::telephony::router(&state.settings))
+        .merge(crate::telephony::router(&state))
         .merge(crate::prompts::router())
         .merge(crate::admin::sign_in_router(&state.settings))
         .merge(protected_routes().into_router())
@@ -33,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::service::metrics::track_webhooks))
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
         .layer(middleware::from_fn(crate::admin::security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::serve::close_while_draining))
+        .layer(crate::serve::panic::other_layer())
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -51,6 +59,8 @@ pub struct Server {
     metrics_address: Option<SocketAddr>,
     /// What the router serves from, for whoever stops the service (draining) and tests.
     state: AppState,
+    limits: Limits,
+    drain_period: Duration,
 }
 
 impl Server {
@@ -58,7 +68,9 @@ impl Server {
         for warning in loaded.settings.warnings() {
             tracing::warn!("{warning}");
         }
-        let listener = TcpListener::bind(loaded.settings.listen).await?;
+        let listener = crate::serve::listen(loaded.settings.listen).await?;
+        let limits = Limits::from_settings(&loaded.settings);
+        let drain_period = Duration::from_millis(loaded.settings.drain_ms);
         let metrics = match loaded.settings.metrics_listen {
             Some(address) => Some(crate::service::metrics::MetricsListener::bind(address).await?),
             None => None,
@@ -76,7 +88,19 @@ impl Server {
         }
         let metrics = metrics.map(|m| m.spawn(state.clone()));
         let router = router(state.clone());
-        Ok(Server { listener, router, stats, writer, db, roster_refresh, metrics, metrics_address, state })
+        Ok(Server {
+            listener,
+            router,
+            stats,
+            writer,
+            db,
+            roster_refresh,
+            metrics,
+            metrics_address,
+            state,
+            limits,
+            drain_period,
+        })
     }
 
     /// The state the requests are served from.
@@ -98,42 +122,47 @@ impl Server {
         self.metrics_address
     }
 
-    /// Serves until `shutdown` completes, finishes the requests in flight, then drains the
-    /// statistics: every record is committed, or spooled if the database is down. Then the
-    /// database is closed (on SQLite this folds the write-ahead log into the file).
+    /// Serves until `shutdown` completes, then drains for the drain period (see [`Server::run`]).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        // The peer's address is what the sign-in limits count (`access/client.rs`).
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        self.run(shutdown, std::future::pending()).await
+    }
+
+    /// Serves until `drain` completes, then drains (`crate::serve` tells why): `/readyz`
+    /// fails at once and webhooks are answered until the drain period ends (or `stop_now`
+    /// completes); then the listener closes, requests in flight finish, what the
+    /// statistics channel holds is spooled, the spool is replayed with the time left, and
+    /// the database is closed (on SQLite this folds the write-ahead log into the file).
+    pub async fn run(
+        self,
+        drain: impl Future<Output = ()> + Send + 'static,
+        stop_now: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let serving = crate::serve::spawn(self.listener, self.router, self.limits);
+        drain.await;
+        self.state.start_draining();
+        let mut plan = DrainPlan::starting(Instant::now(), self.drain_period);
+        tracing::info!(
+            drain_ms = self.drain_period.as_millis(),
+            "draining: /readyz fails, webhooks are still answered"
+        );
+        tokio::select! {
+            () = tokio::time::sleep_until(plan.stop_accepting) => {}
+            () = stop_now => {
+                tracing::info!("stopping now");
+                plan = DrainPlan::starting(Instant::now(), Duration::ZERO);
+            }
+        }
+        serving.stop(plan.requests_done).await;
         self.roster_refresh.abort();
         if let Some(metrics) = self.metrics {
             metrics.abort();
         }
-        self.writer.drain().await;
-        self.db.close().await;
-        served
-    }
-}
-
-/// Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+        self.writer.drain_by(plan.deadline).await;
+        // Closing waits for connections in use: never past the deadline.
+        if tokio::time::timeout_at(plan.deadline, self.db.close()).await.is_err() {
+            tracing::warn!("the database did not close by the end of the drain");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("stopped");
+        Ok(())
     }
-    tracing::info!("shutting down");
 }

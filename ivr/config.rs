@@ -57,7 +57,8 @@ pub struct Settings {
     pub stats_batch_ms: u64,
     /// Records the statistics channel holds before the webhooks spool instead.
     pub stats_queue: usize,
-    /// How long a statistics write may take before its batch is spooled instead.
+    /// How long after its webhook was answered a record may wait for the database before
+    /// it is spooled instead.
     pub stats_timeout_ms: u64,
     /// How often the operator roster is reloaded from the database into memory.
     pub roster_refresh_ms: u64,
@@ -69,6 +70,15 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// How log lines are written (`IVR_LOG_FORMAT`); the filter is `IVR_LOG`.
     pub log_format: LogFormat,
+    /// How long a shutdown keeps answering webhooks (readiness failing) before it exits.
+    pub drain_ms: u64,
+    /// How long a client may take to send a request's headers, counted from when the
+    /// connection is ready for one: also how long a kept-alive connection may sit idle.
+    pub header_timeout_ms: u64,
+    /// How long a client may take to send a request's body.
+    pub body_timeout_ms: u64,
+    /// Connections held at once; `None`: derived from the descriptor limit at start-up.
+    pub max_connections: Option<usize>,
 }
 
 /// `IVR_PUBLIC_URL` parsed as a URL and written back in its normal form, without a trailing
@@ -184,9 +194,9 @@ impl Settings {
             }
         };
         let retention_days = number("IVR_RETENTION_DAYS", 365, 1..=36_500) as u32;
-        let stats_batch_ms = number("IVR_STATS_BATCH_MS", 200, 1..=600_000);
+        let stats_batch_ms = number("IVR_STATS_BATCH_MS", 50, 1..=600_000);
         let stats_queue = number("IVR_STATS_QUEUE", 8192, 1..=1_000_000) as usize;
-        let stats_timeout_ms = number("IVR_STATS_TIMEOUT_MS", 10_000, 1..=600_000);
+        let stats_timeout_ms = number("IVR_STATS_TIMEOUT_MS", 200, 100..=600_000);
         let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 2000, 50..=3_600_000);
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
@@ -199,6 +209,17 @@ impl Settings {
                 Vec::new()
             })
         });
+        let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
+        let header_timeout_ms = number("IVR_HEADER_TIMEOUT_MS", 10_000, 100..=600_000);
+        let body_timeout_ms = number("IVR_BODY_TIMEOUT_MS", 10_000, 100..=600_000);
+        let max_connections =
+            get("IVR_MAX_CONNECTIONS").map(|_| number("IVR_MAX_CONNECTIONS", 0, 1..=1_000_000) as usize);
+        if stats_batch_ms.saturating_mul(2) > stats_timeout_ms {
+            problems.push(format!(
+                "IVR_STATS_BATCH_MS ({stats_batch_ms}) must be at most half of IVR_STATS_TIMEOUT_MS ({stats_timeout_ms}): \
+                 records wait that long before the writer takes them"
+            ));
+        }
         let settings = Settings {
             listen,
             public_url,
@@ -219,6 +240,10 @@ impl Settings {
             password_checks,
             metrics_listen,
             log_format,
+            drain_ms,
+            header_timeout_ms,
+            body_timeout_ms,
+            max_connections,
         };
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }

@@ -15,6 +15,7 @@ pub mod operators;
 pub mod prompts;
 pub mod reports;
 pub mod review;
+pub mod serve;
 pub mod service;
 pub mod simulate;
 pub mod state;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ivr::app::{self, Server};
+use ivr::app::Server;
 use ivr::config::Settings;
 use ivr::state::{self, Loaded};
 
@@ -134,6 +134,7 @@ fn serve() -> Result<(), Vec<String>> {
         let server = Server::build(app).await.map_err(|e| vec![format!("cannot listen: {e:#}")])?;
         let address = server.local_addr().map_err(|e| vec![e.to_string()])?;
         tracing::info!(%address, "111 hotline IVR listening");
-        server.run_until(app::shutdown_signal()).await.map_err(|e| vec![e.to_string()])
+        let (drain, stop_now) = ivr::serve::shutdown_signals();
+        server.run(drain, stop_now).await.map_err(|e| vec![e.to_string()])
     })
 }

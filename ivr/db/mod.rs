@@ -107,7 +107,8 @@ impl Db {
         on_db!(self, db => db.ready())
     }
 
-    /// Answers when the database does.
+    /// Answers when the database can be written to (on SQLite, by a write that is rolled
+    /// back: a read answers while another process holds the write lock).
     pub async fn ping(&self) -> Result<(), DbError> {
         on_db!(self, db => db.ping())
     }

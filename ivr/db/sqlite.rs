@@ -84,8 +84,13 @@ impl Sqlite {
         Ok(())
     }
 
+    /// Whether the database can be written now, told by a write: the write lock taken and a
+    /// table made, then rolled back. A `SELECT 1` answers while another process holds the
+    /// write lock, or on a read-only file, so it cannot tell.
     pub(super) async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.writer).await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("CREATE TABLE ivr_write_probe (written INTEGER)").execute(&mut *tx).await?;
+        tx.rollback().await?;
         Ok(())
     }
 

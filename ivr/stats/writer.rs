@@ -1,18 +1,28 @@
 //! The writer task: the only thing that talks to the statistics database.
 //!
+//! The promise it keeps: a record the database has not committed within `write_timeout`
+//! (200 ms) of its webhook being answered is in the fsync'd spool by then, so a crash or a
+//! `kill -9` loses at most that much, with the database up, down or stalled.
+//!
 //! Every `batch_delay` it takes what the channel holds, in batches of up to `batch_size`,
-//! and commits each batch in one transaction. When the database is
-//! unreachable, fails or takes longer than `write_timeout`, the batch goes to the spool and
-//! the database is tried again after a back-off; once it answers, the spool is replayed
-//! before anything newer, so one instance's records reach the database in order. On
-//! shutdown it takes what is left in the channel, commits or spools it, waits for the
-//! overflow, and replays the spool if the database is up.
+//! and commits each batch in one transaction, giving the database only what is left of
+//! the oldest waiting record's time; a write that has not finished by then is abandoned
+//! and its batch spooled. Whether the database is back is told by a write, never a read:
+//! after a back-off the next batch is simply tried again. Connecting and migrating run on
+//! a task of their own, so the writer spools meanwhile instead of waiting. The spool is
+//! replayed a batch at a time between the channel's batches (a call's row is refolded from
+//! all its stored records, so order does not matter).
+//!
+//! On shutdown, what the channel still holds goes to the spool first; the spool is then
+//! replayed only for as long as the shutdown deadline allows: an old backlog is the next
+//! start's job.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
+use futures_util::FutureExt;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -21,7 +31,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use super::record::Record;
 use super::recorder::{FlushReport, Message, Overflow};
 use super::spool::{Spool, SpoolReader};
-use super::store::{Store, StoreError};
+use super::store::Store;
 use crate::db::Db;
 
 const RETRY_FIRST: Duration = Duration::from_millis(500);
@@ -30,11 +40,18 @@ const RETRY_MAX: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A day: how often retention runs.
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Kept out of a batch's time for the spool's append and fsync, should the write fail.
+const SPOOL_MARGIN: Duration = Duration::from_millis(50);
+/// How long [`WriterHandle::drain`] (tools and benchmarks) may replay the spool.
+const TOOL_DRAIN: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 pub struct WriterConfig {
     pub batch_size: usize,
+    /// How long the writer sleeps between takes from the channel.
     pub batch_delay: Duration,
+    /// How long after its webhook was answered a record may wait for the database; then
+    /// it is spooled.
     pub write_timeout: Duration,
     pub retention_days: u32,
 }
@@ -52,15 +69,22 @@ impl WriterStatus {
     }
 }
 
-/// Stops the writer: [`WriterHandle::drain`] returns once everything is committed or spooled.
+/// Stops the writer: the drain returns once everything is committed or spooled.
 pub struct WriterHandle {
-    stop: oneshot::Sender<()>,
+    stop: oneshot::Sender<Instant>,
     task: JoinHandle<()>,
 }
 
 impl WriterHandle {
+    /// Stops the writer, replaying the spool for up to a minute (tools and benchmarks).
     pub async fn drain(self) {
-        let _ = self.stop.send(());
+        self.drain_by(Instant::now() + TOOL_DRAIN).await;
+    }
+
+    /// Stops the writer: the channel goes to the spool at once, then the spool is replayed
+    /// into the database until `deadline` at the latest.
+    pub async fn drain_by(self, deadline: Instant) {
+        let _ = self.stop.send(deadline);
         if let Err(error) = self.task.await {
             tracing::error!(%error, "the statistics writer failed");
         }
@@ -74,9 +98,11 @@ pub struct Writer {
     database: Db,
     /// `database`, once migrated.
     store: Option<Db>,
+    /// Connecting and migrating, on a task of its own.
+    connecting: Option<JoinHandle<Result<(), String>>>,
     spool: Arc<Spool>,
     overflow: Arc<Overflow>,
-    /// The database answered the last attempt.
+    /// The database took the last write.
     up: bool,
     retry_at: Instant,
     retry_delay: Duration,
@@ -86,6 +112,13 @@ pub struct Writer {
     flush: Arc<Notify>,
     /// `up`, where the rest of the service can read it.
     status: Arc<WriterStatus>,
+    /// Flush requests met in the channel, answered once their records are handled.
+    flushes: Vec<oneshot::Sender<FlushReport>>,
+    /// When the channel was last seen empty: every record in it now arrived since.
+    emptied_at: Instant,
+    stop: oneshot::Receiver<Instant>,
+    /// The shutdown deadline, once asked to stop.
+    stopping: Option<Instant>,
 }
 
 impl Writer {
@@ -99,42 +132,54 @@ impl Writer {
         status: Arc<WriterStatus>,
     ) -> Writer {
         let now = Instant::now();
-        let (store, up, retry_delay, purge_at, purging) = (None, false, RETRY_FIRST, None, None);
+        // Replaced by `spawn`, which keeps the sending end.
+        let (_, stop) = oneshot::channel();
         Writer {
             rx,
             config,
             database,
-            store,
+            store: None,
+            connecting: None,
             spool,
             overflow,
-            up,
+            up: false,
             retry_at: now,
-            retry_delay,
-            purge_at,
-            purging,
+            retry_delay: RETRY_FIRST,
+            purge_at: None,
+            purging: None,
             flush,
             status,
+            flushes: Vec::new(),
+            emptied_at: now,
+            stop,
+            stopping: None,
         }
     }
 
-    pub fn spawn(self) -> WriterHandle {
+    pub fn spawn(mut self) -> WriterHandle {
         let (stop, stopped) = oneshot::channel();
-        WriterHandle { stop, task: tokio::spawn(self.run(stopped)) }
+        self.stop = stopped;
+        WriterHandle { stop, task: tokio::spawn(self.run()) }
     }
 
     /// Wakes every `batch_delay` (at once for a flush), commits what the channel holds a
     /// batch at a time, and sleeps again. It sleeps on a timer, not on the channel, so a
     /// webhook's `try_send` never pays for waking a parked thread.
-    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
-        self.ready(true).await;
+    async fn run(mut self) {
+        self.connect();
         let mut tick = Instant::now() + self.config.batch_delay;
         loop {
             let wake = self.wake(tick);
             tokio::select! {
                 biased;
-                _ = &mut stop => break,
+                deadline = &mut self.stop, if self.stopping.is_none() => {
+                    self.stopping = Some(deadline.unwrap_or_else(|_| Instant::now()));
+                }
                 () = self.flush.notified() => {}
                 () = sleep_until(wake) => {}
+            }
+            if self.stopping.is_some() {
+                break;
             }
             if Instant::now() >= tick {
                 tick = Instant::now() + self.config.batch_delay;
@@ -143,124 +188,215 @@ impl Writer {
                 break;
             }
             self.housekeeping().await;
+            self.answer_flushes().await;
+            if self.stopping.is_some() {
+                break;
+            }
         }
         self.drain().await;
     }
 
-    /// Commits everything the channel holds, `batch_size` at a time; `false` once closed.
+    /// Whether shutdown was asked for (checked between batches of a long replay).
+    fn stop_requested(&mut self) -> bool {
+        if self.stopping.is_none()
+            && let Ok(deadline) = self.stop.try_recv()
+        {
+            self.stopping = Some(deadline);
+        }
+        self.stopping.is_some()
+    }
+
+    /// Commits (or spools) everything the channel holds, `batch_size` at a time; flush
+    /// requests are kept for [`Writer::answer_flushes`]. `false` once the channel is closed.
     async fn take_all(&mut self) -> bool {
         loop {
-            let mut batch = Vec::new();
+            let mut records = Vec::new();
             let open = loop {
                 match self.rx.try_recv() {
-                    Ok(message) => batch.push(message),
-                    Err(TryRecvError::Empty) => break true,
+                    Ok(Message::Record(record)) => records.push(record),
+                    Ok(Message::Flush(reply)) => self.flushes.push(reply),
+                    Err(TryRecvError::Empty) => {
+                        self.emptied_at = Instant::now();
+                        break true;
+                    }
                     Err(TryRecvError::Disconnected) => break false,
                 }
-                if batch.len() >= self.config.batch_size {
+                if records.len() >= self.config.batch_size {
                     break true;
                 }
             };
-            let full = batch.len() >= self.config.batch_size;
-            self.handle(batch).await;
+            let full = records.len() >= self.config.batch_size;
+            // Every record taken arrived after the channel was last seen empty.
+            let deadline = self.record_deadline();
+            self.commit(records, deadline).await;
             if !open || !full {
                 return open;
             }
         }
     }
 
-    /// When to wake: the next tick, a retry, a replay, a purge.
+    /// By when the records now in the channel must be committed, or the spool started.
+    fn record_deadline(&self) -> Instant {
+        self.emptied_at + self.config.write_timeout.saturating_sub(SPOOL_MARGIN)
+    }
+
+    /// When to wake: the next tick, a replay (retried after its back-off), a purge. While
+    /// connecting, the next tick looks at how it went.
     fn wake(&self, tick: Instant) -> Instant {
-        let retry = (!self.up || self.spool.is_dirty()).then_some(self.retry_at);
+        let retry = (self.connecting.is_none() && self.spool.is_dirty()).then_some(self.retry_at);
         [Some(tick), retry, self.purge_at].into_iter().flatten().min().unwrap_or(tick)
     }
 
-    async fn handle(&mut self, batch: Vec<Message>) {
-        let mut records = Vec::with_capacity(batch.len());
-        let mut flushes = Vec::new();
-        for message in batch {
-            match message {
-                Message::Record(record) => records.push(record),
-                Message::Flush(reply) => flushes.push(reply),
-            }
-        }
-        self.commit(records).await;
-        if flushes.is_empty() {
+    /// Answers flush requests: the database is tried now (if it was down) and the spool
+    /// replayed if it is up. Only tests and tools flush; webhooks never wait for it.
+    async fn answer_flushes(&mut self) {
+        if self.flushes.is_empty() {
             return;
         }
-        if self.ready(true).await && self.spool.is_dirty() {
-            self.replay().await;
+        if self.probe().await && self.spool.is_dirty() {
+            self.replay(None).await;
         }
         let report = FlushReport { database_up: self.up, spooled: self.spool.has_pending() };
-        for reply in flushes {
+        for reply in self.flushes.drain(..) {
             let _ = reply.send(report);
         }
     }
 
     async fn housekeeping(&mut self) {
-        if self.ready(false).await && self.spool.is_dirty() {
-            self.replay().await;
+        if self.may_write() && self.spool.is_dirty() {
+            self.replay(None).await;
         }
         if self.up && self.purge_at.is_some_and(|at| at <= Instant::now()) {
             self.purge();
         }
     }
 
-    /// Commits a batch, or spools it if the database cannot take it now.
-    async fn commit(&mut self, records: Vec<Record>) {
+    /// Commits a batch by `deadline`, or spools it if the database cannot take it by then.
+    async fn commit(&mut self, records: Vec<Record>, deadline: Instant) {
         let records = self.unexpired(records);
         if records.is_empty() {
             return;
         }
-        if self.ready(false).await && self.spool.is_dirty() {
-            self.replay().await;
-        }
-        if self.up && self.write(&records).await.is_ok() {
+        // Past its deadline (the writer was behind), a batch goes straight to the spool.
+        if Instant::now() < deadline && self.may_write() && self.write(&records, deadline).await.is_ok() {
             return;
         }
         self.to_spool(records).await;
     }
 
-    async fn write(&mut self, records: &[Record]) -> Result<(), ()> {
+    /// One transaction, abandoned (rolled back) if it has not committed by `deadline`, or
+    /// when shutdown is asked for meanwhile (its batch is then spooled with the rest).
+    async fn write(&mut self, records: &[Record], deadline: Instant) -> Result<(), ()> {
         let Some(store) = &self.store else { return Err(()) };
         let started = Instant::now();
-        let reason = match timeout(self.config.write_timeout, store.write(records)).await {
+        let waiting = self.stopping.is_none();
+        let written = tokio::select! {
+            biased;
+            written = tokio::time::timeout_at(deadline, store.write(records)) => written,
+            stop = &mut self.stop, if waiting => {
+                self.stopping = Some(stop.unwrap_or_else(|_| Instant::now()));
+                return Err(());
+            }
+        };
+        let reason = match written {
             Ok(Ok(_)) => {
                 crate::service::metrics::committed(started.elapsed());
+                self.back_up();
                 return Ok(());
             }
             Ok(Err(error)) => error.to_string(),
-            Err(_) => "no answer within the write timeout".to_owned(),
+            Err(_) => format!("no commit within {} ms", self.config.write_timeout.as_millis()),
         };
         self.down(&reason);
         Err(())
     }
 
-    /// Whether the database can be written to, connecting or trying again when it is time
-    /// (or now, when `force`).
-    async fn ready(&mut self, force: bool) -> bool {
+    /// Whether a write may be tried now: the database is migrated and either took the last
+    /// write or its back-off has passed. Starts connecting again when that is due.
+    fn may_write(&mut self) -> bool {
+        if self.store.is_none() {
+            self.poll_connect();
+        }
+        self.store.is_some() && (self.up || Instant::now() >= self.retry_at)
+    }
+
+    /// Starts connecting and migrating on a task of its own, if none is running.
+    fn connect(&mut self) {
+        if self.connecting.is_none() {
+            let database = self.database.clone();
+            self.connecting = Some(tokio::spawn(async move {
+                match timeout(CONNECT_TIMEOUT, database.ready()).await {
+                    Ok(result) => result.map_err(|error| error.to_string()),
+                    Err(_) => Err("no answer within the connect timeout".to_owned()),
+                }
+            }));
+        }
+    }
+
+    /// Takes the connecting task's result if it is done; starts another when its back-off passed.
+    fn poll_connect(&mut self) {
+        match &self.connecting {
+            Some(task) if task.is_finished() => {}
+            Some(_) => return,
+            None => {
+                if Instant::now() >= self.retry_at {
+                    self.connect();
+                }
+                return;
+            }
+        }
+        let Some(task) = self.connecting.take() else { return };
+        self.connected(task.now_or_never());
+    }
+
+    /// What the connecting task ended with (`None`: it did not end).
+    fn connected(&mut self, ended: Option<Result<Result<(), String>, tokio::task::JoinError>>) -> bool {
+        match ended {
+            Some(Ok(Ok(()))) => {
+                tracing::info!(database = self.database.kind(), "statistics database ready");
+                self.store = Some(self.database.clone());
+                self.purge_at = Some(Instant::now());
+                self.back_up();
+                true
+            }
+            Some(Ok(Err(reason))) => self.fail(&reason),
+            Some(Err(error)) => self.fail(&error.to_string()),
+            None => self.fail("the connection was abandoned"),
+        }
+    }
+
+    /// Whether the database can be written to now, asked of it at once (for a flush):
+    /// waits for the connection, or writes a probe (never just a read: SQLite answers a
+    /// `SELECT` while another process holds the write lock).
+    async fn probe(&mut self) -> bool {
+        let Some(store) = &self.store else {
+            self.connect();
+            let Some(task) = self.connecting.take() else { return false };
+            let ended = task.await;
+            return self.connected(Some(ended));
+        };
         if self.up {
             return true;
         }
-        if !force && Instant::now() < self.retry_at {
-            return false;
+        match timeout(self.config.write_timeout, store.ping()).await {
+            Ok(Ok(())) => {
+                self.back_up();
+                true
+            }
+            Ok(Err(error)) => self.fail(&error.to_string()),
+            Err(_) => self.fail("no answer within the write timeout"),
         }
-        if let Some(store) = &self.store {
-            match timeout(self.config.write_timeout, store.ping()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => return self.fail(&error.to_string()),
-                Err(_) => return self.fail("no answer within the write timeout"),
-            }
-        } else {
-            match timeout(CONNECT_TIMEOUT, ready_to_write(&self.database)).await {
-                Ok(Ok(store)) => {
-                    tracing::info!(database = store.kind(), "statistics database ready");
-                    self.store = Some(store);
-                    self.purge_at = Some(Instant::now());
-                }
-                Ok(Err(error)) => return self.fail(&error.to_string()),
-                Err(_) => return self.fail("no answer within the connect timeout"),
-            }
+    }
+
+    fn fail(&mut self, reason: &str) -> bool {
+        self.down(reason);
+        false
+    }
+
+    /// The database took a write.
+    fn back_up(&mut self) {
+        if !self.up && self.retry_delay > RETRY_FIRST {
+            tracing::info!("statistics database writable again");
         }
         self.up = true;
         self.status.database_up.store(true, Ordering::Relaxed);
@@ -268,12 +404,6 @@ impl Writer {
         if self.purge_at.is_some_and(|at| at <= Instant::now()) {
             self.purge();
         }
-        self.up
-    }
-
-    fn fail(&mut self, reason: &str) -> bool {
-        self.down(reason);
-        false
     }
 
     fn down(&mut self, reason: &str) {
@@ -286,8 +416,10 @@ impl Writer {
         self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
     }
 
-    /// Replays the spool, oldest file first; stops at the first failure, keeping the file.
-    async fn replay(&mut self) {
+    /// Replays the spool, oldest file first, a batch at a time; between batches the
+    /// channel's records go first. Stops at the first failure, at a stop request, or at
+    /// `until`, keeping what is not replayed for later.
+    async fn replay(&mut self, until: Option<Instant>) {
         let spool = Arc::clone(&self.spool);
         let files = match tokio::task::spawn_blocking(move || spool.take_for_replay()).await {
             Ok(Ok(files)) => files,
@@ -296,12 +428,17 @@ impl Writer {
         };
         let mut replayed = 0;
         for file in files {
-            match self.replay_file(file.clone()).await {
+            match self.replay_file(file.clone(), until).await {
                 Ok(count) => {
                     replayed += count;
                     crate::service::metrics::replayed(count);
                 }
-                Err(()) => return self.spool.mark_dirty(),
+                Err(count) => {
+                    replayed += count;
+                    self.spool.mark_dirty();
+                    self.retry_at = self.retry_at.max(Instant::now() + RETRY_FIRST);
+                    break;
+                }
             }
             if let Err(error) = self.spool.remove(&file) {
                 tracing::error!(%error, "cannot remove a replayed spool file");
@@ -312,25 +449,42 @@ impl Writer {
         }
     }
 
-    async fn replay_file(&mut self, file: std::path::PathBuf) -> Result<usize, ()> {
-        let mut reader =
-            SpoolReader::open(&file).map_err(|error| tracing::error!(%error, "cannot open a spool file"))?;
+    /// The records of one spool file, committed; `Err` with what was replayed when stopped short.
+    async fn replay_file(&mut self, file: std::path::PathBuf, until: Option<Instant>) -> Result<usize, usize> {
+        let mut reader = SpoolReader::open(&file).map_err(|error| {
+            tracing::error!(%error, "cannot open a spool file");
+            0_usize
+        })?;
         let mut count = 0;
         loop {
+            if until.is_none() && !self.rx.is_empty() {
+                self.take_all().await;
+            }
+            let deadline = Instant::now() + self.config.write_timeout;
+            let out_of_time = until.is_some_and(|until| Instant::now() + SPOOL_MARGIN >= until);
+            if out_of_time || (until.is_none() && self.stop_requested()) {
+                return Err(count);
+            }
             let size = self.config.batch_size;
-            let (read, back) = tokio::task::spawn_blocking(move || (reader.next_batch(size), reader))
-                .await
-                .map_err(|error| tracing::error!(%error, "spool reader failed"))?;
+            let (read, back) =
+                tokio::task::spawn_blocking(move || (reader.next_batch(size), reader)).await.map_err(|error| {
+                    tracing::error!(%error, "spool reader failed");
+                    count
+                })?;
             reader = back;
-            let batch = read.map_err(|error| tracing::error!(%error, "cannot read a spool file"))?;
+            let batch = read.map_err(|error| {
+                tracing::error!(%error, "cannot read a spool file");
+                count
+            })?;
             if batch.is_empty() {
                 return Ok(count);
             }
-            count += batch.len();
             let batch = self.unexpired(batch);
             if !batch.is_empty() {
-                self.write(&batch).await?;
+                let deadline = until.map_or(deadline, |until| deadline.min(until));
+                self.write(&batch, deadline).await.map_err(|()| count)?;
             }
+            count += batch.len();
         }
     }
 
@@ -369,26 +523,40 @@ impl Writer {
         records
     }
 
+    /// What the channel still holds goes to the spool first (one fsync'd append), then the
+    /// spool is replayed for as long as the deadline allows; the rest is the next start's.
     async fn drain(mut self) {
+        let deadline = self.stopping.unwrap_or_else(Instant::now);
         self.rx.close();
-        let mut batch = Vec::new();
-        while self.rx.recv_many(&mut batch, self.config.batch_size).await > 0 {
-            self.handle(std::mem::take(&mut batch)).await;
+        let mut records = Vec::new();
+        while let Ok(message) = self.rx.try_recv() {
+            match message {
+                Message::Record(record) => records.push(record),
+                Message::Flush(reply) => self.flushes.push(reply),
+            }
         }
+        let records = self.unexpired(records);
+        let spooled = records.len();
+        self.to_spool(records).await;
         let overflow = Arc::clone(&self.overflow);
         let _ = tokio::task::spawn_blocking(move || overflow.wait_idle()).await;
-        if self.ready(true).await && self.spool.is_dirty() {
-            self.replay().await;
+        if self.store.is_none() {
+            self.poll_connect();
+        }
+        if let Some(connecting) = self.connecting.take() {
+            connecting.abort();
+        }
+        // Never waits on a database known to be down; a working one gets until the deadline.
+        if self.up && self.spool.is_dirty() && Instant::now() < deadline {
+            self.replay(Some(deadline)).await;
         }
         if let Some(purge) = self.purging.take() {
             purge.abort(); // rolled back; it runs again at the next start
         }
-        let pending = self.spool.has_pending();
-        tracing::info!(database_up = self.up, spooled = pending, "statistics drained");
+        let report = FlushReport { database_up: self.up, spooled: self.spool.has_pending() };
+        for reply in self.flushes.drain(..) {
+            let _ = reply.send(report);
+        }
+        tracing::info!(records = spooled, database_up = self.up, spooled = report.spooled, "statistics drained");
     }
-}
-
-async fn ready_to_write(database: &Db) -> Result<Db, StoreError> {
-    database.ready().await?;
-    Ok(database.clone())
 }

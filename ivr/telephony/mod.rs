@@ -21,7 +21,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::{Extension, Router};
 
-use crate::config::Settings;
 use crate::error::Error;
 use crate::state::AppState;
 use jambonz::signature::JambonzSignatureCheck;
@@ -30,13 +29,20 @@ use signature::SignatureCheck;
 /// Larger webhook bodies are not from a telephony platform (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Every dialect's webhooks, checking the signatures `settings` configure.
-pub fn router(settings: &Settings) -> Router<AppState> {
+/// Every dialect's webhooks, checking the signatures the settings configure; a handler that
+/// panics is answered in its dialect with the start of the line, where the emergency key
+/// works (`crate::serve::panic`).
+pub fn router(state: &AppState) -> Router<AppState> {
+    use crate::serve::panic::{jambonz_layer, twiml_layer};
+    let settings = &state.settings;
     let checks = SignatureChecks {
         twilio: settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url)),
         jambonz: settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new),
     };
-    webhook::router().merge(jambonz::router()).layer(Extension(Arc::new(checks)))
+    webhook::router()
+        .layer(twiml_layer(state))
+        .merge(jambonz::router().layer(jambonz_layer(state)))
+        .layer(Extension(Arc::new(checks)))
 }
 
 /// Each platform's signature check, made once from the settings; one whose secret is

@@ -40,7 +40,7 @@ pub struct TestApp {
 
 /// The spawned server, and what stops it the way SIGTERM does.
 struct Server {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The fresh database and data folder made for this test, deleted with it.
     _scratch: Option<Arc<tempfile::TempDir>>,
@@ -115,6 +115,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("IVR_PUBLIC_URL", options.public_url.clone()),
         ("IVR_FLOW", format!("{root}/flows/hotline.toml")),
         ("IVR_PROMPTS", format!("{root}/prompts")),
+        // A test stops its server when it is done with it: no drain period to sit out.
+        ("IVR_DRAIN_MS", "0".to_owned()),
     ]);
     if let Some(token) = &options.token {
         let name = match options.dialect {
@@ -147,7 +149,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let task = tokio::spawn(server.run_until(async move {
         let _ = stopped.await;
     }));
-    let server = Server { stop: Some(stop), task: Some(task), _scratch: Some(scratch) };
+    let server = Server { stop: Mutex::new(Some(stop)), task: Some(task), _scratch: Some(scratch) };
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -228,15 +230,21 @@ impl TestApp {
             stats,
             data_dir,
             state: None,
-            server: Server { stop: None, task: None, _scratch: None },
+            server: Server { stop: Mutex::new(None), task: None, _scratch: None },
         }
     }
 
-    /// Stops the service as SIGTERM does, and returns once it has drained its statistics.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.server.stop.take() {
+    /// What SIGTERM does: the service starts draining (see `stop` to wait for its end).
+    pub fn send_shutdown_signal(&self) {
+        if let Some(stop) = self.server.stop.lock().expect("the stop signal").take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the service as SIGTERM does, and returns once it has drained (the drain period
+    /// is 0 unless the test set `IVR_DRAIN_MS`) and spooled or committed its statistics.
+    pub async fn stop(mut self) {
+        self.send_shutdown_signal();
         if let Some(task) = self.server.task.take() {
             task.await.expect("the server task ends").expect("the server stops cleanly");
         }

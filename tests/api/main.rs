@@ -10,6 +10,7 @@ mod dashboard;
 mod database;
 mod emergency;
 mod helpers;
+mod lifecycle;
 mod metrics;
 mod operators;
 mod optional;
