@@ -200,6 +200,11 @@ impl Settings {
         let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 2000, 50..=3_600_000);
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
+        let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
+        let header_timeout_ms = number("IVR_HEADER_TIMEOUT_MS", 10_000, 100..=600_000);
+        let body_timeout_ms = number("IVR_BODY_TIMEOUT_MS", 10_000, 100..=600_000);
+        let max_connections =
+            get("IVR_MAX_CONNECTIONS").map(|_| number("IVR_MAX_CONNECTIONS", 0, 1..=1_000_000) as usize);
         let trusted_proxies = get("IVR_TRUSTED_PROXIES").map_or_else(Vec::new, |text| {
             proxies(&text).unwrap_or_else(|bad| {
                 problems.push(format!(
@@ -209,11 +214,6 @@ impl Settings {
                 Vec::new()
             })
         });
-        let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
-        let header_timeout_ms = number("IVR_HEADER_TIMEOUT_MS", 10_000, 100..=600_000);
-        let body_timeout_ms = number("IVR_BODY_TIMEOUT_MS", 10_000, 100..=600_000);
-        let max_connections =
-            get("IVR_MAX_CONNECTIONS").map(|_| number("IVR_MAX_CONNECTIONS", 0, 1..=1_000_000) as usize);
         if stats_batch_ms.saturating_mul(2) > stats_timeout_ms {
             problems.push(format!(
                 "IVR_STATS_BATCH_MS ({stats_batch_ms}) must be at most half of IVR_STATS_TIMEOUT_MS ({stats_timeout_ms}): \
