@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::{Output, PasswordHash};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,8 +30,8 @@ pub fn same(a: &str, b: &str) -> bool {
 /// An argon2id PHC string for `password` (slow on purpose: run it off the async threads).
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-        let hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // A fresh random salt from the operating system for each password.
+        let hash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(hash.to_string())
     })
     .await?
@@ -94,31 +95,27 @@ pub async fn verify_password(password: String, stored: Option<String>, check: Pa
 /// the hash's own algorithm, version, parameters and salt, compared in constant time.
 fn matches_hash(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
     let Ok(hash) = PasswordHash::new(stored) else { return false };
-    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(hash.algorithm), Params::try_from(&hash)) else {
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(hash.algorithm.as_str()), Params::try_from(&hash)) else {
         return false;
     };
     let version = hash.version.map_or(Ok(Version::default()), Version::try_from);
     let (Ok(version), Some(salt), Some(expected)) = (version, hash.salt, hash.hash) else { return false };
-    let mut salt_bytes = [0u8; 64];
-    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
     let blocks = params.block_count();
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
     }
     let mut computed = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params);
-    argon2.hash_password_into_with_memory(password, salt, &mut computed, &mut memory[..blocks]).is_ok()
+    argon2.hash_password_into_with_memory(password, &salt, &mut computed, &mut memory[..blocks]).is_ok()
         && Output::new(&computed).is_ok_and(|computed| computed == expected)
 }
 
 fn throwaway_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    // Neither step fails on these inputs; were one to, the empty hash refuses at once.
+    // Hashing fails only when the operating system gives no random salt; then the empty
+    // hash refuses at once.
     HASH.get_or_init(|| {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).ok();
-        let hash =
-            |salt: SaltString| Argon2::default().hash_password(new_secret().as_bytes(), &salt).map(|h| h.to_string());
-        salt.and_then(|salt| hash(salt).ok()).unwrap_or_default()
+        Argon2::default().hash_password(new_secret().as_bytes()).map(|h| h.to_string()).unwrap_or_default()
     })
 }
 
@@ -139,8 +136,7 @@ mod tests {
         assert!(!verify("anything", Some("not a hash".to_owned())).await);
         assert!(!verify("anything", None).await);
         let other = Argon2::new(Algorithm::Argon2i, Version::V0x10, Params::new(64, 2, 1, Some(16)).unwrap());
-        let salt = SaltString::encode_b64(&[7; 16]).unwrap();
-        let other = other.hash_password(b"its own parameters", &salt).unwrap().to_string();
+        let other = other.hash_password_with_salt(b"its own parameters", &[7; 16]).unwrap().to_string();
         assert!(verify("its own parameters", Some(other.clone())).await, "{other}");
         assert!(!verify("its own parameterz", Some(other)).await);
     }

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc, Weekday};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use super::call::CallRow;
 use super::record::{CallEvent, FINAL_STATUSES, Record};

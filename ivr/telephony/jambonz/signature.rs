@@ -8,7 +8,7 @@
 //! will do. A timestamp more than five minutes from now is refused, so a captured request
 //! cannot be replayed later.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
