@@ -13,6 +13,12 @@
 //! 1,000,000); `IVR_BENCH_POSTGRES_URL` (or `IVR_TEST_POSTGRES_URL`) adds PostgreSQL, in a
 //! schema of its own that is dropped afterwards.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark stops at the first surprise, with the message saying which"
+)]
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;

@@ -9,6 +9,12 @@
 //! the same body (a form at `/twilio/voice`, JSON at `/jambonz/call`) and return a static
 //! document.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark stops at the first surprise, with the message saying which"
+)]
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;

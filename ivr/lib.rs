@@ -1,23 +1,44 @@
 //! The voice backend of Kazakhstan's 111 helpline for family, women's and children's
-//! rights. See README.md for what it does and `../shared/design.md` for its shape:
-//! a pure [`flow::step`], wrapped by the call core ([`call`]), between a provider dialect
-//! ([`telephony`]) and the prompt library.
+//! rights. See README.md for what it does and its "Layout" section for where each part
+//! lives: a pure [`flow::step`], wrapped by the call core ([`call`]), between a provider
+//! dialect ([`telephony`]) and the prompt library.
+//!
+//! Every public item is documented (`missing_docs` in Cargo.toml's `[lints]`); the modules
+//! marked below are still being documented, one at a time (issue 12).
 
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod access;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod admin;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod app;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod call;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod config;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod db;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod error;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod flow;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod operators;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod prompts;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod reports;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod review;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod serve;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod service;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod simulate;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod state;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod stats;
+#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod telephony;

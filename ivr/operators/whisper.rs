@@ -34,6 +34,7 @@ fn heard(flow: &Flow, topics: TopicSet) -> PromptKey {
     }
 }
 
+#[allow(clippy::expect_used, reason = "called only with the literal keys above, each a valid prompt key")]
 fn key(text: &str) -> PromptKey {
     PromptKey::parse(text).expect("whisper keys are valid prompt keys")
 }

@@ -101,8 +101,7 @@ impl Line {
     /// runtime (it starts the statistics writer).
     /// The service, called in `dialect`, on `loaded`.
     pub fn new(loaded: Loaded, dialect: Dialect) -> Line {
-        // A literal SQLite URL: it always parses.
-        #[allow(clippy::expect_used)]
+        #[allow(clippy::expect_used, reason = "a literal SQLite URL: it always parses")]
         let db = Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");
         let scratch =
             std::env::temp_dir().join(format!("ivr-simulate-{}-{:x}", std::process::id(), rand::random::<u64>()));

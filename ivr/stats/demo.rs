@@ -38,9 +38,13 @@ pub fn generate(flow: &Flow, plan: &DemoPlan) -> (Vec<CallRow>, DailyTotals) {
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let walks: Vec<CallRow> = (0..WALKS).map(|_| walk(flow, &mut rng)).collect();
     let days: Vec<NaiveDate> = (0..plan.days).map(|back| plan.last_day - TimeDelta::days(i64::from(back))).collect();
+    if days.is_empty() {
+        return (Vec::new(), DailyTotals::default());
+    }
     let mut calls = Vec::with_capacity(plan.calls);
     let mut totals = DailyTotals::default();
     for _ in 0..plan.calls {
+        #[allow(clippy::expect_used, reason = "WALKS walks were made above")]
         let mut call = walks.choose(&mut rng).expect("walks").clone();
         let started = start_time(&days, &mut rng);
         call.call_id = rng.random();
@@ -58,6 +62,7 @@ pub fn generate(flow: &Flow, plan: &DemoPlan) -> (Vec<CallRow>, DailyTotals) {
 }
 
 /// A minute on one of `days`, weekdays and evenings weighted up.
+#[allow(clippy::expect_used, reason = "`generate` passes at least one day; the hour is below 24, the minute below 60")]
 fn start_time(days: &[NaiveDate], rng: &mut StdRng) -> DateTime<Utc> {
     let day = loop {
         let day = *days.choose(rng).expect("at least one day");
@@ -139,6 +144,7 @@ fn caller_input(flow: &Flow, current: &Step<'_>, rng: &mut StdRng) -> Option<Inp
     }
 }
 
+#[allow(clippy::expect_used, reason = "choosing from a literal list of three")]
 fn dial(rng: &mut StdRng, answered: f64) -> DialOutcome {
     if rng.random_bool(answered) {
         DialOutcome::Completed

@@ -40,10 +40,11 @@ impl LiveCalls {
 
     /// The id of the call the provider calls `call_sid`.
     pub fn call_id(&self, call_sid: &str) -> CallId {
+        #[allow(clippy::expect_used, reason = "HMAC takes a key of any length: new_from_slice never fails")]
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(call_sid.as_bytes());
         let digest = mac.finalize().into_bytes();
-        CallId(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
+        CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i])))
     }
 
     /// Remembers a call's start; `false` if it was already remembered (a redelivery).

@@ -28,9 +28,11 @@ impl SaltedDay {
     }
 
     fn hash(&self, number: &str) -> [u8; 16] {
+        #[allow(clippy::expect_used, reason = "HMAC takes a key of any length: new_from_slice never fails")]
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.salt).expect("HMAC takes any key length");
         mac.update(number.as_bytes());
-        mac.finalize().into_bytes()[..16].try_into().expect("16 bytes")
+        let digest = mac.finalize().into_bytes();
+        std::array::from_fn(|i| digest[i])
     }
 
     fn seen_since(&self, number: &str, since: Option<Instant>) -> bool {

@@ -1,6 +1,12 @@
 //! Whole-service tests through HTTP: one binary, one file per capability, each test on its
 //! own server started by `helpers::spawn_app`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test stops at the first surprise, with the message saying which"
+)]
+
 mod access;
 mod bad_requests;
 mod browser;

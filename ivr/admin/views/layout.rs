@@ -122,6 +122,7 @@ pub(crate) fn language_buttons(current: Ui) -> Vec<LanguageButton> {
 
 /// Renders a page. Writing into a `String` cannot fail and the templates call nothing
 /// fallible, so an error here is a bug in this module.
+#[allow(clippy::expect_used, reason = "askama writing into a String fails only on a template bug")]
 pub(crate) fn render(page: &impl Template) -> String {
     page.render().expect("the admin templates write only into a String")
 }
