@@ -11,8 +11,10 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 sed "s#/usr/local/bin/ivr#$binary#g" deploy/ivr.service > "$scratch/ivr.service"
-systemd-analyze verify "$scratch/ivr.service"
-echo "ok: deploy/ivr.service passes systemd-analyze verify"
+cp deploy/ivr.socket "$scratch/ivr.socket"
+grep -q '^Requires=ivr.socket' "$scratch/ivr.service" || { echo "ivr.service no longer requires ivr.socket" >&2; exit 1; }
+systemd-analyze verify "$scratch/ivr.socket" "$scratch/ivr.service"
+echo "ok: deploy/ivr.service and deploy/ivr.socket pass systemd-analyze verify"
 
 site=ivr.111.example.kz
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$site" \

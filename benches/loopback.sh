@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Loopback comparison of the incoming-call webhook, in both dialects: the real `ivr serve`
-# with signature checking on (X-Twilio-Signature, Jambonz-Signature), against a bare axum
-# handler that parses the same body (a form, JSON) and returns a static document
-# (benches/webhooks.rs --bare-server). Each server runs alone, then wrk (a second process)
-# loads it over 127.0.0.1 with the same signed request.
+# at README's default configuration (default log level, statistics on, SQLite `ivr.sqlite3`
+# and the spool in its working folder) with signature checking on (X-Twilio-Signature,
+# Jambonz-Signature), against a bare axum handler that parses the same body (a form, JSON)
+# and returns a static document (benches/webhooks.rs --bare-server). Each server runs alone,
+# then wrk (a second process) loads it over 127.0.0.1 with the same signed request. Every
+# request is a new call, so every request is a statistics record for the writer.
 #
 #   bash benches/loopback.sh [seconds] [connections]
+#
+# Goal: the service at 0.8x the bare handler or better. The service's log (stderr) is kept
+# and summarised at the end: how many lines, how many warnings (one per overflow episode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -74,14 +79,22 @@ measure() { # name address
   wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$jscript" "http://$2/jambonz/call" | tee "/tmp/loopback-jambonz-$1.txt"
 }
 
-bare_bin=$(ls -t target/release/deps/webhooks-* | grep -v '\.d$' | head -1)
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+bare_bin=$(ls -t "$target_dir"/release/deps/webhooks-* | grep -v '\.d$' | head -1)
+root=$PWD
+# README's command, `cargo run` from the repository: every setting at its default but the
+# address, the provider's credentials and the switchboard. The flow and prompts are the
+# bundled ones; the database (`ivr.sqlite3`) and the spool (`data/`) go to the working
+# folder, here a scratch one.
 run_real() {
-  IVR_LISTEN=127.0.0.1:8113 IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token IVR_LOG=error \
-    IVR_JAMBONZ_WEBHOOK_SECRET=$jambonz_secret \
-    IVR_OPERATOR_NUMBER=+77170000111 IVR_DATA_DIR="$tmp/data" IVR_DATABASE_URL="sqlite://$tmp/bench.sqlite3" \
-    ./target/release/ivr serve & pid=$!
-  echo "== ivr serve (signature checking on), round $1"; measure "real-$1" 127.0.0.1:8113
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  (cd "$tmp" && exec env -u IVR_LOG -u IVR_DATABASE_URL -u IVR_DATA_DIR -u IVR_CONFIG \
+    IVR_LISTEN=127.0.0.1:8113 IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token \
+    IVR_JAMBONZ_WEBHOOK_SECRET=$jambonz_secret IVR_OPERATOR_NUMBER=+77170000111 \
+    IVR_FLOW="$root/flows/hotline.toml" IVR_PROMPTS="$root/prompts" \
+    "$target_dir/release/ivr" serve 2>>"$tmp/serve.log") & pid=$!
+  echo "== ivr serve (README's defaults, signature checking on), round $1"; measure "real-$1" 127.0.0.1:8113
+  # SIGTERM starts the drain; a second one cuts it short (the statistics still go to the spool).
+  kill "$pid"; sleep 0.5; kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 run_bare() {
   "$bare_bin" --bare-server 127.0.0.1:8112 >/dev/null & pid=$!
@@ -103,4 +116,8 @@ r, b = (r1 + r2) / 2, (b1 + b2) / 2
 print(f"{d}: ivr serve {r:.0f} req/s (rounds {r1:.0f}, {r2:.0f}); bare {b:.0f} req/s (rounds {b1:.0f}, {b2:.0f}); ratio {r / b:.2f}")
 PY
 done
+echo "ivr serve's log: $(wc -l < "$tmp/serve.log") lines, $(grep -c WARN "$tmp/serve.log" || true) warnings:"
+grep WARN "$tmp/serve.log" | sed 's/^/  /' | head -20
+echo "statistics stored: $(sqlite3 "$tmp/ivr.sqlite3" 'SELECT COUNT(*) FROM call_steps') records," \
+  "$(cat "$tmp"/data/spool/* 2>/dev/null | wc -l) in the spool"
 rm -rf "$script" "$jscript" "$tmp"

@@ -10,7 +10,7 @@
 //!   requests, interleaved).
 //!
 //! `cargo bench --bench stats`. `IVR_BENCH_CALLS` sets the history size (default
-//! 1,000,000); `IVR_BENCH_POSTGRES_URL` (or `IVR_TEST_POSTGRES_URL`) adds PostgreSQL, in a
+//! 1,000,000); `-- --writer-only` stops after the SQLite writer's figure (a quick check); `IVR_BENCH_POSTGRES_URL` (or `IVR_TEST_POSTGRES_URL`) adds PostgreSQL, in a
 //! schema of its own that is dropped afterwards.
 
 #![allow(
@@ -54,6 +54,9 @@ async fn run() {
     let sqlite = |name: &str| format!("sqlite://{}", scratch.path().join(name).display());
     println!("== SQLite (WAL, synchronous=FULL, one writer connection)");
     writer_throughput(&sqlite("writer.sqlite3"), scratch.path(), &flow).await;
+    if std::env::args().any(|arg| arg == "--writer-only") {
+        return;
+    }
     report_speed(&sqlite("history.sqlite3"), &flow, calls).await;
     let postgres = std::env::var("IVR_BENCH_POSTGRES_URL").or_else(|_| std::env::var("IVR_TEST_POSTGRES_URL"));
     if let Ok(server) = postgres.as_deref().map(str::to_owned) {

@@ -53,6 +53,9 @@ enum Command {
     Report(ivr::reports::cli::ReportArgs),
     /// Fill the statistics database with synthetic calls, for demos and benchmarks.
     DemoData(ivr::stats::cli::DemoDataArgs),
+    /// Write what the platform plays when this service does not answer (police number,
+    /// switchboard), to host elsewhere: a TwiML Bin for `VoiceFallbackUrl`, a jambonz `app_json`.
+    Fallback(ivr::telephony::fallback::FallbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     // Logs go to stderr, so what a command prints (`ivr report --format json`) stays clean.
     let sources = ivr::config::Sources::read();
     ivr::service::logging::init(|name| sources.get(|n| std::env::var(n).ok(), name));
+    ivr::serve::panic::install_hook();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Check => check(),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Migrate => ivr::db::cli::migrate(),
         Command::Report(args) => ivr::reports::cli::report(args),
         Command::DemoData(args) => ivr::stats::cli::demo_data(args),
+        Command::Fallback(args) => ivr::telephony::fallback::command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

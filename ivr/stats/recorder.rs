@@ -6,7 +6,7 @@
 //! waits on the database, on the disk, or on a lock held across either.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -154,6 +154,8 @@ impl Recorder {
     pub async fn flush(&self) -> Option<FlushReport> {
         let shared = &self.shared;
         let (tx, rx) = oneshot::channel();
+        // Woken first to make room in a full channel, then to find the request.
+        shared.flush.notify_one();
         shared.tx.send(Message::Flush(tx)).await.ok()?;
         shared.flush.notify_one();
         rx.await.ok()
@@ -185,17 +187,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Records the channel could not take, on their way to the spool.
+///
+/// An overflow episode (the channel full under a burst, or closed at shutdown) is logged
+/// twice, not once per record: a warning when it starts, and when no record has overflowed
+/// for [`EPISODE_QUIET`], how many records it spooled.
 pub struct Overflow {
     spool: Arc<Spool>,
     state: Mutex<OverflowState>,
     idle: Condvar,
 }
 
+/// An episode is over once no record has overflowed for this long.
+pub const EPISODE_QUIET: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 struct OverflowState {
     pending: Vec<Record>,
     /// A thread is appending to the spool.
     busy: bool,
+    /// The episode under way, if records are overflowing.
+    episode: Option<Episode>,
+}
+
+/// Records overflowing since `started`, the last at `last`.
+struct Episode {
+    started: Instant,
+    last: Instant,
+    records: u64,
 }
 
 impl Overflow {
@@ -207,12 +225,23 @@ impl Overflow {
     pub fn push(self: &Arc<Self>, record: Record) {
         let mut state = lock(&self.state);
         state.pending.push(record);
+        let now = Instant::now();
+        match &mut state.episode {
+            Some(episode) => {
+                episode.last = now;
+                episode.records += 1;
+            }
+            None => {
+                state.episode = Some(Episode { started: now, last: now, records: 1 });
+                let spool = self.spool.dir().display();
+                tracing::warn!(%spool, "statistics channel full or closed: spooling until it has room");
+            }
+        }
         if state.busy {
             return;
         }
         state.busy = true;
         drop(state);
-        tracing::warn!("statistics channel full or closed: spooling");
         let this = Arc::clone(self);
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn_blocking(move || this.write_pending())),
@@ -236,6 +265,21 @@ impl Overflow {
                 tracing::error!(records = batch.len(), %error, "statistics lost: the spool cannot be written");
             }
         }
+    }
+
+    /// Ends the episode under way if no record has overflowed for [`EPISODE_QUIET`] (at
+    /// once on `shutdown`), logging what it spooled. The writer calls it on every tick.
+    pub fn settle(&self, shutdown: bool) {
+        let mut state = lock(&self.state);
+        let quiet = |episode: &Episode| shutdown || episode.last.elapsed() >= EPISODE_QUIET;
+        if !state.episode.as_ref().is_some_and(quiet) {
+            return;
+        }
+        let Some(episode) = state.episode.take() else { return };
+        drop(state);
+        let seconds = episode.last.duration_since(episode.started).as_secs_f64();
+        let spool = self.spool.dir().display();
+        tracing::info!(records = episode.records, seconds, %spool, "statistics overflow over: records spooled meanwhile");
     }
 
     /// Blocks until every record pushed so far is in the spool.

@@ -4,14 +4,14 @@
 //! (200 ms) of its webhook being answered is in the fsync'd spool by then, so a crash or a
 //! `kill -9` loses at most that much, with the database up, down or stalled.
 //!
-//! Every `batch_delay` it takes what the channel holds, in batches of up to `batch_size`,
-//! and commits each batch in one transaction, giving the database only what is left of
-//! the oldest waiting record's time; a write that has not finished by then is abandoned
-//! and its batch spooled. Whether the database is back is told by a write, never a read:
-//! after a back-off the next batch is simply tried again. Connecting and migrating run on
-//! a task of their own, so the writer spools meanwhile instead of waiting. The spool is
-//! replayed a batch at a time between the channel's batches (a call's row is refolded from
-//! all its stored records, so order does not matter).
+//! Every `batch_delay` it takes what the channel holds, in batches of up to `batch_size`
+//! (larger while it is behind), and commits each batch in one transaction, giving the
+//! database only what is left of the oldest waiting record's time; a write that has not
+//! finished by then is abandoned and its batch spooled. Whether the database is back is
+//! told by a write, never a read: after a back-off the next batch is simply tried again.
+//! Connecting and migrating run on a task of their own, so the writer spools meanwhile
+//! instead of waiting. The spool is replayed a batch at a time between the channel's
+//! batches (a call's row is refolded from all its stored records, so order does not matter).
 //!
 //! On shutdown, what the channel still holds goes to the spool first; the spool is then
 //! replayed only for as long as the shutdown deadline allows: an old backlog is the next
@@ -42,6 +42,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// Kept out of a batch's time for the spool's append and fsync, should the write fail.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);
+/// How many times `batch_size` a batch grows to while the channel stays full.
+const PRESSURE_BATCHES: usize = 8;
 /// How long [`WriterHandle::drain`] (tools and benchmarks) may replay the spool.
 const TOOL_DRAIN: Duration = Duration::from_secs(60);
 
@@ -206,11 +208,14 @@ impl Writer {
         self.stopping.is_some()
     }
 
-    /// Commits (or spools) everything the channel holds, `batch_size` at a time; flush
-    /// requests are kept for [`Writer::answer_flushes`]. `false` once the channel is closed.
+    /// Commits (or spools) everything the channel holds, `batch_size` at a time at first;
+    /// while batches come out full (the writer is behind), each next one is twice as large,
+    /// up to [`PRESSURE_BATCHES`] times: fewer transactions, fewer fsyncs. Flush requests
+    /// are kept for [`Writer::answer_flushes`]. `false` once the channel is closed.
     async fn take_all(&mut self) -> bool {
+        let mut size = self.config.batch_size;
         loop {
-            let mut records = Vec::new();
+            let mut records = Vec::with_capacity(size);
             let open = loop {
                 match self.rx.try_recv() {
                     Ok(Message::Record(record)) => records.push(record),
@@ -221,17 +226,18 @@ impl Writer {
                     }
                     Err(TryRecvError::Disconnected) => break false,
                 }
-                if records.len() >= self.config.batch_size {
+                if records.len() >= size {
                     break true;
                 }
             };
-            let full = records.len() >= self.config.batch_size;
+            let full = records.len() >= size;
             // Every record taken arrived after the channel was last seen empty.
             let deadline = self.record_deadline();
             self.commit(records, deadline).await;
             if !open || !full {
                 return open;
             }
+            size = (size * 2).min(self.config.batch_size * PRESSURE_BATCHES);
         }
     }
 
@@ -263,6 +269,7 @@ impl Writer {
     }
 
     async fn housekeeping(&mut self) {
+        self.overflow.settle(false);
         if self.may_write() && self.spool.is_dirty() {
             self.replay(None).await;
         }
@@ -540,6 +547,7 @@ impl Writer {
         self.to_spool(records).await;
         let overflow = Arc::clone(&self.overflow);
         let _ = tokio::task::spawn_blocking(move || overflow.wait_idle()).await;
+        self.overflow.settle(true);
         if self.store.is_none() {
             self.poll_connect();
         }

@@ -7,6 +7,7 @@
 //! [`Input`]: crate::call::Input
 //! [`Turn`]: crate::call::Turn
 
+pub mod fallback;
 pub mod jambonz;
 pub mod signature;
 pub mod softphone;

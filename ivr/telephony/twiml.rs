@@ -11,6 +11,7 @@ use crate::call::{Turn, WhisperFor};
 use crate::config::DialTarget;
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
 
+use super::fallback::FallbackCall;
 use super::state_token;
 
 /// The paths the provider is sent to by the documents rendered here.
@@ -128,6 +129,28 @@ fn target(target: &DialTarget, whisper: Option<&str>, doc: &mut String) {
     doc.push('>');
     push_escaped(doc, address);
     let _ = write!(doc, "</{verb}>");
+}
+
+/// The fallback document (see `fallback.rs`): recordings, the switchboard rung, and the
+/// recordings after it; a `<Dial>` without an action goes on to the next verb.
+pub fn fallback(call: &FallbackCall<'_>) -> String {
+    let mut doc = String::with_capacity(1024);
+    doc.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
+    push_plays(&call.before, &mut doc);
+    let _ = write!(doc, r#"<Dial timeout="{}" answerOnBridge="true">"#, call.ring_seconds);
+    target(call.switchboard, None, &mut doc);
+    doc.push_str("</Dial>");
+    push_plays(&call.after, &mut doc);
+    doc.push_str("<Hangup/></Response>");
+    doc
+}
+
+fn push_plays(urls: &[String], doc: &mut String) {
+    for url in urls {
+        doc.push_str("<Play>");
+        push_escaped(doc, url);
+        doc.push_str("</Play>");
+    }
 }
 
 /// An empty document: what the provider gets for a status callback.

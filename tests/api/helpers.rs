@@ -190,7 +190,7 @@ pub fn jambonz_documents_dir() -> PathBuf {
 }
 
 /// Keeps one copy of each distinct jambonz document, named by its content.
-fn keep_jambonz_document(body: &str) {
+pub fn keep_jambonz_document(body: &str) {
     use sha2::Digest;
     if body.is_empty() {
         return;

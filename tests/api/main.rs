@@ -15,6 +15,7 @@ mod check;
 mod dashboard;
 mod database;
 mod emergency;
+mod fallback;
 mod helpers;
 mod lifecycle;
 mod metrics;

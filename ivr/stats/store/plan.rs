@@ -115,19 +115,35 @@ pub struct WritePlan {
     pub totals: DailyTotals,
 }
 
-/// `stored`: every stored record of the calls that got new records, the new ones (`fresh`)
-/// included. Each call's contribution before the new records is taken away, and its
-/// contribution after them added.
-pub fn plan(stored: &[Record], fresh: &HashSet<(i64, i32)>) -> WritePlan {
-    let mut by_call: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
-    for record in stored {
-        by_call.entry(record.call).or_default().push(record);
+/// Turns the stored rows of the touched calls into records, but for the new ones
+/// (`fresh`): those are in hand already, and decoding their events again is a good part of
+/// a write's cost.
+pub fn older_records(rows: Vec<StepRow>, fresh: &HashSet<(i64, i32)>) -> Result<Vec<Record>, serde_json::Error> {
+    rows.into_iter().filter(|row| !fresh.contains(&(row.call_id, row.seq))).map(StepRow::into_record).collect()
+}
+
+/// The batch's records that were stored for the first time.
+pub fn fresh_records<'a>(records: &[&'a Record], fresh: &HashSet<(i64, i32)>) -> Vec<&'a Record> {
+    records.iter().copied().filter(|r| fresh.contains(&(r.call, r.seq))).collect()
+}
+
+/// `older`: the records stored before this write of the calls that got new records;
+/// `new`: those new records. Each call's contribution before the new records is taken
+/// away, and its contribution with them added.
+pub fn plan(older: &[Record], new: &[&Record]) -> WritePlan {
+    let mut by_call: BTreeMap<i64, (Vec<&Record>, usize)> = BTreeMap::new();
+    for record in older {
+        let (records, before) = by_call.entry(record.call).or_default();
+        records.push(record);
+        *before += 1;
+    }
+    for record in new {
+        by_call.entry(record.call).or_default().0.push(record);
     }
     let mut plan = WritePlan { calls: Vec::with_capacity(by_call.len()), totals: DailyTotals::default() };
-    for (call, records) in by_call {
-        let before: Vec<&Record> = records.iter().copied().filter(|r| !fresh.contains(&(r.call, r.seq))).collect();
-        if !before.is_empty() {
-            plan.totals.add_call(&CallRow::fold(call, &before), -1);
+    for (call, (records, before)) in by_call {
+        if before > 0 {
+            plan.totals.add_call(&CallRow::fold(call, &records[..before]), -1);
         }
         let row = CallRow::fold(call, &records);
         plan.totals.add_call(&row, 1);

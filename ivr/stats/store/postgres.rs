@@ -38,8 +38,8 @@ impl Store for crate::db::Postgres {
             fresh.extend(insert_steps(&mut tx, chunk).await?);
         }
         if !fresh.is_empty() {
-            let stored = load_steps(&mut tx, &plan::calls_of(&fresh)).await?;
-            let plan = plan::plan(&stored, &fresh);
+            let older = plan::older_records(load_steps(&mut tx, &plan::calls_of(&fresh)).await?, &fresh)?;
+            let plan = plan::plan(&older, &plan::fresh_records(&records, &fresh));
             upsert_calls(&mut tx, &plan.calls, CALL_UPSERT).await?;
             upsert_totals(&mut tx, &plan.totals).await?;
         }
@@ -111,14 +111,10 @@ async fn insert_steps(tx: &mut PgConnection, records: &[&Record]) -> Result<Vec<
     Ok(query.build_query_as().fetch_all(&mut *tx).await?)
 }
 
-/// Every stored record of `calls`.
-async fn load_steps(tx: &mut PgConnection, calls: &[i64]) -> Result<Vec<Record>, StoreError> {
-    let rows: Vec<StepRow> =
-        sqlx::query_as("SELECT call_id, seq, day, started_at, elapsed, events FROM call_steps WHERE call_id = ANY($1)")
-            .bind(calls)
-            .fetch_all(&mut *tx)
-            .await?;
-    Ok(rows.into_iter().map(StepRow::into_record).collect::<Result<_, _>>()?)
+/// Every stored record of `calls`, as stored.
+async fn load_steps(tx: &mut PgConnection, calls: &[i64]) -> Result<Vec<StepRow>, StoreError> {
+    let sql = "SELECT call_id, seq, day, started_at, elapsed, events FROM call_steps WHERE call_id = ANY($1)";
+    Ok(sqlx::query_as(sql).bind(calls).fetch_all(&mut *tx).await?)
 }
 
 /// Writes call rows; `conflict` is [`CALL_UPSERT`] for refolded rows, empty for new ones.

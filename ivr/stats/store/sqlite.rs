@@ -28,8 +28,8 @@ impl Store for crate::db::Sqlite {
             fresh.extend(insert_steps(&mut tx, chunk).await?);
         }
         if !fresh.is_empty() {
-            let stored = load_steps(&mut tx, &plan::calls_of(&fresh)).await?;
-            let plan = plan::plan(&stored, &fresh);
+            let older = plan::older_records(load_steps(&mut tx, &plan::calls_of(&fresh)).await?, &fresh)?;
+            let plan = plan::plan(&older, &plan::fresh_records(&records, &fresh));
             upsert_calls(&mut tx, &plan.calls, CALL_UPSERT).await?;
             upsert_totals(&mut tx, &plan.totals).await?;
         }
@@ -101,8 +101,8 @@ async fn insert_steps(tx: &mut SqliteConnection, records: &[&Record]) -> Result<
     Ok(query.build_query_as().fetch_all(&mut *tx).await?)
 }
 
-/// Every stored record of `calls`.
-async fn load_steps(tx: &mut SqliteConnection, calls: &[i64]) -> Result<Vec<Record>, StoreError> {
+/// Every stored record of `calls`, as stored.
+async fn load_steps(tx: &mut SqliteConnection, calls: &[i64]) -> Result<Vec<StepRow>, StoreError> {
     let mut records = Vec::new();
     for chunk in calls.chunks(CHUNK) {
         let mut query = QueryBuilder::<Sqlite>::new(
@@ -113,10 +113,7 @@ async fn load_steps(tx: &mut SqliteConnection, calls: &[i64]) -> Result<Vec<Reco
             list.push_bind(*call);
         }
         query.push(")");
-        let rows: Vec<StepRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-        for row in rows {
-            records.push(row.into_record()?);
-        }
+        records.extend(query.build_query_as::<StepRow>().fetch_all(&mut *tx).await?);
     }
     Ok(records)
 }

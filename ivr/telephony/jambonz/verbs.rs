@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::call::{Callee, Turn, WhisperFor};
 use crate::config::DialTarget;
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey};
+use crate::telephony::fallback::FallbackCall;
 use crate::telephony::state_token;
 
 /// The hooks the documents rendered here send jambonz to.
@@ -26,9 +27,22 @@ pub const WHISPER_PATH: &str = "/jambonz/whisper";
 #[derive(Serialize)]
 #[serde(tag = "verb", rename_all = "lowercase", rename_all_fields = "camelCase")]
 enum Verb {
-    Gather { input: [&'static str; 1], num_digits: u8, timeout: u8, play: Play, action_hook: String },
+    Gather {
+        input: [&'static str; 1],
+        num_digits: u8,
+        timeout: u8,
+        play: Play,
+        action_hook: String,
+    },
     Play(Play),
-    Dial { target: Vec<Target>, answer_on_bridge: bool, timeout: u8, action_hook: String },
+    Dial {
+        target: Vec<Target>,
+        answer_on_bridge: bool,
+        timeout: u8,
+        /// None in the fallback document: the next verb follows the dial.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action_hook: Option<String>,
+    },
     Hangup {},
 }
 
@@ -98,7 +112,7 @@ impl Jambonz<'_> {
 
     fn dial(&self, flow: &Flow, next: &CallState, target: Vec<Target>, ring_seconds: u8) -> Verb {
         let action_hook = self.hook(flow, DIAL_PATH, next);
-        Verb::Dial { target, answer_on_bridge: true, timeout: ring_seconds, action_hook }
+        Verb::Dial { target, answer_on_bridge: true, timeout: ring_seconds, action_hook: Some(action_hook) }
     }
 
     fn operator(&self, flow: &Flow, caller: &CallState, callee: &Callee) -> Target {
@@ -124,6 +138,18 @@ impl Jambonz<'_> {
             verbs.push(Verb::Play(self.play(language, prompts)));
         }
     }
+}
+
+/// The fallback document (see `fallback.rs`): recordings, the switchboard rung, and the
+/// recordings after it, with no hook at all.
+pub fn fallback(call: &FallbackCall<'_>) -> String {
+    let target = vec![target(call.switchboard, None)];
+    json(&[
+        Verb::Play(Play { url: call.before.clone() }),
+        Verb::Dial { target, answer_on_bridge: true, timeout: call.ring_seconds, action_hook: None },
+        Verb::Play(Play { url: call.after.clone() }),
+        Verb::Hangup {},
+    ])
 }
 
 /// A phone number the SIP trunk routes, or a SIP address.

@@ -11,7 +11,7 @@ use sqlx::Connection;
 
 use super::counting::{flushed, spawn_on};
 use super::support::{Backend, TestDatabase, new_call_sid, on_both_databases};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, captured_logs};
 
 on_both_databases!(
     calls_made_while_the_database_is_down_are_stored_once_when_it_is_back,
@@ -27,6 +27,11 @@ mod sqlite_only {
     #[tokio::test]
     async fn writability_is_told_by_a_write_not_a_read() {
         super::writability_is_told_by_a_write_not_a_read().await
+    }
+
+    #[tokio::test]
+    async fn an_overflow_episode_is_one_warning_and_a_count() {
+        super::an_overflow_episode_is_one_warning_and_a_count().await
     }
 }
 
@@ -246,4 +251,46 @@ async fn writability_is_told_by_a_write_not_a_read() {
     assert!(!matches!(probe, Ok(Ok(()))), "the write lock is held elsewhere: not writable");
     blocker.release().await;
     store.ping().await.expect("writable again");
+}
+
+/// A burst far beyond the channel (it holds 2 records; the writer takes them only when
+/// asked to flush) spools most records: one warning says so, not one per record, and once
+/// no record has overflowed for a second, one line says how many records it spooled.
+async fn an_overflow_episode_is_one_warning_and_a_count() {
+    let db = TestDatabase::new(&Backend::Sqlite).await;
+    let tuning = [("IVR_STATS_QUEUE", "2"), ("IVR_STATS_BATCH_MS", "30000"), ("IVR_STATS_TIMEOUT_MS", "60000")];
+    let app = spawn_on(&db, &tuning).await;
+    flushed(&app).await;
+    for _ in 0..4 {
+        three_calls(&app).await;
+    }
+    // Every overflowing record is on its way to the spool when its webhook is answered.
+    let mut spooled = 0;
+    let waiting = Instant::now();
+    while waiting.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = spooled_records(&app.data_dir);
+        if now > 0 && now == spooled {
+            break;
+        }
+        spooled = now;
+    }
+    assert!(spooled > 20, "the burst overflowed the channel: {spooled} records spooled");
+    let spool = app.data_dir.join("spool").display().to_string();
+    let ours = |line: &&str| line.contains(&spool);
+    let over =
+        |logs: &str| logs.lines().filter(ours).find(|l| l.contains("statistics overflow over")).map(str::to_owned);
+    // The writer looks whether the episode is over on every wake; a flush wakes it.
+    let waiting = Instant::now();
+    while over(&captured_logs()).is_none() && waiting.elapsed() < Duration::from_secs(10) {
+        flushed(&app).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logs = captured_logs();
+    let warnings: Vec<&str> = logs.lines().filter(ours).filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "one warning for the episode: {warnings:#?}");
+    assert!(warnings[0].contains("statistics channel full or closed"), "{}", warnings[0]);
+    let over = over(&logs).expect("the episode's end is logged");
+    assert!(over.contains(&format!("records={spooled}")), "the count of spooled records ({spooled}): {over}");
+    assert_eq!(db.summary_around_today().await.calls, 12, "every call counted once");
 }
