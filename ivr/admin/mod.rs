@@ -2,8 +2,11 @@
 //! (`/api/v1/operators`, `roster_api.rs`): thin handlers over the pure renderers in
 //! [`views`] and the stores.
 //!
-//! A handler checks the viewer's role, reads what the page needs (the statistics, the
-//! prompt library, the flow, the roster), fills a view model and renders it. The view models
+//! The roles are not checked here: [`guarded`] states the roles each route admits, and the
+//! gate (`access::guard`) checks them, and a form's CSRF token, before any handler runs. A
+//! handler reads what the page needs (the statistics, the prompt library, the flow, the
+//! roster), fills a view model and renders it; the roster handlers also narrow an
+//! operator to their own entry. The view models
 //! are filled by pure functions (`dashboard.rs`) so the numbers are tested without a server.
 
 mod dashboard;

@@ -1,5 +1,6 @@
-//! The read-only pages: dashboard, prompt library and flow. Each handler checks the role,
-//! reads what it needs, fills a view model and returns the rendered page; everything a
+//! The read-only pages: dashboard, prompt library and flow. The gate has checked the role
+//! before a handler runs (`admin::guarded` names the roles); a handler reads what it needs,
+//! fills a view model and returns the rendered page; everything a
 //! page shows is decided in `views/` and `dashboard.rs`.
 
 use axum::extract::{Query, State};
