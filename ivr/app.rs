@@ -27,6 +27,8 @@ pub fn protected_routes() -> Guarded {
     crate::admin::guarded().merge(crate::reports::guarded())
 }
 
+/// The whole HTTP service: webhooks of both dialects, prompts, admin pages, the reports
+/// API, health checks, with the body timeout and the panic and trace layers.
 pub fn router(state: AppState) -> Router {
     let body_timeout = Duration::from_millis(state.settings.body_timeout_ms);
     Router::new()
@@ -64,6 +66,8 @@ pub struct Server {
 }
 
 impl Server {
+    /// Binds the listener (or takes systemd's socket), opens the database lazily, starts the
+    /// statistics writer and the roster refresh: everything `ivr serve` runs.
     pub async fn build(loaded: Loaded) -> anyhow::Result<Server> {
         for warning in loaded.settings.warnings() {
             tracing::warn!("{warning}");
@@ -113,6 +117,7 @@ impl Server {
         &self.stats
     }
 
+    /// The address the listener is bound to (the port, when 0 was asked for).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -18,11 +18,14 @@ use crate::service::logging::{self, LogFormat};
 /// or a `sip:` URI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DialTarget {
+    /// Digits, with an optional leading `+`.
     Number(String),
+    /// A `sip:` URI.
     Sip(String),
 }
 
 impl DialTarget {
+    /// `text` as a target, or `None` when it is neither 2 to 15 digits nor a usable `sip:` URI.
     pub fn parse(text: &str) -> Option<DialTarget> {
         let text = text.trim();
         if let Some(rest) = text.strip_prefix("sip:") {
@@ -37,19 +40,29 @@ impl DialTarget {
     }
 }
 
+/// Everything the service reads from its environment and configuration file, checked at
+/// start (see README, "Configuration").
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// Where webhooks and pages are served (`IVR_LISTEN`).
     pub listen: SocketAddr,
     /// The base URL the provider reaches this service at, without a trailing slash.
     pub public_url: String,
+    /// The TwiML provider's auth token; without it signatures are not checked (a warning).
     pub twilio_auth_token: Option<String>,
     /// jambonz's webhook signing secret (several, comma-separated, while rotating).
     pub jambonz_webhook_secret: Option<String>,
+    /// Where the emergency key transfers (`IVR_EMERGENCY_NUMBER`, 102 by default).
     pub emergency_number: DialTarget,
+    /// The switchboard rung when no operator on the roster is available.
     pub operator_number: Option<DialTarget>,
+    /// `sqlite://FILE` or `postgres://…` (`IVR_DATABASE_URL`).
     pub database_url: String,
+    /// The call flow's TOML file (`IVR_FLOW`).
     pub flow_path: PathBuf,
+    /// The prompt library's folder, with `kk/` and `ru/` (`IVR_PROMPTS`).
     pub prompts_dir: PathBuf,
+    /// Where the service writes its own files: the statistics spool (`IVR_DATA_DIR`).
     pub data_dir: PathBuf,
     /// Days raw per-call statistics are kept; daily aggregates are kept for ever.
     pub retention_days: u32,

@@ -4,20 +4,28 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+/// What went wrong with a request, as the client is told it (see [`Error::status`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A malformed request, in a fixed sentence (400).
     #[error("{0}")]
     BadRequest(&'static str),
+    /// No session and no valid bearer token (401).
     #[error("sign in or send a valid bearer token")]
     Unauthorized,
+    /// A provider webhook without a valid signature (403).
     #[error("signature missing or invalid")]
     BadSignature,
+    /// Signed in, but the role does not admit this route (403).
     #[error("your role does not allow this")]
     Forbidden,
+    /// A form without this session's CSRF token (403).
     #[error("the form has expired or did not come from this site; reload the page and try again")]
     BadCsrf,
+    /// Sign-ins refused for this many more minutes after too many failures (429).
     #[error("too many failed sign-ins; try again in {0} minutes")]
     TooManyAttempts(u32),
+    /// No such page or route (404).
     #[error("not found")]
     NotFound,
     /// Bad input, in a sentence naming the field and what is allowed (400).
@@ -29,15 +37,19 @@ pub enum Error {
     /// The change clashes with what is stored, such as a duplicate (409).
     #[error("{0}")]
     Conflict(String),
+    /// A body over this many bytes (413).
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
+    /// The database cannot be reached now (503); the client may retry.
     #[error("the database is not available; try again shortly")]
     Unavailable,
+    /// A fault of ours: logged in full, answered as a bare 500.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
 
 impl Error {
+    /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) | Error::Invalid(_) => StatusCode::BAD_REQUEST,

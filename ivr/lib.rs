@@ -10,15 +10,10 @@
 pub mod access;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod admin;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod app;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod call;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod config;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod db;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod error;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod flow;
@@ -30,13 +25,11 @@ pub mod prompts;
 pub mod reports;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod review;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod serve;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod service;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod simulate;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod state;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod stats;

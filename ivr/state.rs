@@ -24,8 +24,11 @@ use crate::stats::Recorder;
 
 /// What the service loads once at start and never changes: checked, read-only.
 pub struct Loaded {
+    /// The settings read from the environment (see README, "Configuration").
     pub settings: Settings,
+    /// The validated call flow (`IVR_FLOW`).
     pub flow: Flow,
+    /// The prompt recordings, checked against the flow's keys.
     pub prompts: PromptLibrary,
 }
 
@@ -55,6 +58,7 @@ impl AppState {
         AppState { loaded: Arc::new(loaded), db, stats, roster, draining: Arc::default() }
     }
 
+    /// Whether a shutdown has begun (`/readyz` then fails).
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }

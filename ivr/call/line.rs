@@ -12,8 +12,11 @@ use super::{Input, Turn, WhisperFor};
 
 /// What a [`Line`] needs of the running service (its state implements it).
 pub trait Service {
+    /// The call flow.
     fn flow(&self) -> &Flow;
+    /// Where the call's statistics records go.
     fn stats(&self) -> &Recorder;
+    /// The operators a transfer rings.
     fn roster(&self) -> &LiveRoster;
 }
 
@@ -26,6 +29,7 @@ pub struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
+    /// The line of `service`, borrowed for one request.
     pub fn new(service: &'a impl Service) -> Line<'a> {
         Line { flow: service.flow(), stats: service.stats(), roster: service.roster() }
     }

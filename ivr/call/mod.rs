@@ -30,7 +30,12 @@ pub enum Input {
     /// The menu finished and the caller pressed nothing.
     NoInput,
     /// A transfer ended; an answered one talked `talked_seconds`, when the platform says.
-    DialEnded { outcome: DialOutcome, talked_seconds: Option<u32> },
+    DialEnded {
+        /// How the transfer ended: answered, no answer, busy or failed.
+        outcome: DialOutcome,
+        /// Seconds the caller and the operator talked, when the platform says.
+        talked_seconds: Option<u32>,
+    },
 }
 
 impl Input {
@@ -60,7 +65,9 @@ impl Input {
 /// One party to ring for an operator transfer, and the language of their whisper.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Callee {
+    /// The number or SIP address to ring.
     pub target: DialTarget,
+    /// The language the operator hears the whisper in.
     pub whisper: Language,
 }
 
@@ -83,7 +90,9 @@ pub struct Turn<'f> {
 /// Travels in the whisper hook's state token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WhisperFor {
+    /// The caller's state when the operator was rung.
     pub caller: CallState,
+    /// The language of the operator hearing the whisper.
     pub listener: Language,
 }
 

@@ -31,12 +31,16 @@ pub use sqlite::Sqlite;
 /// What can go wrong opening or migrating the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// A URL of another scheme than `sqlite:` or `postgres:`.
     #[error("IVR_DATABASE_URL must be sqlite://FILE or postgres://…, not a `{0}:` URL")]
     UnsupportedUrl(String),
+    /// The database refused or could not be reached.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A migration failed or does not match what was applied.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A new SQLite file could not be created.
     #[error("creating the SQLite file: {0}")]
     Create(#[source] std::io::Error),
 }
@@ -56,7 +60,9 @@ impl DbError {
 /// The database `IVR_DATABASE_URL` names. Clones share the pools and the migration state.
 #[derive(Clone, Debug)]
 pub enum Db {
+    /// An SQLite file: the default, for one instance.
     Sqlite(Sqlite),
+    /// PostgreSQL: for several instances behind a load balancer.
     Postgres(Postgres),
 }
 

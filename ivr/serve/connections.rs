@@ -34,9 +34,12 @@ const LOG_EVERY: Duration = Duration::from_secs(1);
 /// After an accept failure that is not one connection's (out of descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// What one connection may take of the server.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
+    /// Connections held at once; one more is refused at once.
     pub max_connections: usize,
+    /// How long a client may take to send a request's headers (and sit idle kept alive).
     pub header_timeout: Duration,
 }
 
