@@ -66,6 +66,7 @@ struct RawLimits {
     without_key_reminder_seconds: u8,
     whisper_seconds: u8,
     key_reminders: Vec<PromptKey>,
+    node_seconds: BTreeMap<String, u8>,
 }
 
 impl Default for RawLimits {
@@ -77,6 +78,7 @@ impl Default for RawLimits {
             without_key_reminder_seconds: 30,
             whisper_seconds: 6,
             key_reminders: Vec::new(),
+            node_seconds: BTreeMap::new(),
         }
     }
 }
@@ -203,6 +205,9 @@ impl RawFlow {
         let main_menu = r.node(None, "main_menu", &self.main_menu);
         let emergency = r.node(None, "emergency", &self.emergency);
         let operator = r.node(None, "operator", &self.operator);
+        let node_seconds: Vec<(NodeId, u8)> = (self.limits.node_seconds.iter())
+            .map(|(name, seconds)| (r.node(None, &format!("limits.node_seconds.{name}"), name), *seconds))
+            .collect();
         let mut topics = Vec::new();
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for (name, raw) in self.nodes {
@@ -235,6 +240,7 @@ impl RawFlow {
                 without_key_reminder_seconds: self.limits.without_key_reminder_seconds,
                 whisper_seconds: self.limits.whisper_seconds,
                 key_reminders: self.limits.key_reminders,
+                node_seconds,
             },
             nodes,
             topics,

@@ -216,6 +216,9 @@ pub struct Limits {
     pub whisper_seconds: u8,
     /// The prompts that name the emergency and the operator key (at their end at the latest).
     pub key_reminders: Vec<PromptKey>,
+    /// Nodes whose prompts may play at most this many seconds in every language: a welcome
+    /// or a notice everyone hears is kept short, so help is announced early.
+    pub node_seconds: Vec<(NodeId, u8)>,
 }
 
 /// A loaded, resolved flow. Build it with [`Flow::from_toml`] or [`Flow::load`], then check

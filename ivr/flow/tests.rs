@@ -162,11 +162,11 @@ fn a_guidance_topic_is_counted_once_heard_and_carried_on() {
 #[test]
 fn silence_on_a_message_moves_on_without_counting_a_failure() {
     let flow = bundled();
-    let welcome = step(&flow, flow.recover(CallId(1), None), Input::Key(key("1")));
+    let notice = step(&flow, flow.recover(CallId(1), None), Input::Key(key("1")));
+    assert_eq!(flow.node(notice.next.node).name, "safety_notice", "right after the language choice");
+    let welcome = step(&flow, notice.next, Input::NoInput);
     assert_eq!(flow.node(welcome.next.node).name, "welcome");
-    let notice = step(&flow, welcome.next, Input::NoInput);
-    assert_eq!(flow.node(notice.next.node).name, "safety_notice");
-    let main = step(&flow, notice.next, Input::NoInput);
+    let main = step(&flow, welcome.next, Input::NoInput);
     assert_eq!(flow.node(main.next.node).name, "main");
     assert_eq!(main.next.failures, 0);
     assert_eq!(main.next.language, Some(Language::Kk));
@@ -271,6 +271,14 @@ fn the_limits_stay_within_their_bounds() {
     assert_reports(
         &errors_after("whisper_seconds = 6", "whisper_seconds = 0"),
         "field `limits.whisper_seconds`: 0 is outside 2..=15",
+    );
+    assert_reports(
+        &errors_after("node_seconds = { welcome = 8,", "node_seconds = { welcome = 200,"),
+        "field `limits.node_seconds.welcome`: 200 is outside 3..=120",
+    );
+    assert_reports(
+        &errors_after("node_seconds = { welcome = 8,", "node_seconds = { welcom = 8,"),
+        "field `limits.node_seconds.welcom`: `welcom` is not a node of this flow",
     );
     assert_reports(
         &errors_after("max_silences = 2", "max_silences = 0"),

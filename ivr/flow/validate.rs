@@ -23,6 +23,8 @@ const SILENT_FROM_ANY_NODE: std::ops::RangeInclusive<u8> = 15..=90;
 const KEYS_ANNOUNCED: std::ops::RangeInclusive<u8> = 3..=20;
 const WITHOUT_KEY_REMINDER: std::ops::RangeInclusive<u8> = 10..=60;
 const WHISPER: std::ops::RangeInclusive<u8> = 2..=15;
+/// A node's own prompts: short enough to bound a welcome, long enough for any menu.
+const NODE_SECONDS: std::ops::RangeInclusive<u8> = 3..=120;
 /// Topics are carried in a 32-bit set in the call state.
 const MAX_TOPICS: usize = 32;
 
@@ -161,6 +163,12 @@ impl Flow {
         for (field, value, range) in bounded {
             if !range.contains(&value) {
                 errors.push(FlowError::new(None, field, bounds(&range, value)));
+            }
+        }
+        for (id, seconds) in &limits.node_seconds {
+            if !NODE_SECONDS.contains(seconds) {
+                let field = format!("limits.node_seconds.{}", self.name(*id));
+                errors.push(FlowError::new(None, &field, bounds(&NODE_SECONDS, *seconds)));
             }
         }
     }

@@ -9,7 +9,10 @@
 //!   `silent_from_start_seconds` of the start and `silent_from_any_node_seconds` of entering
 //!   any later menu, guidance part or wait; every menu names the emergency and operator keys
 //!   within `keys_announced_seconds`; nobody listens longer than
-//!   `without_key_reminder_seconds` without hearing them named; no whisper lasts over
+//!   `without_key_reminder_seconds` without hearing them named (counted from the language
+//!   menu's end for a caller who chooses a language there, through the safety notice and the
+//!   welcome); the nodes of `node_seconds` (the welcome, the safety notice, the main menu)
+//!   play no longer than their limit in any language; no whisper lasts over
 //!   `whisper_seconds` (see `waits.rs`).
 //!
 //! A warning, a failure only with `--strict`: a menu or guidance node that plays more than a
@@ -110,6 +113,7 @@ impl Audit {
             self.silent_check(flow, false),
             self.keys_announced_check(flow),
             self.reminder_check(flow),
+            self.node_length_check(flow),
             self.whisper_check(flow),
         ]
     }
@@ -176,6 +180,28 @@ impl Audit {
                 seconds(worst.without_reminder)
             ),
         }
+    }
+
+    /// The nodes the flow bounds (`limits.node_seconds`) play within their limit.
+    fn node_length_check(&self, flow: &Flow) -> Check {
+        let limit_of = |id: NodeId| {
+            let seconds = flow.limits.node_seconds.iter().find(|(n, _)| *n == id).map_or(0, |(_, s)| *s);
+            Duration::from_secs(u64::from(seconds))
+        };
+        let named = |(id, language, time): &(NodeId, Language, Duration)| {
+            format!("{} {language} {} of {}", flow.node(*id).name, seconds(*time), seconds(limit_of(*id)))
+        };
+        let lengths = &self.waits.node_lengths;
+        let long: Vec<String> = lengths.iter().filter(|(id, _, time)| *time > limit_of(*id)).map(named).collect();
+        if !long.is_empty() {
+            return Check { outcome: Outcome::Fail, says: format!("too long to listen to: {}", long.join(", ")) };
+        }
+        let mut nodes: Vec<String> = Vec::new();
+        for (id, _) in &flow.limits.node_seconds {
+            let longest = lengths.iter().filter(|(n, _, _)| n == id).max_by_key(|(_, _, time)| *time);
+            nodes.extend(longest.map(named));
+        }
+        Check { outcome: Outcome::Pass, says: format!("bounded nodes play within their limit ({})", nodes.join(", ")) }
     }
 
     fn whisper_check(&self, flow: &Flow) -> Check {
@@ -274,7 +300,7 @@ impl Audit {
         out.push_str("transfer prompt included), and the longest stretch on the way without hearing\n");
         let _ = writeln!(
             out,
-            "{} and {} named. `*` marks a message, which passes on by itself.",
+            "{} and {} named. `*` marks a message or a language just chosen, which passes on by itself.",
             flow.emergency_key, flow.operator_key
         );
         let _ = writeln!(out, "  {:<24}{:<6}{:>10}{:>14}", "from", "lang", "to person", "no reminder");
@@ -285,10 +311,18 @@ impl Audit {
             let to_person = walk.to_person.map_or("never".to_owned(), seconds);
             let _ = writeln!(out, "  {name:<24}{language:<6}{to_person:>10}{:>14}", seconds(walk.without_reminder));
         }
-        let _ = writeln!(out, "\nMenus: listening until {} and {} are named", flow.emergency_key, flow.operator_key);
+        let _ = writeln!(
+            out,
+            "\nMenus (after a guidance part: the menu after it): listening until {} and {} are named",
+            flow.emergency_key, flow.operator_key
+        );
         for (id, language, time) in &self.waits.keys_announced {
             let time = time.map_or("never".to_owned(), seconds);
             let _ = writeln!(out, "  {:<24}{:<6}{time:>10}", flow.node(*id).name, language.code());
+        }
+        let _ = writeln!(out, "\nNodes with a length limit (limits.node_seconds)");
+        for (id, language, time) in &self.waits.node_lengths {
+            let _ = writeln!(out, "  {:<24}{:<6}{:>10}", flow.node(*id).name, language.code(), seconds(*time));
         }
         out.push_str("\nThe longest whisper an operator hears, by the operator's language\n");
         for (language, time) in &self.waits.whisper {
@@ -301,6 +335,7 @@ impl Audit {
 fn from_name(flow: &Flow, from: From) -> String {
     match from {
         From::Start => "the start".to_owned(),
+        From::Chose(key) => format!("chose {key} at the start"),
         From::Node(id) => flow.node(id).name.clone(),
     }
 }

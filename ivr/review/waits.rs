@@ -1,14 +1,18 @@
 //! How long a caller in danger waits, per language, from the real prompt durations: until a
 //! caller who presses nothing is ringing a person, until each menu has named the emergency
-//! and operator keys, the longest stretch of listening without hearing them named, and the
+//! and operator keys, the longest stretch of listening without hearing them named, how long
+//! the nodes the flow bounds play (the welcome, the safety notice, the main menu), and the
 //! longest whisper an operator hears. The flow's `[limits]` bound each figure.
 //!
 //! A silent caller is walked through the real [`step`] with no input, node by node, adding
-//! each prompt's duration and each menu's wait for a key, until the operators are rung.
+//! each prompt's duration and each menu's wait for a key, until the operators are rung. One
+//! more walk starts at the start and chooses a language just as the language menu ends: what
+//! plays between the choice and the main menu (the safety notice, the welcome) counts from
+//! the language menu's last naming of the keys.
 
 use std::time::Duration;
 
-use crate::flow::{CallId, Flow, Input, Instruction, Language, NodeId, NodeKind, PromptKey, Step, step};
+use crate::flow::{CallId, Digit, Flow, Input, Instruction, Language, NodeId, NodeKind, PromptKey, Step, step};
 use crate::operators::every_whisper;
 
 use super::Durations;
@@ -22,6 +26,8 @@ const MAX_SILENT_STEPS: usize = 64;
 pub enum From {
     /// The start of the call: no language chosen yet, the prompts in the flow's default.
     Start,
+    /// The start of the call, this key chosen as the language menu ends, then silence.
+    Chose(Digit),
     Node(NodeId),
 }
 
@@ -43,8 +49,12 @@ pub struct SilentWalk {
 pub struct Waits {
     pub silent: Vec<SilentWalk>,
     /// For every menu and language: listening from entering it until it has named the
-    /// emergency and operator keys; `None` if it never does.
+    /// emergency and operator keys; `None` if it never does. For a guidance part, the menu
+    /// after it, as played again after a wrong key.
     pub keys_announced: Vec<(NodeId, Language, Option<Duration>)>,
+    /// For every node the flow bounds (`limits.node_seconds`) and language: how long its
+    /// prompts play.
+    pub node_lengths: Vec<(NodeId, Language, Duration)>,
     /// For every language an operator may hear it in: the longest whisper.
     pub whisper: Vec<(Language, Duration)>,
 }
@@ -53,6 +63,7 @@ impl Waits {
     pub fn of(flow: &Flow, durations: &dyn Durations) -> Waits {
         let mut silent = Vec::new();
         let start = flow.begin(CallId(0));
+        silent.extend(choosing_a_language(flow, durations, &start));
         silent.push(walk(flow, durations, From::Start, start));
         for id in flow.node_ids().filter(|id| measured_from(flow, *id)) {
             for language in Language::ALL {
@@ -64,15 +75,46 @@ impl Waits {
         }
         let keys_announced = flow
             .node_ids()
-            .filter(|id| matches!(flow.node(*id).kind, NodeKind::Menu { .. }))
-            .flat_map(|id| Language::ALL.map(|l| (id, l)))
-            .map(|(id, language)| {
-                let prompts = &flow.node(id).prompts;
-                (id, language, until_reminder(flow, durations, language, prompts.iter()))
-            })
+            .filter_map(|id| menu_prompts(flow, id).map(|prompts| (id, prompts)))
+            .flat_map(|(id, prompts)| Language::ALL.map(|l| (id, l, prompts)))
+            .map(|(id, language, prompts)| (id, language, until_reminder(flow, durations, language, prompts.iter())))
             .collect();
-        Waits { silent, keys_announced, whisper: whispers(flow, durations) }
+        let node_lengths = (flow.limits.node_seconds.iter())
+            .flat_map(|(id, _)| Language::ALL.map(|l| (*id, l)))
+            .map(|(id, l)| (id, l, flow.node(id).prompts.iter().map(|k| durations.duration(l, k)).sum()))
+            .collect();
+        Waits { silent, keys_announced, node_lengths, whisper: whispers(flow, durations) }
     }
+}
+
+/// What a node plays as a menu: a menu's prompts; after a guidance part, its reprompt (the
+/// menu after the part). `None` for a node that offers no choice.
+fn menu_prompts(flow: &Flow, id: NodeId) -> Option<&[PromptKey]> {
+    let node = flow.node(id);
+    match node.kind {
+        NodeKind::Menu { .. } => Some(&node.prompts),
+        NodeKind::Guidance { .. } => Some(&node.reprompt),
+        _ => None,
+    }
+}
+
+/// For each language the start menu offers: a caller who hears the whole menu, chooses that
+/// language as it ends, then presses nothing more.
+fn choosing_a_language(flow: &Flow, durations: &dyn Durations, start: &Step<'_>) -> Vec<SilentWalk> {
+    let Instruction::Gather { prompts, .. } = &start.say else {
+        return Vec::new();
+    };
+    let keys = flow.node(flow.start).options().into_iter().flatten();
+    let choices = keys.filter(|(_, choice)| choice.language.is_some());
+    choices
+        .map(|(key, _)| {
+            let mut clock = Listening::new(flow, durations, start.language);
+            clock.play(prompts);
+            let chosen = step(flow, start.next, Input::Key(*key));
+            clock.language = chosen.language;
+            walk_on(From::Chose(*key), clock, chosen)
+        })
+        .collect()
 }
 
 /// Where a silent caller's wait is measured from: every node a caller listens on, except
@@ -86,11 +128,13 @@ fn measured_from(flow: &Flow, id: NodeId) -> bool {
 }
 
 /// Whether the limit on waits after the start applies from this node: a menu, guidance or
-/// a wait between rings. A message only passes on to where the caller chooses; its time
-/// counts in the stretch without a key reminder and is shown.
+/// a wait between rings. A message only passes on to where the caller chooses, and so does
+/// a language just chosen; their time counts in the stretch without a key reminder and is
+/// shown.
 pub fn limited(flow: &Flow, from: From) -> bool {
     match from {
         From::Start => true,
+        From::Chose(_) => false,
         From::Node(id) => !matches!(flow.node(id).kind, NodeKind::Message { .. }),
     }
 }
@@ -115,8 +159,12 @@ fn worse(a: SilentWalk, b: SilentWalk) -> SilentWalk {
 
 /// Follows a caller who presses nothing from `first` (what they hear on arriving).
 fn walk(flow: &Flow, durations: &dyn Durations, from: From, first: Step<'_>) -> SilentWalk {
-    let language = first.language;
-    let mut clock = Listening::new(flow, durations, language);
+    walk_on(from, Listening::new(flow, durations, first.language), first)
+}
+
+/// Follows a caller who presses nothing from `first`, with what they have heard before.
+fn walk_on(from: From, mut clock: Listening<'_>, first: Step<'_>) -> SilentWalk {
+    let (flow, language) = (clock.flow, first.language);
     let mut current = first;
     for _ in 0..MAX_SILENT_STEPS {
         match &current.say {

@@ -40,10 +40,11 @@ async fn the_welcome_and_the_safety_notice_lead_to_the_main_menu_in_the_chosen_l
     for (key, lang) in LANGUAGES {
         let mut call = app.call().await;
         call.press(key).await;
-        assert_eq!(call.hearing(), [format!("{lang}/welcome")]);
-        call.wait().await;
-        assert_eq!(call.node(), "safety_notice");
+        assert_eq!(call.node(), "safety_notice", "the safety notice right after the language choice");
         assert_eq!(call.hearing(), [format!("{lang}/safety_notice")]);
+        call.wait().await;
+        assert_eq!(call.node(), "welcome");
+        assert_eq!(call.hearing(), [format!("{lang}/welcome")]);
         call.wait().await;
         assert_eq!(call.node(), "main");
         assert_eq!(call.hearing(), [format!("{lang}/keys_reminder"), format!("{lang}/main_menu")]);

@@ -374,7 +374,7 @@ impl Call<'_> {
     }
 
     /// The caller chooses a language (`1` Kazakh, `2` Russian) and listens on, pressing
-    /// nothing, through what plays before the main menu (the welcome, the safety notice).
+    /// nothing, through what plays before the main menu (the safety notice, the welcome).
     pub async fn choose_language(&mut self, key: &str) -> &mut Self {
         self.press(key).await;
         let main = self.app.flow.node(self.app.flow.main_menu).name.clone();

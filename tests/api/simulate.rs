@@ -159,21 +159,21 @@ fn walk(keys: Vec<Option<Pressed>>) -> (String, CountingSpeaker) {
 
 #[test]
 fn a_key_interrupts_the_prompt_playing() {
-    // One look at the keyboard finds nothing, the next finds 2; then the welcome plays out.
+    // One look at the keyboard finds nothing, the next finds 2; then the safety notice plays out.
     let (screen, speaker) = walk(vec![None, Some(Pressed::Char('2')), None, None, None]);
-    assert_eq!(speaker.started, ["kk/choose_language", "ru/welcome"]);
+    assert_eq!(speaker.started, ["kk/choose_language", "ru/safety_notice"]);
     assert_eq!(speaker.stopped, 1, "the language menu stopped at the key");
-    assert!(screen.contains("    (interrupted)\n> 2\n  ♪ ru/welcome"), "{screen}");
+    assert!(screen.contains("    (interrupted)\n> 2\n  ♪ ru/safety_notice"), "{screen}");
     assert!(screen.ends_with("> (hangs up)\n"), "{screen}");
 }
 
 #[test]
 fn say_nothing_and_transfer_outcomes_come_from_the_keyboard() {
-    // Russian, silence through the welcome, 9 during the safety notice, the police prompt
+    // Russian, silence through the safety notice, 9 during the welcome, the police prompt
     // plays out, `x` means nothing, `n` no answer.
     let keys = [Some('2'), Some('n'), Some('9'), None, None, None, Some('x'), Some('n')];
     let (screen, speaker) = walk(keys.map(|k| k.map(Pressed::Char)).to_vec());
-    assert!(screen.contains("> (says nothing)\n  ♪ ru/safety_notice"), "{screen}");
+    assert!(screen.contains("> (says nothing)\n  ♪ ru/welcome"), "{screen}");
     assert!(screen.contains("how does the transfer end?"), "{screen}");
     assert!(screen.contains("> transfer: no-answer\n  ♪ ru/police_unreachable"), "{screen}");
     assert!(speaker.started.contains(&"ru/transfer_police".to_owned()));
@@ -192,7 +192,7 @@ fn topic_listening_times_are_the_prompts_on_the_way() {
     for language in &audit.languages {
         // Before the choice the language menu plays in the default language.
         let expected = seconds_of(flow.default_language, &["choose_language", "language_stay_on_line"])
-            + seconds_of(language.language, &["welcome", "safety_notice", "keys_reminder", "main_menu"])
+            + seconds_of(language.language, &["safety_notice", "welcome", "keys_reminder", "main_menu"])
             + wait("welcome")
             + wait("safety_notice");
         assert_eq!(language.topics.len(), flow.topics.len());
@@ -323,7 +323,8 @@ fn the_audit_exits_1_when_a_limit_of_the_flow_file_is_exceeded() {
     assert!(out.contains("FAIL  every whisper lasts at most 2.0 s"), "{out}");
     let (code, out) = audit_with("keys_announced_seconds = 8", "keys_announced_seconds = 3");
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("FAIL  every menu names 9 and 0 within 3.0 s; late: language kk"), "{out}");
+    assert!(out.contains("FAIL  every menu names 9 and 0 within 3.0 s; late: "), "{out}");
+    assert!(out.contains(", language kk 7.6 s,"), "{out}");
     let (code, out) = audit_with("without_key_reminder_seconds = 30", "without_key_reminder_seconds = 10");
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FAIL  nobody listens over 10.0 s without hearing the keys named"), "{out}");
@@ -333,6 +334,53 @@ fn the_audit_exits_1_when_a_limit_of_the_flow_file_is_exceeded() {
     );
     assert_eq!(code, Some(1), "a third silence at the main menu is too long to wait: {out}");
     assert!(out.contains("FAIL  a silent caller is ringing a person within 45.0 s from every later menu"), "{out}");
+}
+
+#[test]
+fn the_audit_exits_1_when_the_welcome_the_notice_or_the_main_menu_is_too_long() {
+    for (limit, node) in [("welcome = 8", "welcome"), ("safety_notice = 12", "safety_notice"), ("main = 20", "main")] {
+        let (code, out) = audit_with(limit, &format!("{node} = 3"));
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains(&format!("FAIL  too long to listen to: {node} kk ")), "{out}");
+        assert!(out.contains(&format!("{node} ru ")) && out.contains(" of 3.0 s"), "both languages: {out}");
+    }
+    let (code, out) = audit_with(r#"prompts = ["welcome"]"#, r#"prompts = ["main_menu", "welcome"]"#);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  too long to listen to: welcome kk"), "{out}");
+}
+
+#[test]
+fn the_audit_counts_the_notice_and_the_welcome_from_the_language_menus_last_naming_of_the_keys() {
+    // A caller who chooses Kazakh as the language menu ends hears the stay-on-line prompt,
+    // the notice, its pause and the welcome before 9 and 0 are named again.
+    let flow = app(None).flow;
+    let audit = Audit::of(&flow, bundled_prompts());
+    let chose = |key: &str| {
+        let key = ivr::flow::Digit::parse(key).expect("digit");
+        audit.waits.silent.iter().find(|w| w.from == review::From::Chose(key)).expect("the choice is measured")
+    };
+    let stretch = seconds_of(flow.default_language, &["language_stay_on_line"])
+        + seconds_of(Language::Kk, &["safety_notice", "welcome"])
+        + Duration::from_secs(1);
+    assert_eq!((chose("1").language, chose("1").without_reminder), (Language::Kk, stretch));
+    assert_eq!(chose("2").language, Language::Ru);
+    // A notice as long as the main menu and itself breaks the 30 s rule.
+    let (code, out) = audit_with(r#"prompts = ["safety_notice"]"#, r#"prompts = ["safety_notice", "main_menu"]"#);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "FAIL  nobody listens over 30.0 s without hearing the keys named (longest: from chose 1 at the start, kk"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_menu_after_a_guidance_part_names_9_and_0_within_8_seconds() {
+    let (code, out) =
+        audit_with(r#"reprompt = ["next_evidence"]"#, r#"reprompt = ["guidance_evidence_2", "next_evidence"]"#);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  every menu names 9 and 0 within 8.0 s; late: evidence_2 kk"), "{out}");
 }
 
 #[test]

@@ -61,7 +61,7 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
         .await
         .hang_up("completed")
         .await;
-    // Russian, the emergency key during the welcome, the police answer.
+    // Russian, the emergency key during the safety notice, the police answer.
     let mut police = app.call_from("+77010000002", &sid()).await;
     police.press("2").await.press("9").await.dial_ends("completed").await.hang_up("completed").await;
     // Kazakh, an operator answers.
@@ -107,10 +107,10 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
 
     let calls = db.store().await.calls(around_today()).await.expect("calls");
     let path = |p: &str| calls.iter().find(|c| c.path == p).unwrap_or_else(|| panic!("no call {p}: {calls:#?}"));
-    let police = path("language:2 welcome:9 police goodbye");
+    let police = path("language:2 safety_notice:9 police goodbye");
     assert_eq!((police.outcome.as_str(), police.dial_results.as_str()), ("emergency", "police:completed"));
     assert!(police.seconds_to_transfer.is_some_and(|s| s < 30), "{police:?}");
-    let again = path("language:1 welcome safety_notice main:- main:7 main:3 evidence_1:1 evidence_2");
+    let again = path("language:1 safety_notice welcome main:- main:7 main:3 evidence_1:1 evidence_2");
     assert_eq!((again.invalid_keys, again.timeouts, again.repeat_caller), (1, 1, true));
     assert!(calls.iter().all(|c| c.started_at.is_some() && c.ended.as_deref() == Some("completed")));
     let mut calls = calls;

@@ -89,7 +89,7 @@ async fn check_counts(store: &impl Store) {
     assert_eq!((s.avg_ivr_seconds, s.avg_seconds_to_transfer), (Some(26.7), Some(20.0)), "(50 + 20 + 10) / 3 and 20");
     let calls = store.calls(DateRange::new(today(), today()).unwrap()).await.expect("calls");
     let first = calls.iter().find(|c| c.call_id == 1).expect("call 1");
-    assert_eq!(first.path, "language:1 welcome safety_notice main:2 safety_plan_1");
+    assert_eq!(first.path, "language:1 safety_notice welcome main:2 safety_plan_1");
     assert_eq!((first.exit_node.as_deref(), first.topics.as_str()), (Some("safety_plan_1"), "safety_plan"));
     let police = calls.iter().find(|c| c.call_id == 2).expect("call 2");
     assert_eq!((police.seconds_to_transfer, police.dial_results.as_str()), (Some(20), "police:completed"));
