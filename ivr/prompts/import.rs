@@ -92,6 +92,8 @@ pub struct Imported {
     /// Gain applied to bring the peak to -1 dBFS.
     pub gain_db: f32,
     pub trimmed: Duration,
+    /// The manifest in which the recording is now marked `studio`.
+    pub manifest: PathBuf,
     pub transcript: PathBuf,
     pub transcript_exists: bool,
 }
@@ -122,7 +124,7 @@ pub fn import(dir: &Path, language: &str, key: &str, file: &Path) -> Result<Impo
     let wav = encode_wav(&converted.samples).map_err(|e| write_error(std::io::Error::other(e)))?;
     let duration = audio::check_recording(&wav).map_err(|problems| input_error(InputProblem::Rejected(problems)))?;
     replace_file(&target, &wav).map_err(write_error)?;
-    mark_studio(dir, language, &key)?;
+    let manifest = mark_studio(dir, language, &key)?;
     let transcript = target.with_extension("txt");
     Ok(Imported {
         source: file.to_owned(),
@@ -131,6 +133,7 @@ pub fn import(dir: &Path, language: &str, key: &str, file: &Path) -> Result<Impo
         duration,
         gain_db: 20.0 * converted.gain.log10(),
         trimmed: input.duration.saturating_sub(duration),
+        manifest,
         transcript_exists: transcript.is_file(),
         transcript,
     })
@@ -152,6 +155,8 @@ impl fmt::Display for Imported {
             self.gain_db,
             self.trimmed.as_secs_f64()
         )?;
+        let manifest = self.manifest.display();
+        writeln!(f, "marked it a studio recording in {manifest}: synthesize.sh will not overwrite it")?;
         if self.transcript_exists {
             write!(f, "left {transcript} as it is: update it if the recording's wording differs")
         } else {
@@ -161,8 +166,9 @@ impl fmt::Display for Imported {
 }
 
 /// Records in `manifest.toml` that the key's recording in `language` is now a studio take,
-/// so `synthesize.sh` never overwrites it. Only that value changes; comments stay.
-fn mark_studio(dir: &Path, language: Language, key: &PromptKey) -> Result<(), ImportError> {
+/// so `synthesize.sh` never overwrites it. Only that value changes; comments stay. Returns
+/// the manifest's path.
+fn mark_studio(dir: &Path, language: Language, key: &PromptKey) -> Result<PathBuf, ImportError> {
     let path = dir.join("manifest.toml");
     let write_error = |source| ImportError::Write { path: path.display().to_string(), source };
     let text = std::fs::read_to_string(&path).map_err(write_error)?;
@@ -173,7 +179,8 @@ fn mark_studio(dir: &Path, language: Language, key: &PromptKey) -> Result<(), Im
         entry["recording"] = toml_edit::value(toml_edit::InlineTable::new());
     }
     entry["recording"][language.code()] = toml_edit::value("studio");
-    replace_file(&path, manifest.to_string().as_bytes()).map_err(write_error)
+    replace_file(&path, manifest.to_string().as_bytes()).map_err(write_error)?;
+    Ok(path)
 }
 
 fn listed_key(dir: &Path, key: &str) -> Result<PromptKey, ImportError> {

@@ -244,6 +244,10 @@ fn a_stereo_44_1_khz_recording_becomes_a_trimmed_8_khz_mono_prompt_at_minus_1_db
     assert_eq!(welcome(&was), r#"recording = { kk = "synthetic", ru = "synthetic" }"#);
     assert_eq!(welcome(&marked), r#"recording = { kk = "studio", ru = "synthetic" }"#, "marked as a studio take");
     assert_eq!(marked.lines().count(), was.lines().count(), "comments and other keys kept");
+    let said = imported.to_string();
+    let expected =
+        format!("marked it a studio recording in {}: synthesize.sh will not overwrite it", manifest.display());
+    assert!(said.lines().any(|l| l == expected), "the import says it marked the take: {said}");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //!
 //! The flow is a graph (guidance returns to the main menu, hold music loops back to the
 //! operator), so the tree expands each node once, where it is first reached from the
-//! start, and later mentions link back to it. The emergency and operator keys work on
-//! every menu; they are shown once, after the tree, instead of under every menu.
+//! start, and later mentions link back to it. The emergency, operator and repeat keys work
+//! on every menu; they are shown once, after the tree, instead of under every menu.
 
 use std::collections::VecDeque;
 
@@ -22,6 +22,8 @@ pub struct FlowView {
     pub emergency: usize,
     pub operator_key: char,
     pub operator: usize,
+    /// Plays the current menu again, on every menu; `None` in a flow that names none.
+    pub repeat_key: Option<char>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +82,7 @@ impl FlowView {
             emergency: index(flow.emergency),
             operator_key: flow.operator_key.as_char(),
             operator: index(flow.operator),
+            repeat_key: flow.repeat_key.map(|k| k.as_char()),
         }
     }
 
@@ -159,6 +162,8 @@ enum Mark {
     /// Opens an item; [`Mark::End`] closes it after its children.
     Item(Line),
     End,
+    /// A key that leads to no node of its own, and what it does (the repeat key).
+    Key(char, &'static str),
 }
 
 struct Line {
@@ -181,6 +186,7 @@ pub fn flow_page(page: &PageContext, view: &FlowView) -> String {
     for (key, to) in [(view.emergency_key, view.emergency), (view.operator_key, view.operator)] {
         walk.node(to, Some(LinkVia::Key { key, language: None }), &mut global);
     }
+    global.extend(view.repeat_key.map(|key| Mark::Key(key, t.repeat_menu)));
     let mut unreachable = Vec::new();
     for i in 0..view.nodes.len() {
         if !walk.seen[i] {

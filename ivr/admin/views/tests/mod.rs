@@ -27,6 +27,7 @@ operator = "operator"
 default_language = "kk"
 emergency_key = "9"
 operator_key = "0"
+repeat_key = "*"
 invalid_choice_prompt = "invalid_choice"
 no_input_prompt = "no_input"
 max_failures = 3

@@ -117,7 +117,7 @@ fn the_flow_view_mirrors_the_flow() {
     let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["goodbye", "hold", "language", "main", "operator", "police", "rights"], "the flow's order");
     assert_eq!((view.start, view.emergency, view.operator), (2, 5, 4));
-    assert_eq!((view.emergency_key, view.operator_key), ('9', '0'));
+    assert_eq!((view.emergency_key, view.operator_key, view.repeat_key), ('9', '0', Some('*')));
     let choose = &view.nodes[2].links[1];
     assert_eq!(choose, &FlowLink { via: LinkVia::Key { key: '2', language: Some(Language::Ru) }, to: 3 });
     assert_eq!(view.nodes[6].kind, FlowNodeKind::Guidance { topic: "rights".to_owned() });
@@ -140,6 +140,10 @@ fn the_flow_is_a_tree_with_each_node_expanded_once_and_the_global_keys_shown_onc
     assert!(html.find("Ход звонка").unwrap() < html.find("Клавиши, которые работают в любом меню").unwrap());
     let global = &html[html.find("Клавиши, которые работают в любом меню").unwrap()..];
     assert!(global.contains("<kbd>9</kbd>") && global.contains("Перевод в полицию"));
+    assert_eq!(html.matches("<kbd>*</kbd>").count(), 1, "the repeat key, once");
+    assert!(global.contains("<kbd>*</kbd>") && global.contains("Повторить текущее меню"), "{global}");
+    let kk = flow_page(&page(Ui::Kk), &view);
+    assert!(kk.contains("<kbd>*</kbd>") && kk.contains("Осы мәзірді қайта тыңдау"), "{kk}");
     let words = html.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("<kbd>2</kbd> <span class=\"via\">Русский</span>"), "a key that chooses a language");
     assert!(html.contains("href=\"#node-3\""), "a node met again links back to where it is shown");

@@ -131,6 +131,7 @@ pub(super) const TEXT: Text = Text {
     no_prompts: "Жазбалар жоқ.",
 
     every_menu: "Кез келген мәзірде жұмыс істейтін пернелер",
+    repeat_menu: "Осы мәзірді қайта тыңдау",
     main_tree: "Қоңырау барысы",
     unreachable: "Басынан жетуге болмайтын түйіндер",
     kind_menu: "Мәзір",

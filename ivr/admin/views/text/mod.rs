@@ -189,6 +189,8 @@ pub(crate) struct Text {
     pub no_prompts: &'static str,
 
     pub every_menu: &'static str,
+    /// What the repeat key does, among the keys that work on every menu.
+    pub repeat_menu: &'static str,
     pub main_tree: &'static str,
     pub unreachable: &'static str,
     pub kind_menu: &'static str,

@@ -131,6 +131,7 @@ pub(super) const TEXT: Text = Text {
     no_prompts: "Записей нет.",
 
     every_menu: "Клавиши, которые работают в любом меню",
+    repeat_menu: "Повторить текущее меню",
     main_tree: "Ход звонка",
     unreachable: "Узлы, недостижимые от начала",
     kind_menu: "Меню",
