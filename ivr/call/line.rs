@@ -35,14 +35,21 @@ impl<'a> Line<'a> {
     }
 
     /// A call arrived. `platform_call_id` (CallSid, call_sid) becomes our call id by a keyed
-    /// hash, so a retried delivery gets the same id; `from` only tells a repeat caller
-    /// (hashed in memory, never kept). Neither is logged.
+    /// hash shared by every instance, so a retried delivery gets the same id wherever it
+    /// lands; `from` only tells a repeat caller (hashed in memory, never kept). Neither is
+    /// logged. The start time travels in the call's state, for every later webhook.
     pub fn incoming(&self, platform_call_id: Option<&str>, from: Option<&str>) -> Turn<'a> {
         let call = self.stats.call_id(platform_call_id);
         self.stats.call_started(call, from);
         Span::current().record("call", tracing::field::display(call));
         tracing::info!("call started");
-        self.recorded(super::begin(self.flow, call, &self.roster.snapshot()))
+        let started = u32::try_from(chrono::Utc::now().timestamp()).ok();
+        let mut turn = super::begin(self.flow, call, &self.roster.snapshot());
+        for (step, _) in &mut turn.passed {
+            step.next.started = started;
+        }
+        turn.step.next.started = started;
+        self.recorded(turn)
     }
 
     /// The caller at `state` did `input`: the next turn, recorded.
@@ -60,11 +67,12 @@ impl<'a> Line<'a> {
         super::whisper(self.flow, whisper)
     }
 
-    /// The platform's call status webhook: a final status records how the call ended
-    /// (linked to the call by the keyed hash of its platform call id).
-    pub fn status(&self, platform_call_id: Option<&str>, status: Option<&str>) {
+    /// The platform's call status webhook: a final status records how the call ended and
+    /// how long it lasted (`duration`, the platform's own count of seconds), linked to the
+    /// call by the keyed hash of its platform call id.
+    pub fn status(&self, platform_call_id: Option<&str>, status: Option<&str>, duration: Option<i32>) {
         if let (Some(call), Some(status)) = (platform_call_id, status) {
-            self.stats.call_ended(call, status);
+            self.stats.call_ended(call, status, duration);
         }
     }
 

@@ -62,4 +62,7 @@ pub struct CallState {
     pub rounds: u8,
     /// The police line did not answer this caller (told to the operator).
     pub police_unreachable: bool,
+    /// When the service answered the call, in seconds since 1970 (UTC); `None` when not
+    /// known. Carried so that any instance can tell how long the call has lasted.
+    pub started: Option<u32>,
 }

@@ -106,6 +106,7 @@ impl Flow {
             seq: 0,
             rounds: 0,
             police_unreachable: false,
+            started: None,
         }
     }
 }
@@ -248,7 +249,7 @@ fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
 
 /// Puts a caller whose state does not fit their input back where the flow recovers calls.
 fn resume(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
-    let recovered = CallState { seq: state.seq, ..flow.recover(state.call, state.language) };
+    let recovered = CallState { seq: state.seq, started: state.started, ..flow.recover(state.call, state.language) };
     enter(flow, recovered, recovered.node, events)
 }
 

@@ -17,7 +17,7 @@
 mod call;
 pub mod cli;
 pub mod demo;
-mod live;
+mod keys;
 mod range;
 mod record;
 mod recorder;
@@ -64,7 +64,8 @@ impl WriterConfig {
 /// Starts the writer task (it connects to `database`, migrated, in the background) and
 /// returns the recorder the webhooks use. Needs a Tokio runtime; returns at once.
 pub fn start(settings: &Settings, database: Db) -> (Recorder, WriterHandle) {
-    start_with(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir)
+    let pepper = keys::pepper(&[settings.twilio_auth_token.as_deref(), settings.jambonz_webhook_secret.as_deref()]);
+    start_peppered(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir, pepper)
 }
 
 /// [`start`] with the writer's settings spelled out (benchmarks).
@@ -74,11 +75,29 @@ pub fn start_with(
     queue: usize,
     data_dir: &std::path::Path,
 ) -> (Recorder, WriterHandle) {
+    start_peppered(config, database, queue, data_dir, keys::pepper(&[]))
+}
+
+fn start_peppered(
+    config: WriterConfig,
+    database: Db,
+    queue: usize,
+    data_dir: &std::path::Path,
+    pepper: Vec<u8>,
+) -> (Recorder, WriterHandle) {
     let spool = Arc::new(Spool::new(data_dir));
     let overflow = Arc::new(Overflow::new(Arc::clone(&spool)));
     let (tx, rx) = mpsc::channel(queue.max(1));
     let flush = Arc::new(Notify::new());
     let status = Arc::new(WriterStatus::default());
-    let recorder = Recorder::new(tx, Arc::clone(&flush), Arc::clone(&overflow), Arc::clone(&status));
+    let parts = recorder::Parts {
+        tx,
+        flush: Arc::clone(&flush),
+        overflow: Arc::clone(&overflow),
+        writer: Arc::clone(&status),
+        db: database.clone(),
+        pepper,
+    };
+    let recorder = Recorder::new(parts);
     (recorder, Writer::new(rx, config, database, spool, overflow, flush, status).spawn())
 }

@@ -8,15 +8,20 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
 
-use super::live::LiveCalls;
+use super::keys::{self, DailyKeys};
 use super::record::{CallEvent, FINAL_STATUSES, Record};
 use super::repeat::RepeatCallers;
 use super::spool::{Spool, SpoolUsage};
 use super::writer::WriterStatus;
+use crate::db::Db;
 use crate::flow::{CallId, Flow, Step};
+
+/// A call longer than this is not one: a start time further back is not believed.
+const LONGEST_CALL_SECONDS: i64 = 48 * 3600;
 
 /// What travels to the writer.
 pub enum Message {
@@ -45,9 +50,18 @@ struct Shared {
     /// Wakes the writer for a flush (records never wake it: see `writer.rs`).
     flush: Arc<Notify>,
     overflow: Arc<Overflow>,
-    live: Mutex<LiveCalls>,
-    repeat: Mutex<RepeatCallers>,
+    /// The day's shared keys, in memory (see `keys.rs`).
+    keys: DailyKeys,
+    repeat: RepeatCallers,
     writer: Arc<WriterStatus>,
+    /// The key refresh and the repeat-caller check, stopped with the recorder.
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
+    }
 }
 
 /// How the statistics are doing, for `/readyz` and the metrics.
@@ -63,21 +77,27 @@ pub struct StatsHealth {
     pub spool_failing: bool,
 }
 
+/// What [`Recorder::new`] needs beside the writer's channel.
+pub(super) struct Parts {
+    pub tx: mpsc::Sender<Message>,
+    pub flush: Arc<Notify>,
+    pub overflow: Arc<Overflow>,
+    pub writer: Arc<WriterStatus>,
+    pub db: Db,
+    /// Mixed into the shared keys (see `keys.rs`).
+    pub pepper: Vec<u8>,
+}
+
 impl Recorder {
-    pub(super) fn new(
-        tx: mpsc::Sender<Message>,
-        flush: Arc<Notify>,
-        overflow: Arc<Overflow>,
-        writer: Arc<WriterStatus>,
-    ) -> Recorder {
-        let shared = Shared {
-            tx,
-            flush,
-            overflow,
-            writer,
-            live: Mutex::new(LiveCalls::new()),
-            repeat: Mutex::new(RepeatCallers::new(Utc::now().date_naive())),
-        };
+    /// Starts the key refresh and the repeat-caller check beside the recorder.
+    pub(super) fn new(parts: Parts) -> Recorder {
+        let Parts { tx, flush, overflow, writer, db, pepper } = parts;
+        let keys = DailyKeys::new(pepper);
+        let refresh = keys::spawn_refresh(keys.clone(), db.clone());
+        let (flag_tx, flag_overflow) = (tx.clone(), Arc::clone(&overflow));
+        let (repeat, check) =
+            RepeatCallers::start(keys.clone(), db, move |record| send(&flag_tx, &flag_overflow, record));
+        let shared = Shared { tx, flush, overflow, keys, repeat, writer, tasks: [refresh, check] };
         Recorder { shared: Arc::new(shared) }
     }
 
@@ -92,24 +112,29 @@ impl Recorder {
         }
     }
 
-    /// The id for a new call: a keyed hash of its `CallSid` (see `live.rs`), or random.
-    pub fn call_id(&self, call_sid: Option<&str>) -> CallId {
-        match call_sid.filter(|s| !s.is_empty()) {
-            Some(sid) => lock(&self.shared.live).call_id(sid),
+    /// The id for a new call: a keyed hash of the provider's call id under today's shared
+    /// key (see `keys.rs`), so every instance gives a redelivery the same id; random
+    /// without one.
+    pub fn call_id(&self, provider_id: Option<&str>) -> CallId {
+        match provider_id.filter(|s| !s.is_empty()) {
+            Some(id) => self.shared.keys.call_id(id, Utc::now().date_naive()),
             None => CallId::random(),
         }
     }
 
-    /// A call was answered: remembers when, and whether `from` called in the last 24 hours.
-    /// `from` is hashed in memory and dropped (see `repeat.rs`).
+    /// A call was answered: checks, in the background, whether `from` called in the last
+    /// 24 hours. `from` is hashed in memory and dropped (see `repeat.rs`).
     pub fn call_started(&self, call: CallId, from: Option<&str>) {
-        let shared = &self.shared;
-        let now = Instant::now();
-        let repeat = || {
-            from.filter(|n| !n.is_empty())
-                .is_some_and(|number| lock(&shared.repeat).check(number, Utc::now().date_naive(), now))
-        };
-        lock(&shared.live).start(call, now, repeat);
+        if let Some(number) = from.filter(|n| !n.is_empty()) {
+            let now = Utc::now();
+            self.shared.repeat.saw(call, number, now.date_naive(), now.timestamp().div_euclid(60));
+        }
+    }
+
+    /// Whether today's linking keys are the shared ones from the database (after start-up,
+    /// once the database answered): until then a call is linked by this process only.
+    pub fn keys_shared(&self) -> bool {
+        self.shared.keys.shared(Utc::now().date_naive())
     }
 
     /// Records one flow step's events.
@@ -118,41 +143,39 @@ impl Recorder {
     }
 
     /// Records one flow step's events and what the webhook learnt beside the flow (who was
-    /// rung for a transfer, how long an answered transfer talked).
+    /// rung for a transfer, how long an answered transfer talked). The seconds since the
+    /// call started come from the start time the call's state carries.
     pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>) {
         crate::service::metrics::step(step, &extra);
-        let shared = &self.shared;
-        let live = lock(&shared.live).elapsed(step.next.call, Instant::now());
-        let mut record = Record::of_step(flow, step, Utc::now(), live.map(|(seconds, _)| seconds));
+        let now = Utc::now();
+        let elapsed = step.next.started.and_then(|started| seconds_since(started, now));
+        let mut record = Record::of_step(flow, step, now, elapsed);
         record.events.extend(extra);
-        if record.started_at.is_some() && live.is_some_and(|(_, repeat)| repeat) {
-            record.events.push(CallEvent::RepeatCaller);
-        }
-        shared.send(record);
+        self.shared.send(record);
     }
 
-    /// The provider's status callback: records how the call ended, if it is final and this
-    /// process answered the call.
-    pub fn call_ended(&self, call_sid: &str, status: &str) {
-        let shared = &self.shared;
-        if !FINAL_STATUSES.contains(&status) || call_sid.is_empty() {
+    /// The provider's status callback: records how the call ended, if it is final. The
+    /// call is found by the keyed hash of the provider's call id under the key of the day
+    /// it started, `duration` seconds ago (the provider's own count: Twilio `CallDuration`,
+    /// jambonz `duration`), which is also what the row keeps as the call's length.
+    pub fn call_ended(&self, provider_id: &str, status: &str, duration: Option<i32>) {
+        if !FINAL_STATUSES.contains(&status) || provider_id.is_empty() {
             return;
         }
-        let mut live = lock(&shared.live);
-        let call = live.call_id(call_sid);
-        let Some(elapsed) = live.end(call, Instant::now()) else {
-            tracing::debug!("status callback for a call this process did not answer: not linked");
-            return;
-        };
-        drop(live);
-        shared.send(Record::ended(call, status, Utc::now(), Some(elapsed)));
+        let now = Utc::now();
+        let duration = duration.filter(|d| (0..=LONGEST_CALL_SECONDS as i32).contains(d));
+        let started = now - TimeDelta::seconds(i64::from(duration.unwrap_or(0)));
+        let call = self.shared.keys.call_id(provider_id, started.date_naive());
+        self.shared.send(Record::ended(call, status, now, duration));
     }
 
-    /// Waits until everything recorded so far is committed or spooled; tries the database
-    /// again now if it was down, and replays the spool if it is up. `None` once the writer
-    /// has stopped.
+    /// Waits until everything recorded so far is committed or spooled (the repeat-caller
+    /// checks queued so far included); tries the database again now if it was down, and
+    /// replays the spool if it is up. `None` once the writer has stopped. For tests and
+    /// tools, never the call path.
     pub async fn flush(&self) -> Option<FlushReport> {
         let shared = &self.shared;
+        shared.repeat.settled().await;
         let (tx, rx) = oneshot::channel();
         // Woken first to make room in a full channel, then to find the request.
         shared.flush.notify_one();
@@ -173,13 +196,24 @@ impl Recorder {
 
 impl Shared {
     fn send(&self, record: Record) {
-        use mpsc::error::TrySendError::{Closed, Full};
-        if let Err(Full(Message::Record(record)) | Closed(Message::Record(record))) =
-            self.tx.try_send(Message::Record(record))
-        {
-            self.overflow.push(record);
-        }
+        send(&self.tx, &self.overflow, record);
     }
+}
+
+/// Hands a record to the writer's channel, or to the overflow when it is full or closed.
+fn send(tx: &mpsc::Sender<Message>, overflow: &Arc<Overflow>, record: Record) {
+    use mpsc::error::TrySendError::{Closed, Full};
+    if let Err(Full(Message::Record(record)) | Closed(Message::Record(record))) = tx.try_send(Message::Record(record)) {
+        overflow.push(record);
+    }
+}
+
+/// Seconds from `started` (seconds since 1970) to `now`; `None` for a start in the future
+/// (beyond a little clock skew between instances) or longer ago than any call lasts.
+fn seconds_since(started: u32, now: DateTime<Utc>) -> Option<i32> {
+    let seconds = now.timestamp() - i64::from(started);
+    let seconds = if (-5..0).contains(&seconds) { 0 } else { seconds };
+    (0..=LONGEST_CALL_SECONDS).contains(&seconds).then(|| i32::try_from(seconds).ok()).flatten()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -1,4 +1,4 @@
-//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0`), and
+//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0&b=…`), and
 //! in a whisper's URL with the operator's language (`&o=ru`). Every dialect uses the same token.
 //!
 //! Decoding never fails: whatever arrives becomes a state a caller can safely continue from
@@ -28,6 +28,9 @@ pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
         state.rounds,
         u8::from(state.police_unreachable)
     );
+    if let Some(started) = state.started {
+        let _ = write!(out, "&b={started}");
+    }
 }
 
 /// Appends a whisper's token: the caller's state and the language the operator hears (`o`).
@@ -49,7 +52,7 @@ pub fn decode_whisper(flow: &Flow, query: &str) -> WhisperFor {
 pub fn decode(flow: &Flow, query: &str) -> CallState {
     let (mut call, mut node, mut language, mut failures, mut topics, mut silent, mut seq) =
         (None, None, None, 0u8, 0u32, false, 0u16);
-    let (mut rounds, mut police_unreachable) = (0u8, false);
+    let (mut rounds, mut police_unreachable, mut started) = (0u8, false, None);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*name {
             "c" => call = CallId::parse(&value),
@@ -61,12 +64,13 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
             "q" => seq = value.parse().unwrap_or(0),
             "r" => rounds = value.parse().unwrap_or(0),
             "p" => police_unreachable = &*value == "1",
+            "b" => started = value.parse().ok(),
             _ => {}
         }
     }
     let call = call.unwrap_or_else(CallId::random);
     let Some(node) = node else {
-        return CallState { seq, ..flow.recover(call, language) };
+        return CallState { seq, started, ..flow.recover(call, language) };
     };
     let known_topics = if flow.topics.len() >= 32 { u32::MAX } else { (1u32 << flow.topics.len()) - 1 };
     CallState {
@@ -79,5 +83,6 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
         seq,
         rounds: rounds.min(10),
         police_unreachable,
+        started,
     }
 }

@@ -116,7 +116,8 @@ async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
 /// The provider's call status callback: nothing for the caller to hear.
 #[instrument(name = "call_status", skip_all)]
 async fn call_status(State(app): State<AppState>, hook: Webhook) -> Response {
-    Line::new(&app).status(hook.param("CallSid"), hook.param("CallStatus"));
+    let duration = hook.param("CallDuration").and_then(|d| d.trim().parse::<i32>().ok());
+    Line::new(&app).status(hook.param("CallSid"), hook.param("CallStatus"), duration);
     xml(twiml::EMPTY.to_owned())
 }
 

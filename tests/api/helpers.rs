@@ -144,6 +144,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let server = app::Server::build(loaded).await.expect("server binds");
     let address = format!("http://{}", server.local_addr().expect("bound"));
     let stats = server.stats().clone();
+    keys_loaded(&stats, &database_url).await;
     let state = server.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async move {
@@ -162,6 +163,21 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         state: Some(state),
         server,
     }
+}
+
+/// When the test's database answers, waits until the server has read the shared linking
+/// keys from it, so that every webhook of the test is linked by them (before that, a call
+/// is linked by this process's own key: see `ivr/stats/keys.rs`).
+async fn keys_loaded(stats: &ivr::stats::Recorder, database_url: &str) {
+    let Ok(db) = ivr::db::Db::connect(database_url).await else { return };
+    db.close().await;
+    for _ in 0..1000 {
+        if stats.keys_shared() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the server never read the shared statistics keys");
 }
 
 /// The bundled prompt library, read once for the whole test binary.
@@ -314,6 +330,12 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// The platform sends this call's next webhooks to `app`: another instance behind the
+    /// same load balancer, or the same instance restarted.
+    pub fn handed_to(self, app: &TestApp) -> Call<'_> {
+        Call { app, caller: self.caller, reply: self.reply, heard: self.heard, last: self.last }
+    }
+
     fn follow(&mut self, posted: Posted) {
         assert_eq!(posted.status, 200, "webhook answered {}: {}", posted.status, posted.body);
         self.reply = self

@@ -54,6 +54,15 @@ impl Hook {
         self.body.get(name).and_then(Value::as_str)
     }
 
+    /// A whole number of seconds, sent as a JSON number or a string of digits.
+    fn seconds(&self, name: &str) -> Option<i32> {
+        match self.body.get(name)? {
+            Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
     /// The keys a gather collected: `reason` `dtmfDetected` with `digits`, or `timeout`.
     /// Anything else (another reason, `digits` that are not a string) is a wrong key.
     fn keys(&self) -> Input {
@@ -116,7 +125,7 @@ async fn whisper(State(app): State<AppState>, hook: Hook) -> Response {
 /// The call status webhook: nothing for the caller to hear.
 #[instrument(name = "call_status", skip_all, fields(dialect = "jambonz"))]
 async fn call_status(State(app): State<AppState>, hook: Hook) -> Response {
-    Line::new(&app).status(hook.text("call_sid"), hook.text("call_status"));
+    Line::new(&app).status(hook.text("call_sid"), hook.text("call_status"), hook.seconds("duration"));
     StatusCode::NO_CONTENT.into_response()
 }
 

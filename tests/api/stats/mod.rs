@@ -4,6 +4,7 @@
 
 mod cli;
 pub(crate) mod counting;
+mod instances;
 mod privacy;
 mod resilience;
 mod retention;

@@ -131,6 +131,7 @@ impl TestDatabase {
             "SELECT row_to_json(t)::text FROM call_steps t",
             "SELECT row_to_json(t)::text FROM calls t",
             "SELECT row_to_json(t)::text FROM daily_totals t",
+            "SELECT row_to_json(t)::text FROM recent_callers t",
             "SELECT row_to_json(t)::text FROM _sqlx_migrations t",
         ] {
             let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(pg.reader()).await.expect("rows");

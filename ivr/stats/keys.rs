@@ -1,0 +1,348 @@
+//! The day's keys every instance shares: how the provider's call id becomes the statistics
+//! call id, and how a caller's number becomes the hash that says "called before".
+//!
+//! A webhook must never wait on the database, so the call path only reads [`DailyKeys`],
+//! a few keys in memory. A background task ([`spawn_refresh`]) makes sure the database
+//! holds keys for today and tomorrow (insert-if-absent, then read back what won), loads
+//! yesterday's, today's and tomorrow's, and deletes what is older, so midnight needs no
+//! database and the status callback of a call that started yesterday still finds its call.
+//!
+//! Each key is mixed in memory with the provider secrets of this configuration (the same
+//! on every instance of one line): a reader of the database alone cannot recompute a call
+//! id or a caller hash. When no shared key could be read (the database is away since
+//! start-up), a key made at random in this process's memory stands in for that day: calls
+//! still get an id, but a status callback or redelivery answered by another instance (or
+//! after a restart, or after the shared key arrives) is not linked to them.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeDelta, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use tokio::task::JoinHandle;
+
+use crate::db::{Db, DbError, on_db};
+use crate::flow::CallId;
+
+/// How often the keys are checked once loaded (and the old ones deleted).
+const REFRESH: Duration = Duration::from_secs(300);
+/// How soon a failed load is tried again.
+const RETRY: Duration = Duration::from_secs(2);
+/// A load that takes longer is abandoned.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller hash is kept: the "called before" window.
+pub const CALLER_WINDOW_MINUTES: i64 = 24 * 60;
+
+pub type Key = [u8; 32];
+
+/// What a key is for (the `purpose` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The statistics call id, from the provider's call id.
+    Call,
+    /// The caller hash, from the caller's number.
+    Caller,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Call => "call",
+            Purpose::Caller => "caller",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DayKeys {
+    day: NaiveDate,
+    call: Key,
+    caller: Key,
+    /// Read from the database (false: made in this process, stands in until then).
+    shared: bool,
+}
+
+/// The keys in memory; cheap to clone.
+#[derive(Clone)]
+pub struct DailyKeys {
+    ring: Arc<RwLock<Vec<DayKeys>>>,
+    /// Mixed into every key: the provider secrets of this configuration.
+    pepper: Arc<Vec<u8>>,
+}
+
+impl DailyKeys {
+    pub fn new(pepper: Vec<u8>) -> DailyKeys {
+        DailyKeys { ring: Arc::default(), pepper: Arc::new(pepper) }
+    }
+
+    /// The statistics id of the call the provider calls `provider_id`, for a call that
+    /// started on `day` (UTC).
+    pub fn call_id(&self, provider_id: &str, day: NaiveDate) -> CallId {
+        let digest = hmac(&self.key(day, Purpose::Call), provider_id.as_bytes());
+        CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i])))
+    }
+
+    /// The hash of a caller's number under `day`'s salt.
+    pub fn caller_hash(&self, number: &str, day: NaiveDate) -> [u8; 16] {
+        let digest = hmac(&self.key(day, Purpose::Caller), number.as_bytes());
+        std::array::from_fn(|i| digest[i])
+    }
+
+    /// A tag of a call under `day`'s caller salt: tells a redelivery of the same call from
+    /// a new call of the same number, without naming the call to a reader of the database.
+    pub fn call_tag(&self, call: CallId, day: NaiveDate) -> [u8; 8] {
+        let digest = hmac(&self.key(day, Purpose::Caller), &call.0.to_be_bytes());
+        std::array::from_fn(|i| digest[i])
+    }
+
+    /// Whether `day`'s keys came from the database (the same on every instance).
+    pub fn shared(&self, day: NaiveDate) -> bool {
+        self.read().iter().any(|k| k.day == day && k.shared)
+    }
+
+    fn key(&self, day: NaiveDate, purpose: Purpose) -> Key {
+        let pick = |k: &DayKeys| match purpose {
+            Purpose::Call => k.call,
+            Purpose::Caller => k.caller,
+        };
+        if let Some(keys) = self.read().iter().find(|k| k.day == day) {
+            return pick(keys);
+        }
+        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(keys) = ring.iter().find(|k| k.day == day) {
+            return pick(keys);
+        }
+        tracing::warn!(%day, "no shared statistics key for this day yet: using one of this process only");
+        let local = DayKeys { day, call: rand::random(), caller: rand::random(), shared: false };
+        ring.push(local);
+        pick(&local)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<DayKeys>> {
+        self.ring.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the keys of `days` that were loaded (mixed with the pepper), and any key of
+    /// this process only for a day the database did not give.
+    fn install(&self, loaded: &[(NaiveDate, Purpose, Key)], keep_from: NaiveDate) {
+        let mut fresh: Vec<DayKeys> = Vec::new();
+        for &(day, purpose, key) in loaded {
+            let mixed = hmac(&key, &self.pepper);
+            let index = fresh.iter().position(|k| k.day == day).unwrap_or_else(|| {
+                fresh.push(DayKeys { day, call: [0; 32], caller: [0; 32], shared: true });
+                fresh.len() - 1
+            });
+            match purpose {
+                Purpose::Call => fresh[index].call = mixed,
+                Purpose::Caller => fresh[index].caller = mixed,
+            }
+        }
+        fresh.retain(|k| k.call != [0; 32] && k.caller != [0; 32]);
+        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+        for local in ring.iter().filter(|k| !k.shared && k.day >= keep_from) {
+            if !fresh.iter().any(|k| k.day == local.day) {
+                fresh.push(*local);
+            }
+        }
+        *ring = fresh;
+    }
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> Key {
+    #[allow(clippy::expect_used, reason = "HMAC takes a key of any length: new_from_slice never fails")]
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    let digest = mac.finalize().into_bytes();
+    std::array::from_fn(|i| digest[i])
+}
+
+/// The pepper of a configuration: its provider secrets, in a fixed order.
+pub fn pepper(secrets: &[Option<&str>]) -> Vec<u8> {
+    let mut pepper = b"ivr daily key".to_vec();
+    for secret in secrets {
+        pepper.push(0);
+        pepper.extend_from_slice(secret.unwrap_or_default().as_bytes());
+    }
+    pepper
+}
+
+/// Starts the task that keeps `keys` loaded from `db`; it runs until aborted.
+pub fn spawn_refresh(keys: DailyKeys, db: Db) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            let wait = match tokio::time::timeout(LOAD_TIMEOUT, refresh(&keys, &db)).await {
+                Ok(Ok(())) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("shared statistics keys loaded: the database answers again");
+                    }
+                    REFRESH
+                }
+                Ok(Err(error)) => failed(&mut failing, &error.to_string()),
+                Err(_) => failed(&mut failing, "the database did not answer in time"),
+            };
+            tokio::time::sleep(wait).await;
+        }
+    })
+}
+
+fn failed(failing: &mut bool, why: &str) -> Duration {
+    if !std::mem::replace(failing, true) {
+        tracing::warn!(error = why, "cannot load the shared statistics keys: calls are linked by this process only");
+    }
+    RETRY
+}
+
+/// One refresh: today's and tomorrow's keys exist, the three days are loaded, the old
+/// keys and callers are deleted.
+pub async fn refresh(keys: &DailyKeys, db: &Db) -> Result<(), DbError> {
+    db.ready().await?;
+    let today = Utc::now().date_naive();
+    let yesterday = today - TimeDelta::days(1);
+    for day in [today, today + TimeDelta::days(1)] {
+        for purpose in [Purpose::Call, Purpose::Caller] {
+            db.insert_key_if_absent(day, purpose, &rand::random()).await?;
+        }
+    }
+    let loaded = db.keys_since(yesterday).await?;
+    keys.install(&loaded, yesterday);
+    db.forget_before(yesterday, minute_now() - CALLER_WINDOW_MINUTES).await?;
+    Ok(())
+}
+
+/// Minutes since 1970-01-01 UTC, now.
+pub fn minute_now() -> i64 {
+    Utc::now().timestamp().div_euclid(60)
+}
+
+/// The keys' and recent callers' SQL, on both databases.
+pub trait KeyStore {
+    /// Stores `key` for `(day, purpose)` unless one is there already.
+    fn insert_key_if_absent(
+        &self,
+        day: NaiveDate,
+        purpose: Purpose,
+        key: &Key,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Every stored key of `from` and later days.
+    fn keys_since(
+        &self,
+        from: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<(NaiveDate, Purpose, Key)>, DbError>> + Send;
+
+    /// Deletes keys of days before `day` and callers last seen before `minute`.
+    fn forget_before(&self, day: NaiveDate, minute: i64) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Records that each hash called at its minute, in one transaction; for each, whether
+    /// it (or its twin under yesterday's salt, when given) called in the 24 hours before.
+    fn callers_seen(&self, seen: &[CallerSeen]) -> impl Future<Output = Result<Vec<bool>, DbError>> + Send;
+}
+
+/// A caller, as the repeat check stores it.
+#[derive(Clone, Copy, Debug)]
+pub struct CallerSeen {
+    pub hash: [u8; 16],
+    /// The same number under yesterday's salt (only looked up, never stored).
+    pub yesterday: [u8; 16],
+    /// The call's tag (see [`DailyKeys::call_tag`]).
+    pub call: [u8; 8],
+    pub minute: i64,
+}
+
+/// A redelivery of the last call keeps its flag; another call is a repeat if the last one
+/// came in the 24 hours before.
+const UPSERT_CALLER: &str = "INSERT INTO recent_callers (hash, seen_minute, last_call) VALUES ($1, $2, $3) \
+     ON CONFLICT (hash) DO UPDATE SET \
+     repeated = CASE WHEN recent_callers.last_call = excluded.last_call THEN recent_callers.repeated \
+         ELSE recent_callers.seen_minute >= excluded.seen_minute - 1440 END, \
+     last_call = excluded.last_call, \
+     seen_minute = CASE WHEN excluded.seen_minute > recent_callers.seen_minute \
+         THEN excluded.seen_minute ELSE recent_callers.seen_minute END \
+     RETURNING repeated";
+const SEEN_YESTERDAY: &str = "SELECT COUNT(*) FROM recent_callers WHERE hash = $1 AND seen_minute >= $2";
+
+macro_rules! key_sql {
+    ($db:ty) => {
+        impl KeyStore for $db {
+            async fn insert_key_if_absent(&self, day: NaiveDate, purpose: Purpose, key: &Key) -> Result<(), DbError> {
+                sqlx::query(
+                    "INSERT INTO daily_keys (day, purpose, key) VALUES ($1, $2, $3) \
+                     ON CONFLICT (day, purpose) DO NOTHING",
+                )
+                .bind(day)
+                .bind(purpose.as_str())
+                .bind(key.as_slice())
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn keys_since(&self, from: NaiveDate) -> Result<Vec<(NaiveDate, Purpose, Key)>, DbError> {
+                let rows: Vec<(NaiveDate, String, Vec<u8>)> =
+                    sqlx::query_as("SELECT day, purpose, key FROM daily_keys WHERE day >= $1")
+                        .bind(from)
+                        .fetch_all(self.reader())
+                        .await?;
+                Ok(rows.into_iter().filter_map(decode_key).collect())
+            }
+
+            async fn forget_before(&self, day: NaiveDate, minute: i64) -> Result<(), DbError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM daily_keys WHERE day < $1").bind(day).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM recent_callers WHERE seen_minute < $1").bind(minute).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn callers_seen(&self, seen: &[CallerSeen]) -> Result<Vec<bool>, DbError> {
+                let mut tx = self.begin_write().await?;
+                let mut repeats = Vec::with_capacity(seen.len());
+                for caller in seen {
+                    let today: bool = sqlx::query_scalar(UPSERT_CALLER)
+                        .bind(caller.hash.as_slice())
+                        .bind(caller.minute)
+                        .bind(caller.call.as_slice())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let before: i64 = sqlx::query_scalar(SEEN_YESTERDAY)
+                        .bind(caller.yesterday.as_slice())
+                        .bind(caller.minute - CALLER_WINDOW_MINUTES)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    repeats.push(today || before > 0);
+                }
+                tx.commit().await?;
+                Ok(repeats)
+            }
+        }
+    };
+}
+
+key_sql!(crate::db::Sqlite);
+key_sql!(crate::db::Postgres);
+
+fn decode_key((day, purpose, key): (NaiveDate, String, Vec<u8>)) -> Option<(NaiveDate, Purpose, Key)> {
+    let purpose = match purpose.as_str() {
+        "call" => Purpose::Call,
+        "caller" => Purpose::Caller,
+        _ => return None,
+    };
+    Some((day, purpose, key.try_into().ok()?))
+}
+
+impl KeyStore for Db {
+    async fn insert_key_if_absent(&self, day: NaiveDate, purpose: Purpose, key: &Key) -> Result<(), DbError> {
+        on_db!(self, db => db.insert_key_if_absent(day, purpose, key))
+    }
+    async fn keys_since(&self, from: NaiveDate) -> Result<Vec<(NaiveDate, Purpose, Key)>, DbError> {
+        on_db!(self, db => db.keys_since(from))
+    }
+    async fn forget_before(&self, day: NaiveDate, minute: i64) -> Result<(), DbError> {
+        on_db!(self, db => db.forget_before(day, minute))
+    }
+    async fn callers_seen(&self, seen: &[CallerSeen]) -> Result<Vec<bool>, DbError> {
+        on_db!(self, db => db.callers_seen(seen))
+    }
+}

@@ -1,0 +1,89 @@
+//! Two instances on one database, as behind a load balancer that sends each webhook of a
+//! call to either: the calls are counted once each, their ends and durations linked,
+//! whichever instance answered each webhook, a restart in the middle of a call included
+//! (issue 14). On PostgreSQL, the deployment that runs several instances, and on SQLite
+//! with two instances on one file.
+
+use ivr::stats::{CallRow, Store};
+
+use super::counting::flushed;
+use super::support::{Backend, TestDatabase, around_today, new_call_sid, on_both_databases};
+use crate::helpers::{Options, TestApp, spawn_app_with};
+
+on_both_databases!(alternate_webhooks_on_two_instances_link_every_call);
+
+/// What the softphone's status callback says a call lasted (Twilio's `CallDuration`).
+const CALL_DURATION: i32 = 42;
+
+/// An instance on `db` with a data folder of its own.
+async fn instance(db: &TestDatabase, name: &str) -> TestApp {
+    spawn_app_with(Options {
+        database_url: Some(db.url.clone()),
+        data_dir: Some(db.dir.path().join(name)),
+        ..Options::default()
+    })
+    .await
+}
+
+async fn alternate_webhooks_on_two_instances_link_every_call(backend: Backend) {
+    let db = TestDatabase::new(&backend).await;
+    let a = instance(&db, "a").await;
+    let b = instance(&db, "b").await;
+
+    // Guidance: the incoming call on A, the language on B, the topic on A, the end on B.
+    let mut call = a.call_from("+77010000011", &new_call_sid()).await.handed_to(&b);
+    call.choose_language("1").await;
+    let mut call = call.handed_to(&a);
+    call.press("2").await;
+    call.handed_to(&b).hang_up("completed").await;
+
+    // The police: the incoming call redelivered to B, the emergency key on A, the dial's
+    // end on B, the end on A.
+    let mut call = a.call_from("+77010000012", &new_call_sid()).await.handed_to(&b);
+    call.redeliver().await;
+    let mut call = call.handed_to(&a);
+    call.press("2").await.press("9").await;
+    let mut call = call.handed_to(&b);
+    call.dial_ends("completed").await;
+    call.handed_to(&a).hang_up("completed").await;
+
+    // The same number again, on B this time: a repeat caller seen by the other instance.
+    b.call_from("+77010000011", &new_call_sid()).await.handed_to(&a).hang_up("completed").await;
+
+    // A restart in the middle of a call: A stops after the incoming call, comes back, and
+    // takes the rest of it.
+    let call = a.call_from("+77010000013", &new_call_sid()).await.handed_to(&b);
+    flushed(&a).await;
+    a.stop().await;
+    let a = instance(&db, "a").await;
+    let mut call = call.handed_to(&a);
+    call.choose_language("2").await;
+    call.hang_up("completed").await;
+
+    flushed(&a).await;
+    flushed(&b).await;
+    let calls = db.store().await.calls(around_today()).await.expect("calls");
+    assert_eq!(calls.len(), 4, "one row per call, the redelivery counted once: {calls:#?}");
+    assert!(calls.iter().all(linked), "every call's start, end and duration are linked: {calls:#?}");
+    let path = |p: &str| calls.iter().find(|c| c.path == p).unwrap_or_else(|| panic!("no call {p}: {calls:#?}"));
+    let guidance = path("language:1 welcome safety_notice main:2 safety_plan_1");
+    assert_eq!((guidance.outcome.as_str(), guidance.ivr_seconds), ("self_service", Some(CALL_DURATION)));
+    let police = path("language:2 welcome:9 police goodbye");
+    assert_eq!((police.outcome.as_str(), police.dial_results.as_str()), ("emergency", "police:completed"));
+    assert!(police.seconds_to_transfer.is_some_and(|s| s < 30), "timed from the start the state carries: {police:?}");
+    assert!(path("language").repeat_caller, "the second call of a number is a repeat, on either instance");
+    assert_eq!(calls.iter().filter(|c| c.repeat_caller).count(), 1);
+    let restarted = path("language:2 welcome safety_notice main");
+    assert_eq!((restarted.language.as_deref(), restarted.ivr_seconds), (Some("ru"), Some(CALL_DURATION)));
+
+    let s = db.summary_around_today().await;
+    assert_eq!((s.calls, s.emergency_transfers, s.repeat_callers), (4, 1, 1), "{s:#?}");
+    assert_eq!(s.ended.get("completed"), Some(&4), "{s:#?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The call's first step, its end status and a duration reached its row.
+fn linked(call: &CallRow) -> bool {
+    call.started_at.is_some() && call.ended.as_deref() == Some("completed") && call.ivr_seconds.is_some()
+}
