@@ -65,16 +65,21 @@ async fn alternate_webhooks_on_two_instances_link_every_call(backend: Backend) {
     let calls = db.store().await.calls(around_today()).await.expect("calls");
     assert_eq!(calls.len(), 4, "one row per call, the redelivery counted once: {calls:#?}");
     assert!(calls.iter().all(linked), "every call's start, end and duration are linked: {calls:#?}");
-    let path = |p: &str| calls.iter().find(|c| c.path == p).unwrap_or_else(|| panic!("no call {p}: {calls:#?}"));
-    let guidance = path("language:1 welcome safety_notice main:2 safety_plan_1");
+    let find = |what: &str, found: fn(&CallRow) -> bool| {
+        let matching: Vec<&CallRow> = calls.iter().filter(|c| found(c)).collect();
+        assert_eq!(matching.len(), 1, "one {what} call: {calls:#?}");
+        matching[0]
+    };
+    let guidance = find("guidance", |c| c.language.as_deref() == Some("kk"));
     assert_eq!((guidance.outcome.as_str(), guidance.ivr_seconds), ("self_service", Some(CALL_DURATION)));
-    let police = path("language:2 welcome:9 police goodbye");
-    assert_eq!((police.outcome.as_str(), police.dial_results.as_str()), ("emergency", "police:completed"));
+    let police = find("police", |c| c.outcome == "emergency");
+    assert_eq!((police.language.as_deref(), police.dial_results.as_str()), (Some("ru"), "police:completed"));
     assert!(police.seconds_to_transfer.is_some_and(|s| s < 30), "timed from the start the state carries: {police:?}");
-    assert!(path("language").repeat_caller, "the second call of a number is a repeat, on either instance");
+    let again = find("repeat", |c| c.language.is_none());
+    assert!(again.repeat_caller, "the second call of a number is a repeat, on either instance: {again:?}");
     assert_eq!(calls.iter().filter(|c| c.repeat_caller).count(), 1);
-    let restarted = path("language:2 welcome safety_notice main");
-    assert_eq!((restarted.language.as_deref(), restarted.ivr_seconds), (Some("ru"), Some(CALL_DURATION)));
+    let restarted = find("restarted", |c| c.language.as_deref() == Some("ru") && c.outcome != "emergency");
+    assert_eq!((restarted.outcome.as_str(), restarted.ivr_seconds), ("abandoned", Some(CALL_DURATION)));
 
     let s = db.summary_around_today().await;
     assert_eq!((s.calls, s.emergency_transfers, s.repeat_callers), (4, 1, 1), "{s:#?}");
