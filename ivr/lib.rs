@@ -21,17 +21,14 @@ pub mod flow;
 pub mod operators;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod prompts;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod reports;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod review;
 pub mod serve;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod service;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod simulate;
 pub mod state;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod stats;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod telephony;

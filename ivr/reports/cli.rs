@@ -22,6 +22,7 @@ use crate::stats::DateRange;
 /// Days a report covers when no range is given: the last week, today included.
 const DEFAULT_DAYS: u64 = 7;
 
+/// `ivr report`: the range and how to print it.
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
     /// First day (UTC), YYYY-MM-DD; default: 6 days before --to.
@@ -30,14 +31,19 @@ pub struct ReportArgs {
     /// Last day (UTC), YYYY-MM-DD, included; default: today.
     #[arg(long)]
     pub to: Option<String>,
+    /// How to print: a table to read, JSON, or CSV (one row per day).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
+/// How `ivr report` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Aligned text to read.
     Table,
+    /// The summary as the reports API gives it.
     Json,
+    /// One row per day, as `/api/v1/reports/daily.csv`.
     Csv,
 }
 

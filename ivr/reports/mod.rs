@@ -38,10 +38,14 @@ pub use summary::{Summarize, Summary};
 /// Who may read reports.
 pub const ROLES: [Role; 2] = [Role::Admin, Role::Analyst];
 
+/// The summary of a range, as JSON.
 pub const SUMMARY: &str = "/api/v1/reports/summary";
+/// One row of totals per day of a range.
 pub const DAILY_CSV: &str = "/api/v1/reports/daily.csv";
+/// One anonymous row per call of a range, streamed a day at a time.
 pub const CALLS_CSV: &str = "/api/v1/reports/calls.csv";
 
+/// The reports API's routes, each admitting [`ROLES`].
 pub fn guarded() -> Guarded {
     Guarded::new().get(SUMMARY, &ROLES, summary).get(DAILY_CSV, &ROLES, daily).get(CALLS_CSV, &ROLES, calls)
 }

@@ -12,15 +12,20 @@ pub const MAX_DAYS: i64 = 3660;
 /// What a report was asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReportQuery {
+    /// The days covered, both ends included.
     pub range: DateRange,
     /// Counts below this are shown as `<k`; 1 shows every count.
     pub min_count: u32,
+    /// The answer's format.
     pub format: ReportFormat,
 }
 
+/// The formats the reports API answers in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
+    /// `application/json`.
     Json,
+    /// `text/csv`, RFC 4180.
     Csv,
 }
 

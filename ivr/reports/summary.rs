@@ -15,8 +15,11 @@ use crate::stats::{DateRange, DayRow, NO_LANGUAGE, Outcome, RangeTotals, Store, 
 /// is nothing to average.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
+    /// The first day covered (UTC).
     pub from: NaiveDate,
+    /// The last day covered (UTC), included.
     pub to: NaiveDate,
+    /// Calls that started in the range.
     pub calls: i64,
     /// Calls made by `ivr demo-data`: not real. Reports say so whenever this is not 0.
     pub synthetic_calls: i64,
@@ -27,17 +30,25 @@ pub struct Summary {
     pub outcomes: BTreeMap<String, i64>,
     /// Calls that heard each guidance topic.
     pub topics: BTreeMap<String, i64>,
+    /// Transfers to the police (the emergency key).
     pub emergency_transfers: i64,
+    /// Transfers to an operator.
     pub operator_transfers: i64,
+    /// Operator transfers an operator picked up.
     pub operator_answered: i64,
+    /// Calls that hung up in the menus before any guidance or transfer.
     pub abandoned: i64,
+    /// Average seconds a call spent in the menu.
     pub avg_ivr_seconds: Option<f64>,
+    /// Average seconds from the call's start to a transfer, over transferred calls.
     pub avg_seconds_to_transfer: Option<f64>,
     /// From the start of an operator transfer to an operator picking up, over answered transfers.
     pub avg_seconds_to_answer: Option<f64>,
     /// Wrong keys and timeouts (events, not calls).
     pub invalid_keys: i64,
+    /// Menus the caller let time out (events, not calls).
     pub timeouts: i64,
+    /// Calls from a number that called in the 24 hours before (only a salted hash is compared).
     pub repeat_callers: i64,
     /// Transfer results (events), such as `police:busy` or `operator:completed`.
     pub dial_results: BTreeMap<String, i64>,
@@ -53,6 +64,7 @@ pub struct Summary {
 
 /// The summary of a range, read from any store.
 pub trait Summarize: Store {
+    /// The summary of `range`, summed by the database.
     fn summary(&self, range: DateRange) -> impl Future<Output = Result<Summary, StoreError>> + Send {
         async move { Ok(Summary::new(range, self.range_totals(range).await?)) }
     }

@@ -37,13 +37,6 @@ pub struct Check {
     pub detail: String,
 }
 
-impl Readiness {
-    /// The checks that fail.
-    pub fn failing(&self) -> impl Iterator<Item = &Check> {
-        self.checks.iter().filter(|c| !c.ok)
-    }
-}
-
 pub async fn alive() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "alive": true }))
 }

@@ -28,6 +28,7 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
+    /// `text` or `json` (`IVR_LOG_FORMAT`); `None` for anything else.
     pub fn parse(text: &str) -> Option<LogFormat> {
         match text.trim().to_ascii_lowercase().as_str() {
             "text" => Some(LogFormat::Text),

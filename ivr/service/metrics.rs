@@ -32,7 +32,9 @@ use crate::stats::CallEvent;
 pub const WEBHOOKS: &str = "ivr_webhooks_total";
 /// How long webhooks took to answer, by `dialect` and `route`.
 pub const WEBHOOK_SECONDS: &str = "ivr_webhook_duration_seconds";
+/// Calls answered (incoming-call webhooks that started a call).
 pub const CALLS_STARTED: &str = "ivr_calls_started_total";
+/// Transfers to the police begun.
 pub const EMERGENCY_TRANSFERS: &str = "ivr_emergency_transfers_total";
 /// How transfers to the police ended, by `outcome`.
 pub const EMERGENCY_OUTCOMES: &str = "ivr_emergency_transfer_outcomes_total";
@@ -42,10 +44,13 @@ pub const OPERATOR_TRANSFERS: &str = "ivr_operator_transfers_total";
 pub const OPERATOR_OUTCOMES: &str = "ivr_operator_transfer_outcomes_total";
 /// Records waiting in the statistics channel for the writer.
 pub const STATS_QUEUED: &str = "ivr_stats_channel_depth";
+/// Files in the statistics spool, waiting to be replayed into the database.
 pub const SPOOL_FILES: &str = "ivr_stats_spool_files";
+/// Bytes in the statistics spool.
 pub const SPOOL_BYTES: &str = "ivr_stats_spool_bytes";
 /// 1 while the last append to the spool failed: statistics are being lost.
 pub const SPOOL_FAILING: &str = "ivr_stats_spool_failing";
+/// Records replayed from the spool into the database.
 pub const RECORDS_REPLAYED: &str = "ivr_stats_records_replayed_total";
 /// How long the statistics writer's commits take.
 pub const COMMIT_SECONDS: &str = "ivr_stats_commit_duration_seconds";
@@ -59,6 +64,7 @@ pub const OPERATORS_AVAILABLE: &str = "ivr_operators_available";
 pub const SWITCHBOARD: &str = "ivr_switchboard_configured";
 /// 1 while `/readyz` says ready.
 pub const READY: &str = "ivr_ready";
+/// Sign-ins refused for a wrong name or password.
 pub const SIGNIN_FAILURES: &str = "ivr_signin_failures_total";
 /// Sign-ins refused because their name had too many recent failures.
 pub const SIGNIN_THROTTLED: &str = "ivr_signin_throttled_total";
@@ -123,6 +129,7 @@ impl MetricsListener {
         Ok(MetricsListener { listener, handle })
     }
 
+    /// The address the metrics listener is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

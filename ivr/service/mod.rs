@@ -6,8 +6,8 @@
 //! None of it is on the call path: readiness is reported, never enforced, so a call is
 //! answered whatever `/readyz` says.
 
-pub mod health;
-pub mod home;
+mod health;
+mod home;
 pub mod logging;
 pub mod metrics;
 

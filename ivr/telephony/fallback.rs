@@ -30,6 +30,7 @@ const TRANSFER_OPERATOR: &str = "transfer_operator";
 /// Kazakh first, as the language choice of the line itself.
 const LANGUAGES: [&str; 2] = ["kk", "ru"];
 
+/// `ivr fallback`: writes the documents a platform plays when this service does not answer.
 #[derive(clap::Args)]
 pub struct FallbackArgs {
     /// Where the written folder's `prompts/` is served from (https://…): not this service,
@@ -45,7 +46,9 @@ pub struct FallbackArgs {
 pub struct FallbackCall<'a> {
     /// Played before the switchboard rings: the police number, then "connecting you".
     pub before: Vec<String>,
+    /// The number rung for a person (`IVR_OPERATOR_NUMBER`).
     pub switchboard: &'a DialTarget,
+    /// How long the switchboard rings before the caller hears the police number again.
     pub ring_seconds: u8,
     /// Played when the switchboard's call ends or nobody answered: the police number.
     pub after: Vec<String>,

@@ -21,6 +21,7 @@ pub struct SignatureCheck {
 }
 
 impl SignatureCheck {
+    /// A check for requests signed with `token` to URLs under `public_url` (with or without its default port).
     pub fn new(token: &str, public_url: &str) -> SignatureCheck {
         #[allow(clippy::expect_used, reason = "HMAC takes a key of any length: new_from_slice never fails")]
         let key = HmacSha1::new_from_slice(token.as_bytes()).expect("HMAC takes a key of any length");

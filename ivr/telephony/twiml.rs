@@ -16,13 +16,18 @@ use super::state_token;
 
 /// The paths the provider is sent to by the documents rendered here.
 pub const GATHER_PATH: &str = "/twilio/gather";
+/// Where a `<Gather>` that heard nothing goes on.
 pub const NO_INPUT_PATH: &str = "/twilio/no-input";
+/// Where a `<Dial>` reports how a transfer ended.
 pub const DIAL_PATH: &str = "/twilio/dial";
 /// Played to an operator who answers, before the caller is connected.
 pub const WHISPER_PATH: &str = "/twilio/whisper";
 
+/// Renders a turn as a TwiML document.
 pub struct Twiml<'a> {
+    /// The service's public base URL: every action and prompt URL starts with it.
     pub public_url: &'a str,
+    /// Where the emergency key transfers.
     pub emergency: &'a DialTarget,
 }
 

@@ -31,8 +31,10 @@ use verbs::{DIAL_PATH, GATHER_PATH, Jambonz, WHISPER_PATH};
 
 /// The application's call webhook and call status webhook, as configured in jambonz.
 pub const CALL_PATH: &str = "/jambonz/call";
+/// Where jambonz reports a call's status changes (its `call_status_hook`).
 pub const STATUS_PATH: &str = "/jambonz/status";
 
+/// The jambonz webhooks: the call hook, keys, dial outcomes, whispers and status.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(CALL_PATH, post(incoming_call))

@@ -19,12 +19,16 @@ pub const TOLERANCE_SECONDS: i64 = 300;
 /// Why a request was refused; said in the log, never with anything from the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// The request carries no signature header.
     #[error("no Jambonz-Signature header")]
     Missing,
+    /// The header lacks a timestamp or a `v1` signature.
     #[error("the Jambonz-Signature header has no timestamp or no v1 signature")]
     Malformed,
+    /// No `v1` signature matches any configured secret.
     #[error("no v1 signature matches")]
     NoMatch,
+    /// The timestamp is outside [`TOLERANCE_SECONDS`] of now.
     #[error("the signature's timestamp is more than five minutes from now")]
     Stale,
 }

@@ -20,6 +20,7 @@ use crate::telephony::state_token;
 
 /// The hooks the documents rendered here send jambonz to.
 pub const GATHER_PATH: &str = "/jambonz/gather";
+/// Where jambonz reports how a transfer ended (the dial verb's `actionHook`).
 pub const DIAL_PATH: &str = "/jambonz/dial";
 /// The operator's `confirmHook`: what they hear before the caller is connected.
 pub const WHISPER_PATH: &str = "/jambonz/whisper";
@@ -66,8 +67,11 @@ enum Target {
     },
 }
 
+/// Renders a turn as jambonz verbs (JSON).
 pub struct Jambonz<'a> {
+    /// The service's public base URL: every hook and prompt URL starts with it.
     pub public_url: &'a str,
+    /// Where the emergency key transfers.
     pub emergency: &'a DialTarget,
 }
 

@@ -25,11 +25,32 @@ pub enum Dialect {
 pub enum Reply {
     /// Play the prompts while listening for a key; report the key to `action`, or report
     /// silence to `no_input` after `timeout_seconds` (jambonz: the same hook, `reason: timeout`).
-    Gather { prompts: Vec<String>, action: String, no_input: String, timeout_seconds: u32 },
+    Gather {
+        /// The prompt URLs played, in order.
+        prompts: Vec<String>,
+        /// Where the key pressed is reported.
+        action: String,
+        /// Where silence is reported.
+        no_input: String,
+        /// How long silence lasts before it is reported.
+        timeout_seconds: u32,
+    },
     /// Play the prompts, ring the targets, then report the outcome to `action`.
-    Dial { prompts: Vec<String>, targets: Vec<Target>, action: String, ring_seconds: u32 },
+    Dial {
+        /// The prompt URLs played before ringing.
+        prompts: Vec<String>,
+        /// Who is rung, all at once.
+        targets: Vec<Target>,
+        /// Where the outcome is reported.
+        action: String,
+        /// How long they ring before the dial gives up.
+        ring_seconds: u32,
+    },
     /// Play the prompts and end the call.
-    Hangup { prompts: Vec<String> },
+    Hangup {
+        /// The prompt URLs played before hanging up.
+        prompts: Vec<String>,
+    },
     /// Nothing to do (a status callback's answer).
     Empty,
 }
@@ -37,7 +58,9 @@ pub enum Reply {
 /// One party a dial rings, with the URL whose document is played to them on answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
+    /// The number or SIP address rung.
     pub address: String,
+    /// The URL of the whisper played to them on answer, if any.
     pub whisper: Option<String>,
 }
 
@@ -71,7 +94,9 @@ pub enum Event<'a> {
 /// The caller's identifiers, sent with every webhook: what the service must never keep.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
+    /// The caller's phone number.
     pub number: String,
+    /// The platform's id of the call.
     pub call_sid: String,
 }
 
@@ -80,13 +105,16 @@ pub struct Caller {
 pub struct Webhook {
     /// The absolute URL, under the service's public URL.
     pub url: String,
+    /// The body's media type: a form (TwiML) or JSON (jambonz).
     pub content_type: &'static str,
+    /// The request body.
     pub body: String,
     /// The signature header's name and value.
     pub signature: Option<(&'static str, String)>,
 }
 
 impl Dialect {
+    /// Every dialect, to run a test in each.
     pub const ALL: [Dialect; 2] = [Dialect::Twiml, Dialect::Jambonz];
 
     /// The first segment of the dialect's webhook paths.
