@@ -93,7 +93,10 @@ async fn calls(State(state): State<AppState>, Query(pairs): Pairs) -> Result<Res
 
 /// The CSV lines of one day's calls, after the header when `header`.
 async fn day_chunk(db: &Db, day: NaiveDate, header: bool) -> Result<Bytes, Error> {
-    let rows = db.calls(DateRange { from: day, to: day }).await?;
+    let mut rows = db.calls(DateRange { from: day, to: day }).await?;
+    // The calls the totals count: a row whose first step has not arrived (a status callback
+    // for a call no instance answered, or a first record still in a spool) is left out.
+    rows.retain(|row| row.started_at.is_some());
     let mut out = if header { export::calls_header().map_err(csv_fault)? } else { Vec::new() };
     out.extend(export::calls_csv(&rows).map_err(csv_fault)?);
     Ok(Bytes::from(out))

@@ -89,6 +89,14 @@ impl DailyKeys {
         std::array::from_fn(|i| digest[i])
     }
 
+    /// The hash of a caller's number under `day`'s salt if this instance holds that day's
+    /// key (a day before the first start has none): for looking up, never for storing.
+    pub fn known_caller_hash(&self, number: &str, day: NaiveDate) -> Option<[u8; 16]> {
+        let salt = self.read().iter().find(|k| k.day == day).map(|k| k.caller)?;
+        let digest = hmac(&salt, number.as_bytes());
+        Some(std::array::from_fn(|i| digest[i]))
+    }
+
     /// A tag of a call under `day`'s caller salt: tells a redelivery of the same call from
     /// a new call of the same number, without naming the call to a reader of the database.
     pub fn call_tag(&self, call: CallId, day: NaiveDate) -> [u8; 8] {
@@ -194,8 +202,8 @@ fn failed(failing: &mut bool, why: &str) -> Duration {
     RETRY
 }
 
-/// One refresh: today's and tomorrow's keys exist, the three days are loaded, the old
-/// keys and callers are deleted.
+/// One refresh: today's and tomorrow's keys exist, the old keys and callers are deleted,
+/// and the three days' keys are loaded (last: once they are, this refresh writes nothing more).
 pub async fn refresh(keys: &DailyKeys, db: &Db) -> Result<(), DbError> {
     db.ready().await?;
     let today = Utc::now().date_naive();
@@ -205,9 +213,9 @@ pub async fn refresh(keys: &DailyKeys, db: &Db) -> Result<(), DbError> {
             db.insert_key_if_absent(day, purpose, &rand::random()).await?;
         }
     }
+    db.forget_before(yesterday, minute_now() - CALLER_WINDOW_MINUTES).await?;
     let loaded = db.keys_since(yesterday).await?;
     keys.install(&loaded, yesterday);
-    db.forget_before(yesterday, minute_now() - CALLER_WINDOW_MINUTES).await?;
     Ok(())
 }
 
@@ -244,8 +252,8 @@ pub trait KeyStore {
 #[derive(Clone, Copy, Debug)]
 pub struct CallerSeen {
     pub hash: [u8; 16],
-    /// The same number under yesterday's salt (only looked up, never stored).
-    pub yesterday: [u8; 16],
+    /// The same number under yesterday's salt, if there is one (only looked up, never stored).
+    pub yesterday: Option<[u8; 16]>,
     /// The call's tag (see [`DailyKeys::call_tag`]).
     pub call: [u8; 8],
     pub minute: i64,
@@ -307,7 +315,7 @@ macro_rules! key_sql {
                         .fetch_one(&mut *tx)
                         .await?;
                     let before: i64 = sqlx::query_scalar(SEEN_YESTERDAY)
-                        .bind(caller.yesterday.as_slice())
+                        .bind(caller.yesterday.as_ref().map(|hash| hash.as_slice()))
                         .bind(caller.minute - CALLER_WINDOW_MINUTES)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -344,5 +352,92 @@ impl KeyStore for Db {
     }
     async fn callers_seen(&self, seen: &[CallerSeen]) -> Result<Vec<bool>, DbError> {
         on_db!(self, db => db.callers_seen(seen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SID: &str = "CA0123456789abcdef0123456789abcdef";
+
+    /// A fresh SQLite file (kept by the returned folder), connected twice: two instances.
+    async fn two_instances() -> (tempfile::TempDir, Db, Db) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("stats.sqlite3").display());
+        let first = Db::connect(&url).await.expect("the file is made");
+        first.ready().await.expect("the file migrates");
+        let second = Db::connect(&url).await.expect("the file opens");
+        (dir, first, second)
+    }
+
+    #[tokio::test]
+    async fn two_instances_racing_for_a_new_day_end_up_with_one_key() {
+        let (_dir, db_a, db_b) = two_instances().await;
+        let (a, b) = (DailyKeys::new(pepper(&[Some("token")])), DailyKeys::new(pepper(&[Some("token")])));
+        let (ra, rb) = tokio::join!(refresh(&a, &db_a), refresh(&b, &db_b));
+        ra.expect("instance a loads the keys");
+        rb.expect("instance b loads the keys");
+        let today = Utc::now().date_naive();
+        let tomorrow = today + TimeDelta::days(1);
+        assert!(a.shared(today) && b.shared(today) && a.shared(tomorrow) && b.shared(tomorrow));
+        assert_eq!(a.call_id(SID, today), b.call_id(SID, today), "the same call id on both instances");
+        assert_eq!(a.call_id(SID, tomorrow), b.call_id(SID, tomorrow), "midnight needs no database");
+        assert_ne!(a.call_id(SID, today), a.call_id(SID, tomorrow), "a new key every day");
+        assert_eq!(a.caller_hash("+77010000001", today), b.caller_hash("+77010000001", today));
+        let other_secret = DailyKeys::new(pepper(&[Some("another token")]));
+        refresh(&other_secret, &db_a).await.expect("keys load");
+        assert_ne!(a.call_id(SID, today), other_secret.call_id(SID, today), "the secrets are mixed in");
+    }
+
+    #[tokio::test]
+    async fn a_key_of_this_process_stands_in_until_the_shared_one_is_read() {
+        let (_dir, db, _) = two_instances().await;
+        let keys = DailyKeys::new(pepper(&[]));
+        let today = Utc::now().date_naive();
+        let before = keys.call_id(SID, today);
+        assert_eq!(keys.call_id(SID, today), before, "the stand-in key is kept while there is no other");
+        assert!(!keys.shared(today));
+        refresh(&keys, &db).await.expect("keys load");
+        assert!(keys.shared(today));
+        assert_ne!(keys.call_id(SID, today), before, "the shared key replaces the stand-in");
+    }
+
+    #[tokio::test]
+    async fn keys_older_than_yesterday_and_callers_older_than_a_day_are_deleted() {
+        let (_dir, db, _) = two_instances().await;
+        let keys = DailyKeys::new(pepper(&[]));
+        refresh(&keys, &db).await.expect("keys load");
+        let today = Utc::now().date_naive();
+        for days_ago in [1, 2, 30] {
+            db.insert_key_if_absent(today - TimeDelta::days(days_ago), Purpose::Call, &rand::random())
+                .await
+                .expect("an old key");
+        }
+        let now = minute_now();
+        let caller = |minute| CallerSeen { hash: rand::random(), yesterday: None, call: rand::random(), minute };
+        db.callers_seen(&[caller(now - CALLER_WINDOW_MINUTES - 1), caller(now - 5)]).await.expect("callers");
+        refresh(&keys, &db).await.expect("keys load");
+        let days: Vec<NaiveDate> =
+            db.keys_since(today - TimeDelta::days(365)).await.expect("keys").iter().map(|k| k.0).collect();
+        assert!(days.iter().all(|day| *day >= today - TimeDelta::days(1)), "{days:?}");
+        assert!(days.contains(&(today - TimeDelta::days(1))), "yesterday's key stays for calls over midnight");
+        let Db::Sqlite(sqlite) = &db else { unreachable!("a SQLite test database") };
+        let callers: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM recent_callers").fetch_one(sqlite.reader()).await.expect("count");
+        assert_eq!(callers, 1, "only the caller of the last 24 hours is kept");
+    }
+
+    #[tokio::test]
+    async fn a_number_is_a_repeat_within_a_day_but_a_redelivery_is_not() {
+        let (_dir, db, _) = two_instances().await;
+        let now = minute_now();
+        let number = rand::random();
+        let seen = |call: u8, minute| CallerSeen { hash: number, yesterday: None, call: [call; 8], minute };
+        assert_eq!(db.callers_seen(&[seen(1, now - 60)]).await.expect("checked"), [false]);
+        assert_eq!(db.callers_seen(&[seen(1, now - 60)]).await.expect("checked"), [false], "a redelivery");
+        assert_eq!(db.callers_seen(&[seen(2, now)]).await.expect("checked"), [true], "a new call an hour later");
+        let yesterday = CallerSeen { hash: rand::random(), yesterday: Some(number), call: [3; 8], minute: now };
+        assert_eq!(db.callers_seen(&[yesterday]).await.expect("checked"), [true], "seen under yesterday's salt");
     }
 }

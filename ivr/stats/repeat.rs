@@ -69,7 +69,7 @@ impl RepeatCallers {
         let yesterday = day - TimeDelta::days(1);
         let seen = CallerSeen {
             hash: self.keys.caller_hash(number, day),
-            yesterday: self.keys.caller_hash(number, yesterday),
+            yesterday: self.keys.known_caller_hash(number, yesterday),
             call: self.keys.call_tag(call, day),
             minute,
         };
