@@ -6,7 +6,6 @@
 //! Every public item is documented (`missing_docs` in Cargo.toml's `[lints]`); the modules
 //! marked below are still being documented, one at a time (issue 12).
 
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod access;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod admin;

@@ -9,10 +9,12 @@ use super::{Role, add_user, create_token};
 use crate::config::Settings;
 use crate::db::cli::{Outcome, with_db};
 
+/// `ivr users`: the dashboard's accounts.
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
     /// Add a user; the password is read from standard input (one line, at least 10 characters).
     Add {
+        /// What they may do: admin, analyst or operator.
         #[arg(long, value_enum)]
         role: Role,
         /// What they type to sign in (1 to 64 characters).
@@ -25,13 +27,18 @@ pub enum UsersCommand {
     /// List the users (never their passwords).
     List,
     /// Remove a user and end their sessions.
-    Remove { name: String },
+    Remove {
+        /// The name they sign in with.
+        name: String,
+    },
 }
 
+/// `ivr tokens`: API tokens for scripts and exports.
 #[derive(clap::Subcommand, Debug)]
 pub enum TokensCommand {
     /// Create an API token and print it once: only its digest is kept.
     Create {
+        /// What the token may do: admin, analyst or operator.
         #[arg(long, value_enum)]
         role: Role,
         /// What the token is for, to recognise it when listing or revoking.
@@ -44,9 +51,13 @@ pub enum TokensCommand {
     /// List the tokens (never the tokens themselves).
     List,
     /// Revoke a token by its id.
-    Revoke { id: i64 },
+    Revoke {
+        /// The token's id, as `ivr tokens list` shows it.
+        id: i64,
+    },
 }
 
+/// Runs `ivr users`.
 pub fn users(command: UsersCommand) -> Outcome {
     let password = match &command {
         UsersCommand::Add { .. } => Some(read_password()?),
@@ -77,6 +88,7 @@ pub fn users(command: UsersCommand) -> Outcome {
     })
 }
 
+/// Runs `ivr tokens`.
 pub fn tokens(command: TokensCommand) -> Outcome {
     let settings = Settings::from_env()?;
     with_db(&settings, |db| async move {

@@ -50,13 +50,17 @@ pub const MAX_TRACKED: usize = 100_000;
 pub enum Refusal {
     /// This client (or this name, in the slow lane) has used its attempts: try again in
     /// this many minutes (at least 1).
-    TooMany { minutes: u32 },
+    TooMany {
+        /// Minutes until the next attempt may be checked.
+        minutes: u32,
+    },
     /// The service is checking as many passwords as it may: try again in a moment.
     Busy,
 }
 
 /// The limits of one process; see the module documentation.
 pub struct SignInLimits {
+    /// The password checks that may run at once.
     pub checks: PasswordChecks,
     addresses: Mutex<HashMap<IpAddr, Failures>>,
     /// For each name in the slow lane: the earliest time its next check may run.
@@ -84,6 +88,7 @@ pub struct Claim {
 }
 
 impl SignInLimits {
+    /// Limits allowing `checks_at_once` password checks at a time (`IVR_PASSWORD_CHECKS`).
     pub fn new(checks_at_once: usize) -> SignInLimits {
         SignInLimits {
             checks: PasswordChecks::new(checks_at_once),

@@ -34,9 +34,11 @@ use crate::state::AppState;
 /// One protected route: what the route test walks.
 #[derive(Clone, Debug)]
 pub struct GuardedRoute {
+    /// The HTTP method.
     pub method: Method,
     /// As registered, with `{id}` placeholders.
     pub path: &'static str,
+    /// The roles the route admits.
     pub roles: &'static [Role],
 }
 
@@ -48,10 +50,12 @@ pub struct Guarded {
 }
 
 impl Guarded {
+    /// No routes yet.
     pub fn new() -> Guarded {
         Guarded::default()
     }
 
+    /// Adds `GET path`, admitting `roles`.
     pub fn get<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -61,6 +65,7 @@ impl Guarded {
         self.route(Method::GET, path, roles, routing::get(handler))
     }
 
+    /// Adds `POST path`, admitting `roles` (and, from a browser, the session's CSRF token).
     pub fn post<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -70,6 +75,7 @@ impl Guarded {
         self.route(Method::POST, path, roles, routing::post(handler))
     }
 
+    /// Adds `PUT path`, admitting `roles`.
     pub fn put<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -79,6 +85,7 @@ impl Guarded {
         self.route(Method::PUT, path, roles, routing::put(handler))
     }
 
+    /// Adds `PATCH path`, admitting `roles`.
     pub fn patch<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -88,6 +95,7 @@ impl Guarded {
         self.route(Method::PATCH, path, roles, routing::patch(handler))
     }
 
+    /// Adds `DELETE path`, admitting `roles`.
     pub fn delete<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -113,16 +121,19 @@ impl Guarded {
         self
     }
 
+    /// These routes and `other`'s.
     pub fn merge(mut self, other: Guarded) -> Guarded {
         self.router = self.router.merge(other.router);
         self.routes.extend(other.routes);
         self
     }
 
+    /// Every route added, with its roles: what the route test walks.
     pub fn routes(&self) -> &[GuardedRoute] {
         &self.routes
     }
 
+    /// The router, each route behind its check.
     pub fn into_router(self) -> Router<AppState> {
         self.router
     }

@@ -30,13 +30,16 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
 
+/// The cookie that carries a signed-in browser's session (only its SHA-256 is stored).
 pub const SESSION_COOKIE: &str = "ivr_session";
 /// The sign-in form's own CSRF cookie, before there is a session.
 const LOGIN_COOKIE: &str = "ivr_login";
 /// The sign-in page, where a browser without a session is sent.
 pub const LOGIN: &str = "/login";
 const SESSION_HOURS: i64 = 12;
+/// Failed sign-ins a name may have within [`WINDOW_MINUTES`] before it is refused.
 pub const MAX_FAILURES: usize = 5;
+/// How far back failed sign-ins count.
 pub const WINDOW_MINUTES: i64 = 15;
 
 /// A fresh token for the sign-in form, and the cookie that carries its twin.
@@ -58,6 +61,7 @@ pub enum Failure {
     Wrong,
     /// The password was not checked (`flood.rs`, or the per-name limit).
     Refused(Refusal),
+    /// The check could not be made (the database is down, say).
     Error(Error),
 }
 

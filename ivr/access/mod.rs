@@ -52,12 +52,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role.
     pub const ALL: [Role; 3] = [Role::Admin, Role::Analyst, Role::Operator];
 
+    /// `admin`, `analyst` or `operator`.
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.as_str() == text)
     }
 
+    /// The role's name, as stored and typed.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -70,6 +73,7 @@ impl Role {
 /// The person or token behind a request.
 #[derive(Clone, Debug)]
 pub struct Principal {
+    /// What they may do.
     pub role: Role,
     /// The user's name, or the token's label.
     pub name: String,
@@ -80,6 +84,7 @@ pub struct Principal {
 /// A signed-in browser's session, beside its [`Principal`] (absent for bearer tokens).
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// The signed-in user's id.
     pub user_id: i64,
     /// The token every form of this session must carry in its `csrf` field.
     pub csrf: String,
@@ -115,20 +120,28 @@ impl FromRequestParts<AppState> for Session {
 /// What can go wrong managing accounts and tokens, in words for the person who asked.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
+    /// A user name that is empty, too long or has control characters.
     #[error("a name is 1 to 64 characters, without control characters")]
     BadName,
+    /// A password shorter than this many characters.
     #[error("a password is at least {0} characters")]
     ShortPassword(usize),
+    /// A token label that is empty or too long.
     #[error("a token's label is 1 to 100 characters")]
     BadLabel,
+    /// An operator without their roster entry, or another role with one.
     #[error("role operator needs --operator ID (their roster entry); other roles take none")]
     OperatorLink,
+    /// A user of this name exists already.
     #[error("there is already a user named `{0}`")]
     DuplicateName(String),
+    /// A stored value this version cannot read (a role, a date).
     #[error("the database holds an unreadable {0}")]
     Corrupt(&'static str),
+    /// The database refused or could not be reached.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// Anything else (hashing a password, say).
     #[error("{0}")]
     Other(#[from] anyhow::Error),
 }

@@ -16,9 +16,13 @@ use crate::db::{Db, on_db};
 /// An account as stored, without its password hash.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct User {
+    /// The account's id.
     pub id: i64,
+    /// What they type to sign in.
     pub name: String,
+    /// What they may do.
     pub role: Role,
+    /// For role `operator`: their roster entry.
     pub operator_id: Option<i64>,
     /// The dashboard's language: `kk` or `ru`.
     pub language: String,
@@ -27,10 +31,15 @@ pub struct User {
 /// A token as listed: never the token itself.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TokenInfo {
+    /// The token's id (to revoke it).
     pub id: i64,
+    /// What the token is for.
     pub label: String,
+    /// What the token may do.
     pub role: Role,
+    /// For role `operator`: the roster entry it acts for.
     pub operator_id: Option<i64>,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
 }
 
@@ -50,16 +59,21 @@ pub struct SessionRow {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Accounts, tokens, sessions and sign-in failures, on either database. Only digests
+/// of secrets reach these methods.
 pub trait AccessStore: Send + Sync {
     /// Adds an account; [`AccessError::DuplicateName`] if the name is taken.
     fn add_user(&self, user: &NewUser<'_>) -> impl Future<Output = Result<User, AccessError>> + Send;
     /// An account and its password hash, by the name typed at sign-in.
     fn user_by_name(&self, name: &str) -> impl Future<Output = Result<Option<(User, String)>, AccessError>> + Send;
+    /// Every account, by name.
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>, AccessError>> + Send;
     /// Removes an account and its sessions; `false` if there was none.
     fn remove_user(&self, name: &str) -> impl Future<Output = Result<bool, AccessError>> + Send;
+    /// Keeps the dashboard language a user chose.
     fn set_language(&self, user_id: i64, language: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
 
+    /// Stores a new token's digest; returns what is listed of it.
     fn add_token(
         &self,
         label: &str,
@@ -67,11 +81,14 @@ pub trait AccessStore: Send + Sync {
         operator_id: Option<i64>,
         token_hash: &str,
     ) -> impl Future<Output = Result<TokenInfo, AccessError>> + Send;
+    /// The token with this digest, if not revoked.
     fn token_by_hash(&self, token_hash: &str) -> impl Future<Output = Result<Option<TokenInfo>, AccessError>> + Send;
+    /// Every token, never the token itself.
     fn list_tokens(&self) -> impl Future<Output = Result<Vec<TokenInfo>, AccessError>> + Send;
     /// Revokes a token; `false` if there was none with `id`.
     fn revoke_token(&self, id: i64) -> impl Future<Output = Result<bool, AccessError>> + Send;
 
+    /// Opens a session, stored by its cookie's digest, until `expires_at`.
     fn add_session(
         &self,
         id_hash: &str,
@@ -85,6 +102,7 @@ pub trait AccessStore: Send + Sync {
         id_hash: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<SessionRow>, AccessError>> + Send;
+    /// Ends a session (signing out).
     fn remove_session(&self, id_hash: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
 
     /// Counts a sign-in attempt for `name` before its password is checked, atomically:
@@ -107,6 +125,7 @@ pub trait AccessStore: Send + Sync {
         name: &str,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<DateTime<Utc>>, AccessError>> + Send;
+    /// Forgets `name`'s failed sign-ins (after a successful one).
     fn clear_login_failures(&self, name: &str) -> impl Future<Output = Result<(), AccessError>> + Send;
 }
 
