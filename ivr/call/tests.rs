@@ -173,3 +173,19 @@ fn the_whisper_token_carries_the_listeners_language() {
     let without = decode_whisper(&flow, "n=main&l=ru");
     assert_eq!(without.listener, flow.default_language, "a token without one: the flow's default");
 }
+
+#[test]
+fn the_state_token_carries_when_the_call_started_through_every_step() {
+    use crate::telephony::state_token::{decode, encode};
+    let flow = flow();
+    let started = Some(1_764_590_000);
+    let state = CallState { started, ..on_main(&flow, Language::Kk) };
+    let mut token = String::new();
+    encode(&flow, &state, &mut token);
+    assert_eq!(decode(&flow, &token), state, "{token}");
+    let next = crate::flow::step(&flow, state, crate::flow::Input::Key(Digit::parse("1").expect("a key")));
+    assert_eq!(next.next.started, started, "a step keeps the start");
+    let recovered = decode(&flow, "c=00000000000000ab&n=nowhere&q=3&b=1764590000");
+    assert_eq!(recovered.started, started, "a state that cannot be trusted keeps its start");
+    assert_eq!(decode(&flow, "c=00000000000000ab&n=main&b=soon").started, None);
+}

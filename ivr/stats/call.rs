@@ -78,7 +78,7 @@ pub struct CallRow {
     /// the first ring); 0 without an operator transfer.
     pub operator_rounds: i32,
     /// Seconds from the first answered operator transfer's start to an operator picking up
-    /// (the transfer prompt included), when the instance that answered the call saw both.
+    /// (the transfer prompt included), timed from the start the call's state carries.
     pub seconds_to_answer: Option<i32>,
 }
 

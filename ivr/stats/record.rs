@@ -26,7 +26,8 @@ pub struct Record {
     /// Only on the call's first record: when it started, to the minute (UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
-    /// Seconds since the call started, when this instance saw it start.
+    /// Seconds since the call started, by the start its state carries (any instance), or,
+    /// on the record of its end, the provider's own count of the call's seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed: Option<i32>,
     pub events: Vec<CallEvent>,

@@ -10,7 +10,10 @@ use super::counting::flushed;
 use super::support::{Backend, TestDatabase, around_today, new_call_sid, on_both_databases};
 use crate::helpers::{Options, TestApp, spawn_app_with};
 
-on_both_databases!(alternate_webhooks_on_two_instances_link_every_call);
+on_both_databases!(
+    alternate_webhooks_on_two_instances_link_every_call,
+    seconds_are_counted_from_the_start_the_state_carries
+);
 
 /// What the softphone's status callback says a call lasted (Twilio's `CallDuration`).
 const CALL_DURATION: i32 = 42;
@@ -86,6 +89,22 @@ async fn alternate_webhooks_on_two_instances_link_every_call(backend: Backend) {
     assert_eq!(s.ended.get("completed"), Some(&4), "{s:#?}");
     a.stop().await;
     b.stop().await;
+}
+
+/// An instance that never saw a call start times its steps from the start second in the
+/// call's URLs: a call that started 100 s ago (by its state) and goes to the police now.
+async fn seconds_are_counted_from_the_start_the_state_carries(backend: Backend) {
+    let db = TestDatabase::new(&backend).await;
+    let app = instance(&db, "a").await;
+    let started = chrono::Utc::now().timestamp() - 100;
+    let mut call = app.resume(&format!("c=00000000000000cd&n=main&l=ru&f=0&t=0&s=0&q=5&b={started}"));
+    call.press("9").await;
+    flushed(&app).await;
+    let calls = db.store().await.calls(around_today()).await.expect("calls");
+    let police = calls.iter().find(|c| c.emergency_transfers == 1).expect("the police call's row");
+    assert!(police.seconds_to_transfer.is_some_and(|s| (100..110).contains(&s)), "{police:?}");
+    assert_eq!(police.ivr_seconds, police.seconds_to_transfer, "in the menus until the transfer");
+    app.stop().await;
 }
 
 /// The call's first step, its end status and a duration reached its row.
