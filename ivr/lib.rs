@@ -16,7 +16,6 @@ pub mod db;
 pub mod error;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod flow;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod operators;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod prompts;

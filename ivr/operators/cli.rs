@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::db::cli::{Outcome, with_db};
 
+/// `ivr operators`: the roster from the command line.
 #[derive(clap::Subcommand, Debug)]
 pub enum OperatorsCommand {
     /// Put an operator on the roster (available unless --unavailable).
@@ -33,6 +34,7 @@ pub enum OperatorsCommand {
     },
     /// Print the roster.
     List {
+        /// A table to read, or JSON.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
@@ -41,33 +43,42 @@ pub enum OperatorsCommand {
         /// The operator's id, as `list` shows it.
         #[arg(allow_hyphen_values = true)]
         id: String,
+        /// A new name (1 to 100 characters).
         #[arg(long)]
         name: Option<String>,
+        /// A new number or sip: URI to ring.
         #[arg(long)]
         target: Option<String>,
+        /// New languages: kk, ru or both.
         #[arg(long)]
         languages: Option<String>,
     },
     /// Take an operator off the roster.
     Remove {
+        /// The operator's id, as `list` shows it.
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// The operator takes calls now.
     Available {
+        /// The operator's id, as `list` shows it.
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// The operator is not rung until made available again.
     Unavailable {
+        /// The operator's id, as `list` shows it.
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
 
+/// How `ivr operators list` prints.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListFormat {
+    /// Aligned text to read.
     Table,
+    /// The roster as `/api/v1/operators` gives it.
     Json,
 }
 

@@ -13,20 +13,28 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// Why a roster change was refused, or could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RosterError {
+    /// A name of this many characters (or with control characters).
     #[error("the name must be 1 to {MAX_NAME_CHARS} characters (got {0})")]
     BadName(usize),
+    /// Neither a phone number nor a `sip:` URI.
     #[error("`{0}` is neither a phone number (2 to 15 digits, optional leading +) nor a sip: URI")]
     BadTarget(String),
+    /// Not `kk`, `ru` or `both`.
     #[error("unknown language `{0}`: use kk, ru or both")]
     UnknownLanguage(String),
+    /// Not a positive whole number.
     #[error("`{0}` is not an operator id (a whole number, as `ivr operators list` shows)")]
     BadId(String),
+    /// Another operator is rung at this target already.
     #[error("another operator is already rung at `{0}`: each number or SIP URI rings one operator")]
     DuplicateTarget(String),
+    /// No operator has this id.
     #[error("there is no operator with id {0}")]
     UnknownOperator(i64),
+    /// An update that changes nothing.
     #[error("nothing to change: give a new name, target or languages")]
     NothingToChange,
+    /// The database refused or could not be reached.
     #[error("the roster database: {0}")]
     Database(#[from] crate::db::DbError),
 }
@@ -42,6 +50,7 @@ impl From<sqlx::Error> for RosterError {
 pub struct OperatorName(String);
 
 impl OperatorName {
+    /// `text`, trimmed, if it is a usable name.
     pub fn parse(text: &str) -> Result<OperatorName, RosterError> {
         let name = text.trim();
         let chars = name.chars().count();
@@ -51,6 +60,7 @@ impl OperatorName {
         Ok(OperatorName(name.to_owned()))
     }
 
+    /// The name as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -65,6 +75,7 @@ pub fn parse_languages(text: &str) -> Result<Languages, RosterError> {
     Languages::parse(text.trim()).ok_or_else(|| RosterError::UnknownLanguage(text.trim().to_owned()))
 }
 
+/// An operator id typed or sent: a positive whole number.
 pub fn parse_id(text: &str) -> Result<i64, RosterError> {
     text.trim().parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| RosterError::BadId(text.trim().to_owned()))
 }
@@ -72,9 +83,13 @@ pub fn parse_id(text: &str) -> Result<i64, RosterError> {
 /// A new roster entry, valid in every field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewOperator {
+    /// The name administrators know them by.
     pub name: OperatorName,
+    /// Where they are rung.
     pub target: DialTarget,
+    /// The languages they take calls in.
     pub languages: Languages,
+    /// Whether they are rung now.
     pub available: bool,
 }
 
@@ -93,9 +108,13 @@ impl NewOperator {
 /// A partial update: only the fields given change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OperatorChange {
+    /// A new name.
     pub name: Option<OperatorName>,
+    /// A new target.
     pub target: Option<DialTarget>,
+    /// New languages.
     pub languages: Option<Languages>,
+    /// A new availability.
     pub available: Option<bool>,
 }
 

@@ -33,12 +33,16 @@ pub use whisper::{all_whisper_prompts, every_whisper, whisper_prompts};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Languages {
+    /// Kazakh only.
     Kk,
+    /// Russian only.
     Ru,
+    /// Kazakh and Russian.
     Both,
 }
 
 impl Languages {
+    /// `kk`, `ru`, or `both` (also `kk,ru`).
     pub fn parse(text: &str) -> Option<Languages> {
         match text {
             "kk" => Some(Languages::Kk),
@@ -48,6 +52,7 @@ impl Languages {
         }
     }
 
+    /// Whether an operator with these languages speaks `language`.
     pub fn speaks(self, language: Language) -> bool {
         matches!((self, language), (Languages::Both, _) | (Languages::Kk, Language::Kk) | (Languages::Ru, Language::Ru))
     }
@@ -61,6 +66,7 @@ impl Languages {
         }
     }
 
+    /// `kk`, `ru` or `both`, as stored and typed.
     pub fn code(self) -> &'static str {
         match self {
             Languages::Kk => "kk",
@@ -79,16 +85,22 @@ impl fmt::Display for Languages {
 /// One operator on the roster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Operator {
+    /// The roster entry's id.
     pub id: i64,
+    /// The name administrators know them by.
     pub name: String,
+    /// Where they are rung.
     pub target: DialTarget,
+    /// The languages they take calls in.
     pub languages: Languages,
+    /// Whether they are rung now.
     pub available: bool,
 }
 
 /// A snapshot of the roster, as the call path sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
+    /// Every operator on the roster, available or not.
     pub operators: Vec<Operator>,
     /// Rung when no operator on the roster is available (`IVR_OPERATOR_NUMBER`).
     pub switchboard: Option<DialTarget>,
@@ -124,6 +136,7 @@ pub struct LiveRoster {
 }
 
 impl LiveRoster {
+    /// Starts from `roster` (empty at start-up, until the first load).
     pub fn new(roster: Roster) -> LiveRoster {
         LiveRoster { current: RwLock::new(Arc::new(roster)), change: Notify::new(), loaded_at: Mutex::new(None) }
     }
@@ -138,10 +151,12 @@ impl LiveRoster {
         self.change.notified().await;
     }
 
+    /// The roster as it is now: what one transfer uses throughout.
     pub fn snapshot(&self) -> Arc<Roster> {
         self.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone())
     }
 
+    /// Puts a freshly loaded roster in place and notes when.
     pub fn replace(&self, roster: Roster) {
         match self.current.write() {
             Ok(mut current) => *current = Arc::new(roster),

@@ -16,7 +16,9 @@ pub const MAX_RUNG: usize = 10;
 /// One party to ring, and the language they hear the whisper in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ring<'a> {
+    /// Where to ring.
     pub target: &'a DialTarget,
+    /// The language of their whisper.
     pub whisper: Language,
 }
 
@@ -36,6 +38,7 @@ pub enum Route {
 }
 
 impl Route {
+    /// The route's name in metrics and statistics.
     pub fn as_str(self) -> &'static str {
         match self {
             Route::Language => "language",
@@ -48,6 +51,7 @@ impl Route {
 }
 
 impl Roster {
+    /// Who to ring for a caller of `caller`'s language (see [`Roster::route_for`]).
     pub fn ring_for(&self, caller: Option<Language>, default: Language) -> Vec<Ring<'_>> {
         self.route_for(caller, default).1
     }

@@ -19,13 +19,20 @@ use crate::db::{Db, on_db};
 /// One roster entry as stored.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StoredOperator {
+    /// The entry's id.
     pub id: i64,
+    /// The name administrators know them by.
     pub name: String,
+    /// Where they are rung.
     #[serde(serialize_with = "as_text")]
     pub target: DialTarget,
+    /// The languages they take calls in.
     pub languages: Languages,
+    /// Whether they are rung now.
     pub available: bool,
+    /// When the entry was added.
     pub created_at: DateTime<Utc>,
+    /// When the entry last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -41,6 +48,7 @@ impl StoredOperator {
         }
     }
 
+    /// The target as stored and shown: digits or the `sip:` URI.
     pub fn target_text(&self) -> &str {
         target_text(&self.target)
     }
