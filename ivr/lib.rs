@@ -17,7 +17,6 @@ pub mod error;
 #[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod flow;
 pub mod operators;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod prompts;
 pub mod reports;
 #[allow(missing_docs, reason = "being documented: issue 12")]

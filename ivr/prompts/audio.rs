@@ -16,16 +16,27 @@ pub const SILENCE_THRESHOLD: i16 = 328;
 /// This many full-scale samples in a row is clipping.
 const CLIPPED_RUN: usize = 3;
 
+/// Why a recording cannot be played to callers as it is.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AudioProblem {
+    /// Not a WAV file, or a damaged one.
     #[error("not a readable WAV file: {0}")]
     Unreadable(String),
+    /// Not 8000 Hz mono 16-bit PCM (the format described).
     #[error("format is {0}; must be 8000 Hz, mono, 16-bit PCM")]
     Format(String),
+    /// Shorter than 0.3 s or longer than 180 s (its length in seconds).
     #[error("lasts {0:.2} s; must last between 0.3 s and 180 s")]
     Duration(f64),
+    /// Too much silence at one end.
     #[error("{edge} silence of {seconds:.2} s; at most 0.8 s allowed")]
-    Silence { edge: &'static str, seconds: f64 },
+    Silence {
+        /// `leading` or `trailing`.
+        edge: &'static str,
+        /// How long the silence lasts.
+        seconds: f64,
+    },
+    /// This many runs of full-scale samples.
     #[error("clipped: {0} runs of full-scale samples")]
     Clipped(usize),
 }

@@ -47,37 +47,76 @@ pub enum PromptsCommand {
     },
 }
 
+/// Why `ivr prompts import` changed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// Neither `kk` nor `ru`.
     #[error("unknown language `{0}`: use kk (Kazakh) or ru (Russian)")]
     UnknownLanguage(String),
+    /// A key the manifest does not list.
     #[error("unknown prompt key `{key}`: {manifest} does not list it (check the spelling, or add it there first)")]
-    UnknownKey { key: String, manifest: String },
+    UnknownKey {
+        /// The key asked for.
+        key: String,
+        /// The manifest's path.
+        manifest: String,
+    },
+    /// The manifest could not be read.
     #[error("cannot read the prompt manifest: {0}")]
     Manifest(PromptError),
+    /// A file could not be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The recording cannot become a prompt.
     #[error("{path}: {problem}; the prompt was not changed")]
-    Input { path: String, problem: InputProblem },
+    Input {
+        /// The recording.
+        path: String,
+        /// What is wrong with it.
+        problem: InputProblem,
+    },
+    /// A file could not be written.
     #[error("cannot write {path}: {source}; the prompt was not changed")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 /// Why a recording cannot become a prompt.
 #[derive(Debug, thiserror::Error)]
 pub enum InputProblem {
+    /// No bytes at all.
     #[error("the file is empty")]
     Empty,
+    /// No decoder recognises it (what the decoder said).
     #[error("not a recording import can read (WAV, MP3, FLAC or Ogg Vorbis): {0}")]
     NotAudio(String),
+    /// Less audio decodes than the header promises.
     #[error("truncated: its header promises {declared:.2} s of audio but only {decoded:.2} s decode")]
-    Truncated { declared: f64, decoded: f64 },
+    Truncated {
+        /// Seconds the header promises.
+        declared: f64,
+        /// Seconds that decode.
+        decoded: f64,
+    },
+    /// The sample rate or channel count changes partway through.
     #[error("changes sample rate or channel count partway through; export it again as one stream")]
     FormatChanges,
+    /// Longer than import reads.
     #[error("lasts over {} s; a prompt may last at most {} s", MAX_INPUT.as_secs(), audio::MAX_DURATION.as_secs())]
     TooLong,
+    /// Nothing louder than -40 dBFS.
     #[error("silent or empty: nothing in it is louder than -40 dBFS at telephone bandwidth")]
     Silent,
+    /// Converted, it still fails the prompt checks.
     #[error("after conversion it fails the prompt checks: {}", list(.0))]
     Rejected(Vec<AudioProblem>),
 }
@@ -85,16 +124,23 @@ pub enum InputProblem {
 /// What an import read and wrote, for the operator who ran it.
 #[derive(Clone, Debug)]
 pub struct Imported {
+    /// The file read.
     pub source: PathBuf,
+    /// What it was.
     pub input: InputAudio,
+    /// The prompt file written.
     pub wav: PathBuf,
+    /// How long the prompt lasts.
     pub duration: Duration,
     /// Gain applied to bring the peak to -1 dBFS.
     pub gain_db: f32,
+    /// Silence cut from the ends.
     pub trimmed: Duration,
     /// The manifest in which the recording is now marked `studio`.
     pub manifest: PathBuf,
+    /// The prompt's script (`.txt`) beside it.
     pub transcript: PathBuf,
+    /// Whether that script exists (if not, the import asks for one).
     pub transcript_exists: bool,
 }
 
@@ -103,8 +149,11 @@ pub struct Imported {
 pub struct InputAudio {
     /// WAV, MP3, FLAC or Ogg, as its first bytes say.
     pub container: &'static str,
+    /// Samples per second.
     pub sample_rate: u32,
+    /// Channels (1 mono, 2 stereo).
     pub channels: u16,
+    /// How long it lasts.
     pub duration: Duration,
 }
 

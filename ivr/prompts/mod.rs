@@ -27,10 +27,13 @@ pub use serve::{Served, router};
 /// One recording, ready to serve.
 #[derive(Clone, Debug)]
 pub struct Prompt {
+    /// The WAV file's bytes (8000 Hz mono 16-bit PCM).
     pub wav: Bytes,
     /// A strong validator: the SHA-256 of the bytes, quoted.
     pub etag: String,
+    /// The words spoken (the script beside the recording).
     pub transcript: String,
+    /// How long it plays.
     pub duration: Duration,
     /// A synthetic placeholder or a studio take (`manifest.toml`).
     pub recording: RecordingKind,
@@ -50,6 +53,7 @@ pub enum RecordingKind {
 }
 
 impl RecordingKind {
+    /// `synthetic` or `studio`, as in the manifest.
     pub fn as_str(self) -> &'static str {
         match self {
             RecordingKind::Synthetic => "synthetic",
@@ -69,6 +73,7 @@ pub enum TextSource {
 }
 
 impl TextSource {
+    /// `memo` or `beyond-memo`, as in the manifest.
     pub fn as_str(self) -> &'static str {
         match self {
             TextSource::Memo => "memo",
@@ -80,11 +85,15 @@ impl TextSource {
 /// How much of the library is still placeholder or unapproved, for `ivr check`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Provenance {
+    /// Recordings in the library.
     pub recordings: usize,
+    /// Of them, synthetic placeholders.
     pub synthetic: usize,
+    /// Of them, texts that go beyond the memo.
     pub beyond_memo: usize,
 }
 
+/// Every prompt recording of both languages, loaded and checked at start.
 #[derive(Clone, Debug, Default)]
 pub struct PromptLibrary {
     prompts: HashMap<(Language, PromptKey), Prompt>,
@@ -95,7 +104,9 @@ pub struct PromptLibrary {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {problem}")]
 pub struct PromptError {
+    /// The file, relative to the library.
     pub path: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 
@@ -160,6 +171,7 @@ impl PromptLibrary {
         if errors.is_empty() { Ok(library) } else { Err(errors) }
     }
 
+    /// The recording of `key` in `language`.
     pub fn get(&self, language: Language, key: &PromptKey) -> Option<&Prompt> {
         self.prompts.get(&(language, key.clone()))
     }
@@ -191,6 +203,7 @@ impl PromptCatalog for PromptLibrary {
     }
 }
 
+/// Where the recording of `key` in `language` lives under the library folder `dir`.
 pub fn wav_path(dir: &Path, language: Language, key: &PromptKey) -> PathBuf {
     dir.join(language.code()).join(format!("{key}.wav"))
 }

@@ -16,9 +16,11 @@ const CACHE_CONTROL: &str = "public, max-age=86400";
 
 /// What serving prompts needs of the service's state.
 pub trait Served {
+    /// The library prompts are served from.
     fn prompt_library(&self) -> &PromptLibrary;
 }
 
+/// `GET /prompts/{lang}/{key}.wav`, cacheable with an ETag.
 pub fn router<S: Served + Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/prompts/{lang}/{file}", get(prompt::<S>))
 }
