@@ -2,9 +2,9 @@
 //! [`Sqlite`](crate::db::Sqlite) (the default: one file, no server) and
 //! [`Postgres`](crate::db::Postgres) (several `ivr serve` instances sharing one database).
 //!
-//! Both run the same write: insert the records' idempotency keys, keep the new ones, refold
-//! each touched call from all its stored records and move the daily totals by the
-//! difference, in one transaction. The Rust half of that is in `plan.rs`, shared; each
+//! Both run the same write, in one transaction: read what the batch's calls have stored,
+//! insert the records whose idempotency keys are new, refold each call that got new records
+//! from all its records and move the daily totals by the difference. The Rust half of that is in `plan.rs`, shared; each
 //! store holds only its SQL. Queries are checked at run time (`sqlx::query`), and values
 //! always travel as bind parameters.
 

@@ -100,10 +100,9 @@ pub fn unique(records: &[Record]) -> Vec<&Record> {
     unique
 }
 
-/// The distinct calls of `keys`, sorted.
-pub fn calls_of(keys: &HashSet<(i64, i32)>) -> Vec<i64> {
-    let mut calls: Vec<i64> = keys.iter().map(|(call, _)| *call).collect();
-    calls.sort_unstable();
+/// The distinct calls of a batch ([`unique`] sorted it by call).
+pub fn calls_of(records: &[&Record]) -> Vec<i64> {
+    let mut calls: Vec<i64> = records.iter().map(|r| r.call).collect();
     calls.dedup();
     calls
 }
@@ -115,16 +114,20 @@ pub struct WritePlan {
     pub totals: DailyTotals,
 }
 
-/// Turns the stored rows of the touched calls into records, but for the new ones
-/// (`fresh`): those are in hand already, and decoding their events again is a good part of
-/// a write's cost.
-pub fn older_records(rows: Vec<StepRow>, fresh: &HashSet<(i64, i32)>) -> Result<Vec<Record>, serde_json::Error> {
-    rows.into_iter().filter(|row| !fresh.contains(&(row.call_id, row.seq))).map(StepRow::into_record).collect()
-}
-
-/// The batch's records that were stored for the first time.
-pub fn fresh_records<'a>(records: &[&'a Record], fresh: &HashSet<(i64, i32)>) -> Vec<&'a Record> {
-    records.iter().copied().filter(|r| fresh.contains(&(r.call, r.seq))).collect()
+/// A batch weighed against what its calls already have stored (read under the write lock,
+/// so nothing else is added meanwhile): the records that are new, and the stored records of
+/// the calls that get new ones, decoded. Reading first and inserting plain rows, rather than
+/// inserting and reading back, keeps the rows that travel back from the database to the
+/// calls' older records, usually a few, instead of every record of the batch twice.
+pub fn split_new<'a>(
+    records: &[&'a Record],
+    stored: Vec<StepRow>,
+) -> Result<(Vec<&'a Record>, Vec<Record>), serde_json::Error> {
+    let keys: HashSet<(i64, i32)> = stored.iter().map(|row| (row.call_id, row.seq)).collect();
+    let new: Vec<&Record> = records.iter().copied().filter(|r| !keys.contains(&(r.call, r.seq))).collect();
+    let calls: HashSet<i64> = new.iter().map(|r| r.call).collect();
+    let older = stored.into_iter().filter(|row| calls.contains(&row.call_id)).map(StepRow::into_record);
+    Ok((new, older.collect::<Result<_, _>>()?))
 }
 
 /// `older`: the records stored before this write of the calls that got new records;

@@ -6,8 +6,6 @@
 //! committed before it and two writers never wait on each other in a circle. Totals are
 //! upserted sorted by (day, metric, key) for the same reason.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -27,24 +25,23 @@ impl Store for crate::db::Postgres {
     async fn write(&self, records: &[Record]) -> Result<Written, StoreError> {
         let records = plan::unique(records);
         let mut tx = self.begin_write().await?;
-        let mut calls: Vec<i64> = records.iter().map(|r| r.call).collect();
-        calls.dedup(); // `unique` sorted them by call
+        let calls = plan::calls_of(&records);
         sqlx::query("SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS t(id)")
             .bind(&calls)
             .execute(&mut *tx)
             .await?;
-        let mut fresh = HashSet::new();
-        for chunk in records.chunks(CHUNK) {
-            fresh.extend(insert_steps(&mut tx, chunk).await?);
+        let stored = load_steps(&mut tx, &calls).await?;
+        let (new, older) = plan::split_new(&records, stored)?;
+        for chunk in new.chunks(CHUNK) {
+            insert_steps(&mut tx, chunk).await?;
         }
-        if !fresh.is_empty() {
-            let older = plan::older_records(load_steps(&mut tx, &plan::calls_of(&fresh)).await?, &fresh)?;
-            let plan = plan::plan(&older, &plan::fresh_records(&records, &fresh));
+        if !new.is_empty() {
+            let plan = plan::plan(&older, &new);
             upsert_calls(&mut tx, &plan.calls, CALL_UPSERT).await?;
             upsert_totals(&mut tx, &plan.totals).await?;
         }
         tx.commit().await?;
-        Ok(Written { new: fresh.len(), duplicates: records.len() - fresh.len() })
+        Ok(Written { new: new.len(), duplicates: records.len() - new.len() })
     }
 
     async fn total_rows(&self, range: DateRange) -> Result<Vec<TotalRow>, StoreError> {
@@ -99,16 +96,17 @@ impl Store for crate::db::Postgres {
     }
 }
 
-/// Inserts the records' keys and contents; returns the keys that were not there yet.
-async fn insert_steps(tx: &mut PgConnection, records: &[&Record]) -> Result<Vec<(i64, i32)>, StoreError> {
+/// Inserts records not stored yet (a key stored meanwhile would be left as it is).
+async fn insert_steps(tx: &mut PgConnection, records: &[&Record]) -> Result<(), StoreError> {
     let mut query =
         QueryBuilder::<Postgres>::new("INSERT INTO call_steps (call_id, seq, day, started_at, elapsed, events) ");
     query.push_values(records, |mut tuple, r| {
         tuple.push_bind(r.call).push_bind(r.seq).push_bind(r.day);
         tuple.push_bind(r.started_at).push_bind(r.elapsed).push_bind(plan::events_json(r));
     });
-    query.push(" ON CONFLICT (call_id, seq) DO NOTHING RETURNING call_id, seq");
-    Ok(query.build_query_as().fetch_all(&mut *tx).await?)
+    query.push(" ON CONFLICT (call_id, seq) DO NOTHING");
+    query.build().execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// Every stored record of `calls`, as stored.

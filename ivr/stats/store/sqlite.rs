@@ -2,8 +2,6 @@
 //! connection, opened with `BEGIN IMMEDIATE` (see `db/sqlite.rs`); reports read through
 //! the read-only connections.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -23,18 +21,18 @@ impl Store for crate::db::Sqlite {
     async fn write(&self, records: &[Record]) -> Result<Written, StoreError> {
         let records = plan::unique(records);
         let mut tx = self.begin_write().await?;
-        let mut fresh = HashSet::new();
-        for chunk in records.chunks(CHUNK) {
-            fresh.extend(insert_steps(&mut tx, chunk).await?);
+        let stored = load_steps(&mut tx, &plan::calls_of(&records)).await?;
+        let (new, older) = plan::split_new(&records, stored)?;
+        for chunk in new.chunks(CHUNK) {
+            insert_steps(&mut tx, chunk).await?;
         }
-        if !fresh.is_empty() {
-            let older = plan::older_records(load_steps(&mut tx, &plan::calls_of(&fresh)).await?, &fresh)?;
-            let plan = plan::plan(&older, &plan::fresh_records(&records, &fresh));
+        if !new.is_empty() {
+            let plan = plan::plan(&older, &new);
             upsert_calls(&mut tx, &plan.calls, CALL_UPSERT).await?;
             upsert_totals(&mut tx, &plan.totals).await?;
         }
         tx.commit().await?;
-        Ok(Written { new: fresh.len(), duplicates: records.len() - fresh.len() })
+        Ok(Written { new: new.len(), duplicates: records.len() - new.len() })
     }
 
     async fn total_rows(&self, range: DateRange) -> Result<Vec<TotalRow>, StoreError> {
@@ -89,16 +87,17 @@ impl Store for crate::db::Sqlite {
     }
 }
 
-/// Inserts the records' keys and contents; returns the keys that were not there yet.
-async fn insert_steps(tx: &mut SqliteConnection, records: &[&Record]) -> Result<Vec<(i64, i32)>, StoreError> {
+/// Inserts records not stored yet (a key stored meanwhile would be left as it is).
+async fn insert_steps(tx: &mut SqliteConnection, records: &[&Record]) -> Result<(), StoreError> {
     let mut query =
         QueryBuilder::<Sqlite>::new("INSERT INTO call_steps (call_id, seq, day, started_at, elapsed, events) ");
     query.push_values(records, |mut tuple, r| {
         tuple.push_bind(r.call).push_bind(r.seq).push_bind(r.day);
         tuple.push_bind(r.started_at).push_bind(r.elapsed).push_bind(plan::events_json(r));
     });
-    query.push(" ON CONFLICT (call_id, seq) DO NOTHING RETURNING call_id, seq");
-    Ok(query.build_query_as().fetch_all(&mut *tx).await?)
+    query.push(" ON CONFLICT (call_id, seq) DO NOTHING");
+    query.build().execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// Every stored record of `calls`, as stored.
