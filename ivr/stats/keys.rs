@@ -14,12 +14,14 @@
 //! still get an id, but a status callback or redelivery answered by another instance (or
 //! after a restart, or after the shared key arrives) is not linked to them.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use sqlx::QueryBuilder;
 use tokio::task::JoinHandle;
 
 use crate::db::{Db, DbError, on_db};
@@ -259,20 +261,40 @@ pub struct CallerSeen {
     pub minute: i64,
 }
 
-/// A redelivery of the last call keeps its flag; another call is a repeat if the last one
-/// came in the 24 hours before.
-const UPSERT_CALLER: &str = "INSERT INTO recent_callers (hash, seen_minute, last_call) VALUES ($1, $2, $3) \
-     ON CONFLICT (hash) DO UPDATE SET \
+/// Callers upserted per statement: far below both databases' limits on bind parameters.
+const CALLER_CHUNK: usize = 500;
+
+/// The end of the callers' upsert. A redelivery of the last call keeps its flag; another
+/// call is a repeat if the last one came in the 24 hours before.
+const UPSERT_CALLERS: &str = " ON CONFLICT (hash) DO UPDATE SET \
      repeated = CASE WHEN recent_callers.last_call = excluded.last_call THEN recent_callers.repeated \
          ELSE recent_callers.seen_minute >= excluded.seen_minute - 1440 END, \
      last_call = excluded.last_call, \
      seen_minute = CASE WHEN excluded.seen_minute > recent_callers.seen_minute \
          THEN excluded.seen_minute ELSE recent_callers.seen_minute END \
-     RETURNING repeated";
-const SEEN_YESTERDAY: &str = "SELECT COUNT(*) FROM recent_callers WHERE hash = $1 AND seen_minute >= $2";
+     RETURNING hash, repeated";
+
+/// `seen` cut, in order, into runs of at most [`CALLER_CHUNK`] with no hash twice (one
+/// statement cannot upsert a row twice).
+fn distinct_chunks(seen: &[CallerSeen]) -> Vec<&[CallerSeen]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut hashes) = (0, HashSet::new());
+    for (i, caller) in seen.iter().enumerate() {
+        if i - start == CALLER_CHUNK || !hashes.insert(caller.hash) {
+            chunks.push(&seen[start..i]);
+            start = i;
+            hashes.clear();
+            hashes.insert(caller.hash);
+        }
+    }
+    if start < seen.len() {
+        chunks.push(&seen[start..]);
+    }
+    chunks
+}
 
 macro_rules! key_sql {
-    ($db:ty) => {
+    ($db:ty, $backend:ty) => {
         impl KeyStore for $db {
             async fn insert_key_if_absent(&self, day: NaiveDate, purpose: Purpose, key: &Key) -> Result<(), DbError> {
                 sqlx::query(
@@ -307,19 +329,35 @@ macro_rules! key_sql {
             async fn callers_seen(&self, seen: &[CallerSeen]) -> Result<Vec<bool>, DbError> {
                 let mut tx = self.begin_write().await?;
                 let mut repeats = Vec::with_capacity(seen.len());
-                for caller in seen {
-                    let today: bool = sqlx::query_scalar(UPSERT_CALLER)
-                        .bind(caller.hash.as_slice())
-                        .bind(caller.minute)
-                        .bind(caller.call.as_slice())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let before: i64 = sqlx::query_scalar(SEEN_YESTERDAY)
-                        .bind(caller.yesterday.as_ref().map(|hash| hash.as_slice()))
-                        .bind(caller.minute - CALLER_WINDOW_MINUTES)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    repeats.push(today || before > 0);
+                for chunk in distinct_chunks(seen) {
+                    let mut upsert =
+                        QueryBuilder::<$backend>::new("INSERT INTO recent_callers (hash, seen_minute, last_call) ");
+                    upsert.push_values(chunk, |mut row, caller| {
+                        row.push_bind(caller.hash.to_vec()).push_bind(caller.minute).push_bind(caller.call.to_vec());
+                    });
+                    upsert.push(UPSERT_CALLERS);
+                    let today: Vec<(Vec<u8>, bool)> = upsert.build_query_as().fetch_all(&mut *tx).await?;
+                    let repeated: HashSet<Vec<u8>> =
+                        today.into_iter().filter(|(_, repeated)| *repeated).map(|(hash, _)| hash).collect();
+                    let earlier: Vec<Vec<u8>> = chunk.iter().filter_map(|c| c.yesterday.map(|h| h.to_vec())).collect();
+                    let mut seen_yesterday = HashSet::new();
+                    if !earlier.is_empty() {
+                        let first = chunk.iter().map(|c| c.minute).min().unwrap_or_default();
+                        let mut lookup =
+                            QueryBuilder::<$backend>::new("SELECT hash FROM recent_callers WHERE seen_minute >= ");
+                        lookup.push_bind(first - CALLER_WINDOW_MINUTES).push(" AND hash IN (");
+                        let mut list = lookup.separated(", ");
+                        for hash in earlier {
+                            list.push_bind(hash);
+                        }
+                        lookup.push(")");
+                        let found: Vec<Vec<u8>> = lookup.build_query_scalar().fetch_all(&mut *tx).await?;
+                        seen_yesterday.extend(found);
+                    }
+                    repeats.extend(chunk.iter().map(|c| {
+                        repeated.contains(c.hash.as_slice())
+                            || c.yesterday.is_some_and(|h| seen_yesterday.contains(h.as_slice()))
+                    }));
                 }
                 tx.commit().await?;
                 Ok(repeats)
@@ -328,8 +366,8 @@ macro_rules! key_sql {
     };
 }
 
-key_sql!(crate::db::Sqlite);
-key_sql!(crate::db::Postgres);
+key_sql!(crate::db::Sqlite, sqlx::Sqlite);
+key_sql!(crate::db::Postgres, sqlx::Postgres);
 
 fn decode_key((day, purpose, key): (NaiveDate, String, Vec<u8>)) -> Option<(NaiveDate, Purpose, Key)> {
     let purpose = match purpose.as_str() {
@@ -439,5 +477,12 @@ mod tests {
         assert_eq!(db.callers_seen(&[seen(2, now)]).await.expect("checked"), [true], "a new call an hour later");
         let yesterday = CallerSeen { hash: rand::random(), yesterday: Some(number), call: [3; 8], minute: now };
         assert_eq!(db.callers_seen(&[yesterday]).await.expect("checked"), [true], "seen under yesterday's salt");
+        let other = rand::random();
+        let batch = [
+            CallerSeen { hash: other, yesterday: None, call: [4; 8], minute: now },
+            CallerSeen { hash: rand::random(), yesterday: Some(rand::random()), call: [5; 8], minute: now },
+            CallerSeen { hash: other, yesterday: None, call: [6; 8], minute: now },
+        ];
+        assert_eq!(db.callers_seen(&batch).await.expect("checked"), [false, false, true], "one batch, in order");
     }
 }
