@@ -7,7 +7,6 @@
 //! marked below are still being documented, one at a time (issue 12).
 
 pub mod access;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod admin;
 pub mod app;
 pub mod call;

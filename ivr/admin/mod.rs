@@ -36,6 +36,7 @@ pub const MANAGERS: [Role; 1] = [Role::Admin];
 /// Admins and operators open the roster page; an operator sees and switches only their own entry.
 const ROSTER_READERS: [Role; 2] = [Role::Admin, Role::Operator];
 
+/// The admin pages, the sign-in page and the roster API, each with the roles it admits.
 pub fn guarded() -> Guarded {
     Guarded::new()
         .get(paths::DASHBOARD, &READERS, pages::dashboard)
@@ -52,9 +53,11 @@ pub fn guarded() -> Guarded {
 
 /// The signed-in person looking at a page, and the frame their pages are drawn in.
 pub struct Viewer {
+    /// What they may do.
     pub role: Role,
     /// For role `operator`: the roster entry this person is.
     pub operator_id: Option<i64>,
+    /// The frame of their pages: language, CSRF token, menu.
     pub page: PageContext,
 }
 

@@ -21,12 +21,15 @@ use crate::flow::Flow;
 /// Everything the dashboard shows for `from..=to`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DashboardView {
+    /// The first day shown.
     pub from: NaiveDate,
+    /// The last day shown, included.
     pub to: NaiveDate,
     /// For the preset ranges (last 7 days, 30 days, a year) and the date pickers' `max`.
     pub today: NaiveDate,
     /// Why the requested range was not used, when it was not.
     pub range_problem: Option<RangeProblem>,
+    /// The headline counts.
     pub totals: Totals,
     /// One row per day of the range, days without calls included.
     pub days: Vec<DayCount>,
@@ -42,6 +45,7 @@ pub struct DashboardView {
     pub timezone: String,
     /// Police transfers by how the dial ended: `completed`, `busy`, `no-answer`, `failed`.
     pub emergency_results: Vec<Count>,
+    /// How operator transfers were answered.
     pub operator: OperatorAnswers,
     /// Calls that ended on each flow node, in the flow's node order (see [`in_flow_order`]).
     pub hangups: Vec<Count>,
@@ -156,6 +160,7 @@ struct OperatorFacts {
     avg: String,
 }
 
+/// The dashboard page: HTML with its charts as inline SVG.
 pub fn dashboard_page(page: &PageContext, view: &DashboardView) -> String {
     let t = page.ui.text();
     let totals = &view.totals;

@@ -14,6 +14,7 @@ pub const STYLESHEET: &str = include_str!("style.css");
 /// What every signed-in page needs to know about who is looking at it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageContext {
+    /// The interface language.
     pub ui: Ui,
     /// The session's CSRF token: the `csrf` field of every POST form on the page.
     pub csrf: String,
@@ -25,17 +26,24 @@ pub struct PageContext {
     pub sections: Vec<Section>,
 }
 
+/// A part of the admin interface, with its menu entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
+    /// The statistics dashboard.
     Dashboard,
+    /// The operator roster.
     Operators,
+    /// The prompt library.
     Prompts,
+    /// The call flow.
     Flow,
 }
 
 impl Section {
+    /// Every section, in menu order.
     pub const ALL: [Section; 4] = [Section::Dashboard, Section::Operators, Section::Prompts, Section::Flow];
 
+    /// Where the section's page lives.
     pub fn path(self) -> &'static str {
         match self {
             Section::Dashboard => paths::DASHBOARD,

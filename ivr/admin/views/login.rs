@@ -9,24 +9,34 @@ use super::layout::{Chrome, LanguageButton, language_buttons, render};
 use super::paths;
 use super::text::{Text, Ui};
 
+/// What the sign-in page shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginView {
+    /// The interface language.
     pub ui: Ui,
+    /// The form's CSRF token (its twin is in the sign-in cookie).
     pub csrf: String,
     /// The name typed last time, kept so a wrong password does not erase it.
     pub name: String,
     /// The page to open after signing in (a local path, checked by the handler).
     pub next: String,
+    /// What to tell the person about their last attempt, if anything.
     pub message: Option<LoginMessage>,
 }
 
+/// A notice on the sign-in page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginMessage {
+    /// The name and password do not match.
     WrongCredentials,
+    /// Too many failed attempts.
     TooManyAttempts {
+        /// Minutes until the next attempt is checked.
         minutes: u32,
     },
+    /// The form's token was missing or old: reload and try again.
     FormExpired,
+    /// The person has just signed out.
     SignedOut,
     /// As many passwords are being checked as the service allows: try again in a moment.
     Busy,
@@ -46,6 +56,7 @@ struct LoginPage<'a> {
     languages: Vec<LanguageButton>,
 }
 
+/// The sign-in page's HTML.
 pub fn login_page(view: &LoginView) -> String {
     let t = view.ui.text();
     let (error, notice) = match view.message {

@@ -38,8 +38,10 @@ pub struct Recording {
     pub text: Option<TextSource>,
 }
 
+/// Whether a recording can be played.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PromptStatus {
+    /// There and valid.
     Ok,
     /// No recording in this language: there is nothing to play.
     Missing,

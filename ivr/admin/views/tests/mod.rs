@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::flow::{FlowLink, FlowNode, FlowNodeKind, LinkVia};
+use super::prompts::{PromptEntry, Recording};
 use super::*;
 use crate::flow::{Flow, Language};
 use crate::prompts::{RecordingKind, TextSource};

@@ -12,12 +12,15 @@ use crate::flow::Language;
 /// The language of the interface (not of a caller).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Ui {
+    /// Kazakh (the default).
     #[default]
     Kk,
+    /// Russian.
     Ru,
 }
 
 impl Ui {
+    /// Every interface language.
     pub const ALL: [Ui; 2] = [Ui::Kk, Ui::Ru];
 
     /// `kk` or `ru`: the `lang` attribute and the value the language form posts.
@@ -28,6 +31,7 @@ impl Ui {
         }
     }
 
+    /// The language whose code is `code`.
     pub fn from_code(code: &str) -> Option<Ui> {
         Ui::ALL.into_iter().find(|ui| ui.code() == code)
     }
