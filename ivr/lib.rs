@@ -18,11 +18,9 @@ pub mod flow;
 pub mod operators;
 pub mod prompts;
 pub mod reports;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod review;
 pub mod serve;
 pub mod service;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod simulate;
 pub mod state;
 #[allow(missing_docs, reason = "being documented: issue 12")]

@@ -30,19 +30,26 @@ use super::moves::{Move, moves, shared_moves, via_label};
 use super::routes::{Route, fewest_presses, quickest};
 use super::waits::{From, Waits, limited};
 
+/// The longest a caller may be held with no key that works, or wait before a menu's options.
 pub const MINUTE: Duration = Duration::from_secs(60);
 
 /// The quickest listening time to one guidance topic (`None`: unreachable).
 #[derive(Clone, Debug)]
 pub struct TopicTime {
+    /// The topic's name.
     pub topic: String,
+    /// The guidance node that plays it.
     pub node: NodeId,
+    /// The quickest way there.
     pub route: Option<Route>,
 }
 
+/// The listening times of one language.
 #[derive(Clone, Debug)]
 pub struct LanguageAudit {
+    /// The language.
     pub language: Language,
+    /// Each guidance topic, in flow order.
     pub topics: Vec<TopicTime>,
 }
 
@@ -58,6 +65,7 @@ impl LanguageAudit {
 /// The figures of one flow with one prompt library.
 #[derive(Clone, Debug)]
 pub struct Audit {
+    /// One per language.
     pub languages: Vec<LanguageAudit>,
     /// For every node a caller can press keys on: the fewest presses to the emergency transfer.
     pub emergency_presses: Vec<(NodeId, Option<u32>)>,
@@ -69,21 +77,28 @@ pub struct Audit {
     pub waits: Waits,
 }
 
+/// How a flow fares against one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// It keeps the rule.
     Pass,
+    /// It breaks a rule that only advises (a failure when warnings are made to fail).
     Warn,
+    /// It breaks the rule (`ivr flow audit` exits 1).
     Fail,
 }
 
 /// One rule and how the flow fares.
 #[derive(Clone, Debug)]
 pub struct Check {
+    /// How the flow fares.
     pub outcome: Outcome,
+    /// The rule and the figure, in a sentence.
     pub says: String,
 }
 
 impl Audit {
+    /// Measures `flow` with the recordings' `durations`.
     pub fn of(flow: &Flow, durations: &dyn Durations) -> Audit {
         let moves = moves(flow);
         let shared = shared_moves(flow, &moves);

@@ -12,6 +12,7 @@ use crate::flow::{Flow, NodeId, NodeKind};
 
 use super::moves::{KEYPAD, Move, Via, is_shared, offers_options, shared_moves, via_label};
 
+/// How `ivr flow graph` draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Graphviz: `ivr flow graph | dot -Tsvg > flow.svg`.

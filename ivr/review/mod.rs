@@ -28,6 +28,7 @@ pub use waits::{From, SilentWalk, Waits};
 
 /// How long a recording plays.
 pub trait Durations {
+    /// How long `key` plays in `language`.
     fn duration(&self, language: Language, key: &PromptKey) -> Duration;
 }
 
@@ -43,10 +44,12 @@ pub fn draw(flow: &Flow, format: Format) -> String {
     graph(flow, &moves(flow), format)
 }
 
+/// `ivr flow`: look at the call flow.
 #[derive(Debug, clap::Subcommand)]
 pub enum FlowCommand {
     /// Draw the menu: a box per node with its prompts, arrows labelled with the keys pressed.
     Graph {
+        /// Graphviz dot or Mermaid.
         #[arg(long, value_enum, default_value_t = Format::Dot)]
         format: Format,
     },

@@ -20,6 +20,7 @@ pub const DIAL_OUTCOMES: [DialOutcome; 4] =
 /// What the caller (or the far end of a transfer) did to leave a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
+    /// Pressed this key.
     Key(Digit),
     /// A message ended and the caller pressed nothing: it moves on by itself.
     Silence,
@@ -27,13 +28,16 @@ pub enum Via {
     Failures(u8),
     /// This many silences in a row on a menu: a silent caller is put through to a person.
     Silences(u8),
+    /// A transfer ended this way.
     Dial(DialOutcome),
 }
 
 /// One way out of a node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Move {
+    /// The node left.
     pub from: NodeId,
+    /// How.
     pub via: Via,
     /// `None` when the call ends.
     pub to: Option<NodeId>,

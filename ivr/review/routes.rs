@@ -16,7 +16,9 @@ use super::moves::{Move, Via, first_heard, is_shared, listens, offers_options};
 /// A way from the start of a call to a node, and how long the caller listens on the way.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
+    /// Listening time on the way.
     pub time: Duration,
+    /// The moves, in order.
     pub moves: Vec<Move>,
 }
 

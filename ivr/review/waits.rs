@@ -28,13 +28,16 @@ pub enum From {
     Start,
     /// The start of the call, this key chosen as the language menu ends, then silence.
     Chose(Digit),
+    /// This node, in the language of the walk.
     Node(NodeId),
 }
 
 /// What a caller who presses nothing goes through from one place.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SilentWalk {
+    /// Where the caller starts pressing nothing.
     pub from: From,
+    /// The language they hear.
     pub language: Language,
     /// Listening until the operators are rung (their transfer prompt included); `None` if
     /// silence never leads to a person.
@@ -47,6 +50,7 @@ pub struct SilentWalk {
 /// The figures `ivr flow audit` checks against the flow's `[limits]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Waits {
+    /// One per starting place and language.
     pub silent: Vec<SilentWalk>,
     /// For every menu and language: listening from entering it until it has named the
     /// emergency and operator keys; `None` if it never does. For a guidance part, the menu
@@ -60,6 +64,7 @@ pub struct Waits {
 }
 
 impl Waits {
+    /// Measures `flow` with the recordings' `durations`.
     pub fn of(flow: &Flow, durations: &dyn Durations) -> Waits {
         let mut silent = Vec::new();
         let start = flow.begin(CallId(0));

@@ -31,8 +31,11 @@ enum Next {
 
 /// The person at the keyboard: their keys, their ears, their screen.
 pub struct Caller<'a, W: Write> {
+    /// Where their key presses come from.
     pub keys: &'a mut dyn Keys,
+    /// What plays the prompts to them.
     pub speaker: &'a mut dyn Speaker,
+    /// Where transcripts are shown.
     pub screen: &'a mut Screen<W>,
 }
 

@@ -15,6 +15,7 @@ use crossterm::terminal;
 /// A key the person at the keyboard pressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pressed {
+    /// A character key.
     Char(char),
     /// `q`, Esc, Ctrl-C or Ctrl-D: put the phone down.
     HangUp,
@@ -90,10 +91,12 @@ pub struct Screen<W: Write> {
 }
 
 impl<W: Write> Screen<W> {
+    /// A screen writing to `out`.
     pub fn new(out: W) -> Screen<W> {
         Screen { out }
     }
 
+    /// Writes `lines`, each ended for a terminal in raw mode.
     pub fn show(&mut self, lines: impl IntoIterator<Item = impl AsRef<str>>) -> io::Result<()> {
         for line in lines {
             write!(self.out, "{}\r\n", line.as_ref())?;
@@ -101,6 +104,7 @@ impl<W: Write> Screen<W> {
         self.out.flush()
     }
 
+    /// What was written to (for tests).
     pub fn into_inner(self) -> W {
         self.out
     }

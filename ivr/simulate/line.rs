@@ -25,18 +25,42 @@ use crate::telephony::softphone::{self, Caller, Dialect, Event, Reply};
 /// A platform's call id; the service must never keep or log it.
 const CALL_SID: &str = "CA5111111111111111111111111111111";
 
+/// What the service did that a platform could not follow: a bug the simulator shows.
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
+    /// A webhook was not answered with 200.
     #[error("the service answered {status} to {path}: {body}")]
-    Refused { path: String, status: StatusCode, body: String },
+    Refused {
+        /// The webhook's path.
+        path: String,
+        /// The status answered.
+        status: StatusCode,
+        /// The body answered.
+        body: String,
+    },
+    /// A document the platform cannot read.
     #[error("the service sent a document the platform cannot follow ({problem}): {document}")]
-    Document { problem: String, document: String },
+    Document {
+        /// What is wrong with it.
+        problem: String,
+        /// The document.
+        document: String,
+    },
+    /// A URL that does not lead back to the service.
     #[error("the service sent a URL outside {public_url}: {url}")]
-    Elsewhere { public_url: String, url: String },
+    Elsewhere {
+        /// The service's public URL.
+        public_url: String,
+        /// The URL sent.
+        url: String,
+    },
+    /// A URL that cannot be requested.
     #[error("the service sent a URL no request can be made to: {0}")]
     BadUrl(String),
+    /// A prompt URL that names no recording.
     #[error("the service sent a prompt URL that is not one of its recordings: {0}")]
     UnknownPrompt(String),
+    /// An action the current turn does not allow (what, and why).
     #[error("{0} is not possible now: {1}")]
     NotNow(&'static str, &'static str),
 }
@@ -44,10 +68,15 @@ pub enum LineError {
 /// One recording the caller hears, as fetched from the service.
 #[derive(Clone, Debug)]
 pub struct Heard {
+    /// The language it is in.
     pub language: Language,
+    /// Which prompt.
     pub key: PromptKey,
+    /// Its words.
     pub transcript: String,
+    /// How long it plays.
     pub duration: Duration,
+    /// The WAV bytes, to play.
     pub wav: Bytes,
 }
 
@@ -56,6 +85,7 @@ pub struct Heard {
 pub enum Callee {
     /// The configured emergency number.
     Police(String),
+    /// Operators, all at once (their addresses).
     Operators(Vec<String>),
 }
 
@@ -64,14 +94,30 @@ pub enum Callee {
 pub enum Turn {
     /// The prompts play while the line listens for one key; after `timeout_seconds` of
     /// silence once they end, the provider reports no input.
-    Listen { prompts: Vec<Heard>, timeout_seconds: u32 },
+    Listen {
+        /// What plays.
+        prompts: Vec<Heard>,
+        /// Seconds of silence before no input is reported.
+        timeout_seconds: u32,
+    },
     /// The prompts play, then `callee` rings for up to `ring_seconds`.
-    Ring { prompts: Vec<Heard>, callee: Callee, ring_seconds: u32 },
+    Ring {
+        /// What plays before ringing.
+        prompts: Vec<Heard>,
+        /// Who is rung.
+        callee: Callee,
+        /// How long they ring.
+        ring_seconds: u32,
+    },
     /// The prompts play and the call ends.
-    End { prompts: Vec<Heard> },
+    End {
+        /// What plays before the call ends.
+        prompts: Vec<Heard>,
+    },
 }
 
 impl Turn {
+    /// What plays in this turn, in order.
     pub fn prompts(&self) -> &[Heard] {
         match self {
             Turn::Listen { prompts, .. } | Turn::Ring { prompts, .. } | Turn::End { prompts } => prompts,

@@ -29,6 +29,7 @@ pub use script::{parse as parse_script, token, transcript};
 pub use speaker::{Silent, Speaker};
 pub use transcript::{Action, outcome_name};
 
+/// `ivr simulate`: a call to the real service, in this process.
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// Skip the language menu by pressing this language's key: kk or ru.
@@ -46,20 +47,39 @@ pub struct SimulateArgs {
     pub dialect: Dialect,
 }
 
+/// Why a simulated call stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
+    /// The service did something a platform could not follow.
     #[error(transparent)]
     Line(#[from] LineError),
     #[error(
         "`{0}` in --keys is none of: a keypad key (0-9, *, #), `-` (say nothing), \
          answered, busy, no-answer, failed"
     )]
+    /// A `--keys` step that is none of the allowed words.
     Token(String),
     /// A step of a script that cannot happen; `transcript` is the call up to it.
     #[error("--keys step {step} (`{token}`): {reason}\nthe call until then:\n{transcript}")]
-    Script { step: usize, token: String, reason: String, transcript: String },
+    Script {
+        /// The step's place in the script, from 1.
+        step: usize,
+        /// The step as written.
+        token: String,
+        /// Why it cannot happen.
+        reason: String,
+        /// The call up to it.
+        transcript: String,
+    },
+    /// `--lang` names a language the language menu offers no key for.
     #[error("no key on the language menu `{menu}` chooses {language}")]
-    NoLanguageKey { menu: String, language: Language },
+    NoLanguageKey {
+        /// The language menu.
+        menu: String,
+        /// The language asked for.
+        language: Language,
+    },
+    /// The terminal could not be used.
     #[error("the terminal: {0} (a scripted call with --keys needs none)")]
     Terminal(#[from] std::io::Error),
 }

@@ -11,8 +11,11 @@ use super::line::Heard;
 
 /// Something that plays one prompt at a time and can be interrupted.
 pub trait Speaker {
+    /// Starts playing `heard`, stopping whatever played.
     fn start(&mut self, heard: &Heard);
+    /// Whether something is still playing.
     fn playing(&self) -> bool;
+    /// Stops playing at once (a key was pressed).
     fn stop(&mut self);
 }
 

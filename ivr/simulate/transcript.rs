@@ -12,6 +12,7 @@ use super::line::{Callee, Heard, Turn};
 /// Something the caller (or, for a transfer's outcome, the far end) did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Pressed a keypad key.
     Press(Digit),
     /// Pressed nothing until the line stopped listening.
     Silence,
