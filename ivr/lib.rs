@@ -13,7 +13,6 @@ pub mod call;
 pub mod config;
 pub mod db;
 pub mod error;
-#[allow(missing_docs, reason = "being documented: issue 12")]
 pub mod flow;
 pub mod operators;
 pub mod prompts;

@@ -10,10 +10,18 @@ use serde::Deserialize;
 use super::model::{Choice, Digit, Flow, Language, Limits, Node, NodeId, NodeKind, PromptKey};
 use super::validate::{FlowError, quoted};
 
+/// Why the flow file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowLoadError {
+    /// The file could not be read.
     #[error("cannot read the flow file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The flow file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// Every rule the file breaks.
     #[error("the flow file is not valid:\n{}", list(.0))]
     Invalid(Vec<FlowError>),
 }
@@ -23,12 +31,14 @@ fn list(errors: &[FlowError]) -> String {
 }
 
 impl Flow {
+    /// Reads and resolves the flow file at `path` (not yet validated against the prompts).
     pub fn load(path: &Path) -> Result<Flow, FlowLoadError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| FlowLoadError::Io { path: path.display().to_string(), source })?;
         Flow::from_toml(&text).map_err(FlowLoadError::Invalid)
     }
 
+    /// Parses and resolves a flow from TOML: node names become ids, every rule is checked.
     pub fn from_toml(text: &str) -> Result<Flow, Vec<FlowError>> {
         let raw: RawFlow = toml::from_str(text).map_err(|e| vec![FlowError::syntax(&e)])?;
         raw.resolve()

@@ -13,11 +13,14 @@ use super::validate::quoted;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
+    /// Kazakh.
     Kk,
+    /// Russian.
     Ru,
 }
 
 impl Language {
+    /// Both, Kazakh first.
     pub const ALL: [Language; 2] = [Language::Kk, Language::Ru];
 
     /// The code used in URLs, folder names and statistics: `kk` or `ru`.
@@ -28,6 +31,7 @@ impl Language {
         }
     }
 
+    /// The language whose code is `code`.
     pub fn from_code(code: &str) -> Option<Language> {
         Language::ALL.into_iter().find(|l| l.code() == code)
     }
@@ -44,6 +48,7 @@ impl fmt::Display for Language {
 pub struct Digit(u8);
 
 impl Digit {
+    /// One keypad character, or `None`.
     pub fn parse(text: &str) -> Option<Digit> {
         match text.as_bytes() {
             [b @ (b'0'..=b'9' | b'*' | b'#')] => Some(Digit(*b)),
@@ -51,6 +56,7 @@ impl Digit {
         }
     }
 
+    /// The key's character.
     pub fn as_char(self) -> char {
         char::from(self.0)
     }
@@ -77,6 +83,7 @@ impl<'de> Deserialize<'de> for Digit {
 pub struct PromptKey(String);
 
 impl PromptKey {
+    /// `text` if it is a usable key.
     pub fn parse(text: &str) -> Option<PromptKey> {
         let valid = !text.is_empty()
             && text.len() <= 64
@@ -84,6 +91,7 @@ impl PromptKey {
         valid.then(|| PromptKey(text.to_owned()))
     }
 
+    /// The key as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -117,40 +125,74 @@ pub struct NodeId(pub(crate) u16);
 /// Where a key press on a menu leads, and the language it chooses, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Choice {
+    /// The node the key leads to.
     pub goto: NodeId,
+    /// The language the key chooses (on the language menu).
     pub language: Option<Language>,
 }
 
+/// What a node does besides playing its prompts.
 #[derive(Clone, Debug)]
 pub enum NodeKind {
     /// Plays its prompts while listening for one key.
-    Menu { options: BTreeMap<Digit, Choice> },
+    Menu {
+        /// What each key does.
+        options: BTreeMap<Digit, Choice>,
+    },
     /// A menu whose first prompt is guidance from the memo; hearing it counts the topic.
     /// A long topic is split into parts, several guidance nodes with one topic.
-    Guidance { topic: u8, options: BTreeMap<Digit, Choice> },
+    Guidance {
+        /// The topic's index in [`Flow::topics`].
+        topic: u8,
+        /// What each key does.
+        options: BTreeMap<Digit, Choice>,
+    },
     /// Plays its prompts, then moves on by itself; a key pressed meanwhile counts for `next`.
-    Message { next: NodeId },
+    Message {
+        /// Where the call goes after it.
+        next: NodeId,
+    },
     /// Dials the police (the configured emergency number).
-    EmergencyTransfer { ring_seconds: u8, on_failure: NodeId, on_complete: Option<NodeId> },
+    EmergencyTransfer {
+        /// How long the police number rings.
+        ring_seconds: u8,
+        /// Where an unanswered or failed dial goes.
+        on_failure: NodeId,
+        /// Where the call goes after an answered transfer ends (`None`: it ends).
+        on_complete: Option<NodeId>,
+    },
     /// Dials the hotline's operators. A caller may wait through `max_rounds` rings; when
     /// the last one goes unanswered they go to `on_exhausted` rather than `on_failure`.
     OperatorTransfer {
+        /// How long each round rings.
         ring_seconds: u8,
+        /// Rounds of ringing a caller may wait through.
         max_rounds: u8,
+        /// Where an unanswered round goes while rounds remain.
         on_failure: NodeId,
+        /// Where the last unanswered round goes.
         on_exhausted: NodeId,
+        /// Where the call goes after an answered transfer ends (`None`: it ends).
         on_complete: Option<NodeId>,
     },
     /// Between two rings for an operator: its prompts, then one piece of `guidance`, a
     /// different one each round, then `next`. Keys work as on a message.
-    Hold { guidance: Vec<PromptKey>, next: NodeId },
+    Hold {
+        /// The guidance pieces, one per round.
+        guidance: Vec<PromptKey>,
+        /// Where the call goes after (the next ring).
+        next: NodeId,
+    },
     /// Plays its prompts and ends the call.
     Hangup,
 }
 
+/// One place in the flow.
 #[derive(Clone, Debug)]
 pub struct Node {
+    /// Its name in the flow file, unique.
     pub name: String,
+    /// What it plays on entry, in order.
     pub prompts: Vec<PromptKey>,
     /// What a menu plays again after no input or a wrong key (its own prompts by default).
     pub reprompt: Vec<PromptKey>,
@@ -161,7 +203,9 @@ pub struct Node {
     /// Silences in a row (counted with wrong keys) after which the caller is put through to
     /// an operator; 1 rings at the first silence.
     pub max_silences: u8,
+    /// Seconds of silence after its prompts before no input counts.
     pub timeout_seconds: u8,
+    /// What it does.
     pub kind: NodeKind,
 }
 
@@ -225,34 +269,50 @@ pub struct Limits {
 /// it with [`Flow::validate`].
 #[derive(Clone, Debug)]
 pub struct Flow {
+    /// Where every call starts (the language menu).
     pub start: NodeId,
+    /// The menu of topics.
     pub main_menu: NodeId,
+    /// The police transfer the emergency key leads to.
     pub emergency: NodeId,
+    /// The operator transfer the operator key leads to.
     pub operator: NodeId,
+    /// The language prompts play in before the caller chooses.
     pub default_language: Language,
+    /// Transfers to the police from every menu, during every prompt.
     pub emergency_key: Digit,
+    /// Transfers to an operator from every menu.
     pub operator_key: Digit,
     /// Plays the current menu again, on every menu; reserved like the two keys above.
     /// `None` in a flow that names none.
     pub repeat_key: Option<Digit>,
+    /// Played after a wrong key.
     pub invalid_choice_prompt: PromptKey,
+    /// Played after a silence.
     pub no_input_prompt: PromptKey,
+    /// Wrong keys and silences in a row after which the caller is put through to an operator.
     pub max_failures: u8,
+    /// What `ivr flow audit` holds the flow to.
     pub limits: Limits,
+    /// Every node; a [`NodeId`] is a position here.
     pub nodes: Vec<Node>,
+    /// The guidance topics, in order; a guidance node's `topic` is a position here.
     pub topics: Vec<String>,
     pub(super) by_name: HashMap<String, NodeId>,
 }
 
 impl Flow {
+    /// The node `id` names.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[usize::from(id.0)]
     }
 
+    /// The node named `name`.
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
         self.by_name.get(name).copied()
     }
 
+    /// Every node's id, in file order.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
         (0..self.nodes.len()).map(|i| NodeId(i as u16))
     }

@@ -11,10 +11,12 @@ use super::model::{Language, NodeId};
 pub struct CallId(pub u64);
 
 impl CallId {
+    /// A fresh random id.
     pub fn random() -> CallId {
         CallId(rand::random())
     }
 
+    /// The id written as 16 hex digits (its `Display`).
     pub fn parse(text: &str) -> Option<CallId> {
         (text.len() == 16).then(|| u64::from_str_radix(text, 16).ok()).flatten().map(CallId)
     }
@@ -31,27 +33,35 @@ impl fmt::Display for CallId {
 pub struct TopicSet(pub u32);
 
 impl TopicSet {
+    /// Marks `topic` heard.
     pub fn insert(&mut self, topic: u8) {
         self.0 |= 1 << topic;
     }
 
+    /// Whether `topic` was heard.
     pub fn contains(self, topic: u8) -> bool {
         topic < 32 && self.0 & (1 << topic) != 0
     }
 
+    /// The topics heard, in order.
     pub fn iter(self) -> impl Iterator<Item = u8> {
         (0..32u8).filter(move |t| self.contains(*t))
     }
 }
 
+/// Where a call is in the flow and what it has done: all the service keeps of a call,
+/// carried in the action URLs (signed), never stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallState {
+    /// The call's id.
     pub call: CallId,
+    /// The node the caller is on.
     pub node: NodeId,
     /// `None` until the caller chooses; prompts are then played in the flow's default.
     pub language: Option<Language>,
     /// Wrong keys and silences in a row on the current menu.
     pub failures: u8,
+    /// The guidance topics heard.
     pub topics: TopicSet,
     /// The caller reached the operator by not pressing anything (told to the operator).
     pub silent: bool,

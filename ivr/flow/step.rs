@@ -9,6 +9,7 @@ use super::state::{CallId, CallState, TopicSet};
 /// What the caller did, as the provider reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Input {
+    /// A keypad key.
     Key(Digit),
     /// Something arrived that is not one keypad key.
     UnknownKey,
@@ -18,12 +19,16 @@ pub enum Input {
     Dial(DialOutcome),
 }
 
+/// How a transfer's dial ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DialOutcome {
     /// The other side answered; the conversation is over.
     Completed,
+    /// The line was busy.
     Busy,
+    /// Nobody answered in the ring time.
     NoAnswer,
+    /// The dial could not be made.
     Failed,
 }
 
@@ -33,21 +38,29 @@ pub enum Instruction<'f> {
     /// Play the prompts while listening for one key; after `timeout_seconds` of silence the
     /// provider comes back with [`Input::NoInput`].
     Gather {
+        /// What plays, in order.
         prompts: Vec<&'f PromptKey>,
+        /// Seconds of silence before no input.
         timeout_seconds: u8,
     },
     /// Play the prompts, then dial the police.
     EmergencyTransfer {
+        /// What plays before dialling.
         prompts: Vec<&'f PromptKey>,
+        /// How long the police number rings.
         ring_seconds: u8,
     },
     /// Play the prompts, then ring the operators; they are told what the caller heard
     /// (the topics and flags in [`Step::next`]).
     OperatorTransfer {
+        /// What plays before ringing.
         prompts: Vec<&'f PromptKey>,
+        /// How long the operators ring.
         ring_seconds: u8,
     },
+    /// Play the prompts and end the call.
     Hangup {
+        /// What plays before the call ends.
         prompts: Vec<&'f PromptKey>,
     },
 }
@@ -55,26 +68,61 @@ pub enum Instruction<'f> {
 /// Anonymous facts about the call, for statistics. Never a caller identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
+    /// A call began.
     CallStarted,
+    /// The caller chose a language.
     LanguageChosen(Language),
+    /// The call entered a node.
     Entered(NodeId),
-    KeyPressed { node: NodeId, key: Digit },
-    InvalidKey { node: NodeId },
-    NoInput { node: NodeId },
+    /// A key that the node acts on was pressed.
+    KeyPressed {
+        /// The node.
+        node: NodeId,
+        /// The key.
+        key: Digit,
+    },
+    /// A key the menu does not offer.
+    InvalidKey {
+        /// The menu.
+        node: NodeId,
+    },
+    /// The menu heard nothing.
+    NoInput {
+        /// The menu.
+        node: NodeId,
+    },
+    /// The caller heard a guidance topic (its index).
     TopicHeard(u8),
+    /// The police number is dialled.
     EmergencyTransfer,
-    OperatorTransfer { silent: bool, round: u8 },
-    DialEnded { emergency: bool, outcome: DialOutcome },
+    /// Operators are rung.
+    OperatorTransfer {
+        /// Whether the caller got here by pressing nothing.
+        silent: bool,
+        /// Which round of ringing, from 1.
+        round: u8,
+    },
+    /// A transfer's dial ended.
+    DialEnded {
+        /// Whether it was the police transfer.
+        emergency: bool,
+        /// How it ended.
+        outcome: DialOutcome,
+    },
+    /// The flow ended the call.
     Hangup,
 }
 
+/// The flow's answer to one input: what to do, the state to carry, what to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step<'f> {
     /// Where the caller is now; it travels in the next action URLs.
     pub next: CallState,
     /// The language the prompts are played in.
     pub language: Language,
+    /// What the caller hears or where they are connected.
     pub say: Instruction<'f>,
+    /// What to record, in order.
     pub events: Vec<Event>,
 }
 

@@ -66,12 +66,16 @@ fn cut_short(line: &str) -> String {
 /// One broken rule: where (node and field) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowError {
+    /// The node's name, when the rule is about one node.
     pub node: Option<String>,
+    /// The field at fault.
     pub field: String,
+    /// What is wrong, and what is allowed.
     pub message: String,
 }
 
 impl FlowError {
+    /// A broken rule of `node`'s `field`.
     pub fn new(node: Option<&str>, field: &str, message: impl Into<String>) -> FlowError {
         FlowError { node: node.map(str::to_owned), field: field.to_owned(), message: message.into() }
     }
@@ -95,6 +99,7 @@ impl fmt::Display for FlowError {
 
 /// What the flow needs to know of the prompt library: which recordings exist.
 pub trait PromptCatalog {
+    /// Whether a recording of `key` in `language` exists.
     fn has(&self, language: Language, key: &PromptKey) -> bool;
 }
 
