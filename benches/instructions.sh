@@ -66,4 +66,5 @@ total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(","
 echo "instructions per incoming-call webhook: $((total / requests)) ($total over $requests requests)"
 echo "-- functions by their own instructions (callgrind_annotate; the dump is kept as $target_dir/callgrind.webhooks.out):"
 cp "$dump" "$target_dir/callgrind.webhooks.out"
-callgrind_annotate "$dump" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | sed -n '2,41p'
+callgrind_annotate --threshold=100 "$dump" 2>/dev/null | grep -E '^ *[0-9,]+ \(' |
+  grep -vE 'clone|thread_start|call_once|start_thread|backtrace|tokio::runtime' | sed -n '2,31p'

@@ -42,7 +42,9 @@ impl<'a> Line<'a> {
         let call = self.stats.call_id(platform_call_id);
         self.stats.call_started(call, from);
         Span::current().record("call", tracing::field::display(call));
-        tracing::info!("call started");
+        // Debug, not info: at the default level a line per call cost a formatted write to
+        // stderr on every incoming call (benches/loopback.sh); the metrics count calls.
+        tracing::debug!("call started");
         let started = u32::try_from(chrono::Utc::now().timestamp()).ok();
         let mut turn = super::begin(self.flow, call, &self.roster.snapshot());
         for (step, _) in &mut turn.passed {

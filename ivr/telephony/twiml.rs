@@ -165,16 +165,21 @@ pub const EMPTY: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 /// written into a document goes through here (the public URL comes from configuration, and
 /// a `&` or `"` in it once made every document malformed).
 fn push_escaped(doc: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => doc.push_str("&amp;"),
-            '<' => doc.push_str("&lt;"),
-            '>' => doc.push_str("&gt;"),
-            '"' => doc.push_str("&quot;"),
-            '\'' => doc.push_str("&apos;"),
-            c => doc.push(c),
-        }
+    // Copied a run at a time between the characters to replace (a state token's URL has a
+    // few `&`, a prompt's none), not a character at a time.
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        doc.push_str(&rest[..at]);
+        doc.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&apos;",
+        });
+        rest = &rest[at + 1..];
     }
+    doc.push_str(rest);
 }
 
 #[cfg(test)]
