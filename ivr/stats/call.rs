@@ -25,9 +25,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order reports list them.
     pub const ALL: [Outcome; 5] =
         [Outcome::SelfService, Outcome::Operator, Outcome::Emergency, Outcome::Abandoned, Outcome::FailedTransfer];
 
+    /// The outcome's name in the database and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Emergency => "emergency",
@@ -42,6 +44,7 @@ impl Outcome {
 /// A call as the `calls` table holds it. Nothing in it came from the provider's form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct CallRow {
+    /// The call's key: a hash, never the provider's id (shown as a label).
     #[serde(serialize_with = "as_label")]
     pub call_id: i64,
     /// The UTC day the call started (or, until its first record arrives, was first seen).
@@ -50,6 +53,7 @@ pub struct CallRow {
     pub started_at: Option<DateTime<Utc>>,
     /// Made by `ivr demo-data`, not by a caller.
     pub synthetic: bool,
+    /// `kk` or `ru`; `None` if the caller never chose.
     pub language: Option<String>,
     /// Topics heard, comma-separated, in the order first heard.
     pub topics: String,
@@ -58,18 +62,27 @@ pub struct CallRow {
     pub path: String,
     /// The last node entered: where the caller was when the call ended.
     pub exit_node: Option<String>,
+    /// How the call ended up (see [`Outcome`]).
     pub outcome: String,
+    /// Wrong keys pressed.
     pub invalid_keys: i32,
+    /// Menus that heard nothing.
     pub timeouts: i32,
+    /// Transfers to the police.
     pub emergency_transfers: i32,
+    /// Rounds of ringing operators.
     pub operator_transfers: i32,
+    /// Whether an operator picked up.
     pub operator_answered: bool,
     /// Transfer results in order: `police:busy operator:completed`.
     pub dial_results: String,
+    /// Seconds in the menus, until a transfer or the end.
     pub ivr_seconds: Option<i32>,
+    /// Seconds from the start to the first transfer.
     pub seconds_to_transfer: Option<i32>,
     /// The provider's final `CallStatus`, when its status callback reached this service.
     pub ended: Option<String>,
+    /// Whether the number called in the 24 hours before (only that is kept).
     pub repeat_caller: bool,
     /// Per operator transfer, in order, the rule that chose who to ring and how many were
     /// rung: `language:3 any_language:1 switchboard:1 nobody:0`. Never who.

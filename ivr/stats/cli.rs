@@ -17,6 +17,7 @@ const MAX_DEMO_DAYS: u32 = 3660;
 /// Where demo data may go: a file beside the default database that git ignores too.
 pub const DEMO_FILE: &str = "demo.sqlite3";
 
+/// `ivr demo-data`: how much synthetic history to make.
 #[derive(clap::Args, Debug)]
 pub struct DemoDataArgs {
     /// How many synthetic calls.

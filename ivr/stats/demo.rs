@@ -26,10 +26,13 @@ const HOURLY: [u32; 24] = [3, 2, 2, 3, 4, 6, 7, 8, 8, 8, 9, 10, 11, 12, 13, 13, 
 /// What to generate.
 #[derive(Clone, Copy, Debug)]
 pub struct DemoPlan {
+    /// How many calls.
     pub calls: usize,
+    /// Over how many days, ending on `last_day`.
     pub days: u32,
     /// The last day of the history (yesterday, usually).
     pub last_day: NaiveDate,
+    /// The random seed: the same plan makes the same calls.
     pub seed: u64,
 }
 

@@ -51,6 +51,7 @@ use writer::Writer;
 const BATCH_SIZE: usize = 512;
 
 impl WriterConfig {
+    /// The writer's configuration from the service's settings.
     pub fn from_settings(settings: &Settings) -> WriterConfig {
         WriterConfig {
             batch_size: BATCH_SIZE,

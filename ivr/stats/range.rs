@@ -17,19 +17,30 @@ use super::totals::metric;
 /// An inclusive range of UTC days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct DateRange {
+    /// The first day.
     pub from: NaiveDate,
+    /// The last day, included.
     pub to: NaiveDate,
 }
 
+/// Why a range of days was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
+    /// Not a `YYYY-MM-DD` date.
     #[error("`{0}` is not a date (YYYY-MM-DD)")]
     NotADate(String),
+    /// The first day is after the last.
     #[error("the range is reversed: {from} is after {to}")]
-    Reversed { from: NaiveDate, to: NaiveDate },
+    Reversed {
+        /// The first day asked for.
+        from: NaiveDate,
+        /// The last day asked for.
+        to: NaiveDate,
+    },
 }
 
 impl DateRange {
+    /// The days from `from` to `to`, unless reversed.
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<DateRange, RangeError> {
         if from > to {
             return Err(RangeError::Reversed { from, to });
@@ -45,6 +56,7 @@ impl DateRange {
         DateRange::new(date(from)?, date(to)?)
     }
 
+    /// Each day of the range, in order.
     pub fn days(self) -> impl Iterator<Item = NaiveDate> {
         self.from.iter_days().take_while(move |d| *d <= self.to)
     }
@@ -57,43 +69,64 @@ impl DateRange {
 /// One row of `daily_totals`.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct TotalRow {
+    /// The day.
     pub day: NaiveDate,
+    /// What is counted (see [`metric`]).
     pub metric: String,
+    /// Which value of it: a language, an outcome, a topic…
     pub key: String,
+    /// The count.
     pub value: i64,
 }
 
 /// A (metric, key) total over a range.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct MetricSum {
+    /// What is counted.
     pub metric: String,
+    /// Which value of it.
     pub key: String,
+    /// The sum over the range.
     pub value: i64,
 }
 
 /// One day's headline counts (calls unless said otherwise).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct DayRow {
+    /// The day.
     pub day: NaiveDate,
+    /// Calls that started that day.
     pub calls: i64,
     /// Calls made by `ivr demo-data`: not real.
     pub synthetic_calls: i64,
+    /// Calls in Kazakh.
     pub kk: i64,
+    /// Calls in Russian.
     pub ru: i64,
+    /// Calls that heard guidance and went no further.
     pub self_service: i64,
+    /// Calls put through to an operator.
     pub operator: i64,
+    /// Calls transferred to the police.
     pub emergency: i64,
+    /// Calls that hung up in the menus.
     pub abandoned: i64,
+    /// Calls whose every operator transfer went unanswered.
     pub failed_transfer: i64,
+    /// Transfers to the police (events).
     pub emergency_transfers: i64,
+    /// Rounds of ringing operators (events).
     pub operator_transfers: i64,
 }
 
 /// Calls that started on a weekday (0 is Monday) at a UTC hour (`00`-`23`), summed.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct HourSum {
+    /// 0 is Monday.
     pub weekday: i32,
+    /// `00` to `23`, UTC.
     pub hour: String,
+    /// Calls.
     pub value: i64,
 }
 

@@ -30,6 +30,7 @@ pub struct Record {
     /// on the record of its end, the provider's own count of the call's seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed: Option<i32>,
+    /// What happened, in order.
     pub events: Vec<CallEvent>,
 }
 
@@ -37,49 +38,75 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "e", rename_all = "snake_case")]
 pub enum CallEvent {
+    /// The call began.
     Started,
+    /// The caller chose a language.
     Language {
+        /// `kk` or `ru`.
         code: String,
     },
+    /// The call entered a node.
     Entered {
+        /// The node's name.
         node: String,
     },
+    /// A key the node acts on.
     Key {
+        /// The node's name.
         node: String,
+        /// The key.
         key: char,
     },
+    /// A key the menu does not offer.
     Invalid {
+        /// The menu's name.
         node: String,
     },
+    /// The menu heard nothing.
     Timeout {
+        /// The menu's name.
         node: String,
     },
+    /// A guidance topic was heard.
     Topic {
+        /// The topic's name.
         topic: String,
     },
+    /// The police number was dialled.
     Emergency,
+    /// Operators were rung.
     Operator {
+        /// Whether the caller got there by pressing nothing.
         silent: bool,
+        /// Which round of ringing, from 1.
         round: u8,
     },
+    /// A transfer's dial ended.
     Dialled {
+        /// Whether it was the police transfer.
         emergency: bool,
+        /// `completed`, `busy`, `no-answer` or `failed`.
         outcome: String,
     },
     /// Who an operator transfer rang: how many parties, chosen by which rule (`language`,
     /// `any_language`, `switchboard`, `nobody`). Never a name or a number.
     Rung {
+        /// How many parties were rung.
         operators: u8,
+        /// The rule that chose them.
         route: String,
     },
     /// An answered operator transfer ended after the caller and the operator talked this
     /// long (the provider's `DialCallDuration`): what tells the ringing time from the talk.
     Talked {
+        /// Seconds talked.
         seconds: i32,
     },
+    /// The flow ended the call.
     Hangup,
     /// How the call ended, as the provider's final `CallStatus` says.
     Ended {
+        /// One of [`FINAL_STATUSES`].
         status: String,
     },
     /// The same number called within the previous 24 hours (see `repeat.rs`).

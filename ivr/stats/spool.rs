@@ -17,6 +17,8 @@ use super::record::Record;
 
 const PENDING: &str = "pending.jsonl";
 
+/// Records the database could not take in time, on disk (`IVR_DATA_DIR/spool`), replayed
+/// into the database when it is back.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
@@ -31,11 +33,14 @@ pub struct Spool {
 /// What the spool holds now: files waiting for the database, and their size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SpoolUsage {
+    /// Files waiting.
     pub files: u64,
+    /// Their size in bytes.
     pub bytes: u64,
 }
 
 impl Spool {
+    /// The spool under `data_dir`; what a previous run left is replayed first.
     pub fn new(data_dir: &Path) -> Spool {
         let spool = Spool {
             dir: data_dir.join("spool"),
@@ -47,6 +52,7 @@ impl Spool {
         spool
     }
 
+    /// The spool's folder.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

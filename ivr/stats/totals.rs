@@ -13,24 +13,39 @@ use super::call::CallRow;
 
 /// Metric names, as stored in `daily_totals.metric`.
 pub mod metric {
+    /// Empty key: calls.
     pub const CALLS: &str = "calls";
+    /// Empty key: calls made by `ivr demo-data`.
     pub const SYNTHETIC: &str = "synthetic";
+    /// Key `kk`, `ru` or `none`: calls by language.
     pub const LANGUAGE: &str = "language";
+    /// Key an outcome: calls by how they ended up.
     pub const OUTCOME: &str = "outcome";
+    /// Key a topic: calls that heard it.
     pub const TOPIC: &str = "topic";
+    /// Empty key: calls transferred to the police at least once.
     pub const EMERGENCY_CALLS: &str = "emergency_calls";
+    /// Empty key: calls that rang operators at least once.
     pub const OPERATOR_CALLS: &str = "operator_calls";
+    /// Empty key: calls an operator picked up.
     pub const OPERATOR_ANSWERED: &str = "operator_answered";
     /// Keys `sum` and `calls`: an average survives being summed over days.
     pub const IVR_SECONDS: &str = "ivr_seconds";
+    /// Keys `sum` and `calls`: seconds until the first transfer.
     pub const TRANSFER_SECONDS: &str = "transfer_seconds";
+    /// Empty key: wrong keys (events).
     pub const INVALID_KEYS: &str = "invalid_keys";
+    /// Empty key: menus that heard nothing (events).
     pub const TIMEOUTS: &str = "timeouts";
+    /// Key `police:busy`, `operator:completed`…: transfer results (events).
     pub const DIAL: &str = "dial";
+    /// Key a final call status: calls by how the provider says they ended.
     pub const ENDED: &str = "ended";
+    /// Key a node: calls whose last node it was.
     pub const EXIT_NODE: &str = "exit_node";
     /// Key `00`-`23`: the UTC hour the call started.
     pub const HOUR: &str = "hour";
+    /// Empty key: calls from a number that called in the 24 hours before.
     pub const REPEAT_CALLERS: &str = "repeat_callers";
     /// Keys `sum` and `calls`: seconds until an operator picked up.
     pub const ANSWER_SECONDS: &str = "answer_seconds";
@@ -52,6 +67,7 @@ pub const NO_LANGUAGE: &str = "none";
 pub struct DailyTotals(BTreeMap<NaiveDate, BTreeMap<String, BTreeMap<String, i64>>>);
 
 impl DailyTotals {
+    /// Adds `value` to `day`'s (`metric`, `key`).
     pub fn add(&mut self, day: NaiveDate, metric: &str, key: &str, value: i64) {
         if value == 0 {
             return;
@@ -86,6 +102,7 @@ impl DailyTotals {
         })
     }
 
+    /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {
         self.rows().next().is_none()
     }

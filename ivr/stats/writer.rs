@@ -47,14 +47,17 @@ const PRESSURE_BATCHES: usize = 8;
 /// How long [`WriterHandle::drain`] (tools and benchmarks) may replay the spool.
 const TOOL_DRAIN: Duration = Duration::from_secs(60);
 
+/// How the statistics writer batches, waits and keeps.
 #[derive(Clone, Debug)]
 pub struct WriterConfig {
+    /// Records one transaction takes at most (more while it is behind).
     pub batch_size: usize,
     /// How long the writer sleeps between takes from the channel.
     pub batch_delay: Duration,
     /// How long after its webhook was answered a record may wait for the database; then
     /// it is spooled.
     pub write_timeout: Duration,
+    /// Days raw call rows are kept (`IVR_RETENTION_DAYS`).
     pub retention_days: u32,
 }
 
@@ -66,6 +69,7 @@ pub struct WriterStatus {
 }
 
 impl WriterStatus {
+    /// Whether the database took the writer's last attempt.
     pub fn database_up(&self) -> bool {
         self.database_up.load(Ordering::Relaxed)
     }
@@ -93,6 +97,8 @@ impl WriterHandle {
     }
 }
 
+/// The one task that writes statistics: takes records from the channel in batches,
+/// commits them, spools what the database cannot take in time and replays it later.
 pub struct Writer {
     rx: mpsc::Receiver<Message>,
     config: WriterConfig,
@@ -124,6 +130,7 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer taking records from `rx`; start it with [`Writer::spawn`].
     pub fn new(
         rx: mpsc::Receiver<Message>,
         config: WriterConfig,
@@ -158,6 +165,7 @@ impl Writer {
         }
     }
 
+    /// Runs the writer on its own task; the handle drains and stops it.
     pub fn spawn(mut self) -> WriterHandle {
         let (stop, stopped) = oneshot::channel();
         self.stop = stopped;

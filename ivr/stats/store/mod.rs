@@ -22,10 +22,13 @@ use super::record::Record;
 use super::totals::DailyTotals;
 use crate::db::{Db, DbError, on_db};
 
+/// What can go wrong reading or writing statistics.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database refused or could not be reached.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A stored record this version cannot read.
     #[error("a stored record is unreadable: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
@@ -58,7 +61,9 @@ pub struct Written {
 /// What one retention run deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Purged {
+    /// Call rows deleted.
     pub calls: u64,
+    /// Stored records deleted.
     pub steps: u64,
 }
 
