@@ -10,6 +10,7 @@
 
 mod plan;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::future::Future;
