@@ -12,7 +12,7 @@ pub use file::Sources;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::service::logging::{self, LogFormat};
+use crate::logging::{self, LogFormat};
 
 /// A number or SIP address the service dials: E.164-style digits (`102`, `+77172000000`)
 /// or a `sip:` URI.

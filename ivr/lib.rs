@@ -14,6 +14,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod flow;
+pub mod instruments;
+pub mod logging;
 pub mod operators;
 pub mod prompts;
 pub mod reports;

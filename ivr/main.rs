@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr, so what a command prints (`ivr report --format json`) stays clean.
     let sources = ivr::config::Sources::read();
-    ivr::service::logging::init(|name| sources.get(|n| std::env::var(n).ok(), name));
+    ivr::logging::init(|name| sources.get(|n| std::env::var(n).ok(), name));
     ivr::serve::panic::install_hook();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),

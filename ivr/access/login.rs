@@ -126,7 +126,7 @@ async fn check_claimed(
             limits.checks.try_start().ok_or(Refusal::Busy)?
         }
         Some(oldest) => {
-            crate::service::metrics::signin_throttled();
+            crate::instruments::signin_throttled();
             return Err(Refusal::TooMany { minutes: minutes_until(oldest, now) }.into());
         }
     };
@@ -138,7 +138,7 @@ async fn check_claimed(
         }
         _ => {
             tracing::info!("a failed sign-in");
-            crate::service::metrics::signin_failed();
+            crate::instruments::signin_failed();
             Err(Failure::Wrong)
         }
     }

@@ -3,9 +3,10 @@
 //! statistics are doing (channel, spool, replay, commits, the database), the roster (its
 //! age, available operators by language) and sign-in failures.
 //!
-//! Counters and histograms are recorded where things happen, through the `metrics` crate's
-//! global recorder: without `IVR_METRICS_LISTEN` none is installed and recording costs
-//! nothing. Gauges are read from the running service when Prometheus scrapes.
+//! Counters and histograms are recorded where things happen (`crate::instruments`, which
+//! names every metric), through the `metrics` crate's global recorder: without
+//! `IVR_METRICS_LISTEN` none is installed and recording costs nothing. Gauges are read from
+//! the running service when Prometheus scrapes.
 //!
 //! No label ever holds a caller identifier or free text: every label value comes from a
 //! fixed set (a dialect, a route template, a status code, an outcome, a language).
@@ -24,50 +25,13 @@ use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::flow::{DialOutcome, Event, Language, Step};
+use crate::flow::Language;
+use crate::instruments::{
+    CALLS_STARTED, COMMIT_SECONDS, DATABASE_UP, EMERGENCY_OUTCOMES, EMERGENCY_TRANSFERS, OPERATOR_OUTCOMES,
+    OPERATOR_TRANSFERS, OPERATORS_AVAILABLE, READY, RECORDS_REPLAYED, ROSTER_AGE, SIGNIN_FAILURES, SIGNIN_THROTTLED,
+    SPOOL_BYTES, SPOOL_FAILING, SPOOL_FILES, STATS_QUEUED, SWITCHBOARD, WEBHOOK_SECONDS, WEBHOOKS,
+};
 use crate::state::AppState;
-use crate::stats::CallEvent;
-
-/// Webhooks answered, by `dialect`, `route` (the route's template) and `status`.
-pub const WEBHOOKS: &str = "ivr_webhooks_total";
-/// How long webhooks took to answer, by `dialect` and `route`.
-pub const WEBHOOK_SECONDS: &str = "ivr_webhook_duration_seconds";
-/// Calls answered (incoming-call webhooks that started a call).
-pub const CALLS_STARTED: &str = "ivr_calls_started_total";
-/// Transfers to the police begun.
-pub const EMERGENCY_TRANSFERS: &str = "ivr_emergency_transfers_total";
-/// How transfers to the police ended, by `outcome`.
-pub const EMERGENCY_OUTCOMES: &str = "ivr_emergency_transfer_outcomes_total";
-/// Transfers to operators, by `route`: `language`, `any_language`, `switchboard`, `nobody`.
-pub const OPERATOR_TRANSFERS: &str = "ivr_operator_transfers_total";
-/// How transfers to operators ended, by `outcome`.
-pub const OPERATOR_OUTCOMES: &str = "ivr_operator_transfer_outcomes_total";
-/// Records waiting in the statistics channel for the writer.
-pub const STATS_QUEUED: &str = "ivr_stats_channel_depth";
-/// Files in the statistics spool, waiting to be replayed into the database.
-pub const SPOOL_FILES: &str = "ivr_stats_spool_files";
-/// Bytes in the statistics spool.
-pub const SPOOL_BYTES: &str = "ivr_stats_spool_bytes";
-/// 1 while the last append to the spool failed: statistics are being lost.
-pub const SPOOL_FAILING: &str = "ivr_stats_spool_failing";
-/// Records replayed from the spool into the database.
-pub const RECORDS_REPLAYED: &str = "ivr_stats_records_replayed_total";
-/// How long the statistics writer's commits take.
-pub const COMMIT_SECONDS: &str = "ivr_stats_commit_duration_seconds";
-/// 1 while the database took the statistics writer's last attempt.
-pub const DATABASE_UP: &str = "ivr_database_up";
-/// Seconds since the roster was loaded from the database (since start-up, before the first load).
-pub const ROSTER_AGE: &str = "ivr_roster_snapshot_age_seconds";
-/// Available operators who take calls in `language`.
-pub const OPERATORS_AVAILABLE: &str = "ivr_operators_available";
-/// 1 when `IVR_OPERATOR_NUMBER` (the switchboard) is set.
-pub const SWITCHBOARD: &str = "ivr_switchboard_configured";
-/// 1 while `/readyz` says ready.
-pub const READY: &str = "ivr_ready";
-/// Sign-ins refused for a wrong name or password.
-pub const SIGNIN_FAILURES: &str = "ivr_signin_failures_total";
-/// Sign-ins refused because their name had too many recent failures.
-pub const SIGNIN_THROTTLED: &str = "ivr_signin_throttled_total";
 
 /// The route prefixes of the telephony dialects: a webhook's first path segment.
 const DIALECTS: [&str; 2] = ["twilio", "jambonz"];
@@ -193,61 +157,4 @@ pub async fn track_webhooks(request: Request, next: Next) -> Response {
 fn dialect_of(route: &str) -> Option<&'static str> {
     let first = route.trim_start_matches('/').split('/').next()?;
     DIALECTS.into_iter().find(|d| *d == first)
-}
-
-/// Counts what one flow step did: a call started, transfers begun and ended. `extra` says
-/// who was rung for a transfer to operators. Called for every step the webhooks take.
-pub fn step(step: &Step<'_>, extra: &[CallEvent]) {
-    for event in &step.events {
-        match event {
-            Event::CallStarted => counter!(CALLS_STARTED).increment(1),
-            Event::EmergencyTransfer => counter!(EMERGENCY_TRANSFERS).increment(1),
-            Event::DialEnded { emergency: true, outcome } => {
-                counter!(EMERGENCY_OUTCOMES, "outcome" => outcome_label(*outcome)).increment(1);
-            }
-            Event::DialEnded { emergency: false, outcome } => {
-                counter!(OPERATOR_OUTCOMES, "outcome" => outcome_label(*outcome)).increment(1);
-            }
-            _ => {}
-        }
-    }
-    for event in extra {
-        if let CallEvent::Rung { route, .. } = event {
-            counter!(OPERATOR_TRANSFERS, "route" => route_label(route)).increment(1);
-        }
-    }
-}
-
-fn outcome_label(outcome: DialOutcome) -> &'static str {
-    match outcome {
-        DialOutcome::Completed => "completed",
-        DialOutcome::Busy => "busy",
-        DialOutcome::NoAnswer => "no-answer",
-        DialOutcome::Failed => "failed",
-    }
-}
-
-/// The route names of `operators::Route`, as static labels.
-fn route_label(route: &str) -> &'static str {
-    ["language", "any_language", "switchboard", "nobody"].into_iter().find(|r| *r == route).unwrap_or("other")
-}
-
-/// One commit of the statistics writer.
-pub fn committed(took: Duration) {
-    histogram!(COMMIT_SECONDS).record(took);
-}
-
-/// Records replayed from the spool into the database.
-pub fn replayed(records: usize) {
-    counter!(RECORDS_REPLAYED).increment(records as u64);
-}
-
-/// A failed sign-in (wrong name or password).
-pub fn signin_failed() {
-    counter!(SIGNIN_FAILURES).increment(1);
-}
-
-/// A sign-in refused for too many recent failures.
-pub fn signin_throttled() {
-    counter!(SIGNIN_THROTTLED).increment(1);
 }

@@ -146,7 +146,11 @@ impl Recorder {
     /// rung for a transfer, how long an answered transfer talked). The seconds since the
     /// call started come from the start time the call's state carries.
     pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>) {
-        crate::service::metrics::step(step, &extra);
+        let rung = extra.iter().filter_map(|event| match event {
+            CallEvent::Rung { route, .. } => Some(route.as_str()),
+            _ => None,
+        });
+        crate::instruments::step(step, rung);
         let now = Utc::now();
         let elapsed = step.next.started.and_then(|started| seconds_since(started, now));
         let mut record = Record::of_step(flow, step, now, elapsed);

@@ -315,7 +315,7 @@ impl Writer {
         };
         let reason = match written {
             Ok(Ok(_)) => {
-                crate::service::metrics::committed(started.elapsed());
+                crate::instruments::committed(started.elapsed());
                 self.back_up();
                 return Ok(());
             }
@@ -446,7 +446,7 @@ impl Writer {
             match self.replay_file(file.clone(), until).await {
                 Ok(count) => {
                     replayed += count;
-                    crate::service::metrics::replayed(count);
+                    crate::instruments::replayed(count);
                 }
                 Err(count) => {
                     replayed += count;

@@ -513,7 +513,7 @@ impl Write for LogBuffer {
 
 /// Logs every event twice, through the service's own text and JSON layers.
 fn capture_logs() {
-    use ivr::service::logging::{LogFormat, layer};
+    use ivr::logging::{LogFormat, layer};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     static INIT: OnceLock<()> = OnceLock::new();

@@ -3,6 +3,9 @@
 //! JSON layer. Text is coloured only when stderr is a terminal, so a log file or the
 //! journal never holds escape codes.
 //!
+//! It imports nothing of the service, so the settings (`config`) can check `IVR_LOG` and
+//! `IVR_LOG_FORMAT` with it.
+//!
 //! Whatever the format, no caller identifier reaches a log line: webhook spans carry the
 //! service's own random call id and no form field is ever logged (`tests/api/stats/privacy.rs`
 //! searches both formats).
