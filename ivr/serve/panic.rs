@@ -1,71 +1,34 @@
 //! A panic anywhere must not drop a caller. A handler that panics is caught before the
 //! connection is lost; on a platform's webhooks the caller is answered, in that platform's
-//! dialect, with the start of the line (the language choice, as a new call), where the
-//! emergency key works as on every menu: a bug costs the caller their place in the menu,
-//! never the police. Other routes get a 500 that says nothing of the cause. The panic's
-//! message is never logged, here or by the process's panic hook ([`install_hook`]): it
-//! could quote what a caller sent.
+//! dialect, with the start of the line (`crate::telephony::panic`), where the emergency key
+//! works as on every menu: a bug costs the caller their place in the menu, never the police.
+//! Other routes get a 500 that says nothing of the cause (here). The panic's message is never
+//! logged, here or by the process's panic hook ([`install_hook`]): it could quote what a
+//! caller sent.
 
 use std::any::Any;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
 
-use crate::flow::CallId;
-use crate::state::AppState;
-use crate::telephony::jambonz::verbs::Jambonz;
-use crate::telephony::twiml::Twiml;
-
-/// What a caught panic is answered with.
-#[derive(Clone)]
-pub enum AfterPanic {
-    /// The start of the line in TwiML.
-    Twiml(AppState),
-    /// The start of the line in jambonz verbs.
-    Jambonz(AppState),
-    /// A 500.
-    Internal,
+/// For every route that is not a webhook (the webhooks answer in their dialect:
+/// `crate::telephony::panic`): a 500 that says nothing of the cause.
+pub fn other_layer() -> CatchPanicLayer<Internal> {
+    CatchPanicLayer::custom(Internal)
 }
 
-/// For the TwiML webhooks.
-pub fn twiml_layer(state: &AppState) -> CatchPanicLayer<AfterPanic> {
-    CatchPanicLayer::custom(AfterPanic::Twiml(state.clone()))
-}
+/// A caught panic answered with a 500.
+#[derive(Clone, Copy)]
+pub struct Internal;
 
-/// For the jambonz webhooks.
-pub fn jambonz_layer(state: &AppState) -> CatchPanicLayer<AfterPanic> {
-    CatchPanicLayer::custom(AfterPanic::Jambonz(state.clone()))
-}
-
-/// For everything else.
-pub fn other_layer() -> CatchPanicLayer<AfterPanic> {
-    CatchPanicLayer::custom(AfterPanic::Internal)
-}
-
-impl ResponseForPanic for AfterPanic {
+impl ResponseForPanic for Internal {
     type ResponseBody = Body;
 
     fn response_for_panic(&mut self, _: Box<dyn Any + Send + 'static>) -> Response {
-        let (state, jambonz) = match &*self {
-            AfterPanic::Twiml(state) => (state, false),
-            AfterPanic::Jambonz(state) => (state, true),
-            AfterPanic::Internal => {
-                tracing::error!("a request handler panicked");
-                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response();
-            }
-        };
-        tracing::error!("a webhook handler panicked: the caller was answered with the start of the line");
-        let roster = state.roster.snapshot();
-        let turn = crate::call::begin(&state.flow, CallId::random(), &roster);
-        let (public_url, emergency) = (&state.settings.public_url, &state.settings.emergency_number);
-        let (body, content_type) = if jambonz {
-            (Jambonz { public_url, emergency }.render(&state.flow, &turn), "application/json")
-        } else {
-            (Twiml { public_url, emergency }.render(&state.flow, &turn), "application/xml")
-        };
-        (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+        tracing::error!("a request handler panicked");
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod fallback;
 pub mod jambonz;
+pub mod panic;
 pub mod signature;
 pub mod softphone;
 pub mod state_token;
@@ -32,9 +33,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every dialect's webhooks, checking the signatures the settings configure; a handler that
 /// panics is answered in its dialect with the start of the line, where the emergency key
-/// works (`crate::serve::panic`).
+/// works (`panic.rs`).
 pub fn router(state: &AppState) -> Router<AppState> {
-    use crate::serve::panic::{jambonz_layer, twiml_layer};
+    use panic::{jambonz_layer, twiml_layer};
     let settings = &state.settings;
     let checks = SignatureChecks {
         twilio: settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url)),

@@ -234,8 +234,8 @@ async fn answer_to_a_panic(path: &str) -> (u16, String) {
     let loaded = ivr::state::assemble(settings, flow, bundled_prompts().clone()).expect("assembled");
     let state = AppState::start(loaded, db, recorder);
     let layer = match path {
-        "/jambonz/gather" => ivr::serve::panic::jambonz_layer(&state),
-        _ => ivr::serve::panic::twiml_layer(&state),
+        "/jambonz/gather" => ivr::telephony::panic::jambonz_layer(&state),
+        _ => ivr::telephony::panic::twiml_layer(&state),
     };
     let buggy = axum::Router::new().route(path, post(a_handler_with_a_bug)).layer(layer);
     let request = axum::http::Request::post(path).body(Body::empty()).expect("a request");
