@@ -4,8 +4,9 @@
 # and the spool in its working folder) with signature checking on (X-Twilio-Signature,
 # Jambonz-Signature), against a bare axum handler that parses the same body (a form, JSON)
 # and returns a static document (benches/webhooks.rs --bare-server). Each server runs alone,
-# then wrk (a second process) loads it over 127.0.0.1 with the same signed request. Every
-# request is a new call, so every request is a statistics record for the writer.
+# then wrk (a second process) loads it over 127.0.0.1 with signed requests: on TwiML each is
+# a new call (its own CallSid), so every request is statistics for the writer; on jambonz,
+# one call's webhook again and again (its signature carries a time, made as each run starts).
 #
 #   bash benches/loopback.sh [seconds] [connections]
 #
@@ -30,12 +31,37 @@ data = url + "".join(k + v for k, v in sorted(urllib.parse.parse_qsl(body, keep_
 print(base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode())
 PY
 )
+# Every TwiML request is a new call (its own CallSid, signed): a statistics record for the
+# writer each, as on a real line, not a redelivery of one call the service counts once.
+# wrk cycles through LOOPBACK_CALLS of them (default 300,000), made here beforehand.
+export CALLS=$(mktemp)
+python3 - "$token" "$public/twilio/voice" "${LOOPBACK_CALLS:-300000}" > "$CALLS" <<'PY'
+import base64, hashlib, hmac, sys, urllib.parse
+token, url, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+key = token.encode()
+for n in range(count):
+    params = [("AccountSid", "AC0123"), ("CallSid", f"CA{n:032x}"), ("CallStatus", "ringing"),
+              ("Direction", "inbound"), ("From", f"+7701{n % 10_000_000:07d}"), ("To", "111")]
+    data = url + "".join(k + v for k, v in params)  # already sorted by name
+    sig = base64.b64encode(hmac.new(key, data.encode(), hashlib.sha1).digest()).decode()
+    print(urllib.parse.urlencode(params) + "\t" + sig)
+PY
 script=$(mktemp --suffix=.lua)
 cat > "$script" <<'LUA'
-wrk.method = "POST"
-wrk.body = os.getenv("BODY")
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["X-Twilio-Signature"] = os.getenv("SIG")
+local requests, next = {}, 0
+function init(args)
+  for line in io.lines(os.getenv("CALLS")) do
+    local body, signature = line:match("([^\t]+)\t(.+)")
+    requests[#requests + 1] = wrk.format("POST", nil, {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = signature,
+    }, body)
+  end
+end
+function request()
+  next = next % #requests + 1
+  return requests[next]
+end
 LUA
 
 # jambonz: the JSON body its feature server posts to the application's call webhook, and its
@@ -120,4 +146,4 @@ echo "ivr serve's log: $(wc -l < "$tmp/serve.log") lines, $(grep -c WARN "$tmp/s
 grep WARN "$tmp/serve.log" | sed 's/^/  /' | head -20
 echo "statistics stored: $(sqlite3 "$tmp/ivr.sqlite3" 'SELECT COUNT(*) FROM call_steps') records," \
   "$(cat "$tmp"/data/spool/* 2>/dev/null | wc -l) in the spool"
-rm -rf "$script" "$jscript" "$tmp"
+rm -rf "$script" "$jscript" "$tmp" "$CALLS"

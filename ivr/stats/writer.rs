@@ -42,6 +42,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// Kept out of a batch's time for the spool's append and fsync, should the write fail.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);
+/// At most one "database unavailable" warning this often.
+const DOWN_WARNING_EVERY: Duration = Duration::from_secs(10);
 /// How many times `batch_size` a batch grows to while the channel stays full.
 const PRESSURE_BATCHES: usize = 8;
 /// How long [`WriterHandle::drain`] (tools and benchmarks) may replay the spool.
@@ -122,6 +124,9 @@ pub struct Writer {
     status: Arc<WriterStatus>,
     /// Flush requests met in the channel, answered once their records are handled.
     flushes: Vec<oneshot::Sender<FlushReport>>,
+    /// When the database was last said to be unavailable, and the failures since.
+    down_warned: Option<Instant>,
+    failures: u64,
     /// When the channel was last seen empty: every record in it now arrived since.
     emptied_at: Instant,
     stop: oneshot::Receiver<Instant>,
@@ -159,6 +164,8 @@ impl Writer {
             flush,
             status,
             flushes: Vec::new(),
+            down_warned: None,
+            failures: 0,
             emptied_at: now,
             stop,
             stopping: None,
@@ -421,9 +428,17 @@ impl Writer {
         }
     }
 
+    /// The database did not take a write. Said at most once per [`DOWN_WARNING_EVERY`] (a
+    /// database that keeps missing the deadline under load would otherwise be a warning
+    /// every few hundred milliseconds), with how many failures the interval had.
     fn down(&mut self, reason: &str) {
-        if self.up || self.retry_delay == RETRY_FIRST {
-            tracing::warn!(%reason, spool = %self.spool.dir().display(), "statistics database unavailable: spooling");
+        self.failures += 1;
+        let due = self.down_warned.is_none_or(|at| at.elapsed() >= DOWN_WARNING_EVERY);
+        if (self.up || self.retry_delay == RETRY_FIRST) && due {
+            let (failures, spool) = (self.failures, self.spool.dir().display());
+            tracing::warn!(%reason, failures, %spool, "statistics database unavailable: spooling");
+            self.down_warned = Some(Instant::now());
+            self.failures = 0;
         }
         self.up = false;
         self.status.database_up.store(false, Ordering::Relaxed);

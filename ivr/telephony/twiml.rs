@@ -168,7 +168,7 @@ fn push_escaped(doc: &mut String, text: &str) {
     // Copied a run at a time between the characters to replace (a state token's URL has a
     // few `&`, a prompt's none), not a character at a time.
     let mut rest = text;
-    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+    while let Some(at) = rest.bytes().position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')) {
         doc.push_str(&rest[..at]);
         doc.push_str(match rest.as_bytes()[at] {
             b'&' => "&amp;",
