@@ -92,12 +92,13 @@ impl Waits {
     }
 }
 
-/// What a node plays as a menu: a menu's prompts; after a guidance part, its reprompt (the
-/// menu after the part). `None` for a node that offers no choice.
+/// What a node plays as a menu: a menu's prompts; a hold's (keys work there too: any key
+/// rings the operators now, 9 the police); after a guidance part, its reprompt (the menu
+/// after the part). `None` for a node that offers no choice.
 fn menu_prompts(flow: &Flow, id: NodeId) -> Option<&[PromptKey]> {
     let node = flow.node(id);
     match node.kind {
-        NodeKind::Menu { .. } => Some(&node.prompts),
+        NodeKind::Menu { .. } | NodeKind::Hold { .. } => Some(&node.prompts),
         NodeKind::Guidance { .. } => Some(&node.reprompt),
         _ => None,
     }

@@ -382,6 +382,15 @@ fn the_menu_after_a_guidance_part_names_9_and_0_within_8_seconds() {
 }
 
 #[test]
+fn the_wait_between_two_rings_names_9_and_0_within_8_seconds() {
+    // Keys work during the hold (any key rings the operators now), so it is held to the
+    // menus' rule: advice played before the keys are named makes it late.
+    let (code, out) = audit_with(r#"prompts = ["hold_intro"]"#, r#"prompts = ["guidance_evidence_2", "hold_intro"]"#);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL  every menu names 9 and 0 within 8.0 s; late: hold kk"), "{out}");
+}
+
+#[test]
 fn the_bundled_flow_keeps_every_limit_with_the_real_recordings() {
     let flow = app(None).flow;
     let audit = Audit::of(&flow, bundled_prompts());
