@@ -42,8 +42,7 @@ macro_rules! stats_sql {
             async fn purge_before(&self, cutoff: NaiveDate) -> Result<super::Purged, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let steps = sqlx::query(
-                    "DELETE FROM call_steps WHERE day < $1 \
-                     OR call_id IN (SELECT call_id FROM calls WHERE day < $1)",
+                    "DELETE FROM call_steps WHERE call_id IN (SELECT call_id FROM calls WHERE day < $1)",
                 )
                 .bind(cutoff)
                 .execute(&mut *tx)

@@ -10,6 +10,7 @@ use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
 use ivr::reports::{Summarize, Summary};
 use ivr::stats::demo::{self, DemoPlan};
 use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, TotalRow, call_key};
+use sqlx::Connection;
 
 use super::support::{Backend, TestDatabase, on_both_databases, today};
 
@@ -267,4 +268,71 @@ async fn futures_join_all<F: Future<Output = ()>>(futures: impl Iterator<Item = 
 fn call_ids_are_stored_as_the_same_64_bits() {
     assert_eq!(call_key(CallId(u64::MAX)), -1);
     assert_eq!(ivr::stats::call_label(call_key(CallId(0xabc))), "0000000000000abc");
+}
+
+/// The migration that keeps rows in arrival order (20261206000000) on a database written in
+/// the layout before it: every row is kept, and records that arrive afterwards for the old
+/// calls refold them with what was stored before, exactly as on a database that always had
+/// the new layout.
+#[tokio::test]
+async fn an_upgraded_sqlite_database_keeps_its_rows_and_links_later_records() {
+    let flow = flow();
+    let police = [key("2"), key("9"), Input::Dial(DialOutcome::Busy), key("0"), Input::Dial(DialOutcome::Completed)];
+    let mut records = three_calls(&flow, today());
+    records.extend(walk(&flow, 4, today(), &police, Some("completed")));
+    // Every call's last records (the police dial's end, how the call ended...) come later.
+    let (before, after): (Vec<Record>, Vec<Record>) = records.iter().cloned().partition(|r| r.seq < 3);
+    assert!(!before.is_empty() && !after.is_empty());
+
+    let reference = TestDatabase::new(&Backend::Sqlite).await;
+    let reference_store = reference.store().await;
+    reference_store.write(&before).await.unwrap();
+    reference_store.close().await;
+
+    // The same rows, in a file migrated only up to the layout before.
+    let upgraded = TestDatabase::new(&Backend::Sqlite).await;
+    let file = upgraded.sqlite_file.as_ref().unwrap();
+    let earlier = tempfile::tempdir().unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&all).unwrap().map(Result::unwrap) {
+        if entry.file_name().to_string_lossy().as_ref() < "20261206000000" {
+            std::fs::copy(entry.path(), earlier.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file).create_if_missing(true);
+    let mut old = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::migrate::Migrator::new(earlier.path()).await.unwrap().run(&mut old).await.unwrap();
+    let copy = ["call_steps", "calls", "daily_totals"]
+        .map(|table| format!("INSERT INTO {table} SELECT {} FROM reference.{table}", columns(table)));
+    let attach = format!("ATTACH DATABASE '{}' AS reference", reference.sqlite_file.as_ref().unwrap().display());
+    for sql in std::iter::once(attach).chain(copy) {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut old).await.unwrap();
+    }
+    old.close().await.unwrap();
+
+    let upgraded_store = upgraded.store().await;
+    upgraded_store.write(&after).await.unwrap();
+    let fresh = TestDatabase::new(&Backend::Sqlite).await;
+    let fresh_store = fresh.store().await;
+    fresh_store.write(&records).await.unwrap();
+
+    let range = DateRange::new(today(), today()).unwrap();
+    assert_eq!(all_calls(&upgraded_store).await, all_calls(&fresh_store).await, "the same calls");
+    assert_eq!(upgraded_store.summary(range).await.unwrap(), fresh_store.summary(range).await.unwrap());
+    assert_eq!(upgraded_store.summary(range).await.unwrap().calls, 4);
+    let again = upgraded_store.write(&records).await.unwrap();
+    assert_eq!((again.new, again.duplicates), (0, records.len()), "every record is known once, old or new");
+}
+
+/// The columns of `table` in the layout before 20261206000000 (it added `id`).
+fn columns(table: &str) -> &'static str {
+    match table {
+        "call_steps" => "call_id, seq, day, started_at, elapsed, events",
+        "calls" => {
+            "call_id, day, started_at, synthetic, language, topics, path, exit_node, outcome, invalid_keys, \
+             timeouts, emergency_transfers, operator_transfers, operator_answered, dial_results, ivr_seconds, \
+             seconds_to_transfer, ended, repeat_caller, operators_rung, operator_rounds, seconds_to_answer"
+        }
+        _ => "day, metric, key, value",
+    }
 }
