@@ -10,8 +10,10 @@
 #
 #   bash benches/loopback.sh [seconds] [connections]
 #
-# Goal: the service at 0.8x the bare handler or better. The service's log (stderr) is kept
-# and summarised at the end: how many lines, how many warnings (one per overflow episode).
+# Goal: the service at 0.8x the bare handler or better. Beside requests per second, each run
+# gives the server's CPU time per request (user + system, from /proc), which moves less with
+# what else the machine does. The service's log (stderr) is kept and summarised at the end:
+# how many lines, how many warnings (one per overflow episode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -95,14 +97,29 @@ wait_ready() {
   echo "server at $1 did not become ready" >&2; return 1
 }
 
+# The server's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
+# One wrk run against the server `pid`; its output and the server's CPU time per request.
+run_wrk() { # name script url
+  local before after
+  before=$(cpu_ticks)
+  wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$2" "$3" > "/tmp/loopback-$1.txt"
+  after=$(cpu_ticks)
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ {printf "server CPU: %.1f us per request\n", ticks / hz * 1e6 / $1}' \
+    "/tmp/loopback-$1.txt" >> "/tmp/loopback-$1.txt"
+  cat "/tmp/loopback-$1.txt"
+}
+
 measure() { # name address
   wait_ready "$2"
   wrk -t1 -c"$connections" -d2s -s "$script" "http://$2/twilio/voice" >/dev/null
-  wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$script" "http://$2/twilio/voice" | tee "/tmp/loopback-$1.txt"
+  run_wrk "$1" "$script" "http://$2/twilio/voice"
   export JSIG=$(jambonz_sign)
   echo "-- jambonz"
   wrk -t1 -c"$connections" -d2s -s "$jscript" "http://$2/jambonz/call" >/dev/null
-  wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$jscript" "http://$2/jambonz/call" | tee "/tmp/loopback-jambonz-$1.txt"
+  run_wrk "jambonz-$1" "$jscript" "http://$2/jambonz/call"
 }
 
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
@@ -132,14 +149,17 @@ tmp=$(mktemp -d)
 for round in 1 2; do run_real "$round"; run_bare "$round"; done
 
 rate() { awk '/Requests\/sec/ {print $2}' "/tmp/loopback-$1.txt"; }
+cpu() { awk '/server CPU/ {print $3}' "/tmp/loopback-$1.txt"; }
 for dialect in twiml jambonz; do
   p=""; [ "$dialect" = jambonz ] && p="jambonz-"
-  python3 - "$dialect" "$(rate ${p}real-1)" "$(rate ${p}real-2)" "$(rate ${p}bare-1)" "$(rate ${p}bare-2)" <<'PY'
+  python3 - "$dialect" "$(rate ${p}real-1)" "$(rate ${p}real-2)" "$(rate ${p}bare-1)" "$(rate ${p}bare-2)" \
+    "$(cpu ${p}real-1)" "$(cpu ${p}real-2)" "$(cpu ${p}bare-1)" "$(cpu ${p}bare-2)" <<'PY'
 import sys
 d = sys.argv[1]
-r1, r2, b1, b2 = map(float, sys.argv[2:])
-r, b = (r1 + r2) / 2, (b1 + b2) / 2
+r1, r2, b1, b2, cr1, cr2, cb1, cb2 = map(float, sys.argv[2:])
+r, b, cr, cb = (r1 + r2) / 2, (b1 + b2) / 2, (cr1 + cr2) / 2, (cb1 + cb2) / 2
 print(f"{d}: ivr serve {r:.0f} req/s (rounds {r1:.0f}, {r2:.0f}); bare {b:.0f} req/s (rounds {b1:.0f}, {b2:.0f}); ratio {r / b:.2f}")
+print(f"{d}: server CPU per request: ivr serve {cr:.1f} us, bare {cb:.1f} us; ratio {cb / cr:.2f}")
 PY
 done
 echo "ivr serve's log: $(wc -l < "$tmp/serve.log") lines, $(grep -c WARN "$tmp/serve.log" || true) warnings:"

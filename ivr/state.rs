@@ -8,8 +8,11 @@
 //! placeholder waiting to be filled in: every handler finds a database (connecting when
 //! first used), a recorder with a writer behind it, and a roster.
 //!
-//! Handlers share one [`AppState`] (cheap to clone); it dereferences to [`Loaded`], so a
-//! handler reads `state.flow` and `state.db` alike.
+//! Handlers share one [`AppState`]: one reference-counted pointer, because every request
+//! clones it several times (each middleware's state, each handler's `State`), and a
+//! clone of its parts one by one cost a dozen atomic counts per clone on the webhook path.
+//! It dereferences to [`Running`], which dereferences to [`Loaded`], so a handler reads
+//! `state.flow` and `state.db` alike.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -34,7 +37,10 @@ pub struct Loaded {
 
 /// What every request shares: [`Loaded`], and the parts that run beside the requests.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Running>);
+
+/// The inside of [`AppState`].
+pub struct Running {
     loaded: Arc<Loaded>,
     /// The database (`IVR_DATABASE_URL`): statistics, roster, users. It connects when first
     /// used, so the service starts and answers calls with the database down; nothing on
@@ -55,7 +61,7 @@ impl AppState {
     pub fn start(loaded: Loaded, db: Db, stats: Recorder) -> AppState {
         let switchboard = loaded.settings.operator_number.clone();
         let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard }));
-        AppState { loaded: Arc::new(loaded), db, stats, roster, draining: Arc::default() }
+        AppState(Arc::new(Running { loaded: Arc::new(loaded), db, stats, roster, draining: Arc::default() }))
     }
 
     /// Whether a shutdown has begun (`/readyz` then fails).
@@ -93,6 +99,13 @@ impl crate::prompts::Served for AppState {
 }
 
 impl Deref for AppState {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.0
+    }
+}
+
+impl Deref for Running {
     type Target = Loaded;
     fn deref(&self) -> &Loaded {
         &self.loaded

@@ -271,8 +271,7 @@ const UPSERT_CALLERS: &str = " ON CONFLICT (hash) DO UPDATE SET \
          ELSE recent_callers.seen_minute >= excluded.seen_minute - 1440 END, \
      last_call = excluded.last_call, \
      seen_minute = CASE WHEN excluded.seen_minute > recent_callers.seen_minute \
-         THEN excluded.seen_minute ELSE recent_callers.seen_minute END \
-     RETURNING hash, repeated";
+         THEN excluded.seen_minute ELSE recent_callers.seen_minute END";
 
 /// `seen` cut, in order, into runs of at most [`CALLER_CHUNK`] with no hash twice (one
 /// statement cannot upsert a row twice).
@@ -336,9 +335,20 @@ macro_rules! key_sql {
                         row.push_bind(caller.hash.to_vec()).push_bind(caller.minute).push_bind(caller.call.to_vec());
                     });
                     upsert.push(UPSERT_CALLERS);
-                    let today: Vec<(Vec<u8>, bool)> = upsert.build_query_as().fetch_all(&mut *tx).await?;
+                    upsert.build().execute(&mut *tx).await?;
+                    // Only the repeats come back: a row read is a message from the
+                    // database's thread (and on SQLite a thread woken), so reading one
+                    // back for every caller cost more than the upsert.
+                    let mut flagged = QueryBuilder::<$backend>::new(
+                        "SELECT hash FROM recent_callers WHERE repeated = TRUE AND hash IN (",
+                    );
+                    let mut list = flagged.separated(", ");
+                    for caller in chunk {
+                        list.push_bind(caller.hash.to_vec());
+                    }
+                    flagged.push(")");
                     let repeated: HashSet<Vec<u8>> =
-                        today.into_iter().filter(|(_, repeated)| *repeated).map(|(hash, _)| hash).collect();
+                        flagged.build_query_scalar().fetch_all(&mut *tx).await?.into_iter().collect();
                     let earlier: Vec<Vec<u8>> = chunk.iter().filter_map(|c| c.yesterday.map(|h| h.to_vec())).collect();
                     let mut seen_yesterday = HashSet::new();
                     if !earlier.is_empty() {

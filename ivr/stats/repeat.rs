@@ -5,16 +5,22 @@
 //! every instance through the database, see `keys.rs`) and dropped. The hash goes to a
 //! bounded channel with `try_send`; a background task records it in `recent_callers` (a
 //! hash and the minute it last called, nothing that names a call) and looks up the same
-//! number under yesterday's salt. When the number called in the 24 hours before, it sends
+//! number under yesterday's salt. The task wakes on a timer ([`TICK`]) and checks what
+//! queued meanwhile in one transaction, like the statistics writer: waiting on the channel
+//! woke a thread for every call and committed (and fsync'd) a handful of callers at a time. When the number called in the 24 hours before, it sends
 //! the call a record of its own ([`REPEAT_SEQ`]), so the flag reaches the call's row by
 //! the usual idempotent write. The webhook never waits for any of it. If the channel is
 //! full or the database does not answer, the flag is lost for those calls (a count that
 //! undercounts, never a call that waits).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeDelta};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::keys::{CallerSeen, DailyKeys, KeyStore};
@@ -28,10 +34,14 @@ use crate::flow::CallId;
 /// [`END_SEQ`]: super::record::END_SEQ
 pub const REPEAT_SEQ: i32 = u16::MAX as i32;
 
-/// Callers waiting for the check; beyond it, the flag is lost.
+/// Callers waiting for the check; beyond it, the flag is lost (at [`TICK`], 80,000 new
+/// calls a second).
 const QUEUE: usize = 16_384;
-/// Callers checked in one transaction.
-const BATCH: usize = 256;
+/// Callers checked in one transaction at most.
+const BATCH: usize = 4_096;
+/// How often the task takes what queued. The flag reaches the call's row this much later;
+/// nobody waits for it.
+const TICK: Duration = Duration::from_millis(200);
 /// A check that takes longer is abandoned.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -50,6 +60,8 @@ enum Pending {
 pub struct RepeatCallers {
     keys: DailyKeys,
     tx: mpsc::Sender<Pending>,
+    /// Wakes the task before its tick, for [`RepeatCallers::settled`].
+    wake: Arc<Notify>,
 }
 
 impl RepeatCallers {
@@ -60,7 +72,9 @@ impl RepeatCallers {
         flag: impl Fn(Record) + Send + Sync + 'static,
     ) -> (RepeatCallers, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (RepeatCallers { keys, tx }, tokio::spawn(check_forever(rx, db, flag)))
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(check_forever(rx, Arc::clone(&wake), db, flag));
+        (RepeatCallers { keys, tx, wake }, task)
     }
 
     /// A call from `number` started on `day` at `minute` (minutes since 1970, UTC).
@@ -82,39 +96,74 @@ impl RepeatCallers {
     pub async fn settled(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Pending::Barrier(tx)).await.is_ok() {
+            self.wake.notify_one();
             let _ = rx.await;
         }
     }
 }
 
-async fn check_forever(mut rx: mpsc::Receiver<Pending>, db: Db, flag: impl Fn(Record) + Sync) {
-    let mut received = Vec::with_capacity(BATCH);
+/// Every [`TICK`] (at once when woken), checks what queued, a batch at a time; ends once
+/// every sender is gone.
+async fn check_forever(mut rx: mpsc::Receiver<Pending>, wake: Arc<Notify>, db: Db, flag: impl Fn(Record) + Sync) {
     let mut failing = false;
-    while rx.recv_many(&mut received, BATCH).await > 0 {
-        let mut callers = Vec::with_capacity(received.len());
-        let mut barriers = Vec::new();
-        for pending in received.drain(..) {
-            match pending {
-                Pending::Caller { call, day, seen } => callers.push((call, day, seen)),
-                Pending::Barrier(done) => barriers.push(done),
-            }
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(TICK) => {}
+            () = wake.notified() => {}
         }
-        if !callers.is_empty() {
-            check(&db, &callers, &flag, &mut failing).await;
+        let (callers, barriers, open) = take_queued(&mut rx);
+        for batch in once_per_call(callers).chunks(BATCH) {
+            check(&db, batch, &flag, &mut failing).await;
         }
         for done in barriers {
             let _ = done.send(());
+        }
+        if !open {
+            return;
+        }
+    }
+}
+
+type Caller = (CallId, NaiveDate, CallerSeen);
+
+/// Everything queued now: the callers, the barriers, and whether the channel is still open.
+fn take_queued(rx: &mut mpsc::Receiver<Pending>) -> (Vec<Caller>, Vec<oneshot::Sender<()>>, bool) {
+    let (mut callers, mut barriers) = (Vec::new(), Vec::new());
+    loop {
+        match rx.try_recv() {
+            Ok(Pending::Caller { call, day, seen }) => callers.push((call, day, seen)),
+            Ok(Pending::Barrier(done)) => barriers.push(done),
+            Err(TryRecvError::Empty) => return (callers, barriers, true),
+            Err(TryRecvError::Disconnected) => return (callers, barriers, false),
         }
     }
 }
 
 /// Checks one batch and flags the repeat callers in it.
-async fn check(
-    db: &Db,
-    callers: &[(CallId, NaiveDate, CallerSeen)],
-    flag: &(impl Fn(Record) + Sync),
-    failing: &mut bool,
-) {
+/// The callers with each call once: a provider's redeliveries of one call's first webhook
+/// (the same number and the same call tag) are one check, at the latest minute seen. They
+/// would get the same answer, and one statement cannot upsert a number twice, so each
+/// would cost a statement of its own.
+fn once_per_call(callers: Vec<Caller>) -> Vec<Caller> {
+    let mut unique: Vec<Caller> = Vec::with_capacity(callers.len());
+    let mut index: HashMap<([u8; 16], [u8; 8]), usize> = HashMap::with_capacity(callers.len());
+    for caller in callers {
+        let seen = &caller.2;
+        match index.entry((seen.hash, seen.call)) {
+            Entry::Occupied(at) => {
+                let kept = &mut unique[*at.get()].2;
+                kept.minute = kept.minute.max(seen.minute);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(unique.len());
+                unique.push(caller);
+            }
+        }
+    }
+    unique
+}
+
+async fn check(db: &Db, callers: &[Caller], flag: &(impl Fn(Record) + Sync), failing: &mut bool) {
     let seen: Vec<CallerSeen> = callers.iter().map(|(_, _, seen)| *seen).collect();
     let checked = tokio::time::timeout(CHECK_TIMEOUT, async {
         db.ready().await?;
@@ -147,5 +196,29 @@ fn repeat_record(call: CallId, day: NaiveDate) -> Record {
         started_at: None,
         elapsed: None,
         events: vec![CallEvent::RepeatCaller],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(call: u64, number: u8, tag: u8, minute: i64) -> Caller {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).expect("a day");
+        (CallId(call), day, CallerSeen { hash: [number; 16], yesterday: None, call: [tag; 8], minute })
+    }
+
+    #[test]
+    fn redeliveries_of_one_call_are_checked_once_at_the_latest_minute() {
+        let queued = vec![caller(1, 7, 1, 100), caller(2, 8, 2, 100), caller(1, 7, 1, 103), caller(1, 7, 1, 101)];
+        let checked = once_per_call(queued);
+        let calls: Vec<(u64, i64)> = checked.iter().map(|(call, _, seen)| (call.0, seen.minute)).collect();
+        assert_eq!(calls, [(1, 103), (2, 100)], "in order of first arrival, one per call");
+    }
+
+    #[test]
+    fn two_calls_of_one_number_are_both_checked() {
+        let checked = once_per_call(vec![caller(1, 7, 1, 100), caller(3, 7, 3, 100)]);
+        assert_eq!(checked.len(), 2, "a second call of the same number is a repeat to find, not a redelivery");
     }
 }
