@@ -112,14 +112,16 @@ run_wrk() { # name script url
   cat "/tmp/loopback-$1.txt"
 }
 
-measure() { # name address
+measure() { # name address dialect
   wait_ready "$2"
-  wrk -t1 -c"$connections" -d2s -s "$script" "http://$2/twilio/voice" >/dev/null
-  run_wrk "$1" "$script" "http://$2/twilio/voice"
-  export JSIG=$(jambonz_sign)
-  echo "-- jambonz"
-  wrk -t1 -c"$connections" -d2s -s "$jscript" "http://$2/jambonz/call" >/dev/null
-  run_wrk "jambonz-$1" "$jscript" "http://$2/jambonz/call"
+  if [ "$3" = twiml ]; then
+    wrk -t1 -c"$connections" -d2s -s "$script" "http://$2/twilio/voice" >/dev/null
+    run_wrk "$1" "$script" "http://$2/twilio/voice"
+  else
+    export JSIG=$(jambonz_sign)
+    wrk -t1 -c"$connections" -d2s -s "$jscript" "http://$2/jambonz/call" >/dev/null
+    run_wrk "jambonz-$1" "$jscript" "http://$2/jambonz/call"
+  fi
 }
 
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
@@ -129,24 +131,30 @@ root=$PWD
 # address, the provider's credentials and the switchboard. The flow and prompts are the
 # bundled ones; the database (`ivr.sqlite3`) and the spool (`data/`) go to the working
 # folder, here a scratch one.
-run_real() {
-  (cd "$tmp" && exec env -u IVR_LOG -u IVR_DATABASE_URL -u IVR_DATA_DIR -u IVR_CONFIG \
+run_real() { # round dialect
+  local work="$tmp/$2-$1"
+  mkdir -p "$work"
+  (cd "$work" && exec env -u IVR_LOG -u IVR_DATABASE_URL -u IVR_DATA_DIR -u IVR_CONFIG \
     IVR_LISTEN=127.0.0.1:8113 IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token \
     IVR_JAMBONZ_WEBHOOK_SECRET=$jambonz_secret IVR_OPERATOR_NUMBER=+77170000111 \
     IVR_FLOW="$root/flows/hotline.toml" IVR_PROMPTS="$root/prompts" \
     "$target_dir/release/ivr" serve 2>>"$tmp/serve.log") & pid=$!
-  echo "== ivr serve (README's defaults, signature checking on), round $1"; measure "real-$1" 127.0.0.1:8113
+  echo "== ivr serve (README's defaults, signature checking on), $2, round $1"; measure "real-$1" 127.0.0.1:8113 "$2"
   # SIGTERM starts the drain; a second one cuts it short (the statistics still go to the spool).
   kill "$pid"; sleep 0.5; kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
-run_bare() {
+run_bare() { # round dialect
   "$bare_bin" --bare-server 127.0.0.1:8112 >/dev/null & pid=$!
-  echo "== bare axum baseline, round $1"; measure "bare-$1" 127.0.0.1:8112
+  echo "== bare axum baseline, $2, round $1"; measure "bare-$1" 127.0.0.1:8112 "$2"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 tmp=$(mktemp -d)
-# Alternate the two servers so that anything else the machine does falls on both alike.
-for round in 1 2; do run_real "$round"; run_bare "$round"; done
+# Each run on a new process and, for the service, a new working folder (its own database
+# and spool), so that one dialect's run does not pay for the statistics the other left
+# behind. The two servers alternate so that anything else the machine does falls on both.
+for round in 1 2; do
+  for dialect in twiml jambonz; do run_real "$round" "$dialect"; run_bare "$round" "$dialect"; done
+done
 
 rate() { awk '/Requests\/sec/ {print $2}' "/tmp/loopback-$1.txt"; }
 cpu() { awk '/server CPU/ {print $3}' "/tmp/loopback-$1.txt"; }
@@ -164,6 +172,7 @@ PY
 done
 echo "ivr serve's log: $(wc -l < "$tmp/serve.log") lines, $(grep -c WARN "$tmp/serve.log" || true) warnings:"
 grep WARN "$tmp/serve.log" | sed 's/^/  /' | head -20
-echo "statistics stored: $(sqlite3 "$tmp/ivr.sqlite3" 'SELECT COUNT(*) FROM call_steps') records," \
-  "$(cat "$tmp"/data/spool/* 2>/dev/null | wc -l) in the spool"
+stored=0
+for db in "$tmp"/*/ivr.sqlite3; do stored=$((stored + $(sqlite3 "$db" 'SELECT COUNT(*) FROM call_steps'))); done
+echo "statistics stored: $stored records, $(cat "$tmp"/*/data/spool/* 2>/dev/null | wc -l) in the spool"
 rm -rf "$script" "$jscript" "$tmp" "$CALLS"

@@ -50,7 +50,11 @@ impl Sqlite {
             .create_if_missing(false);
         // The writer's page cache holds the tables' pages a batch touches (SQLite's default
         // is 2 MiB: past it, every statistics batch re-read pages from the file).
-        let writing = options.clone().pragma("cache_size", WRITER_CACHE_KIB).pragma("wal_autocheckpoint", "16384");
+        let writing = options
+            .clone()
+            .pragma("cache_size", WRITER_CACHE_KIB)
+            .pragma("wal_autocheckpoint", "16384")
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new().max_connections(1).connect_lazy_with(writing);
         let reader = SqlitePoolOptions::new().max_connections(4).connect_lazy_with(options.clone().read_only(true));
         Ok(Sqlite { writer, reader, options: Arc::new(options), migrated: Migrated::default() })
