@@ -11,6 +11,7 @@
 //! a bad signature (403), a body that is not a JSON object (400), over 64 KiB (413). No
 //! body field is ever logged; spans carry our random call id.
 
+mod body;
 pub mod signature;
 pub mod verbs;
 
@@ -19,7 +20,6 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::{Map, Value};
 use tracing::instrument;
 
 use crate::call::{Input, Line, Turn};
@@ -27,6 +27,7 @@ use crate::error::Error;
 use crate::state::AppState;
 
 use super::{read_body, state_token};
+use body::{Field, Fields};
 use verbs::{DIAL_PATH, GATHER_PATH, Jambonz, WHISPER_PATH};
 
 /// The application's call webhook and call status webhook, as configured in jambonz.
@@ -44,34 +45,21 @@ pub fn router() -> Router<AppState> {
         .route(STATUS_PATH, post(call_status))
 }
 
-/// A verified jambonz request: its JSON object and the query of the hook URL it called.
+/// A verified jambonz request: the fields of its JSON object the service reads, and the
+/// query of the hook URL it called.
 pub struct Hook {
-    body: Map<String, Value>,
+    body: Fields,
     query: String,
 }
 
 impl Hook {
-    /// A string field; any other JSON type counts as absent.
-    fn text(&self, name: &str) -> Option<&str> {
-        self.body.get(name).and_then(Value::as_str)
-    }
-
-    /// A whole number of seconds, sent as a JSON number or a string of digits.
-    fn seconds(&self, name: &str) -> Option<i32> {
-        match self.body.get(name)? {
-            Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
     /// The keys a gather collected: `reason` `dtmfDetected` with `digits`, or `timeout`.
     /// Anything else (another reason, `digits` that are not a string) is a wrong key.
     fn keys(&self) -> Input {
-        match self.text("reason") {
+        match self.body.reason.text() {
             Some("timeout") => Input::NoInput,
-            Some("dtmfDetected") if self.body.get("digits").is_none_or(Value::is_string) => {
-                Input::keys(self.text("digits"))
+            Some("dtmfDetected") if matches!(self.body.digits, Field::Absent | Field::Text(_)) => {
+                Input::keys(self.body.digits.text())
             }
             _ => Input::UnknownKey,
         }
@@ -92,7 +80,7 @@ impl FromRequest<AppState> for Hook {
                 return Err(Error::BadSignature);
             }
         }
-        let Ok(Value::Object(body)) = serde_json::from_slice(&bytes) else {
+        let Ok(body) = serde_json::from_slice::<Fields>(&bytes) else {
             return Err(Error::BadRequest("expected a JSON object"));
         };
         Ok(Hook { body, query: parts.uri.query().unwrap_or("").to_owned() })
@@ -101,7 +89,7 @@ impl FromRequest<AppState> for Hook {
 
 #[instrument(name = "incoming_call", skip_all, fields(call, dialect = "jambonz"))]
 async fn incoming_call(State(app): State<AppState>, hook: Hook) -> Response {
-    let turn = Line::new(&app).incoming(hook.text("call_sid"), hook.text("from"));
+    let turn = Line::new(&app).incoming(hook.body.call_sid.text(), hook.body.from.text());
     respond(&app, &turn)
 }
 
@@ -114,7 +102,7 @@ async fn gathered(State(app): State<AppState>, hook: Hook) -> Response {
 /// operator's seconds to answer are not measured on this dialect.
 #[instrument(name = "dial_ended", skip_all, fields(call, dialect = "jambonz"))]
 async fn dial_ended(State(app): State<AppState>, hook: Hook) -> Response {
-    advance(&app, &hook, Input::dial_ended(hook.text("dial_call_status").unwrap_or(""), None))
+    advance(&app, &hook, Input::dial_ended(hook.body.dial_call_status.text().unwrap_or(""), None))
 }
 
 /// The operator's `confirmHook`: what the caller heard, never who they are.
@@ -127,7 +115,8 @@ async fn whisper(State(app): State<AppState>, hook: Hook) -> Response {
 /// The call status webhook: nothing for the caller to hear.
 #[instrument(name = "call_status", skip_all, fields(dialect = "jambonz"))]
 async fn call_status(State(app): State<AppState>, hook: Hook) -> Response {
-    Line::new(&app).status(hook.text("call_sid"), hook.text("call_status"), hook.seconds("duration"));
+    let body = &hook.body;
+    Line::new(&app).status(body.call_sid.text(), body.call_status.text(), body.duration.seconds());
     StatusCode::NO_CONTENT.into_response()
 }
 
