@@ -7,11 +7,12 @@
 //! hash and the minute it last called, nothing that names a call) and looks up the same
 //! number under yesterday's salt. The task wakes on a timer ([`TICK`]) and checks what
 //! queued meanwhile in one transaction, like the statistics writer: waiting on the channel
-//! woke a thread for every call and committed (and fsync'd) a handful of callers at a time. When the number called in the 24 hours before, it sends
-//! the call a record of its own ([`REPEAT_SEQ`]), so the flag reaches the call's row by
-//! the usual idempotent write. The webhook never waits for any of it. If the channel is
-//! full or the database does not answer, the flag is lost for those calls (a count that
-//! undercounts, never a call that waits).
+//! woke a thread for every call and committed (and fsync'd) a handful of callers at a
+//! time. When the number called in the 24 hours before, it sends the call a record of its
+//! own ([`REPEAT_SEQ`]), so the flag reaches the call's row by the usual idempotent
+//! write. The webhook never waits for any of it. If the channel is full or the database
+//! does not answer, the flag is lost for those calls (a count that undercounts, never a
+//! call that waits).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -139,7 +140,6 @@ fn take_queued(rx: &mut mpsc::Receiver<Pending>) -> (Vec<Caller>, Vec<oneshot::S
     }
 }
 
-/// Checks one batch and flags the repeat callers in it.
 /// The callers with each call once: a provider's redeliveries of one call's first webhook
 /// (the same number and the same call tag) are one check, at the latest minute seen. They
 /// would get the same answer, and one statement cannot upsert a number twice, so each
@@ -163,6 +163,7 @@ fn once_per_call(callers: Vec<Caller>) -> Vec<Caller> {
     unique
 }
 
+/// Checks one batch and flags the repeat callers in it.
 async fn check(db: &Db, callers: &[Caller], flag: &(impl Fn(Record) + Sync), failing: &mut bool) {
     let seen: Vec<CallerSeen> = callers.iter().map(|(_, _, seen)| *seen).collect();
     let checked = tokio::time::timeout(CHECK_TIMEOUT, async {
