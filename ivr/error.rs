@@ -40,6 +40,9 @@ pub enum Error {
     /// A body over this many bytes (413).
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
+    /// The client fell silent in the middle of the request body.
+    #[error("the request body did not arrive in time")]
+    BodyTimedOut,
     /// The database cannot be reached now (503); the client may retry.
     #[error("the database is not available; try again shortly")]
     Unavailable,
@@ -59,6 +62,7 @@ impl Error {
             Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::BodyTimedOut => StatusCode::REQUEST_TIMEOUT,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

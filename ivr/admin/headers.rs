@@ -12,9 +12,7 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -34,9 +32,8 @@ pub fn content_security_policy() -> &'static str {
     })
 }
 
-/// The middleware: adds the headers to every `text/html` response.
-pub async fn on_pages(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+/// Adds the headers to a `text/html` response (the router maps every response through it).
+pub fn on_pages(mut response: Response) -> Response {
     if is_html(response.headers()) {
         let headers = response.headers_mut();
         if let Ok(policy) = HeaderValue::from_str(content_security_policy()) {

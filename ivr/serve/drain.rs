@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use tokio::time::Instant;
 
@@ -17,8 +15,7 @@ use crate::state::AppState;
 
 /// While draining, every response asks the client to close its connection, so no client
 /// still holds a kept-alive connection when the listener closes.
-pub async fn close_while_draining(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+pub fn close_while_draining(app: &AppState, mut response: Response) -> Response {
     if app.is_draining() {
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }

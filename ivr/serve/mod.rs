@@ -4,11 +4,13 @@
 //! handler panics, and a shutdown that keeps answering callers for a drain period instead
 //! of closing the port at once.
 
+mod body_timeout;
 mod connections;
 mod drain;
 mod listener;
 pub mod panic;
 
+pub use body_timeout::{BodyTimeoutLayer, timed_out};
 pub use connections::{Limits, Serving, spawn};
 pub use drain::{DrainPlan, close_while_draining, shutdown_signals};
 pub use listener::listen;

@@ -38,6 +38,10 @@ pub const CALLER_WINDOW_MINUTES: i64 = 24 * 60;
 
 pub type Key = [u8; 32];
 
+/// HMAC-SHA256 with its key already absorbed: cloned for each message, so a call's hashes
+/// cost the message's compressions only, not the key schedule's two more each time.
+type Keyed = Hmac<Sha256>;
+
 /// What a key is for (the `purpose` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -56,11 +60,11 @@ impl Purpose {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct DayKeys {
     day: NaiveDate,
-    call: Key,
-    caller: Key,
+    call: Keyed,
+    caller: Keyed,
     /// Read from the database (false: made in this process, stands in until then).
     shared: bool,
 }
@@ -81,28 +85,28 @@ impl DailyKeys {
     /// The statistics id of the call the provider calls `provider_id`, for a call that
     /// started on `day` (UTC).
     pub fn call_id(&self, provider_id: &str, day: NaiveDate) -> CallId {
-        let digest = hmac(&self.key(day, Purpose::Call), provider_id.as_bytes());
+        let digest = sign(self.key(day, Purpose::Call), provider_id.as_bytes());
         CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i])))
     }
 
     /// The hash of a caller's number under `day`'s salt.
     pub fn caller_hash(&self, number: &str, day: NaiveDate) -> [u8; 16] {
-        let digest = hmac(&self.key(day, Purpose::Caller), number.as_bytes());
+        let digest = sign(self.key(day, Purpose::Caller), number.as_bytes());
         std::array::from_fn(|i| digest[i])
     }
 
     /// The hash of a caller's number under `day`'s salt if this instance holds that day's
     /// key (a day before the first start has none): for looking up, never for storing.
     pub fn known_caller_hash(&self, number: &str, day: NaiveDate) -> Option<[u8; 16]> {
-        let salt = self.read().iter().find(|k| k.day == day).map(|k| k.caller)?;
-        let digest = hmac(&salt, number.as_bytes());
+        let salt = self.read().iter().find(|k| k.day == day).map(|k| k.caller.clone())?;
+        let digest = sign(salt, number.as_bytes());
         Some(std::array::from_fn(|i| digest[i]))
     }
 
     /// A tag of a call under `day`'s caller salt: tells a redelivery of the same call from
     /// a new call of the same number, without naming the call to a reader of the database.
     pub fn call_tag(&self, call: CallId, day: NaiveDate) -> [u8; 8] {
-        let digest = hmac(&self.key(day, Purpose::Caller), &call.0.to_be_bytes());
+        let digest = sign(self.key(day, Purpose::Caller), &call.0.to_be_bytes());
         std::array::from_fn(|i| digest[i])
     }
 
@@ -111,10 +115,10 @@ impl DailyKeys {
         self.read().iter().any(|k| k.day == day && k.shared)
     }
 
-    fn key(&self, day: NaiveDate, purpose: Purpose) -> Key {
+    fn key(&self, day: NaiveDate, purpose: Purpose) -> Keyed {
         let pick = |k: &DayKeys| match purpose {
-            Purpose::Call => k.call,
-            Purpose::Caller => k.caller,
+            Purpose::Call => k.call.clone(),
+            Purpose::Caller => k.caller.clone(),
         };
         if let Some(keys) = self.read().iter().find(|k| k.day == day) {
             return pick(keys);
@@ -124,9 +128,11 @@ impl DailyKeys {
             return pick(keys);
         }
         tracing::warn!(%day, "no shared statistics key for this day yet: using one of this process only");
-        let local = DayKeys { day, call: rand::random(), caller: rand::random(), shared: false };
+        let local =
+            DayKeys { day, call: keyed(&rand::random::<Key>()), caller: keyed(&rand::random::<Key>()), shared: false };
+        let key = pick(&local);
         ring.push(local);
-        pick(&local)
+        key
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<DayKeys>> {
@@ -136,35 +142,48 @@ impl DailyKeys {
     /// Keeps the keys of `days` that were loaded (mixed with the pepper), and any key of
     /// this process only for a day the database did not give.
     fn install(&self, loaded: &[(NaiveDate, Purpose, Key)], keep_from: NaiveDate) {
-        let mut fresh: Vec<DayKeys> = Vec::new();
+        let mut days: Vec<(NaiveDate, Option<Key>, Option<Key>)> = Vec::new();
         for &(day, purpose, key) in loaded {
-            let mixed = hmac(&key, &self.pepper);
-            let index = fresh.iter().position(|k| k.day == day).unwrap_or_else(|| {
-                fresh.push(DayKeys { day, call: [0; 32], caller: [0; 32], shared: true });
-                fresh.len() - 1
+            let mixed = Some(hmac(&key, &self.pepper));
+            let index = days.iter().position(|k| k.0 == day).unwrap_or_else(|| {
+                days.push((day, None, None));
+                days.len() - 1
             });
             match purpose {
-                Purpose::Call => fresh[index].call = mixed,
-                Purpose::Caller => fresh[index].caller = mixed,
+                Purpose::Call => days[index].1 = mixed,
+                Purpose::Caller => days[index].2 = mixed,
             }
         }
-        fresh.retain(|k| k.call != [0; 32] && k.caller != [0; 32]);
+        let mut fresh: Vec<DayKeys> = days
+            .into_iter()
+            .filter_map(|(day, call, caller)| {
+                Some(DayKeys { day, call: keyed(&call?), caller: keyed(&caller?), shared: true })
+            })
+            .collect();
         let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
         for local in ring.iter().filter(|k| !k.shared && k.day >= keep_from) {
             if !fresh.iter().any(|k| k.day == local.day) {
-                fresh.push(*local);
+                fresh.push(local.clone());
             }
         }
         *ring = fresh;
     }
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> Key {
+/// The HMAC state of `key`, ready for messages.
+fn keyed(key: &[u8]) -> Keyed {
     #[allow(clippy::expect_used, reason = "HMAC takes a key of any length: new_from_slice never fails")]
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    Keyed::new_from_slice(key).expect("HMAC takes any key length")
+}
+
+/// HMAC-SHA256 of `message` under an already keyed state.
+fn sign(mut mac: Keyed, message: &[u8]) -> Key {
     mac.update(message);
-    let digest = mac.finalize().into_bytes();
-    std::array::from_fn(|i| digest[i])
+    mac.finalize().into_bytes().into()
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> Key {
+    sign(keyed(key), message)
 }
 
 /// The pepper of a configuration: its provider secrets, in a fixed order.

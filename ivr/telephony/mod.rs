@@ -67,5 +67,7 @@ async fn read_body(headers: &HeaderMap, body: Body, content_type: &str, refusal:
     if !declared.is_some_and(|v| v.trim_start().starts_with(content_type)) {
         return Err(Error::BadRequest(refusal));
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| Error::PayloadTooLarge(MAX_BODY_BYTES))
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
+        if crate::serve::timed_out(&error) { Error::BodyTimedOut } else { Error::PayloadTooLarge(MAX_BODY_BYTES) }
+    })
 }

@@ -161,6 +161,20 @@ async fn a_client_that_does_not_finish_its_headers_is_cut_off() {
 }
 
 #[tokio::test]
+async fn a_client_that_falls_silent_in_its_body_is_answered_408_within_the_body_timeout() {
+    let app = spawn_app_with(with_env(&[("IVR_BODY_TIMEOUT_MS", "300")])).await;
+    let mut slow = TcpStream::connect(host_port(&app.address)).await.expect("connects");
+    let head = "POST /twilio/voice HTTP/1.1\r\nHost: ivr.test\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nCallSid=CA";
+    slow.write_all(head.as_bytes()).await.expect("sent");
+    let started = Instant::now();
+    let answer = closed_within(&mut slow, Duration::from_secs(5)).await.expect("the connection ends");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "a stalled body is a timeout, not a lost caller: {answer}");
+    assert!(started.elapsed() >= Duration::from_millis(250), "not before the timeout: {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
     let app = spawn_app_with(with_env(&[("IVR_HEADER_TIMEOUT_MS", "300")])).await;
     let mut idle = TcpStream::connect(host_port(&app.address)).await.expect("connects");
