@@ -33,9 +33,11 @@ pub fn protected_routes() -> Guarded {
 /// The middleware that needs no route wraps the routes once, from outside: added with
 /// `Router::layer` to the routes themselves, it was stacked on every route, and a webhook
 /// spent about 10 µs of CPU in it (a third of a jambonz webhook; `benches/loopback.sh`).
-/// Only the metrics, which name the matched route, stay on the routes. What only changes
-/// a response (security headers, `Connection: close` while draining) is a plain map, not an
-/// axum `from_fn`, which boxes the rest of the stack and its future on every request.
+/// Only the metrics, which name the matched route, stay on the routes, and only when they
+/// have a listener (`IVR_METRICS_LISTEN`): without one they recorded nothing, yet cost each
+/// webhook the middleware's boxing. What only changes a response (security headers,
+/// `Connection: close` while draining) is a plain map, not an axum `from_fn`, which boxes
+/// the rest of the stack and its future on every request.
 ///
 /// The trace layer (a span and events per request, all at debug) is added only when debug
 /// is logged: at the default level it logged nothing but a second line for a 5xx, which
@@ -47,9 +49,13 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::prompts::router())
         .merge(crate::admin::sign_in_router(&state.settings))
         .merge(protected_routes().into_router())
-        .merge(crate::service::router())
-        .layer(middleware::from_fn(crate::service::metrics::track_webhooks))
-        .with_state(state.clone());
+        .merge(crate::service::router());
+    let routes = if state.settings.metrics_listen.is_some() {
+        routes.layer(middleware::from_fn(crate::service::metrics::track_webhooks))
+    } else {
+        routes
+    };
+    let routes = routes.with_state(state.clone());
     let router = Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
