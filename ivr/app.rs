@@ -39,9 +39,10 @@ pub fn protected_routes() -> Guarded {
 /// `Connection: close` while draining) is a plain map, not an axum `from_fn`, which boxes
 /// the rest of the stack and its future on every request.
 ///
-/// The trace layer (a span and events per request, all at debug) is added only when debug
-/// is logged: at the default level it logged nothing but a second line for a 5xx, which
-/// `Error` and the panic layer already log, and cost about 0.8 µs of every webhook.
+/// The trace layer (a span and events per request, all at debug) is added only when the log
+/// filter lets its debug through (`IVR_LOG=debug`, `…,tower_http=debug`): at the default
+/// filter it logged nothing but a second line for a 5xx, which `Error` and the panic layer
+/// already log, and cost about 0.8 µs of every webhook.
 pub fn router(state: AppState) -> Router {
     let body_timeout = Duration::from_millis(state.settings.body_timeout_ms);
     let routes = Router::new()
@@ -63,7 +64,11 @@ pub fn router(state: AppState) -> Router {
         .layer(MapResponseLayer::new(move |response| crate::serve::close_while_draining(&state, response)))
         .layer(crate::serve::panic::other_layer())
         .layer(BodyTimeoutLayer::new(body_timeout));
-    if tracing::enabled!(tracing::Level::DEBUG) { router.layer(TraceLayer::new_for_http()) } else { router }
+    if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
+        router.layer(TraceLayer::new_for_http())
+    } else {
+        router
+    }
 }
 
 /// A bound, ready-to-serve instance of the service.
