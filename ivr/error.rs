@@ -40,7 +40,7 @@ pub enum Error {
     /// A body over this many bytes (413).
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
-    /// The client fell silent in the middle of the request body.
+    /// The client fell silent in the middle of the request body for the body timeout (408).
     #[error("the request body did not arrive in time")]
     BodyTimedOut,
     /// The database cannot be reached now (503); the client may retry.
