@@ -6,6 +6,13 @@
 //! Every public item is documented: `missing_docs` in Cargo.toml's `[lints]`, and CI
 //! denies warnings.
 
+/// Every binary built on this library (`ivr`, the tests, the benchmarks and their bare
+/// baseline) allocates through mimalloc: a webhook allocates and frees a few hundred small
+/// blocks, and glibc's allocator was about a sixth of the service's CPU under load
+/// (BENCHMARKS.md, "Stop 20"). SQLite's own C allocations still go through glibc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod access;
 pub mod admin;
 pub mod app;

@@ -5,6 +5,9 @@
 //! and deletes a file only once every record in it is committed. A crash in between
 //! replays the file again; the database's `(call, seq)` keys make that count once.
 //!
+//! A batch the database is still writing when its records' time is up is
+//! [set aside](Spool::set_aside) in a replay file of its own, removed once the write commits.
+//!
 //! A line cut short by a crash mid-append is skipped with a warning naming the file and line.
 
 use std::fs::{self, File, OpenOptions};
@@ -86,12 +89,25 @@ impl Spool {
         Ok(usage)
     }
 
+    /// Writes a batch the database is still writing to a replay file of its own, fsync'd
+    /// before this returns: the writer's promise is kept while the write goes on. Once the
+    /// write commits the writer [removes](Spool::remove) the file; if it does not, the file
+    /// is replayed like any other (the spool is not marked dirty here: the writer does that
+    /// when the write fails).
+    pub fn set_aside(&self, records: &[Record]) -> io::Result<PathBuf> {
+        let text = lines(records)?;
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.ensure_dir()?;
+        let path = self.dir.join(replay_name(self.next_replay_number()?));
+        let mut file = OpenOptions::new().create_new(true).write(true).open(&path)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_data()?;
+        sync_dir(&self.dir)?;
+        Ok(path)
+    }
+
     fn append_batch(&self, records: &[Record]) -> io::Result<()> {
-        let mut text = String::new();
-        for record in records {
-            text.push_str(&serde_json::to_string(record).map_err(io::Error::other)?);
-            text.push('\n');
-        }
+        let text = lines(records)?;
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let created = self.ensure_dir()?;
         let path = self.dir.join(PENDING);
@@ -128,11 +144,15 @@ impl Spool {
         self.dirty.store(false, Ordering::SeqCst);
         let pending = self.dir.join(PENDING);
         if fs::metadata(&pending).is_ok_and(|m| m.len() > 0) {
-            let next = self.files()?.iter().filter_map(|p| replay_number(p)).max().map_or(1, |n| n + 1);
-            fs::rename(&pending, self.dir.join(format!("replay-{next:08}.jsonl")))?;
+            fs::rename(&pending, self.dir.join(replay_name(self.next_replay_number()?)))?;
             sync_dir(&self.dir)?;
         }
         self.files()
+    }
+
+    /// The number after the newest replay file's (taken under the lock).
+    fn next_replay_number(&self) -> io::Result<u64> {
+        Ok(self.files()?.iter().filter_map(|p| replay_number(p)).max().map_or(1, |n| n + 1))
     }
 
     /// The files already set aside for replay, oldest first.
@@ -169,6 +189,20 @@ impl Spool {
         }
         Ok(true)
     }
+}
+
+/// Records as JSON lines, one per record.
+fn lines(records: &[Record]) -> io::Result<String> {
+    let mut text = String::new();
+    for record in records {
+        text.push_str(&serde_json::to_string(record).map_err(io::Error::other)?);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+fn replay_name(number: u64) -> String {
+    format!("replay-{number:08}.jsonl")
 }
 
 fn replay_number(path: &Path) -> Option<u64> {

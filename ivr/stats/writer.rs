@@ -6,9 +6,15 @@
 //!
 //! Every `batch_delay` it takes what the channel holds, in batches of up to `batch_size`
 //! (larger while it is behind), and commits each batch in one transaction, giving the
-//! database only what is left of the oldest waiting record's time; a write that has not
-//! finished by then is abandoned and its batch spooled. Whether the database is back is
-//! told by a write, never a read: after a back-off the next batch is simply tried again.
+//! database only what is left of the oldest waiting record's time. A write that has not
+//! committed by then is not abandoned: its batch is set aside in the spool (the promise is
+//! kept), and the write goes on, while the records reaching the channel meanwhile are
+//! spooled as their own time runs out. A write that commits late removes its set-aside copy,
+//! so a database that is only slow (a machine short of CPU, a lock held for a moment) costs
+//! one fsync'd copy, not a rolled-back write, a back-off and a replay. Only a write that
+//! fails, or is still running after [`STALLED_WRITE`], counts the database as down.
+//! Whether the database is back is told by a write, never a read: after a back-off the
+//! next batch is simply tried again.
 //! Connecting and migrating run on a task of their own, so the writer spools meanwhile
 //! instead of waiting. The spool is replayed a batch at a time between the channel's
 //! batches (a call's row is refolded from all its stored records, so order does not matter).
@@ -42,8 +48,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// Kept out of a batch's time for the spool's append and fsync, should the write fail.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);
-/// At most one "database unavailable" warning this often.
+/// At most one "database unavailable" (or "commits are slow") warning this often.
 const DOWN_WARNING_EVERY: Duration = Duration::from_secs(10);
+/// A write still running after this long is abandoned (rolled back) and the database
+/// counted as down: SQLite's busy timeout, and a bound on a PostgreSQL that stopped answering.
+const STALLED_WRITE: Duration = Duration::from_secs(5);
 /// How many times `batch_size` a batch grows to while the channel stays full.
 const PRESSURE_BATCHES: usize = 8;
 /// How long [`WriterHandle::drain`] (tools and benchmarks) may replay the spool.
@@ -75,6 +84,16 @@ impl WriterStatus {
     pub fn database_up(&self) -> bool {
         self.database_up.load(Ordering::Relaxed)
     }
+}
+
+/// What became of a batch handed to the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Committed,
+    /// Not committed, but set aside in the spool while the write ran.
+    Spooled,
+    /// Not committed, and only in memory: the caller spools it.
+    Refused,
 }
 
 /// Stops the writer: the drain returns once everything is committed or spooled.
@@ -127,6 +146,9 @@ pub struct Writer {
     /// When the database was last said to be unavailable, and the failures since.
     down_warned: Option<Instant>,
     failures: u64,
+    /// When commits were last said to be slow, and the late commits since.
+    slow_warned: Option<Instant>,
+    late_commits: u64,
     /// When the channel was last seen empty: every record in it now arrived since.
     emptied_at: Instant,
     stop: oneshot::Receiver<Instant>,
@@ -166,6 +188,8 @@ impl Writer {
             flushes: Vec::new(),
             down_warned: None,
             failures: 0,
+            slow_warned: None,
+            late_commits: 0,
             emptied_at: now,
             stop,
             stopping: None,
@@ -293,44 +317,126 @@ impl Writer {
         }
     }
 
-    /// Commits a batch by `deadline`, or spools it if the database cannot take it by then.
+    /// Commits a batch, or spools it: at once if it is already past `deadline` (the writer
+    /// was behind) or the database is down, and by `deadline` if the write is still running.
     async fn commit(&mut self, records: Vec<Record>, deadline: Instant) {
         let records = self.unexpired(records);
         if records.is_empty() {
             return;
         }
-        // Past its deadline (the writer was behind), a batch goes straight to the spool.
-        if Instant::now() < deadline && self.may_write() && self.write(&records, deadline).await.is_ok() {
+        if Instant::now() < deadline
+            && self.may_write()
+            && self.write(&records, Some(deadline), None).await != Fate::Refused
+        {
             return;
         }
         self.to_spool(records).await;
     }
 
-    /// One transaction, abandoned (rolled back) if it has not committed by `deadline`, or
-    /// when shutdown is asked for meanwhile (its batch is then spooled with the rest).
-    async fn write(&mut self, records: &[Record], deadline: Instant) -> Result<(), ()> {
-        let Some(store) = &self.store else { return Err(()) };
+    /// One transaction. `due`: when the batch, held only in memory, must be in the spool if
+    /// not committed (`None` for a replayed batch, already there); the write goes on past
+    /// it. Abandoned (rolled back) after [`STALLED_WRITE`] or at `until`, and left when
+    /// shutdown is asked for meanwhile (the caller spools the batch with the rest, unless
+    /// it is already set aside).
+    async fn write(&mut self, records: &[Record], mut due: Option<Instant>, until: Option<Instant>) -> Fate {
+        let Some(store) = self.store.clone() else { return Fate::Refused };
         let started = Instant::now();
-        let waiting = self.stopping.is_none();
-        let written = tokio::select! {
-            biased;
-            written = tokio::time::timeout_at(deadline, store.write(records)) => written,
-            stop = &mut self.stop, if waiting => {
-                self.stopping = Some(stop.unwrap_or_else(|_| Instant::now()));
-                return Err(());
+        let give_up = until.map_or(started + STALLED_WRITE, |until| until.min(started + STALLED_WRITE));
+        let mut set_aside = None;
+        let writing = store.write(records);
+        tokio::pin!(writing);
+        let written = loop {
+            let wake = due.unwrap_or(give_up).min(give_up).min(self.record_deadline());
+            let waiting = self.stopping.is_none();
+            tokio::select! {
+                biased;
+                written = &mut writing => break Some(written),
+                stop = &mut self.stop, if waiting => {
+                    self.stopping = Some(stop.unwrap_or_else(|_| Instant::now()));
+                    return if set_aside.is_some() { Fate::Spooled } else { Fate::Refused };
+                }
+                () = sleep_until(wake) => {}
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                break None;
+            }
+            if due.is_some_and(|due| now >= due) {
+                due = None;
+                set_aside = self.set_aside(records).await;
+            }
+            if now >= self.record_deadline() {
+                self.spool_channel().await;
             }
         };
         let reason = match written {
-            Ok(Ok(_)) => {
+            Some(Ok(_)) => {
                 crate::instruments::committed(started.elapsed());
                 self.back_up();
-                return Ok(());
+                if let Some(copy) = set_aside {
+                    self.committed_late(&copy, started.elapsed());
+                }
+                return Fate::Committed;
             }
-            Ok(Err(error)) => error.to_string(),
-            Err(_) => format!("no commit within {} ms", self.config.write_timeout.as_millis()),
+            Some(Err(error)) => error.to_string(),
+            None => format!("no commit within {} s", give_up.duration_since(started).as_secs_f32()),
         };
         self.down(&reason);
-        Err(())
+        if set_aside.is_none() {
+            return Fate::Refused;
+        }
+        self.spool.mark_dirty();
+        Fate::Spooled
+    }
+
+    /// Writes a batch still being written to the spool, for the promise; `None` if the
+    /// spool cannot be written (the batch is then spooled again should the write fail).
+    async fn set_aside(&self, records: &[Record]) -> Option<std::path::PathBuf> {
+        let (spool, batch) = (Arc::clone(&self.spool), records.to_vec());
+        match tokio::task::spawn_blocking(move || spool.set_aside(&batch)).await {
+            Ok(Ok(path)) => Some(path),
+            Ok(Err(error)) => {
+                tracing::error!(records = records.len(), %error, "the spool cannot be written: a slow write's batch is only in memory");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, "the spool writer failed");
+                None
+            }
+        }
+    }
+
+    /// Spools what the channel holds (its records' time ran out while a write was running);
+    /// flush requests are kept for later.
+    async fn spool_channel(&mut self) {
+        let mut records = Vec::new();
+        while let Ok(message) = self.rx.try_recv() {
+            match message {
+                Message::Record(record) => records.push(record),
+                Message::Flush(reply) => self.flushes.push(reply),
+            }
+        }
+        self.emptied_at = Instant::now();
+        let records = self.unexpired(records);
+        if !records.is_empty() {
+            self.to_spool(records).await;
+        }
+    }
+
+    /// A write committed after its batch was set aside: the copy goes, and slow commits are
+    /// said at most once per [`DOWN_WARNING_EVERY`], with how many there were.
+    fn committed_late(&mut self, copy: &std::path::Path, took: Duration) {
+        if let Err(error) = self.spool.remove(copy) {
+            tracing::error!(%error, "cannot remove a committed batch's copy from the spool (it will be replayed, counted once)");
+        }
+        self.late_commits += 1;
+        if self.slow_warned.is_none_or(|at| at.elapsed() >= DOWN_WARNING_EVERY) {
+            let (late_commits, spool) = (self.late_commits, self.spool.dir().display());
+            let took_ms = took.as_millis();
+            tracing::warn!(took_ms, late_commits, %spool, "statistics commits are slow: batches are copied to the spool while they commit");
+            self.slow_warned = Some(Instant::now());
+            self.late_commits = 0;
+        }
     }
 
     /// Whether a write may be tried now: the database is migrated and either took the last
@@ -490,7 +596,6 @@ impl Writer {
             if until.is_none() && !self.rx.is_empty() {
                 self.take_all().await;
             }
-            let deadline = Instant::now() + self.config.write_timeout;
             let out_of_time = until.is_some_and(|until| Instant::now() + SPOOL_MARGIN >= until);
             if out_of_time || (until.is_none() && self.stop_requested()) {
                 return Err(count);
@@ -510,9 +615,8 @@ impl Writer {
                 return Ok(count);
             }
             let batch = self.unexpired(batch);
-            if !batch.is_empty() {
-                let deadline = until.map_or(deadline, |until| deadline.min(until));
-                self.write(&batch, deadline).await.map_err(|()| count)?;
+            if !batch.is_empty() && self.write(&batch, None, until).await != Fate::Committed {
+                return Err(count);
             }
             count += batch.len();
         }
