@@ -353,7 +353,7 @@ impl Writer {
                 written = &mut writing => break Some(written),
                 stop = &mut self.stop, if waiting => {
                     self.stopping = Some(stop.unwrap_or_else(|_| Instant::now()));
-                    return if set_aside.is_some() { Fate::Spooled } else { Fate::Refused };
+                    return self.uncommitted(set_aside.as_deref());
                 }
                 () = sleep_until(wake) => {}
             }
@@ -382,6 +382,12 @@ impl Writer {
             None => format!("no commit within {} s", give_up.duration_since(started).as_secs_f32()),
         };
         self.down(&reason);
+        self.uncommitted(set_aside.as_deref())
+    }
+
+    /// A write ended without a commit: its batch is spooled already if it was set aside
+    /// (to be replayed), else the caller must spool it.
+    fn uncommitted(&self, set_aside: Option<&std::path::Path>) -> Fate {
         if set_aside.is_none() {
             return Fate::Refused;
         }
