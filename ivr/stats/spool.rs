@@ -248,3 +248,40 @@ impl SpoolReader {
         Ok(batch)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test stops at the first surprise")]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::flow::CallId;
+
+    fn records(count: usize) -> Vec<Record> {
+        (0..count).map(|_| Record::ended(CallId::random(), "completed", Utc::now(), Some(30))).collect()
+    }
+
+    /// A slow write's copy comes after every file already waiting, never over one, is read
+    /// back whole, leaves the spool clean for the writer to decide, and goes when removed.
+    #[test]
+    fn a_set_aside_batch_is_a_replay_file_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path());
+        spool.append(&records(2)).unwrap();
+        let waiting = spool.take_for_replay().unwrap();
+        spool.append(&records(1)).unwrap();
+        let dirty = spool.is_dirty();
+
+        let batch = records(3);
+        let copy = spool.set_aside(&batch).unwrap();
+        assert_eq!(spool.is_dirty(), dirty, "setting aside does not ask for a replay");
+        let read = SpoolReader::open(&copy).unwrap().next_batch(10).unwrap();
+        assert_eq!(read.iter().map(|r| r.call).collect::<Vec<_>>(), batch.iter().map(|r| r.call).collect::<Vec<_>>());
+
+        let all = spool.take_for_replay().unwrap();
+        assert_eq!(all.len(), 3, "the first replay file, the copy, and the pending one rotated after it: {all:?}");
+        assert_eq!((all[0].clone(), all[1].clone()), (waiting[0].clone(), copy.clone()));
+        spool.remove(&copy).unwrap();
+        assert_eq!(spool.take_for_replay().unwrap(), [all[0].clone(), all[2].clone()]);
+    }
+}
