@@ -96,6 +96,26 @@ enum Fate {
     Refused,
 }
 
+/// A warning said at most once per [`DOWN_WARNING_EVERY`], with how often its cause
+/// happened since it was last said.
+#[derive(Debug, Default)]
+struct Throttled {
+    said: Option<Instant>,
+    since: u64,
+}
+
+impl Throttled {
+    /// Counts one occurrence; the count to say when the warning is due and `may_say`.
+    fn occurred(&mut self, may_say: bool) -> Option<u64> {
+        self.since += 1;
+        if !may_say || self.said.is_some_and(|at| at.elapsed() < DOWN_WARNING_EVERY) {
+            return None;
+        }
+        self.said = Some(Instant::now());
+        Some(std::mem::take(&mut self.since))
+    }
+}
+
 /// Stops the writer: the drain returns once everything is committed or spooled.
 pub struct WriterHandle {
     stop: oneshot::Sender<Instant>,
@@ -143,12 +163,10 @@ pub struct Writer {
     status: Arc<WriterStatus>,
     /// Flush requests met in the channel, answered once their records are handled.
     flushes: Vec<oneshot::Sender<FlushReport>>,
-    /// When the database was last said to be unavailable, and the failures since.
-    down_warned: Option<Instant>,
-    failures: u64,
-    /// When commits were last said to be slow, and the late commits since.
-    slow_warned: Option<Instant>,
-    late_commits: u64,
+    /// "Database unavailable", said with the failures since it was last said.
+    down_warning: Throttled,
+    /// "Commits are slow", said with the late commits since it was last said.
+    slow_warning: Throttled,
     /// When the channel was last seen empty: every record in it now arrived since.
     emptied_at: Instant,
     stop: oneshot::Receiver<Instant>,
@@ -186,10 +204,8 @@ impl Writer {
             flush,
             status,
             flushes: Vec::new(),
-            down_warned: None,
-            failures: 0,
-            slow_warned: None,
-            late_commits: 0,
+            down_warning: Throttled::default(),
+            slow_warning: Throttled::default(),
             emptied_at: now,
             stop,
             stopping: None,
@@ -412,9 +428,18 @@ impl Writer {
         }
     }
 
-    /// Spools what the channel holds (its records' time ran out while a write was running);
-    /// flush requests are kept for later.
+    /// Spools what the channel holds (its records' time ran out while a write was running).
     async fn spool_channel(&mut self) {
+        let records = self.take_channel();
+        self.emptied_at = Instant::now();
+        let records = self.unexpired(records);
+        if !records.is_empty() {
+            self.to_spool(records).await;
+        }
+    }
+
+    /// Every record the channel holds now; flush requests are kept for later.
+    fn take_channel(&mut self) -> Vec<Record> {
         let mut records = Vec::new();
         while let Ok(message) = self.rx.try_recv() {
             match message {
@@ -422,11 +447,7 @@ impl Writer {
                 Message::Flush(reply) => self.flushes.push(reply),
             }
         }
-        self.emptied_at = Instant::now();
-        let records = self.unexpired(records);
-        if !records.is_empty() {
-            self.to_spool(records).await;
-        }
+        records
     }
 
     /// A write committed after its batch was set aside: the copy goes, and slow commits are
@@ -435,13 +456,9 @@ impl Writer {
         if let Err(error) = self.spool.remove(copy) {
             tracing::error!(%error, "cannot remove a committed batch's copy from the spool (it will be replayed, counted once)");
         }
-        self.late_commits += 1;
-        if self.slow_warned.is_none_or(|at| at.elapsed() >= DOWN_WARNING_EVERY) {
-            let (late_commits, spool) = (self.late_commits, self.spool.dir().display());
-            let took_ms = took.as_millis();
+        if let Some(late_commits) = self.slow_warning.occurred(true) {
+            let (took_ms, spool) = (took.as_millis(), self.spool.dir().display());
             tracing::warn!(took_ms, late_commits, %spool, "statistics commits are slow: batches are copied to the spool while they commit");
-            self.slow_warned = Some(Instant::now());
-            self.late_commits = 0;
         }
     }
 
@@ -544,13 +561,9 @@ impl Writer {
     /// database that keeps missing the deadline under load would otherwise be a warning
     /// every few hundred milliseconds), with how many failures the interval had.
     fn down(&mut self, reason: &str) {
-        self.failures += 1;
-        let due = self.down_warned.is_none_or(|at| at.elapsed() >= DOWN_WARNING_EVERY);
-        if (self.up || self.retry_delay == RETRY_FIRST) && due {
-            let (failures, spool) = (self.failures, self.spool.dir().display());
+        if let Some(failures) = self.down_warning.occurred(self.up || self.retry_delay == RETRY_FIRST) {
+            let spool = self.spool.dir().display();
             tracing::warn!(%reason, failures, %spool, "statistics database unavailable: spooling");
-            self.down_warned = Some(Instant::now());
-            self.failures = 0;
         }
         self.up = false;
         self.status.database_up.store(false, Ordering::Relaxed);
@@ -668,13 +681,7 @@ impl Writer {
     async fn drain(mut self) {
         let deadline = self.stopping.unwrap_or_else(Instant::now);
         self.rx.close();
-        let mut records = Vec::new();
-        while let Ok(message) = self.rx.try_recv() {
-            match message {
-                Message::Record(record) => records.push(record),
-                Message::Flush(reply) => self.flushes.push(reply),
-            }
-        }
+        let records = self.take_channel();
         let records = self.unexpired(records);
         let spooled = records.len();
         self.to_spool(records).await;
