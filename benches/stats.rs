@@ -29,11 +29,11 @@ use ivr::app;
 use ivr::config::Settings;
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
-use ivr::reports::Summarize;
 use ivr::state::{self, AppState};
+use ivr::stats::Summarize;
 use ivr::stats::demo::{self, DemoPlan};
 use ivr::stats::{DateRange, Record, Store, WriterConfig};
-use ivr::telephony::signature;
+use ivr::telephony::twiml::signature;
 use sqlx::Connection;
 use tower::ServiceExt;
 

@@ -25,7 +25,7 @@ use ivr::db::Db;
 use ivr::state::{self, AppState};
 use ivr::stats::WriterConfig;
 use ivr::telephony::jambonz::signature as jambonz_signature;
-use ivr::telephony::signature;
+use ivr::telephony::twiml::signature;
 use tower::ServiceExt;
 
 const TOKEN: &str = "bench-token";

@@ -1,6 +1,6 @@
 //! Start-up and router assembly: what [`crate::state::load`] checked → the database
 //! (connecting in the background) → statistics writer and roster refresh → serve; on
-//! shutdown, a drain (see [`crate::serve`]): the statistics are spooled or committed and
+//! shutdown, a drain (see [`crate::http_server`]): the statistics are spooled or committed and
 //! the database closed.
 //!
 //! [`Server::build`] binds the listener first (port 0 in tests) so callers of `build` know
@@ -18,13 +18,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::Guarded;
 use crate::db::Db;
-use crate::serve::{BodyTimeoutLayer, DrainPlan, Limits};
+use crate::http_server::{BodyTimeoutLayer, DrainPlan, Limits};
 use crate::state::{AppState, Loaded};
 use crate::stats::{Recorder, WriterHandle};
 
 /// Every route under `/admin` and `/api`, with the roles it admits.
 pub fn protected_routes() -> Guarded {
-    crate::admin::guarded().merge(crate::reports::guarded())
+    crate::admin::guarded().merge(crate::api::guarded())
 }
 
 /// The whole HTTP service: webhooks of both dialects, prompts, admin pages, the reports
@@ -50,9 +50,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::prompts::router())
         .merge(crate::admin::sign_in_router(&state.settings))
         .merge(protected_routes().into_router())
-        .merge(crate::service::router());
+        .merge(crate::monitoring::router());
     let routes = if state.settings.metrics_listen.is_some() {
-        routes.layer(middleware::from_fn(crate::service::metrics::track_webhooks))
+        routes.layer(middleware::from_fn(crate::monitoring::metrics::track_webhooks))
     } else {
         routes
     };
@@ -61,8 +61,8 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(routes)
         .layer(middleware::from_fn_with_state(state.clone(), crate::access::authenticate))
         .layer(MapResponseLayer::new(crate::admin::security_headers))
-        .layer(MapResponseLayer::new(move |response| crate::serve::close_while_draining(&state, response)))
-        .layer(crate::serve::panic::other_layer())
+        .layer(MapResponseLayer::new(move |response| crate::http_server::close_while_draining(&state, response)))
+        .layer(crate::http_server::panic::other_layer())
         .layer(BodyTimeoutLayer::new(body_timeout));
     if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
         router.layer(TraceLayer::new_for_http())
@@ -96,11 +96,11 @@ impl Server {
         for warning in loaded.settings.warnings() {
             tracing::warn!("{warning}");
         }
-        let listener = crate::serve::listen(loaded.settings.listen).await?;
+        let listener = crate::http_server::listen(loaded.settings.listen).await?;
         let limits = Limits::from_settings(&loaded.settings);
         let drain_period = Duration::from_millis(loaded.settings.drain_ms);
         let metrics = match loaded.settings.metrics_listen {
-            Some(address) => Some(crate::service::metrics::MetricsListener::bind(address).await?),
+            Some(address) => Some(crate::monitoring::metrics::MetricsListener::bind(address).await?),
             None => None,
         };
         let db = Db::connect_lazy(&loaded.settings.database_url)?;
@@ -156,7 +156,7 @@ impl Server {
         self.run(shutdown, std::future::pending()).await
     }
 
-    /// Serves until `drain` completes, then drains (`crate::serve` tells why): `/readyz`
+    /// Serves until `drain` completes, then drains (`crate::http_server` tells why): `/readyz`
     /// fails at once and webhooks are answered until the drain period ends (or `stop_now`
     /// completes); then the listener closes, requests in flight finish, what the
     /// statistics channel holds is spooled, the spool is replayed with the time left, and
@@ -166,7 +166,7 @@ impl Server {
         drain: impl Future<Output = ()> + Send + 'static,
         stop_now: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let serving = crate::serve::spawn(self.listener, self.router, self.limits);
+        let serving = crate::http_server::spawn(self.listener, self.router, self.limits);
         drain.await;
         self.state.start_draining();
         let mut plan = DrainPlan::starting(Instant::now(), self.drain_period);

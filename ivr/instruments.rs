@@ -4,7 +4,7 @@
 //!
 //! Its own module, importing nothing of the service but the pure flow, so that every floor
 //! may record (statistics, accounts) while the listener that serves them
-//! (`service::metrics`) stands above them all.
+//! (`monitoring::metrics`) stands above them all.
 //!
 //! No label ever holds a caller identifier or free text: every label value comes from a
 //! fixed set (a dialect, a route template, a status code, an outcome, a language).

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     // Logs go to stderr, so what a command prints (`ivr report --format json`) stays clean.
     let sources = ivr::config::Sources::read();
     ivr::logging::init(|name| sources.get(|n| std::env::var(n).ok(), name));
-    ivr::serve::panic::install_hook();
+    ivr::http_server::panic::install_hook();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Check => check(),
@@ -139,7 +139,7 @@ fn serve() -> Result<(), Vec<String>> {
         let server = Server::build(app).await.map_err(|e| vec![format!("cannot listen: {e:#}")])?;
         let address = server.local_addr().map_err(|e| vec![e.to_string()])?;
         tracing::info!(%address, "111 hotline IVR listening");
-        let (drain, stop_now) = ivr::serve::shutdown_signals();
+        let (drain, stop_now) = ivr::http_server::shutdown_signals();
         server.run(drain, stop_now).await.map_err(|e| vec![e.to_string()])
     })
 }

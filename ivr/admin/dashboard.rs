@@ -11,7 +11,7 @@ use super::views::{
 };
 use crate::flow::Flow;
 use crate::reports::MAX_DAYS;
-use crate::reports::Summary;
+use crate::stats::Summary;
 use crate::stats::{DateRange, RangeError};
 
 /// The heatmap's hours are Kazakhstan's (one time zone, UTC+5, since March 2024); the

@@ -1,6 +1,6 @@
-//! The administrators' web pages, the sign-in page, and the roster's JSON API
-//! (`/api/v1/operators`, `roster_api.rs`): thin handlers over the pure renderers in
-//! [`views`] and the stores.
+//! The administrators' web pages and the sign-in page: thin handlers over the pure
+//! renderers in [`views`] and the stores. The roster's JSON API (`/api/v1/operators`) is
+//! in [`crate::api`] with the reports'.
 //!
 //! The roles are not checked here: [`guarded`] states the roles each route admits, and the
 //! gate (`access::guard`) checks them, and a form's CSRF token, before any handler runs. A
@@ -13,7 +13,6 @@ mod dashboard;
 mod headers;
 mod operators;
 mod pages;
-mod roster_api;
 mod sign_in;
 pub mod views;
 
@@ -36,7 +35,7 @@ pub const MANAGERS: [Role; 1] = [Role::Admin];
 /// Admins and operators open the roster page; an operator sees and switches only their own entry.
 const ROSTER_READERS: [Role; 2] = [Role::Admin, Role::Operator];
 
-/// The admin pages, the sign-in page and the roster API, each with the roles it admits.
+/// The admin pages and the sign-in page, each with the roles it admits.
 pub fn guarded() -> Guarded {
     Guarded::new()
         .get(paths::DASHBOARD, &READERS, pages::dashboard)
@@ -48,7 +47,6 @@ pub fn guarded() -> Guarded {
         .post("/admin/operators/{id}/remove", &MANAGERS, operators::remove)
         .post("/admin/operators/{id}/availability", &ROSTER_READERS, operators::availability)
         .merge(sign_in::guarded())
-        .merge(roster_api::guarded())
 }
 
 /// The signed-in person looking at a page, and the frame their pages are drawn in.

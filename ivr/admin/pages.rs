@@ -12,8 +12,8 @@ use super::Viewer;
 use super::dashboard::{chosen_range, dashboard_view};
 use super::views::{FlowView, PromptsView, dashboard_page, flow_page, prompts_page};
 use crate::error::Error;
-use crate::reports::Summarize;
 use crate::state::AppState;
+use crate::stats::Summarize;
 
 /// `GET /admin?from=YYYY-MM-DD&to=YYYY-MM-DD`; the last 30 days without them.
 pub async fn dashboard(

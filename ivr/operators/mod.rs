@@ -4,7 +4,7 @@
 //! The call path reads an in-memory [`Roster`] snapshot and never waits on the database;
 //! the snapshot is refreshed from the database in the background (`refresh.rs`). The roster
 //! is kept in the database (`store/`), managed with `ivr operators …` (`cli.rs`) and over
-//! HTTP (the dashboard's page and `/api/v1/operators`, in `admin`), all of which check their
+//! HTTP (the dashboard's page, in `admin`, and `/api/v1/operators`, in `api`), all of which check their
 //! input with the types of `input.rs`.
 
 pub mod cli;

@@ -14,10 +14,10 @@ use chrono::{Days, Utc};
 
 use super::export::{daily_csv, summary_json};
 use super::query;
-use super::summary::{Summarize, Summary};
 use crate::config::Settings;
 use crate::db::cli::{Outcome, with_db};
 use crate::stats::DateRange;
+use crate::stats::{Summarize, Summary};
 
 /// Days a report covers when no range is given: the last week, today included.
 const DEFAULT_DAYS: u64 = 7;

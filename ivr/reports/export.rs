@@ -11,8 +11,8 @@
 
 use serde_json::{Map, Value};
 
-use super::Summary;
 use crate::stats::CallRow;
+use crate::stats::Summary;
 
 /// A count as a cell: the number, or `<k` when it is below `k`.
 pub fn count(value: i64, min_count: u32) -> String {

@@ -18,9 +18,9 @@ use crate::app::router;
 use crate::config::DialTarget;
 use crate::db::Db;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
+use crate::softphone::{self, Caller, Dialect, Event, Reply};
 use crate::state::{AppState, Loaded};
 use crate::stats::{WriterConfig, WriterHandle};
-use crate::telephony::softphone::{self, Caller, Dialect, Event, Reply};
 
 /// A platform's call id; the service must never keep or log it.
 const CALL_SID: &str = "CA5111111111111111111111111111111";

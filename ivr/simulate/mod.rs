@@ -19,8 +19,8 @@ mod transcript;
 
 use crate::config::Settings;
 use crate::flow::{Digit, Flow, Language};
+use crate::softphone::Dialect;
 use crate::state::{self, Loaded};
-use crate::telephony::softphone::Dialect;
 
 pub use interactive::{Caller, KEY_HELP};
 pub use keypad::{Keys, Pressed, RawTerminal, Screen};

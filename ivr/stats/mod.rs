@@ -25,6 +25,7 @@ mod repeat;
 pub mod retention;
 mod spool;
 pub mod store;
+mod summary;
 mod totals;
 pub mod writer;
 
@@ -39,6 +40,7 @@ pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
 pub use recorder::{FlushReport, Recorder, StatsHealth};
 pub use spool::{Spool, SpoolUsage};
 pub use store::{Store, StoreError};
+pub use summary::{Summarize, Summary};
 pub use totals::{DailyTotals, NO_LANGUAGE, metric};
 pub use writer::{WriterConfig, WriterHandle, WriterStatus};
 

@@ -1,8 +1,11 @@
 //! Platform dialects: how a telephony platform's webhooks become call-core [`Input`]s and
-//! how the call core's [`Turn`]s become the platform's documents. TwiML (Twilio,
-//! SignalWire, Telnyx: `webhook.rs`, `twiml.rs`) and jambonz (`jambonz/`) are served by one
+//! how the call core's [`Turn`]s become the platform's documents. One folder per dialect:
+//! TwiML (Twilio, SignalWire, Telnyx: `twiml/`) and jambonz (`jambonz/`), served by one
 //! process at once, so a hotline can move from one platform to the other; Asterisk is the
-//! next leaf. Every dialect carries the same state token (`state_token.rs`) in its URLs.
+//! next leaf. Beside them, what they share: the state token every dialect carries in its
+//! URLs (`state_token.rs`), the answer to a handler that panicked (`panic.rs`) and the
+//! static documents a platform plays when the service is unreachable (`fallback.rs`). The
+//! platform's side of each dialect, for tests and the simulator, is `crate::softphone`.
 //!
 //! [`Input`]: crate::call::Input
 //! [`Turn`]: crate::call::Turn
@@ -10,11 +13,8 @@
 pub mod fallback;
 pub mod jambonz;
 pub mod panic;
-pub mod signature;
-pub mod softphone;
 pub mod state_token;
 pub mod twiml;
-mod webhook;
 
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use axum::{Extension, Router};
 use crate::error::Error;
 use crate::state::AppState;
 use jambonz::signature::JambonzSignatureCheck;
-use signature::SignatureCheck;
+use twiml::signature::SignatureCheck;
 
 /// Larger webhook bodies are not from a telephony platform (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,7 +41,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         twilio: settings.twilio_auth_token.as_deref().map(|t| SignatureCheck::new(t, &settings.public_url)),
         jambonz: settings.jambonz_webhook_secret.as_deref().map(JambonzSignatureCheck::new),
     };
-    webhook::router()
+    twiml::router()
         .layer(twiml_layer(state))
         .merge(jambonz::router().layer(jambonz_layer(state)))
         .layer(Extension(Arc::new(checks)))
@@ -68,6 +68,6 @@ async fn read_body(headers: &HeaderMap, body: Body, content_type: &str, refusal:
         return Err(Error::BadRequest(refusal));
     }
     axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
-        if crate::serve::timed_out(&error) { Error::BodyTimedOut } else { Error::PayloadTooLarge(MAX_BODY_BYTES) }
+        if crate::http_server::timed_out(&error) { Error::BodyTimedOut } else { Error::PayloadTooLarge(MAX_BODY_BYTES) }
     })
 }

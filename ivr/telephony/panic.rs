@@ -3,7 +3,7 @@
 //! start of the line (the language choice, as a new call), where the emergency key works as
 //! on every menu: a bug costs the caller their place in the menu, never the police. The
 //! panic's message is never logged: it could quote what a caller sent. Routes that are not
-//! webhooks, and the process's panic hook, are `crate::serve::panic`'s.
+//! webhooks, and the process's panic hook, are `crate::http_server::panic`'s.
 
 use std::any::Any;
 

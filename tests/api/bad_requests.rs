@@ -3,7 +3,7 @@
 //! tests that make calls run in both dialects; each dialect's own body format is checked
 //! by its own cases.
 
-use ivr::telephony::softphone::{Caller, Dialect, Event};
+use ivr::softphone::{Caller, Dialect, Event};
 
 use crate::helpers::{captured_logs, in_both_dialects, spawn_app, spawn_in};
 
@@ -54,8 +54,7 @@ async fn no_webhook_answers_500_to_anything() {
             for body in bodies {
                 let (status, twiml) = post_raw(&app, &format!("{path}{query}"), FORM, body.as_bytes().to_vec()).await;
                 assert_eq!(status, 200, "{path}{query} {body:?}");
-                ivr::telephony::softphone::twiml::parse(&twiml)
-                    .unwrap_or_else(|e| panic!("{path}{query} {body:?}: {e}"));
+                ivr::softphone::twiml::parse(&twiml).unwrap_or_else(|e| panic!("{path}{query} {body:?}: {e}"));
             }
         }
     }

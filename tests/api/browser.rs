@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Days;
 use fantoccini::{Client, ClientBuilder, Locator};
 use ivr::access::Role;
-use ivr::reports::Summarize;
+use ivr::stats::Summarize;
 use ivr::stats::demo::{self, DemoPlan};
 use ivr::stats::{DateRange, Store};
 use serde_json::json;

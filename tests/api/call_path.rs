@@ -1,7 +1,7 @@
 //! Complete calls through the menu, in both languages: topics in parts, repeat and back,
 //! silence, wrong keys, and the fallback to an operator.
 
-use ivr::telephony::softphone::{Dialect, Reply};
+use ivr::softphone::{Dialect, Reply};
 
 use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects, spawn_app_with, spawn_in};
 

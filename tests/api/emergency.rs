@@ -1,7 +1,7 @@
 //! The emergency key: from every menu, during every prompt, in both languages, and what a
 //! caller hears when the police line does not answer.
 
-use ivr::telephony::softphone::{Dialect, Reply};
+use ivr::softphone::{Dialect, Reply};
 
 use crate::helpers::{OPERATOR_NUMBER, in_both_dialects, spawn_in};
 

@@ -13,8 +13,8 @@ use ivr::app;
 use ivr::config::Settings;
 use ivr::flow::Flow;
 use ivr::prompts::PromptLibrary;
+use ivr::softphone::{self, Caller, Dialect, Event, Reply, Webhook};
 use ivr::stats::Recorder;
-use ivr::telephony::softphone::{self, Caller, Dialect, Event, Reply, Webhook};
 use sqlx::Connection;
 
 /// The base URL the pretend provider believes it calls; requests go to the test server.
@@ -92,7 +92,7 @@ macro_rules! in_both_dialects {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(ivr::telephony::softphone::Dialect::Twiml).await
+                    super::$name(ivr::softphone::Dialect::Twiml).await
                 }
             )*
         }
@@ -100,7 +100,7 @@ macro_rules! in_both_dialects {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(ivr::telephony::softphone::Dialect::Jambonz).await
+                    super::$name(ivr::softphone::Dialect::Jambonz).await
                 }
             )*
         }

@@ -1,7 +1,7 @@
 //! Transfers to operators: who is rung, what they hear first, and a caller who is never
 //! left in silence or dropped while everyone is busy.
 
-use ivr::telephony::softphone::{Dialect, Reply};
+use ivr::softphone::{Dialect, Reply};
 
 use crate::helpers::{Call, OPERATOR_NUMBER, in_both_dialects, spawn_in};
 

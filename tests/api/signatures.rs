@@ -2,8 +2,8 @@
 //! through every webhook in both dialects; a missing, wrong, tampered or stale one is 403
 //! and is logged without anything from the request.
 
+use ivr::softphone::{Caller, Dialect, Event};
 use ivr::telephony::jambonz::signature::{TOLERANCE_SECONDS, sign as jambonz_sign};
-use ivr::telephony::softphone::{Caller, Dialect, Event};
 
 use crate::helpers::{Options, TestApp, caller_fields, captured_logs, in_both_dialects, spawn_app, spawn_app_with};
 
@@ -46,12 +46,12 @@ async fn missing_or_wrong_signatures_are_refused() {
     assert_eq!(raw_post(&app, "/twilio/voice", None, form(&params)).await, 403);
     assert_eq!(raw_post(&app, "/twilio/voice", Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ="), form(&params)).await, 403);
     assert_eq!(raw_post(&app, "/twilio/voice", Some("not base64!"), form(&params)).await, 403);
-    let signed = ivr::telephony::signature::sign("12345", "https://ivr.test/twilio/voice", &params);
+    let signed = ivr::telephony::twiml::signature::sign("12345", "https://ivr.test/twilio/voice", &params);
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&signed), form(&params)).await, 200);
     let mut tampered = params.clone();
     tampered[2].1 = "+77000000000".into();
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&signed), form(&tampered)).await, 403, "a changed field");
-    let other_token = ivr::telephony::signature::sign("54321", "https://ivr.test/twilio/voice", &params);
+    let other_token = ivr::telephony::twiml::signature::sign("54321", "https://ivr.test/twilio/voice", &params);
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&other_token), form(&params)).await, 403, "another token");
 }
 
@@ -61,8 +61,11 @@ async fn a_repeated_parameter_is_refused_so_a_signed_form_cannot_be_reordered() 
     let pressed = |first: &str, second: &str| {
         vec![("Digits".to_owned(), first.to_owned()), ("Digits".to_owned(), second.to_owned())]
     };
-    let signed =
-        ivr::telephony::signature::sign("12345", "https://ivr.test/twilio/gather?n=main&l=kk", &pressed("1", "9"));
+    let signed = ivr::telephony::twiml::signature::sign(
+        "12345",
+        "https://ivr.test/twilio/gather?n=main&l=kk",
+        &pressed("1", "9"),
+    );
     for body in [pressed("1", "9"), pressed("9", "1")] {
         assert_eq!(raw_post(&app, "/twilio/gather?n=main&l=kk", Some(&signed), form(&body)).await, 400, "{body:?}");
     }
@@ -83,7 +86,7 @@ async fn a_repeated_parameter_is_refused_so_a_signed_form_cannot_be_reordered() 
 async fn the_query_is_part_of_what_is_signed() {
     let app = spawn_app_with(with_token("https://ivr.test")).await;
     let params = vec![("Digits".to_owned(), "1".to_owned())];
-    let signed = ivr::telephony::signature::sign("12345", "https://ivr.test/twilio/gather?n=main&l=kk", &params);
+    let signed = ivr::telephony::twiml::signature::sign("12345", "https://ivr.test/twilio/gather?n=main&l=kk", &params);
     assert_eq!(raw_post(&app, "/twilio/gather?n=main&l=kk", Some(&signed), form(&params)).await, 200);
     assert_eq!(raw_post(&app, "/twilio/gather?n=main&l=ru", Some(&signed), form(&params)).await, 403);
 }
@@ -92,9 +95,9 @@ async fn the_query_is_part_of_what_is_signed() {
 async fn the_url_is_accepted_with_or_without_the_default_port() {
     let app = spawn_app_with(with_token("https://ivr.test")).await;
     let params = caller_fields("+77011234567", "CA1");
-    let with_port = ivr::telephony::signature::sign("12345", "https://ivr.test:443/twilio/voice", &params);
+    let with_port = ivr::telephony::twiml::signature::sign("12345", "https://ivr.test:443/twilio/voice", &params);
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&with_port), form(&params)).await, 200);
-    let other_port = ivr::telephony::signature::sign("12345", "https://ivr.test:8443/twilio/voice", &params);
+    let other_port = ivr::telephony::twiml::signature::sign("12345", "https://ivr.test:8443/twilio/voice", &params);
     assert_eq!(raw_post(&app, "/twilio/voice", Some(&other_port), form(&params)).await, 403);
 }
 
@@ -113,10 +116,11 @@ async fn twilios_documented_vector_is_accepted_over_http() {
     ]
     .map(|(n, v)| (n.to_owned(), v.to_owned()))
     .to_vec();
-    let check = ivr::telephony::signature::SignatureCheck::new("12345", "https://mycompany.com");
+    let check = ivr::telephony::twiml::signature::SignatureCheck::new("12345", "https://mycompany.com");
     assert!(check.verify("/myapp.php?foo=1&bar=2", &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     let app = spawn_app_with(with_token("https://mycompany.com")).await;
-    let signed = ivr::telephony::signature::sign("12345", "https://mycompany.com/twilio/status?foo=1&bar=2", &params);
+    let signed =
+        ivr::telephony::twiml::signature::sign("12345", "https://mycompany.com/twilio/status?foo=1&bar=2", &params);
     assert_eq!(raw_post(&app, "/twilio/status?foo=1&bar=2", Some(&signed), form(&params)).await, 200);
     assert_eq!(
         raw_post(&app, "/twilio/status?foo=1&bar=2", Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ="), form(&params)).await,
@@ -145,7 +149,7 @@ fn now() -> i64 {
 
 fn incoming_body(number: &str) -> String {
     let caller = Caller { number: number.into(), call_sid: "f1e2d3c4-0000-4000-8000-000000000001".into() };
-    ivr::telephony::softphone::jambonz_body(&caller, Event::Incoming).to_string()
+    ivr::softphone::jambonz_body(&caller, Event::Incoming).to_string()
 }
 
 #[tokio::test]

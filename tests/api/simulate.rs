@@ -12,8 +12,8 @@ use ivr::config::Settings;
 use ivr::flow::{Flow, Language, NodeKind, PromptKey};
 use ivr::review::{self, Audit, Durations, Format, Outcome};
 use ivr::simulate::{Caller, Heard, Keys, Line, Pressed, Screen, SimulateError, Speaker, parse_script, transcript};
+use ivr::softphone::Dialect;
 use ivr::state::{self, Loaded};
-use ivr::telephony::softphone::Dialect;
 
 use crate::helpers::{OPERATOR_NUMBER, bundled_prompts};
 

@@ -3,7 +3,7 @@
 //! available, every unanswered `DialCallStatus`, the retry limit, the emergency key while
 //! waiting, and the whisper in each operator's language.
 
-use ivr::telephony::softphone::Dialect;
+use ivr::softphone::Dialect;
 
 use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects};
 use crate::stats::support::Backend;

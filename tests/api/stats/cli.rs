@@ -97,7 +97,7 @@ async fn bad_input_is_refused_before_anything_is_written(backend: Backend) {
     assert!(ignored.lines().any(|l| l == "/demo.sqlite3*"), "the suggested file is never committed");
     let (from, to) = last_days(5);
     let summary =
-        ivr::reports::Summarize::summary(&store, ivr::stats::DateRange::parse(&from, &to).unwrap()).await.unwrap();
+        ivr::stats::Summarize::summary(&store, ivr::stats::DateRange::parse(&from, &to).unwrap()).await.unwrap();
     assert_eq!((summary.calls, summary.synthetic_calls), (1, 0), "nothing was added");
 }
 

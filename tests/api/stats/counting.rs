@@ -2,9 +2,9 @@
 //! every webhook twice: in both dialects, with the same counts from a TwiML call and a
 //! jambonz call on the same path.
 
-use ivr::reports::Summary;
+use ivr::softphone::Dialect;
+use ivr::stats::Summary;
 use ivr::stats::{CallRow, Store};
-use ivr::telephony::softphone::Dialect;
 
 use super::support::{Backend, TestDatabase, around_today, new_call_sid, on_both_databases};
 use crate::helpers::{Options, TestApp, spawn_app_with};

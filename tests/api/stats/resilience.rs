@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ivr::telephony::softphone::Reply;
+use ivr::softphone::Reply;
 use sqlx::Connection;
 
 use super::counting::{flushed, spawn_on};

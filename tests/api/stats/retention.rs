@@ -3,7 +3,7 @@
 
 use chrono::TimeDelta;
 use ivr::flow::{CallId, Digit, Input, step};
-use ivr::reports::Summarize;
+use ivr::stats::Summarize;
 use ivr::stats::{DateRange, Record, Store};
 
 use super::counting::{flushed, spawn_on};

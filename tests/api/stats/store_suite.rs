@@ -7,9 +7,9 @@
 use chrono::{NaiveDate, TimeDelta};
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
-use ivr::reports::{Summarize, Summary};
 use ivr::stats::demo::{self, DemoPlan};
 use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, TotalRow, call_key};
+use ivr::stats::{Summarize, Summary};
 use sqlx::Connection;
 
 use super::support::{Backend, TestDatabase, on_both_databases, today};

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use ivr::db::Db;
-use ivr::reports::{Summarize, Summary};
+use ivr::stats::{Summarize, Summary};
 use sqlx::Connection;
 
 /// Runs each listed `async fn name(backend: Backend)` once on SQLite and once on

@@ -19,7 +19,7 @@ pub struct Webhook {
 }
 
 #[derive(Template)]
-#[template(path = "home.html", config = "ivr/service/askama.toml")]
+#[template(path = "home.html", config = "ivr/monitoring/askama.toml")]
 pub struct HomePage {
     pub style: &'static str,
     pub admin: String,

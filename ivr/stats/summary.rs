@@ -8,7 +8,7 @@ use std::future::Future;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::stats::{DateRange, DayRow, NO_LANGUAGE, Outcome, RangeTotals, Store, StoreError, TotalRow, metric};
+use super::{DateRange, DayRow, NO_LANGUAGE, Outcome, RangeTotals, Store, StoreError, TotalRow, metric};
 
 /// What happened on the line over a range of days. Counts are calls unless said otherwise;
 /// an average is `None` (JSON `null`, a dash on the page and in `ivr report`) when there

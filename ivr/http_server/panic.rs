@@ -80,7 +80,7 @@ mod tests {
         assert!(caught.is_err(), "it panicked");
         let logs = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("text");
         assert!(logs.contains("a thread panicked"), "the panic is logged: {logs}");
-        assert!(logs.contains("ivr/serve/panic.rs:"), "with its location: {logs}");
+        assert!(logs.contains("ivr/http_server/panic.rs:"), "with its location: {logs}");
         assert!(!logs.contains("+77011234567") && !logs.contains("CA0123"), "never its message: {logs}");
     }
 }

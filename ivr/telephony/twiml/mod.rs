@@ -7,6 +7,11 @@
 //! the provider are refused: a bad signature (403), a body that is not a form or repeats a
 //! parameter (400), or one over 64 KiB (413). No form field is ever logged; spans carry our random call id.
 
+pub mod signature;
+mod verbs;
+
+pub use verbs::{Twiml, fallback};
+
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,9 +23,10 @@ use crate::call::{Input, Line, Turn};
 use crate::error::Error;
 use crate::state::AppState;
 
-use super::twiml::{self, DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, Twiml, WHISPER_PATH};
 use super::{read_body, state_token};
+use verbs::{DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, WHISPER_PATH};
 
+/// The TwiML webhooks: the incoming call, keys, silence, dial outcomes, whispers and status.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/twilio/voice", post(incoming_call))
@@ -118,7 +124,7 @@ async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
 async fn call_status(State(app): State<AppState>, hook: Webhook) -> Response {
     let duration = hook.param("CallDuration").and_then(|d| d.trim().parse::<i32>().ok());
     Line::new(&app).status(hook.param("CallSid"), hook.param("CallStatus"), duration);
-    xml(twiml::EMPTY.to_owned())
+    xml(verbs::EMPTY.to_owned())
 }
 
 fn advance(app: &AppState, hook: &Webhook, input: Input) -> Response {

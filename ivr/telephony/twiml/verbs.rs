@@ -11,8 +11,8 @@ use crate::call::{Turn, WhisperFor};
 use crate::config::DialTarget;
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
 
-use super::fallback::FallbackCall;
-use super::state_token;
+use crate::telephony::fallback::FallbackCall;
+use crate::telephony::state_token;
 
 /// The paths the provider is sent to by the documents rendered here.
 pub const GATHER_PATH: &str = "/twilio/gather";

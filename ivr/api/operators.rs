@@ -20,8 +20,11 @@ use crate::error::{Error, JsonError};
 use crate::operators::{NewOperator, OperatorChange, RosterStore, StoredOperator, parse_id};
 use crate::state::AppState;
 
+/// The roster: list (GET) and add (POST).
 pub const OPERATORS_PATH: &str = "/api/v1/operators";
+/// One operator: read, edit and remove.
 pub const OPERATOR_PATH: &str = "/api/v1/operators/{id}";
+/// One operator's availability, which that operator may switch themselves.
 pub const AVAILABILITY_PATH: &str = "/api/v1/operators/{id}/availability";
 
 /// Admins manage the roster; an operator may also switch their own availability (checked

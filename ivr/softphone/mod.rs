@@ -9,7 +9,7 @@ pub mod twiml;
 use serde_json::json;
 
 use crate::telephony::jambonz::signature as jambonz_signature;
-use crate::telephony::signature as twilio_signature;
+use crate::telephony::twiml::signature as twilio_signature;
 
 /// The platforms this service speaks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1,0 +1,15 @@
+//! The JSON API under `/api/v1`, for the dashboard's scripts and the hotline's own tools:
+//! the operator roster ([`operators`]) and the reports ([`reports`]). Handlers are thin:
+//! input is checked with the same types as the CLI, the roles each route admits are stated
+//! in its [`Guarded`] table and checked by the gate (`access::guard`) before any handler
+//! runs, and every error is `{"error": "…"}` without internals.
+
+pub mod operators;
+pub mod reports;
+
+use crate::access::Guarded;
+
+/// Every route of the API, with the roles it admits.
+pub fn guarded() -> Guarded {
+    operators::guarded().merge(reports::guarded())
+}
