@@ -5,8 +5,12 @@ use std::fmt;
 
 use super::model::{Language, NodeId};
 
-/// A random id the service gives each call, for tracing and statistics. It is made here,
-/// never derived from anything the provider sends, so it cannot lead back to a caller.
+/// The service's id of a call, for tracing and statistics. It is a keyed hash of the
+/// provider's call id (`stats::keys`: a key per day, shared by the instances in the
+/// database and mixed with this line's secrets), so a redelivered webhook or a status
+/// callback answered by any instance finds the same call, while nobody holding the
+/// database, a log or a report alone can compute it from, or turn it back into, the
+/// provider's id; or random, when the provider sends none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CallId(pub u64);
 
@@ -50,7 +54,10 @@ impl TopicSet {
 }
 
 /// Where a call is in the flow and what it has done: all the service keeps of a call,
-/// carried in the action URLs (signed), never stored.
+/// carried in the hook URLs of the documents it answers (covered by the platform's request
+/// signature where it signs the URL: Twilio's does, jambonz's signs only the body), never
+/// stored. A state edited or replayed decodes to one a caller can safely continue from
+/// (`Flow::recover`), never to an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallState {
     /// The call's id.
