@@ -14,7 +14,8 @@ use crate::flow::Flow;
 
 const MAX_DEMO_CALLS: usize = 20_000_000;
 const MAX_DEMO_DAYS: u32 = 3660;
-/// Where demo data may go: a file beside the default database that git ignores too.
+/// The database the refusal suggests for demo data: a file beside the default database,
+/// ignored by git too. Any database without real calls is taken.
 pub const DEMO_FILE: &str = "demo.sqlite3";
 
 /// `ivr demo-data`: how much synthetic history to make.

@@ -12,7 +12,9 @@
 //! The call path never waits on the database: [`Recorder`] only ever `try_send`s.
 //! [`Writer`](writer::Writer) commits batches in one transaction each; the store keeps the
 //! per-call rows and the [daily totals](totals) exact and idempotent by `(call id, step)`.
-//! Reports (`crate::reports`) read only the daily totals, summed by the database.
+//! The [`Summary`] (the dashboard, `ivr report`, the summary and `daily.csv` reports) is
+//! read from the daily totals, summed by the database; only `calls.csv` reads the per-call
+//! rows, which retention deletes after `IVR_RETENTION_DAYS`.
 
 mod call;
 pub mod cli;

@@ -1,7 +1,7 @@
 //! What the daily totals add up to over a range of days, summed by the database: the
 //! totals by (metric, key), the headline counts of each day, and calls by weekday and
-//! hour. Reports (`crate::reports`) are built from this and never from the daily rows, so
-//! a year's summary reads a few hundred sums instead of every row of the year.
+//! hour. The [`Summary`](super::Summary) is built from this and never from the daily rows,
+//! so a year's summary reads a few hundred sums instead of every row of the year.
 //!
 //! The SQL is written once for both databases where they agree (`SUMS`, `DAYS`); only the
 //! weekday of a date is spelled differently (each store's `HOURS`). [`RangeTotals::from_rows`]

@@ -1,7 +1,9 @@
 //! Daily aggregates: what each call adds to the `daily_totals` table, by (day, metric, key).
 //!
-//! Every report reads these and never the raw rows, so a report over years costs a few
-//! thousand rows, and the aggregates outlive the raw rows that retention deletes. They are
+//! Every summary (the dashboard, `ivr report`, the summary and `daily.csv` reports) reads
+//! these and never the raw rows, so a summary over years costs a few thousand rows, and the
+//! aggregates outlive the raw rows that retention deletes (only `calls.csv` reads raw
+//! rows, so it reaches back `IVR_RETENTION_DAYS` at most). They are
 //! kept exact as records arrive: when a write changes a call's row, the call's old
 //! contribution is taken away and its new one added, in the same transaction.
 
@@ -49,8 +51,8 @@ pub mod metric {
     pub const REPEAT_CALLERS: &str = "repeat_callers";
     /// Keys `sum` and `calls`: seconds until an operator picked up.
     pub const ANSWER_SECONDS: &str = "answer_seconds";
-    /// Key: the rule that chose who to ring (`language`, `any_language`, `switchboard`,
-    /// `nobody`); value: operator transfers.
+    /// Key: the rule that chose who to ring (`language`, `any_language`,
+    /// `language_not_chosen`, `switchboard`, `nobody`); value: operator transfers.
     pub const OPERATOR_ROUTE: &str = "operator_route";
     /// Key `sum`: parties rung over all operator transfers (with `operator_route`'s count,
     /// an average per transfer).

@@ -76,7 +76,9 @@ pub trait Store: Send + Sync + 'static {
     /// The daily aggregate rows of a range.
     fn total_rows(&self, range: DateRange) -> impl Future<Output = Result<Vec<TotalRow>, StoreError>> + Send;
 
-    /// The anonymous per-call rows of calls that started in a range, oldest first.
+    /// The anonymous per-call rows whose `day` is in a range, by day and start. Rows whose
+    /// first record has not arrived (`started_at` is `None`, `day` the day first seen) are
+    /// included: a caller that counts calls leaves them out, as the totals do.
     fn calls(&self, range: DateRange) -> impl Future<Output = Result<Vec<CallRow>, StoreError>> + Send;
 
     /// Deletes the raw rows (calls and their records) of days before `cutoff`; aggregates stay.
