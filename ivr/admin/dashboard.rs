@@ -22,7 +22,8 @@ const HEATMAP_ZONE: &str = "UTC+5";
 const DEFAULT_DAYS: u64 = 30;
 
 /// The range the page shows for its `from` and `to` parameters, and why the asked-for
-/// range was not used, if it was not: the last 30 days then, so the page always has data.
+/// range was not used, if it was not: the last 30 days then, so the page always shows a
+/// range.
 pub fn chosen_range(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> (DateRange, Option<RangeProblem>) {
     let default = DateRange { from: today.checked_sub_days(Days::new(DEFAULT_DAYS - 1)).unwrap_or(today), to: today };
     let (from, to) = match (from.filter(|f| !f.is_empty()), to.filter(|t| !t.is_empty())) {

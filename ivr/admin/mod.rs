@@ -35,7 +35,8 @@ pub const MANAGERS: [Role; 1] = [Role::Admin];
 /// Admins and operators open the roster page; an operator sees and switches only their own entry.
 const ROSTER_READERS: [Role; 2] = [Role::Admin, Role::Operator];
 
-/// The admin pages and the sign-in page, each with the roles it admits.
+/// The admin pages, signing out and the language switch, each with the roles it admits.
+/// The sign-in page is open to everyone, so it is not here: [`sign_in_router`].
 pub fn guarded() -> Guarded {
     Guarded::new()
         .get(paths::DASHBOARD, &READERS, pages::dashboard)

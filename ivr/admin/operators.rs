@@ -3,9 +3,9 @@
 //!
 //! Input goes through the roster's own parsers (`NewOperator`, `OperatorChange`), the same
 //! as the CLI and `/api/v1/operators`. A refused change shows the page again with the
-//! reason in the user's language and what they typed (400, or 409 for a clash); a change
-//! made redirects back (303), so a reload never posts twice. Every change asks the call
-//! path's roster snapshot to reload at once.
+//! reason in the user's language and what they typed (400; 409 for a clash, 404 for an
+//! operator who is not there); a change made redirects back (303), so a reload never posts
+//! twice. Every change asks the call path's roster snapshot to reload at once.
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;

@@ -1,4 +1,5 @@
-//! The JSON API under `/api/v1`, for the dashboard's scripts and the hotline's own tools:
+//! The JSON API under `/api/v1`, for the hotline's own tools and scripts (a bearer token,
+//! or a signed-in browser's session; the dashboard's pages use no script and post forms):
 //! the operator roster ([`operators`]) and the reports ([`reports`]). Handlers are thin:
 //! input is checked with the same types as the CLI, the roles each route admits are stated
 //! in its [`Guarded`] table and checked by the gate (`access::guard`) before any handler

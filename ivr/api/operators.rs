@@ -1,5 +1,6 @@
-//! `/api/v1/operators`: the roster over authenticated JSON, for the admin dashboard and for
-//! operators switching their own availability.
+//! `/api/v1/operators`: the roster over authenticated JSON, for administrators' tools and
+//! for operators switching their own availability. The dashboard's roster page does not
+//! call it: it posts forms (`admin/operators.rs`) through the same input types.
 //!
 //! Administrators may do everything; an operator may only `PUT` their own availability
 //! (another operator's is 403). Input is checked with the same types as the CLI, so bad input

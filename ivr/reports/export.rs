@@ -7,7 +7,7 @@
 //! Suppression is per cell; totals stay exact, so a cell can sometimes be worked out from
 //! its row's total and the other cells ("complementary disclosure"). That is accepted for
 //! these aggregate counts; per-call rows are never exported under suppression (see
-//! `calls.csv` in `mod.rs`).
+//! `calls.csv` in `crate::api::reports`).
 
 use serde_json::{Map, Value};
 

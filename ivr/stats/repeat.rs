@@ -4,15 +4,16 @@
 //! The number is hashed on the call path with HMAC under the day's caller salt (shared by
 //! every instance through the database, see `keys.rs`) and dropped. The hash goes to a
 //! bounded channel with `try_send`; a background task records it in `recent_callers` (a
-//! hash and the minute it last called, nothing that names a call) and looks up the same
-//! number under yesterday's salt. The task wakes on a timer ([`TICK`]) and checks what
-//! queued meanwhile in one transaction, like the statistics writer: waiting on the channel
-//! woke a thread for every call and committed (and fsync'd) a handful of callers at a
-//! time. When the number called in the 24 hours before, it sends the call a record of its
-//! own ([`REPEAT_SEQ`]), so the flag reaches the call's row by the usual idempotent
-//! write. The webhook never waits for any of it. If the channel is full or the database
-//! does not answer, the flag is lost for those calls (a count that undercounts, never a
-//! call that waits).
+//! hash, the minute it last called and a keyed tag of its last call, which tells a
+//! redelivery from a new call; a reader of the database alone can tie neither to a row of
+//! `calls`) and looks up the same number under yesterday's salt. The task wakes on a timer
+//! ([`TICK`]) and checks what queued meanwhile in one transaction, like the statistics
+//! writer: waiting on the channel woke a thread for every call and committed (and fsync'd)
+//! a handful of callers at a time. When the number called in the 24 hours before, it sends
+//! the call a record of its own ([`REPEAT_SEQ`]), so the flag reaches the call's row by the
+//! usual idempotent write. The webhook never waits for any of it. If the channel is full or
+//! the database does not answer, the flag is lost for those calls (a count that
+//! undercounts, never a call that waits).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
