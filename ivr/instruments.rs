@@ -25,7 +25,8 @@ pub const CALLS_STARTED: &str = "ivr_calls_started_total";
 pub const EMERGENCY_TRANSFERS: &str = "ivr_emergency_transfers_total";
 /// How transfers to the police ended, by `outcome`.
 pub const EMERGENCY_OUTCOMES: &str = "ivr_emergency_transfer_outcomes_total";
-/// Transfers to operators, by `route`: `language`, `any_language`, `switchboard`, `nobody`.
+/// Transfers to operators, by `route`: `language`, `any_language`, `switchboard`, `nobody`,
+/// and `other` for any rule `route_label` does not name (today `language_not_chosen`).
 pub const OPERATOR_TRANSFERS: &str = "ivr_operator_transfers_total";
 /// How transfers to operators ended, by `outcome`.
 pub const OPERATOR_OUTCOMES: &str = "ivr_operator_transfer_outcomes_total";
@@ -87,7 +88,9 @@ fn outcome_label(outcome: DialOutcome) -> &'static str {
     }
 }
 
-/// The route names of `operators::Route`, as static labels.
+/// The route names of `operators::Route` this metric knows, as static labels; any other is
+/// `other`. `Route::LanguageNotChosen` came later and is not in the list, so its transfers
+/// are counted as `other` (the statistics' `operator_route` keeps its own name).
 fn route_label(route: &str) -> &'static str {
     ["language", "any_language", "switchboard", "nobody"].into_iter().find(|r| *r == route).unwrap_or("other")
 }

@@ -7,7 +7,8 @@
 //! `IVR_LOG_FORMAT` with it.
 //!
 //! Whatever the format, no caller identifier reaches a log line: webhook spans carry the
-//! service's own random call id and no form field is ever logged (`tests/api/stats/privacy.rs`
+//! service's own call id, never the provider's (a keyed hash of it, or random:
+//! `stats/keys.rs`), and no form field is ever logged (`tests/api/stats/privacy.rs`
 //! searches both formats).
 
 use std::io::IsTerminal;

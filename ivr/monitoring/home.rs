@@ -1,6 +1,6 @@
 //! `GET /`: what someone who opens the service's address in a browser needs first, in
 //! Kazakh and Russian: what this service is, where administrators sign in, which webhook
-//! URLs to give the telephony provider, and whether the instance is ready (the same checks
+//! URLs to give a TwiML provider (Twilio), and whether the instance is ready (the same checks
 //! as `/readyz`, loudly when nobody can be rung). Nothing about any caller.
 
 use askama::Template;
@@ -28,8 +28,9 @@ pub struct HomePage {
     pub webhooks: Vec<Webhook>,
 }
 
-/// The webhooks a provider is configured with, TwiML's then jambonz's; every other URL
-/// comes from the service's answers.
+/// The webhooks a TwiML provider (Twilio) is configured with; every other URL comes from
+/// the service's answers. jambonz's application URLs (`/jambonz/call`, `/jambonz/status`)
+/// are not listed.
 pub fn webhooks(public_url: &str) -> Vec<Webhook> {
     vec![
         Webhook {

@@ -78,7 +78,7 @@ fn describe() {
     describe_counter!(SIGNIN_THROTTLED, "Sign-ins refused for too many recent failures");
 }
 
-/// The metrics listener, bound: serve it with [`serve`].
+/// The metrics listener, bound: serve it with [`MetricsListener::spawn`].
 pub struct MetricsListener {
     listener: TcpListener,
     handle: &'static PrometheusHandle,

@@ -1,7 +1,7 @@
 //! What may go onto the roster, checked before anything touches the database: a name of 1
 //! to 100 characters, a number or SIP URI the provider can dial, and `kk`, `ru` or `both`.
-//! The CLI and the API build these from text, so both refuse the same input with the same
-//! sentence, and a refused change writes nothing.
+//! The CLI, the roster page and the API build these from text, so all three refuse the same
+//! input with the same sentence, and a refused change writes nothing.
 
 use crate::config::DialTarget;
 

@@ -1,8 +1,9 @@
 //! Keeps the call path's roster snapshot close to the database without the call path ever
 //! touching it: a task reloads the roster every `IVR_ROSTER_REFRESH_MS`, and at once when
-//! this instance's API changed it. When the database does not answer, the last snapshot
-//! stays (an operator list a few minutes old rings people; an empty one rings nobody), a
-//! warning is logged once, and another when it answers again.
+//! it was changed through this instance (its roster page or `/api/v1/operators`; a change
+//! by `ivr operators` waits for the schedule). When the database does not answer, the last
+//! snapshot stays (an operator list a few minutes old rings people; an empty one rings
+//! nobody), a warning is logged once, and another when it answers again.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -38,7 +38,8 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route's name in metrics and statistics.
+    /// The route's name in the statistics, and in metrics for the routes
+    /// `instruments::route_label` knows (not `language_not_chosen`: `other` there).
     pub fn as_str(self) -> &'static str {
         match self {
             Route::Language => "language",

@@ -134,18 +134,18 @@ pub struct Line {
     _writer: WriterHandle,
 }
 
-/// One call on the line: the last TwiML the service answered.
+/// One call on the line: the last document the service answered (TwiML or jambonz), as
+/// the platform reads it.
 pub struct Call<'l> {
     line: &'l Line,
     reply: Reply,
 }
 
 impl Line {
-    /// The whole service: its statistics are recorded as they would be, into
-    /// a scratch in-memory database that goes with the line, since simulated calls are not
-    /// calls; its spool folder is a fresh one, never the service's. Call it within a Tokio
-    /// runtime (it starts the statistics writer).
-    /// The service, called in `dialect`, on `loaded`.
+    /// The whole service on `loaded`, called in `dialect`. Its statistics are recorded as
+    /// they would be, into a scratch in-memory database that goes with the line, since
+    /// simulated calls are not calls; its spool folder is a fresh one, never the service's.
+    /// Call it within a Tokio runtime (it starts the statistics writer).
     pub fn new(loaded: Loaded, dialect: Dialect) -> Line {
         #[allow(clippy::expect_used, reason = "a literal SQLite URL: it always parses")]
         let db = Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");

@@ -3,7 +3,7 @@
 //! person at the keyboard would see.
 //!
 //! Caller actions start with `>`; what the service does is indented under them. Nothing in
-//! it depends on the clock or the random call id, so a transcript is reproducible.
+//! it depends on the clock or the call id, so a transcript is reproducible.
 
 use crate::flow::{DialOutcome, Digit};
 
