@@ -1,4 +1,6 @@
-//! The `ivr` command: serve the hotline, or check its flow, prompts and configuration.
+//! The `ivr` command: serve the hotline (the default), check its flow, prompts and
+//! configuration, and the commands that walk, review and manage it (roster, accounts,
+//! prompts, reports).
 
 use std::process::ExitCode;
 

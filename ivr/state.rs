@@ -2,11 +2,12 @@
 //! settings, the flow, the prompt library), and what runs beside the requests
 //! ([`AppState`]: the database, the statistics recorder, the roster snapshot).
 //!
-//! `ivr check`, `ivr flow` and the simulator need only [`Loaded`]; [`load`] does every
-//! check `ivr check` reports, so the service and the check never disagree. [`AppState`] is
-//! made by [`AppState::start`] once the parts that run exist, so no field is ever a
-//! placeholder waiting to be filled in: every handler finds a database (connecting when
-//! first used), a recorder with a writer behind it, and a roster.
+//! `ivr check`, `ivr flow` and the simulator need only [`Loaded`]; [`load`] makes every
+//! check of the flow and the prompts that `ivr check` makes (the settings are checked
+//! before, by `Settings::from_env`), so the service and the check never disagree.
+//! [`AppState`] is made by [`AppState::start`] once the parts that run exist, so no field
+//! is ever a placeholder waiting to be filled in: every handler finds a database
+//! (connecting when first used), a recorder with a writer behind it, and a roster.
 //!
 //! Handlers share one [`AppState`]: one reference-counted pointer, because every request
 //! clones it several times (each middleware's state, each handler's `State`), and a
@@ -27,7 +28,8 @@ use crate::stats::Recorder;
 
 /// What the service loads once at start and never changes: checked, read-only.
 pub struct Loaded {
-    /// The settings read from the environment (see README, "Configuration").
+    /// The settings read from the environment and the `IVR_CONFIG` file (see README,
+    /// "Configuration").
     pub settings: Settings,
     /// The validated call flow (`IVR_FLOW`).
     pub flow: Flow,

@@ -48,8 +48,9 @@ pub const MAX_TRACKED: usize = 100_000;
 /// Why a sign-in is not checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// This client (or this name, in the slow lane) has used its attempts: try again in
-    /// this many minutes (at least 1).
+    /// This client has used its attempts, or this name has (the per-name limit in the
+    /// database, or a slow lane booked too far ahead): try again in this many minutes (at
+    /// least 1).
     TooMany {
         /// Minutes until the next attempt may be checked.
         minutes: u32,

@@ -4,15 +4,15 @@
 //!
 //! The session cookie holds 32 random bytes; the database holds only their SHA-256, with
 //! the session's CSRF token and expiry. It is HttpOnly, SameSite=Strict, and Secure when
-//! the service is reached over https. The sign-in form itself carries a CSRF token too (a
-//! double-submit cookie, [`form_token`]), so another site cannot sign a browser in as
-//! someone else. Failed sign-ins are counted per name in the database, shared by every
-//! instance: after [`MAX_FAILURES`] in [`WINDOW_MINUTES`], the name is refused until the
-//! window has passed. Each attempt is counted before its password is checked, in one
-//! atomic step, so a burst of parallel guesses gets no more tries than a patient one.
-//! Before that, the limits kept in memory (`flood.rs`): how many passwords are checked at
-//! once, the client address's own failures, and the slow lane that keeps a stranger from
-//! locking a real user out by name.
+//! `IVR_PUBLIC_URL` is https (a proxy in front ends TLS, so the request cannot tell). The
+//! sign-in form itself carries a CSRF token too (a double-submit cookie, [`form_token`]),
+//! so another site cannot sign a browser in as someone else. Failed sign-ins are counted
+//! per name in the database, shared by every instance: after [`MAX_FAILURES`] in
+//! [`WINDOW_MINUTES`], the name is refused until the window has passed. Each attempt is
+//! counted before its password is checked, in one atomic step, so a burst of parallel
+//! guesses gets no more tries than a patient one. Before that, the limits kept in memory
+//! (`flood.rs`): how many passwords are checked at once, the client address's own failures,
+//! and the slow lane that keeps a stranger from locking a real user out by name.
 
 use std::net::IpAddr;
 use std::time::Instant;

@@ -120,7 +120,7 @@ impl FromRequestParts<AppState> for Session {
 /// What can go wrong managing accounts and tokens, in words for the person who asked.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
-    /// A user name that is empty, too long or has control characters.
+    /// A user name that is empty, too long, has control characters or spaces at either end.
     #[error("a name is 1 to 64 characters, without control characters")]
     BadName,
     /// A password shorter than this many characters.

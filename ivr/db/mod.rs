@@ -4,8 +4,9 @@
 //! [`Db`] is SQLite (the default: one file, no server) or PostgreSQL (several `ivr serve`
 //! instances sharing one database), chosen at run time. It owns the pools, connecting and
 //! migrating; what is stored in it belongs to the modules that store it: `stats::Store`,
-//! `operators::RosterStore` and `access::AccessStore` are each implemented on [`Sqlite`]
-//! and [`Postgres`], and on [`Db`] by [`on_db!`], the one place that picks the variant.
+//! the statistics' daily keys (`stats/keys.rs`), `operators::RosterStore` and
+//! `access::AccessStore` are each implemented on [`Sqlite`] and [`Postgres`], and on [`Db`]
+//! by [`on_db!`], the one place that picks the variant.
 //!
 //! Migrations (`migrations/sqlite`, `migrations/postgres`) run once per process: the first
 //! caller of [`Db::ready`] runs them and every other caller awaits that run, so the

@@ -1,5 +1,6 @@
-//! Whole-service tests through HTTP: one binary, one file per capability, each test on its
-//! own server started by `helpers::spawn_app`.
+//! Whole-service tests: one binary, one file per capability. A test of the service starts
+//! its own on port 0 (`helpers::spawn_app`) and speaks HTTP to it; the command-line tests
+//! run the `ivr` binary of this build, and the store suites use a database alone.
 
 #![allow(
     clippy::unwrap_used,

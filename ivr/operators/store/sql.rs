@@ -1,10 +1,11 @@
 //! The roster's SQL, written once for both databases (`$1`-style parameters read the same
-//! on each). Writes open with the database's write transaction: `BEGIN IMMEDIATE` on SQLite,
-//! which takes the write lock up front instead of failing half-way; reads use the read-only
-//! connections. The one difference is how an update reads the row it changes: PostgreSQL,
-//! shared by several instances, reads it `FOR UPDATE`, so two administrators changing one
-//! operator at once apply their changes one after the other instead of one overwriting the
-//! other's fields; on SQLite the write lock already does that.
+//! on each). Writes open with the database's write transaction: `BEGIN IMMEDIATE` on
+//! SQLite, which takes the write lock up front instead of failing half-way; reads use the
+//! readers (on SQLite, read-only connections). The one difference is how an update reads
+//! the row it changes: PostgreSQL, shared by several instances, reads it `FOR UPDATE`, so
+//! two administrators changing one operator at once apply their changes one after the other
+//! instead of one overwriting the other's fields; on SQLite the write lock already does
+//! that.
 
 use chrono::Utc;
 
