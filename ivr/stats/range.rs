@@ -113,9 +113,9 @@ pub struct DayRow {
     pub abandoned: i64,
     /// Calls whose every operator transfer went unanswered.
     pub failed_transfer: i64,
-    /// Transfers to the police (events).
+    /// Calls transferred to the police at least once (`emergency_calls`).
     pub emergency_transfers: i64,
-    /// Rounds of ringing operators (events).
+    /// Calls that rang operators at least once (`operator_calls`).
     pub operator_transfers: i64,
 }
 

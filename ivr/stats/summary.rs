@@ -30,11 +30,11 @@ pub struct Summary {
     pub outcomes: BTreeMap<String, i64>,
     /// Calls that heard each guidance topic.
     pub topics: BTreeMap<String, i64>,
-    /// Transfers to the police (the emergency key).
+    /// Calls transferred to the police at least once (the emergency key).
     pub emergency_transfers: i64,
-    /// Transfers to an operator.
+    /// Calls that rang operators at least once.
     pub operator_transfers: i64,
-    /// Operator transfers an operator picked up.
+    /// Of those, calls an operator picked up.
     pub operator_answered: i64,
     /// Calls that hung up in the menus before any guidance or transfer.
     pub abandoned: i64,
@@ -44,7 +44,7 @@ pub struct Summary {
     pub avg_seconds_to_transfer: Option<f64>,
     /// From the start of an operator transfer to an operator picking up, over answered transfers.
     pub avg_seconds_to_answer: Option<f64>,
-    /// Wrong keys and timeouts (events, not calls).
+    /// Wrong keys pressed (events, not calls).
     pub invalid_keys: i64,
     /// Menus the caller let time out (events, not calls).
     pub timeouts: i64,
