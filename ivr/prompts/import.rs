@@ -157,8 +157,10 @@ pub struct InputAudio {
     pub duration: Duration,
 }
 
-/// Converts `file` and installs it as `<dir>/<language>/<key>.wav`. On any error the prompt
-/// already there is left exactly as it was; the transcript beside it is never touched.
+/// Converts `file` and installs it as `<dir>/<language>/<key>.wav`. On an error before the
+/// WAV is written, the prompt already there is left exactly as it was; if only marking the
+/// manifest fails after it, the new recording is in place and the manifest still says what
+/// it said (the error names the manifest). The transcript beside it is never touched.
 pub fn import(dir: &Path, language: &str, key: &str, file: &Path) -> Result<Imported, ImportError> {
     let language = Language::from_code(language).ok_or_else(|| ImportError::UnknownLanguage(language.to_owned()))?;
     let key = listed_key(dir, key)?;
