@@ -65,7 +65,7 @@ impl Guarded {
         self.route(Method::GET, path, roles, routing::get(handler))
     }
 
-    /// Adds `POST path`, admitting `roles` (and, from a browser, the session's CSRF token).
+    /// Adds `POST path`, admitting `roles` (and from a browser, its session's CSRF token).
     pub fn post<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -75,7 +75,7 @@ impl Guarded {
         self.route(Method::POST, path, roles, routing::post(handler))
     }
 
-    /// Adds `PUT path`, admitting `roles` (and, from a browser, the session's CSRF token).
+    /// Adds `PUT path`, admitting `roles` (and from a browser, its session's CSRF token).
     pub fn put<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -85,7 +85,7 @@ impl Guarded {
         self.route(Method::PUT, path, roles, routing::put(handler))
     }
 
-    /// Adds `PATCH path`, admitting `roles` (and, from a browser, the session's CSRF token).
+    /// Adds `PATCH path`, admitting `roles` (and from a browser, its session's CSRF token).
     pub fn patch<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -95,7 +95,7 @@ impl Guarded {
         self.route(Method::PATCH, path, roles, routing::patch(handler))
     }
 
-    /// Adds `DELETE path`, admitting `roles` (and, from a browser, the session's CSRF token).
+    /// Adds `DELETE path`, admitting `roles` (and from a browser, its session's CSRF token).
     pub fn delete<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,

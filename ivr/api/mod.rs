@@ -3,7 +3,8 @@
 //! the operator roster ([`operators`]) and the reports ([`reports`]). Handlers are thin:
 //! input is checked with the same types as the CLI, the roles each route admits are stated
 //! in its [`Guarded`] table and checked by the gate (`access::guard`) before any handler
-//! runs, and every error is `{"error": "…"}` without internals.
+//! runs, and every error they or the gate answer is `{"error": "…"}` without internals (a
+//! path or method no route has, with valid credentials, is axum's empty 404 or 405).
 
 pub mod operators;
 pub mod reports;

@@ -1,7 +1,7 @@
 //! `GET /`: what someone who opens the service's address in a browser needs first, in
 //! Kazakh and Russian: what this service is, where administrators sign in, which webhook
-//! URLs to give a TwiML provider (Twilio), and whether the instance is ready (the same checks
-//! as `/readyz`, loudly when nobody can be rung). Nothing about any caller.
+//! URLs to give a TwiML provider (Twilio), and whether the instance is ready (the same
+//! checks as `/readyz`, loudly when nobody can be rung). Nothing about any caller.
 
 use askama::Template;
 use axum::extract::State;

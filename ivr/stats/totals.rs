@@ -2,10 +2,10 @@
 //!
 //! Every summary (the dashboard, `ivr report`, the summary and `daily.csv` reports) reads
 //! these and never the raw rows, so a summary over years costs a few thousand rows, and the
-//! aggregates outlive the raw rows that retention deletes (only `calls.csv` reads raw
-//! rows, so it reaches back `IVR_RETENTION_DAYS` at most). They are
-//! kept exact as records arrive: when a write changes a call's row, the call's old
-//! contribution is taken away and its new one added, in the same transaction.
+//! aggregates outlive the raw rows that retention deletes (only `calls.csv` reads raw rows,
+//! so it reaches back `IVR_RETENTION_DAYS` at most). They are kept exact as records arrive:
+//! when a write changes a call's row, the call's old contribution is taken away and its new
+//! one added, in the same transaction.
 
 use std::collections::BTreeMap;
 
