@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Two real `ivr serve` on one fresh PostgreSQL database behind Debian's nginx (round-robin
-# upstream on a loopback port, no sticky sessions), as README's "Several instances behind
-# a load balancer" runs them (issue 14). Calls are driven through nginx as Twilio drives
-# them (signed webhooks, following the action URLs of each answer), so consecutive
-# webhooks of a call land on alternate instances; some incoming-call webhooks are
+# upstream on a loopback port, no sticky sessions), as docs/statistics.md's "Several
+# instances behind a load balancer" runs them (issue 14). Calls are driven through nginx
+# as Twilio drives them (signed webhooks, following the action URLs of each answer), so
+# consecutive webhooks of a call land on alternate instances; some incoming-call webhooks are
 # delivered twice; one instance is restarted in the middle of every call. Then
 # `ivr report --format json` and the rows of `calls` must show each call once, with its
 # end and its duration.

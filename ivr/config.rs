@@ -1,7 +1,7 @@
 //! Settings, read once at start-up from `IVR_*` environment variables, or from the
 //! configuration file `IVR_CONFIG` names (the environment overriding it: `file.rs`), with
-//! defaults that run the service on one machine with nothing to configure (see README for
-//! the full list).
+//! defaults that run the service on one machine with nothing to configure (see
+//! docs/configuration.md for the full list).
 //!
 //! Problems are collected rather than returned one at a time, so `ivr check` can list them all.
 
@@ -41,7 +41,7 @@ impl DialTarget {
 }
 
 /// Everything the service reads from its environment and configuration file, checked at
-/// start (see README, "Configuration").
+/// start (see docs/configuration.md).
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Where webhooks and pages are served (`IVR_LISTEN`).

@@ -22,7 +22,7 @@ enum Command {
     Serve,
     /// Validate the flow, the prompt library and the configuration; exit 1 listing every problem.
     Check,
-    /// Walk the hotline as a caller, in-process: hear the prompts, press keys (see README).
+    /// Walk the hotline as a caller, in-process: hear the prompts, press keys (see docs/simulator.md).
     Simulate(ivr::simulate::SimulateArgs),
     /// Review the flow: `graph` draws it, `audit` measures what callers go through.
     Flow {

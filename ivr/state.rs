@@ -28,8 +28,8 @@ use crate::stats::Recorder;
 
 /// What the service loads once at start and never changes: checked, read-only.
 pub struct Loaded {
-    /// The settings read from the environment and the `IVR_CONFIG` file (see README,
-    /// "Configuration").
+    /// The settings read from the environment and the `IVR_CONFIG` file (see
+    /// docs/configuration.md).
     pub settings: Settings,
     /// The validated call flow (`IVR_FLOW`).
     pub flow: Flow,

@@ -81,7 +81,7 @@ impl Sources {
             .file
             .keys()
             .filter(|name| !read.contains(*name))
-            .map(|name| format!("{path}: `{}` is not a setting (see README, Configuration)", key(name)))
+            .map(|name| format!("{path}: `{}` is not a setting (see docs/configuration.md)", key(name)))
             .collect();
         unknown.sort();
         unknown

@@ -1,6 +1,6 @@
 //! Anonymous call statistics: how many calls, in which language, which guidance was heard,
 //! how many callers went to the police or an operator, where callers hang up — without
-//! ever knowing who called. See README, "Statistics and privacy".
+//! ever knowing who called. See docs/statistics.md.
 //!
 //! ```text
 //! webhook ── Recorder::record_step ──try_send──▶ bounded channel ──▶ Writer ──batch──▶ Store

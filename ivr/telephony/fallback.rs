@@ -11,8 +11,7 @@
 //! the retries its URL's `#rc=…&rp=…` asks for) the feature server refuses the call with a
 //! SIP 480. Its equivalent of a static document is an application whose `app_json` holds
 //! the verbs, run without any webhook: `jambonz.json` is that document, for a standby
-//! application the number is moved to when the service is down (README, "Restarts,
-//! crashes and floods").
+//! application the number is moved to when the service is down (docs/restarts.md).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,7 +80,7 @@ pub fn command(args: FallbackArgs) -> Result<(), Vec<String>> {
     write(&args.out, &settings.prompts_dir, &prompts_url, switchboard).map_err(|e| vec![e])?;
     println!("wrote {}:", args.out.display());
     println!("  twiml.xml     Twilio: host it (a TwiML Bin) and set it as the number's VoiceFallbackUrl");
-    println!("  jambonz.json  jambonz: the app_json of a standby application (see README)");
+    println!("  jambonz.json  jambonz: the app_json of a standby application (see docs/restarts.md)");
     println!("  prompts/      the recordings both play: serve this folder at {prompts_url}");
     Ok(())
 }
