@@ -13,11 +13,11 @@ mod line;
 #[cfg(test)]
 mod tests;
 
-use crate::config::DialTarget;
 use crate::flow::{CallId, CallState, DialOutcome, Digit, Event, Flow, Instruction, Language, PromptKey, Step, step};
 use crate::operators::{Roster, Route, whisper_prompts};
 use crate::stats::CallEvent;
 
+pub use crate::call_edge::DialTarget;
 pub use line::{Line, Service};
 
 /// What a platform reported about a call, in no platform's words.

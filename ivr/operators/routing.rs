@@ -5,7 +5,7 @@
 //!
 //! A caller who chose no language is never taken for a Kazakh speaker: nobody said so.
 
-use crate::config::DialTarget;
+use crate::call_edge::DialTarget;
 use crate::flow::Language;
 
 use super::Roster;
