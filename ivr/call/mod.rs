@@ -12,13 +12,15 @@
 mod line;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use crate::flow::{CallId, CallState, DialOutcome, Digit, Event, Flow, Instruction, Language, PromptKey, Step, step};
 use crate::operators::{Roster, Route, whisper_prompts};
 use crate::stats::CallEvent;
 
-pub use crate::call_edge::DialTarget;
+pub use crate::call_edge::{CallEnd, DialTarget};
 pub use line::{Line, Service};
+pub use words::Words;
 
 /// What a platform reported about a call, in no platform's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

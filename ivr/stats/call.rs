@@ -80,7 +80,8 @@ pub struct CallRow {
     pub ivr_seconds: Option<i32>,
     /// Seconds from the start to the first transfer.
     pub seconds_to_transfer: Option<i32>,
-    /// The provider's final `CallStatus`, when its status callback reached this service.
+    /// How the call ended (a `CallEnd`'s word: `completed`, `busy`, …), when the platform's
+    /// status webhook reached this service.
     pub ended: Option<String>,
     /// Whether the number called in the 24 hours before (only that is kept).
     pub repeat_caller: bool,
@@ -199,7 +200,7 @@ impl CallRow {
             }
             CallEvent::Talked { seconds } => self.answered(*seconds, timings),
             CallEvent::Ended { status } => {
-                self.ended = Some(status.clone());
+                self.ended = Some(status.as_str().to_owned());
                 timings.end = elapsed;
             }
             CallEvent::RepeatCaller => self.repeat_caller = true,

@@ -12,8 +12,9 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
 use super::call::CallRow;
-use super::record::{CallEvent, FINAL_STATUSES, Record};
+use super::record::{CallEvent, Record};
 use super::totals::DailyTotals;
+use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Digit, Flow, Input, Instruction, Step, step};
 
 /// Distinct walks of the flow; calls are drawn from them.
@@ -116,8 +117,8 @@ fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
         }
     }
     if rng.random_bool(0.95) {
-        let status = if rng.random_bool(0.97) { "completed" } else { FINAL_STATUSES[4] };
-        records.push(Record::ended(CallId(0), status, clock, Some(elapsed + rng.random_range(0..20))));
+        let end = if rng.random_bool(0.97) { CallEnd::Completed } else { CallEnd::Canceled };
+        records.push(Record::ended(CallId(0), end, clock, Some(elapsed + rng.random_range(0..20))));
     }
     CallRow::fold(0, &records.iter().collect::<Vec<_>>())
 }

@@ -8,6 +8,8 @@
 use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::stored_word;
+use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Event, Flow, Step};
 
 /// The `seq` of the record that says how a call ended (from the provider's status
@@ -104,17 +106,15 @@ pub enum CallEvent {
     },
     /// The flow ended the call.
     Hangup,
-    /// How the call ended, as the provider's final `CallStatus` says.
+    /// How the call ended, as the platform's status webhook says.
     Ended {
-        /// One of [`FINAL_STATUSES`].
-        status: String,
+        /// How it ended, stored as its word (`completed`, `busy`, `no-answer`, …).
+        #[serde(with = "stored_word")]
+        status: CallEnd,
     },
     /// The same number called within the previous 24 hours (see `repeat.rs`).
     RepeatCaller,
 }
-
-/// The provider's final call statuses; anything else is not stored.
-pub const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
 
 impl Record {
     /// The record of one flow step, at `now`.
@@ -131,15 +131,15 @@ impl Record {
         }
     }
 
-    /// The record that a call ended with the provider's `status`.
-    pub fn ended(call: CallId, status: &str, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
+    /// The record that a call ended, as its platform said: `end`.
+    pub fn ended(call: CallId, end: CallEnd, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
         Record {
             call: call_key(call),
             seq: END_SEQ,
             day: now.date_naive(),
             started_at: None,
             elapsed,
-            events: vec![CallEvent::Ended { status: status.to_owned() }],
+            events: vec![CallEvent::Ended { status: end }],
         }
     }
 }

@@ -14,6 +14,7 @@
 mod body;
 pub mod signature;
 pub mod verbs;
+mod words;
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
@@ -29,6 +30,7 @@ use crate::state::AppState;
 use super::{read_body, state_token};
 use body::{Field, Fields};
 use verbs::{DIAL_PATH, GATHER_PATH, Jambonz, WHISPER_PATH};
+use words::WORDS;
 
 /// The application's call webhook and call status webhook, as configured in jambonz.
 pub const CALL_PATH: &str = "/jambonz/call";
@@ -112,11 +114,14 @@ async fn whisper(State(app): State<AppState>, hook: Hook) -> Response {
     json(jambonz(&app).whisper(language, &keys))
 }
 
-/// The call status webhook: nothing for the caller to hear.
+/// The call status webhook: nothing for the caller to hear. A status that is an end
+/// ([`WORDS`]) is recorded; any other (trying, ringing, in progress) is only answered.
 #[instrument(name = "call_status", skip_all, fields(dialect = "jambonz"))]
 async fn call_status(State(app): State<AppState>, hook: Hook) -> Response {
     let body = &hook.body;
-    Line::new(&app).status(body.call_sid.text(), body.call_status.text(), body.duration.seconds());
+    if let Some(end) = WORDS.call_end(body.call_status.text()) {
+        Line::new(&app).status(body.call_sid.text(), end, body.duration.seconds());
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

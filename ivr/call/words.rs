@@ -1,0 +1,23 @@
+//! Where a platform's words become the call core's types. Each dialect keeps its platform's
+//! vocabulary as one table ([`Words`]), every word its documents name beside what it means
+//! to the core; the core holds the rule for a word the table does not know, the same for
+//! every dialect. A new dialect (Asterisk's `DIALSTATUS`, …) is one more table.
+
+use crate::call_edge::CallEnd;
+
+/// One platform's words for how a call ended.
+#[derive(Clone, Copy, Debug)]
+pub struct Words {
+    /// The call statuses its status webhook reports, each with the end it means, or `None`
+    /// for a status that is no end (queued, ringing, in progress, …).
+    pub call_statuses: &'static [(&'static str, Option<CallEnd>)],
+}
+
+impl Words {
+    /// How the call ended by the status webhook's `status`; `None` while it has not (a status
+    /// that is no end, a word the platform does not document, or none at all).
+    pub fn call_end(&self, status: Option<&str>) -> Option<CallEnd> {
+        let status = status?;
+        self.call_statuses.iter().find(|(word, _)| *word == status).and_then(|(_, end)| *end)
+    }
+}
