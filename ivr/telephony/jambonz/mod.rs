@@ -100,11 +100,13 @@ async fn gathered(State(app): State<AppState>, hook: Hook) -> Response {
     advance(&app, &hook, hook.keys())
 }
 
-/// A transfer ended. jambonz reports no talk time for the dialled leg, so an answered
-/// operator's seconds to answer are not measured on this dialect.
+/// A transfer ended: how, by its `dial_call_status` ([`WORDS`]). jambonz reports no talk
+/// time for the dialled leg, so an answered operator's seconds to answer are not measured
+/// on this dialect.
 #[instrument(name = "dial_ended", skip_all, fields(call, dialect = "jambonz"))]
 async fn dial_ended(State(app): State<AppState>, hook: Hook) -> Response {
-    advance(&app, &hook, Input::dial_ended(hook.body.dial_call_status.text().unwrap_or(""), None))
+    let outcome = WORDS.dial_outcome(hook.body.dial_call_status.text());
+    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: None })
 }
 
 /// The operator's `confirmHook`: what the caller heard, never who they are.

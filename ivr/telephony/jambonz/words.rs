@@ -1,11 +1,19 @@
-//! jambonz's words for how a call ended: the call status webhook's `call_status`.
-//! Translated here, at this dialect's edge, into the call core's types; no other module
-//! reads them.
+//! jambonz's words for how a dial and a call ended: the dial's `actionHook`
+//! `dial_call_status` and the call status webhook's `call_status`. Translated here, at this
+//! dialect's edge, into the call core's types; no other module reads them.
 
-use crate::call::{CallEnd, Words};
+use crate::call::{CallEnd, DialOutcome, Words};
 
-/// Every `call_status` jambonz documents.
+/// Every `dial_call_status` and `call_status` jambonz documents. A dial it reports as
+/// `queued` connected nobody: a failed one.
 pub const WORDS: Words = Words {
+    dial_statuses: &[
+        ("completed", DialOutcome::Completed),
+        ("busy", DialOutcome::Busy),
+        ("no-answer", DialOutcome::NoAnswer),
+        ("failed", DialOutcome::Failed),
+        ("queued", DialOutcome::Failed),
+    ],
     call_statuses: &[
         ("trying", None),
         ("ringing", None),
@@ -22,6 +30,27 @@ pub const WORDS: Words = Words {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_dial_call_status_jambonz_documents_is_an_outcome() {
+        let outcomes = [
+            ("completed", DialOutcome::Completed),
+            ("busy", DialOutcome::Busy),
+            ("no-answer", DialOutcome::NoAnswer),
+            ("failed", DialOutcome::Failed),
+            ("queued", DialOutcome::Failed),
+        ];
+        for (status, outcome) in outcomes {
+            assert_eq!(WORDS.dial_outcome(Some(status)), outcome, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_dial_call_status_jambonz_does_not_document_is_a_failed_dial() {
+        for odd in [None, Some(""), Some("canceled"), Some("COMPLETED"), Some("something-new")] {
+            assert_eq!(WORDS.dial_outcome(odd), DialOutcome::Failed, "{odd:?}");
+        }
+    }
 
     #[test]
     fn every_call_status_jambonz_documents_is_an_end_or_not() {

@@ -108,10 +108,13 @@ async fn no_input(State(app): State<AppState>, hook: Webhook) -> Response {
     advance(&app, &hook, Input::NoInput)
 }
 
+/// A transfer ended: how, by its `DialCallStatus` ([`WORDS`]), and how long an answered
+/// one talked (`DialCallDuration`).
 #[instrument(name = "dial_ended", skip_all, fields(call))]
 async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
     let talked = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
-    advance(&app, &hook, Input::dial_ended(hook.param("DialCallStatus").unwrap_or(""), talked))
+    let outcome = WORDS.dial_outcome(hook.param("DialCallStatus"));
+    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: talked })
 }
 
 /// Played to the operator who answers: what the caller heard, never who they are.

@@ -1,11 +1,20 @@
-//! Twilio's words, which the other TwiML platforms speak too, for how a call ended: the
-//! status callback's `CallStatus`. Translated here, at this dialect's edge, into the call
-//! core's types; no other module reads them.
+//! Twilio's words, which the other TwiML platforms speak too, for how a dial and a call
+//! ended: the dial action's `DialCallStatus` and the status callback's `CallStatus`.
+//! Translated here, at this dialect's edge, into the call core's types; no other module
+//! reads them.
 
-use crate::call::{CallEnd, Words};
+use crate::call::{CallEnd, DialOutcome, Words};
 
-/// Every `CallStatus` Twilio documents.
+/// Every `DialCallStatus` and `CallStatus` Twilio documents.
 pub const WORDS: Words = Words {
+    dial_statuses: &[
+        ("completed", DialOutcome::Completed),
+        ("answered", DialOutcome::Completed),
+        ("busy", DialOutcome::Busy),
+        ("no-answer", DialOutcome::NoAnswer),
+        ("failed", DialOutcome::Failed),
+        ("canceled", DialOutcome::Failed),
+    ],
     call_statuses: &[
         ("queued", None),
         ("initiated", None),
@@ -22,6 +31,28 @@ pub const WORDS: Words = Words {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_dial_call_status_twilio_documents_is_an_outcome() {
+        let outcomes = [
+            ("completed", DialOutcome::Completed),
+            ("answered", DialOutcome::Completed),
+            ("busy", DialOutcome::Busy),
+            ("no-answer", DialOutcome::NoAnswer),
+            ("failed", DialOutcome::Failed),
+            ("canceled", DialOutcome::Failed),
+        ];
+        for (status, outcome) in outcomes {
+            assert_eq!(WORDS.dial_outcome(Some(status)), outcome, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_dial_call_status_twilio_does_not_document_is_a_failed_dial() {
+        for odd in [None, Some(""), Some("Completed"), Some("in-progress"), Some("something-new")] {
+            assert_eq!(WORDS.dial_outcome(odd), DialOutcome::Failed, "{odd:?}");
+        }
+    }
 
     #[test]
     fn every_call_status_twilio_documents_is_an_end_or_not() {
