@@ -156,5 +156,5 @@ fn settle<'f>(flow: &'f Flow, first: Step<'f>, roster: &Roster, mut events: Vec<
 }
 
 fn rung(route: Route, operators: usize) -> CallEvent {
-    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route: route.as_str().to_owned() }
+    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route }
 }

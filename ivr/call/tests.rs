@@ -34,8 +34,8 @@ fn node<'f>(flow: &'f Flow, turn: &Turn<'_>) -> &'f str {
     &flow.node(turn.step.next.node).name
 }
 
-fn rung(operators: u8, route: &str) -> CallEvent {
-    CallEvent::Rung { operators, route: route.to_owned() }
+fn rung(operators: u8, route: Route) -> CallEvent {
+    CallEvent::Rung { operators, route }
 }
 
 #[test]
@@ -59,7 +59,7 @@ fn an_operator_transfer_rings_the_callers_language_with_the_whisper_in_it() {
             Callee { target: target("+77170000003"), whisper: Language::Ru }
         ]
     );
-    assert_eq!(turn.events, [rung(2, "language")]);
+    assert_eq!(turn.events, [rung(2, Route::Language)]);
     assert!(turn.passed.is_empty());
 }
 
@@ -69,7 +69,7 @@ fn an_operator_of_another_language_hears_the_whisper_in_their_own() {
     let roster = Roster { operators: vec![operator(1, "+77170000001", Languages::Kk, true)], switchboard: None };
     let turn = answer(&flow, on_main(&flow, Language::Ru), key("0"), &roster);
     assert_eq!(turn.callees, [Callee { target: target("+77170000001"), whisper: Language::Kk }]);
-    assert_eq!(turn.events, [rung(1, "any_language")]);
+    assert_eq!(turn.events, [rung(1, Route::AnyLanguage)]);
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn nobody_available_rings_the_switchboard() {
     };
     let turn = answer(&flow, on_main(&flow, Language::Kk), key("0"), &roster);
     assert_eq!(turn.callees, [Callee { target: target("+77170000111"), whisper: Language::Kk }]);
-    assert_eq!(turn.events, [rung(1, "switchboard")]);
+    assert_eq!(turn.events, [rung(1, Route::Switchboard)]);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn nobody_to_ring_is_a_transfer_nobody_answered_never_an_empty_dial() {
     assert!(turn.callees.is_empty());
     let [(transfer, transfer_events)] = &turn.passed[..] else { panic!("one step passed: {:?}", turn.passed) };
     assert_eq!(flow.node(transfer.next.node).name, "operator", "the transfer is recorded as its own step");
-    assert_eq!(transfer_events, &[rung(0, "nobody")]);
+    assert_eq!(transfer_events, &[rung(0, Route::Nobody)]);
     assert!(transfer.next.seq < turn.step.next.seq, "each step has its own sequence number");
     assert!(
         turn.step.events.contains(&Event::DialEnded { emergency: false, outcome: DialOutcome::Failed }),

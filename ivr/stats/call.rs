@@ -192,7 +192,7 @@ impl CallRow {
                 timings.ringing_since = elapsed;
             }
             CallEvent::Rung { operators, route } => {
-                append(&mut self.operators_rung, ' ', &format!("{route}:{operators}"))
+                append(&mut self.operators_rung, ' ', &format!("{}:{operators}", route.as_str()))
             }
             CallEvent::Dialled { emergency, outcome } => {
                 self.dialled(*emergency, outcome, timings);
@@ -276,6 +276,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
+    use crate::operators::Route;
 
     fn record(seq: i32, elapsed: i32, events: Vec<CallEvent>) -> Record {
         let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("a day");
@@ -284,7 +285,7 @@ mod tests {
     }
 
     fn operator(round: u8) -> Vec<CallEvent> {
-        vec![CallEvent::Operator { silent: false, round }, CallEvent::Rung { operators: 3, route: "language".into() }]
+        vec![CallEvent::Operator { silent: false, round }, CallEvent::Rung { operators: 3, route: Route::Language }]
     }
 
     fn dialled(outcome: &str) -> CallEvent {

@@ -16,6 +16,7 @@ use super::record::{CallEvent, Record};
 use super::totals::DailyTotals;
 use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Digit, Flow, Input, Instruction, Step, step};
+use crate::operators::Route;
 
 /// Distinct walks of the flow; calls are drawn from them.
 const WALKS: usize = 4000;
@@ -108,8 +109,8 @@ fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
         let mut record = Record::of_step(flow, &current, clock, Some(elapsed));
         record.events.extend(talked.map(|seconds| CallEvent::Talked { seconds }));
         if matches!(current.say, Instruction::OperatorTransfer { .. }) {
-            let route = if rng.random_bool(0.9) { "language" } else { "any_language" };
-            record.events.push(CallEvent::Rung { operators: rng.random_range(1..=4), route: route.to_owned() });
+            let route = if rng.random_bool(0.9) { Route::Language } else { Route::AnyLanguage };
+            record.events.push(CallEvent::Rung { operators: rng.random_range(1..=4), route });
         }
         records.push(record);
         if matches!(current.say, Instruction::Hangup { .. }) {

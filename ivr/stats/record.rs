@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::stored_word;
 use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Event, Flow, Step};
+use crate::operators::Route;
 
 /// The `seq` of the record that says how a call ended (from the provider's status
 /// callback). It is above every step counter (`u16`), so it has its own idempotency key.
@@ -90,13 +91,15 @@ pub enum CallEvent {
         /// `completed`, `busy`, `no-answer` or `failed`.
         outcome: String,
     },
-    /// Who an operator transfer rang: how many parties, chosen by which rule (`language`,
-    /// `any_language`, `switchboard`, `nobody`). Never a name or a number.
+    /// Who an operator transfer rang: how many parties, chosen by which rule (stored as its
+    /// word: `language`, `any_language`, `language_not_chosen`, `switchboard`, `nobody`).
+    /// Never a name or a number.
     Rung {
         /// How many parties were rung.
         operators: u8,
         /// The rule that chose them.
-        route: String,
+        #[serde(with = "stored_word")]
+        route: Route,
     },
     /// An answered operator transfer ended after the caller and the operator talked this
     /// long (the provider's `DialCallDuration`): what tells the ringing time from the talk.

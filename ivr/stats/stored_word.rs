@@ -1,5 +1,5 @@
-//! Values of a closed set that the records keep as words: how a call ended (`Ended`).
-//! Each is written as its type's own word (`as_str`), the one place that word is spelt, so
+//! Values of a closed set that the records keep as words: how a call ended (`Ended`) and
+//! the rule that chose who was rung (`Rung`). Each is written as its type's own word (`as_str`), the one place that word is spelt, so
 //! the records' JSON, the spool and the database hold the text they always held; a word
 //! read back that is none of the set's is an error, like any other record that cannot be
 //! read.
@@ -10,6 +10,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 
 use crate::call_edge::CallEnd;
+use crate::operators::Route;
 
 /// A closed set of values, each stored as its own word.
 pub trait StoredWord: Copy + 'static {
@@ -21,6 +22,13 @@ pub trait StoredWord: Copy + 'static {
 
 impl StoredWord for CallEnd {
     const ALL: &'static [CallEnd] = &CallEnd::ALL;
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl StoredWord for Route {
+    const ALL: &'static [Route] = &Route::ALL;
     fn word(self) -> &'static str {
         self.as_str()
     }
@@ -53,6 +61,17 @@ mod tests {
             assert_eq!(json, format!(r#"{{"e":"ended","status":"{}"}}"#, end.as_str()));
             assert_eq!(serde_json::from_str::<CallEvent>(&json).expect("read"), CallEvent::Ended { status: end });
         }
+    }
+
+    #[test]
+    fn a_route_is_kept_as_its_word_and_read_back() {
+        for route in Route::ALL {
+            let rung = CallEvent::Rung { operators: 2, route };
+            let json = serde_json::to_string(&rung).expect("written");
+            assert_eq!(json, format!(r#"{{"e":"rung","operators":2,"route":"{}"}}"#, route.as_str()));
+            assert_eq!(serde_json::from_str::<CallEvent>(&json).expect("read"), rung);
+        }
+        assert!(serde_json::from_str::<CallEvent>(r#"{"e":"rung","operators":1,"route":"anyone"}"#).is_err());
     }
 
     #[test]
