@@ -34,47 +34,27 @@ mod tests {
 
     #[test]
     fn every_dial_call_status_twilio_documents_is_an_outcome() {
-        let outcomes = [
-            ("completed", DialOutcome::Completed),
-            ("answered", DialOutcome::Completed),
-            ("busy", DialOutcome::Busy),
-            ("no-answer", DialOutcome::NoAnswer),
-            ("failed", DialOutcome::Failed),
-            ("canceled", DialOutcome::Failed),
-        ];
-        for (status, outcome) in outcomes {
-            assert_eq!(WORDS.dial_outcome(Some(status)), outcome, "{status}");
-        }
+        let outcome = |status| WORDS.dial_outcome(Some(status));
+        assert_eq!(["completed", "answered"].map(outcome), [DialOutcome::Completed; 2]);
+        assert_eq!(outcome("busy"), DialOutcome::Busy);
+        assert_eq!(outcome("no-answer"), DialOutcome::NoAnswer);
+        assert_eq!(["failed", "canceled"].map(outcome), [DialOutcome::Failed; 2]);
     }
 
     #[test]
-    fn a_dial_call_status_twilio_does_not_document_is_a_failed_dial() {
-        for odd in [None, Some(""), Some("Completed"), Some("in-progress"), Some("something-new")] {
+    fn every_call_status_twilio_documents_is_an_end_or_not_yet() {
+        let end = |status| WORDS.call_end(Some(status));
+        assert_eq!(["completed", "busy", "no-answer", "failed", "canceled"].map(end), CallEnd::ALL.map(Some));
+        assert_eq!(["queued", "initiated", "ringing", "in-progress"].map(end), [None; 4]);
+    }
+
+    #[test]
+    fn a_word_twilio_does_not_document_is_a_failed_dial_and_no_end() {
+        for odd in [None, Some(""), Some("Completed"), Some("something-new")] {
             assert_eq!(WORDS.dial_outcome(odd), DialOutcome::Failed, "{odd:?}");
-        }
-    }
-
-    #[test]
-    fn every_call_status_twilio_documents_is_an_end_or_not() {
-        let ends = [
-            ("completed", CallEnd::Completed),
-            ("busy", CallEnd::Busy),
-            ("no-answer", CallEnd::NoAnswer),
-            ("failed", CallEnd::Failed),
-            ("canceled", CallEnd::Canceled),
-        ];
-        for (status, end) in ends {
-            assert_eq!(WORDS.call_end(Some(status)), Some(end), "{status}");
-        }
-        for not_yet in ["queued", "initiated", "ringing", "in-progress"] {
-            assert_eq!(WORDS.call_end(Some(not_yet)), None, "{not_yet}");
-        }
-    }
-
-    #[test]
-    fn a_call_status_twilio_does_not_document_is_no_end() {
-        for odd in [None, Some(""), Some("Completed"), Some("answered"), Some("something-new")] {
             assert_eq!(WORDS.call_end(odd), None, "{odd:?}");
         }
+        assert_eq!(WORDS.dial_outcome(Some("in-progress")), DialOutcome::Failed, "a call status, not a dial's");
+        assert_eq!(WORDS.call_end(Some("answered")), None, "a dial status, not a call's");
     }
 }
