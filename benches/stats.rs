@@ -26,6 +26,7 @@ use axum::http::Request;
 use chrono::{TimeDelta, Utc};
 use ivr::admin::views::{PageContext, Section, Ui, dashboard_page};
 use ivr::app;
+use ivr::call::CallEnd;
 use ivr::config::Settings;
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
@@ -90,7 +91,7 @@ fn call_records(flow: &Flow, calls: u64) -> Vec<Record> {
             current = step(flow, current.next, *input);
             records.push(Record::of_step(flow, &current, now, Some(seconds)));
         }
-        records.push(Record::ended(current.next.call, "completed", now, Some(60)));
+        records.push(Record::ended(current.next.call, CallEnd::Completed, now, Some(60)));
     }
     records
 }

@@ -12,33 +12,8 @@ pub use file::Sources;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::call_edge::DialTarget;
 use crate::logging::{self, LogFormat};
-
-/// A number or SIP address the service dials: E.164-style digits (`102`, `+77172000000`)
-/// or a `sip:` URI.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DialTarget {
-    /// Digits, with an optional leading `+`.
-    Number(String),
-    /// A `sip:` URI.
-    Sip(String),
-}
-
-impl DialTarget {
-    /// `text` as a target, or `None` when it is neither 2 to 15 digits nor a usable `sip:` URI.
-    pub fn parse(text: &str) -> Option<DialTarget> {
-        let text = text.trim();
-        if let Some(rest) = text.strip_prefix("sip:") {
-            let ok = !rest.is_empty()
-                && rest.len() < 256
-                && !rest.contains(|c: char| c.is_whitespace() || c == '<' || c == '>');
-            return ok.then(|| DialTarget::Sip(text.to_owned()));
-        }
-        let digits = text.strip_prefix('+').unwrap_or(text);
-        let ok = (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-        ok.then(|| DialTarget::Number(text.to_owned()))
-    }
-}
 
 /// Everything the service reads from its environment and configuration file, checked at
 /// start (see docs/configuration.md).

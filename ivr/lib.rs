@@ -18,6 +18,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod call;
+pub mod call_edge;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -8,7 +8,7 @@ use crate::flow::{CallState, Flow, Language, PromptKey};
 use crate::operators::LiveRoster;
 use crate::stats::Recorder;
 
-use super::{Input, Turn, WhisperFor};
+use super::{CallEnd, Input, Turn, WhisperFor};
 
 /// What a [`Line`] needs of the running service (its state implements it).
 pub trait Service {
@@ -69,12 +69,13 @@ impl<'a> Line<'a> {
         super::whisper(self.flow, whisper)
     }
 
-    /// The platform's call status webhook: a final status records how the call ended and
-    /// how long it lasted (`duration`, the platform's own count of seconds), linked to the
-    /// call by the keyed hash of its platform call id.
-    pub fn status(&self, platform_call_id: Option<&str>, status: Option<&str>, duration: Option<i32>) {
-        if let (Some(call), Some(status)) = (platform_call_id, status) {
-            self.stats.call_ended(call, status, duration);
+    /// The platform's call status webhook said the call ended: records how (`end`) and how
+    /// long it lasted (`duration`, the platform's own count of seconds), linked to the call
+    /// by the keyed hash of its platform call id. A status that is no end never gets here:
+    /// the dialect's [`Words`](super::Words) make it nothing.
+    pub fn status(&self, platform_call_id: Option<&str>, end: CallEnd, duration: Option<i32>) {
+        if let Some(call) = platform_call_id {
+            self.stats.call_ended(call, end, duration);
         }
     }
 

@@ -1,24 +1,36 @@
 //! The call core: everything about a call that is the same whatever platform carries it.
 //!
 //! A dialect (`telephony::twiml`, `telephony::jambonz`, Asterisk next) only checks its
-//! platform's signature, parses a request into an [`Input`] plus the decoded
-//! [`CallState`], and renders the [`Turn`] it gets back. Between the two sits [`answer`]:
-//! the flow's step, who to ring for an operator transfer and with which whisper, the
-//! re-step when nobody can be rung (the caller hears that operators are busy, never an
-//! empty dial), and the statistics events the flow does not know of (who was rung, how
-//! long an answered transfer talked). [`answer`] is pure and tested without HTTP;
-//! [`Line`] binds it to the running service (the roster snapshot, the statistics).
+//! platform's signature, translates a request into an [`Input`] plus the decoded
+//! [`CallState`], and renders the [`Turn`] it gets back. What crosses that edge is in the
+//! core's words, never a platform's: a key or silence, how a transfer's dial ended
+//! ([`DialOutcome`], in [`Input::DialEnded`]), how the call ended ([`CallEnd`], for
+//! [`Line::status`]) and whom to ring ([`Callee`]s, each with a [`DialTarget`]). Each dialect
+//! keeps its platform's status words in one table, its [`Words`], and the core decides what a
+//! word no table knows means. `DialOutcome` is the flow's own (its step takes it); `CallEnd`
+//! and `DialTarget` are defined in `crate::call_edge`, so that the floors below the core
+//! (settings, roster, statistics) can hold them; dialects name all three from here.
+//!
+//! Between the dialects and the flow sits [`answer`]: the flow's step, who to ring for an
+//! operator transfer and with which whisper, the re-step when nobody can be rung (the caller
+//! hears that operators are busy, never an empty dial), and the statistics events the flow
+//! does not know of (who was rung, how long an answered transfer talked). [`answer`] is pure
+//! and tested without HTTP; [`Line`] binds it to the running service (the roster snapshot,
+//! the statistics).
 
 mod line;
 #[cfg(test)]
 mod tests;
+mod words;
 
-use crate::config::DialTarget;
-use crate::flow::{CallId, CallState, DialOutcome, Digit, Event, Flow, Instruction, Language, PromptKey, Step, step};
+use crate::flow::{CallId, CallState, Digit, Event, Flow, Instruction, Language, PromptKey, Step, step};
 use crate::operators::{Roster, Route, whisper_prompts};
 use crate::stats::CallEvent;
 
+pub use crate::call_edge::{CallEnd, DialTarget};
+pub use crate::flow::DialOutcome;
 pub use line::{Line, Service};
+pub use words::Words;
 
 /// What a platform reported about a call, in no platform's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +43,8 @@ pub enum Input {
     NoInput,
     /// A transfer ended; an answered one talked `talked_seconds`, when the platform says.
     DialEnded {
-        /// How the transfer ended: answered, no answer, busy or failed.
+        /// How the transfer ended (answered, no answer, busy or failed), translated from the
+        /// platform's words by its dialect's [`Words`].
         outcome: DialOutcome,
         /// Seconds the caller and the operator talked, when the platform says.
         talked_seconds: Option<u32>,
@@ -46,19 +59,6 @@ impl Input {
             None | Some("") => Input::NoInput,
             Some(digits) => Digit::parse(digits).map_or(Input::UnknownKey, Input::Key),
         }
-    }
-
-    /// A transfer ended with `status`, in the call-status words Twilio and jambonz share
-    /// (`completed`, `busy`, `no-answer`, `failed`, …). Anything unknown is a failure, so the
-    /// caller is offered another way, never left on a transfer that did not happen.
-    pub fn dial_ended(status: &str, talked_seconds: Option<u32>) -> Input {
-        let outcome = match status {
-            "completed" | "answered" => DialOutcome::Completed,
-            "busy" => DialOutcome::Busy,
-            "no-answer" => DialOutcome::NoAnswer,
-            _ => DialOutcome::Failed,
-        };
-        Input::DialEnded { outcome, talked_seconds }
     }
 }
 
@@ -156,5 +156,5 @@ fn settle<'f>(flow: &'f Flow, first: Step<'f>, roster: &Roster, mut events: Vec<
 }
 
 fn rung(route: Route, operators: usize) -> CallEvent {
-    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route: route.as_str().to_owned() }
+    CallEvent::Rung { operators: u8::try_from(operators).unwrap_or(u8::MAX), route }
 }

@@ -21,6 +21,10 @@ fn key(k: &str) -> Input {
     Input::keys(Some(k))
 }
 
+fn dial_ended(outcome: DialOutcome, talked_seconds: Option<u32>) -> Input {
+    Input::DialEnded { outcome, talked_seconds }
+}
+
 /// A caller on the main menu in `language`.
 fn on_main(flow: &Flow, language: Language) -> CallState {
     flow.recover(CallId(0xab), Some(language))
@@ -30,8 +34,8 @@ fn node<'f>(flow: &'f Flow, turn: &Turn<'_>) -> &'f str {
     &flow.node(turn.step.next.node).name
 }
 
-fn rung(operators: u8, route: &str) -> CallEvent {
-    CallEvent::Rung { operators, route: route.to_owned() }
+fn rung(operators: u8, route: Route) -> CallEvent {
+    CallEvent::Rung { operators, route }
 }
 
 #[test]
@@ -55,7 +59,7 @@ fn an_operator_transfer_rings_the_callers_language_with_the_whisper_in_it() {
             Callee { target: target("+77170000003"), whisper: Language::Ru }
         ]
     );
-    assert_eq!(turn.events, [rung(2, "language")]);
+    assert_eq!(turn.events, [rung(2, Route::Language)]);
     assert!(turn.passed.is_empty());
 }
 
@@ -65,7 +69,7 @@ fn an_operator_of_another_language_hears_the_whisper_in_their_own() {
     let roster = Roster { operators: vec![operator(1, "+77170000001", Languages::Kk, true)], switchboard: None };
     let turn = answer(&flow, on_main(&flow, Language::Ru), key("0"), &roster);
     assert_eq!(turn.callees, [Callee { target: target("+77170000001"), whisper: Language::Kk }]);
-    assert_eq!(turn.events, [rung(1, "any_language")]);
+    assert_eq!(turn.events, [rung(1, Route::AnyLanguage)]);
 }
 
 #[test]
@@ -77,7 +81,7 @@ fn nobody_available_rings_the_switchboard() {
     };
     let turn = answer(&flow, on_main(&flow, Language::Kk), key("0"), &roster);
     assert_eq!(turn.callees, [Callee { target: target("+77170000111"), whisper: Language::Kk }]);
-    assert_eq!(turn.events, [rung(1, "switchboard")]);
+    assert_eq!(turn.events, [rung(1, Route::Switchboard)]);
 }
 
 #[test]
@@ -89,7 +93,7 @@ fn nobody_to_ring_is_a_transfer_nobody_answered_never_an_empty_dial() {
     assert!(turn.callees.is_empty());
     let [(transfer, transfer_events)] = &turn.passed[..] else { panic!("one step passed: {:?}", turn.passed) };
     assert_eq!(flow.node(transfer.next.node).name, "operator", "the transfer is recorded as its own step");
-    assert_eq!(transfer_events, &[rung(0, "nobody")]);
+    assert_eq!(transfer_events, &[rung(0, Route::Nobody)]);
     assert!(transfer.next.seq < turn.step.next.seq, "each step has its own sequence number");
     assert!(
         turn.step.events.contains(&Event::DialEnded { emergency: false, outcome: DialOutcome::Failed }),
@@ -115,32 +119,38 @@ fn an_answered_operator_transfer_records_how_long_it_talked_and_the_police_line_
     let flow = flow();
     let roster = Roster { operators: Vec::new(), switchboard: Some(target("+77170000111")) };
     let ringing = answer(&flow, on_main(&flow, Language::Kk), key("0"), &roster).step.next;
-    let answered = Input::dial_ended("completed", Some(140));
+    let answered = dial_ended(DialOutcome::Completed, Some(140));
     assert_eq!(answer(&flow, ringing, answered, &roster).events, [CallEvent::Talked { seconds: 140 }]);
-    assert!(answer(&flow, ringing, Input::dial_ended("completed", None), &roster).events.is_empty());
-    assert!(answer(&flow, ringing, Input::dial_ended("busy", Some(0)), &roster).events.is_empty());
+    assert!(answer(&flow, ringing, dial_ended(DialOutcome::Completed, None), &roster).events.is_empty());
+    assert!(answer(&flow, ringing, dial_ended(DialOutcome::Busy, Some(0)), &roster).events.is_empty());
     let police = answer(&flow, on_main(&flow, Language::Kk), key("9"), &roster).step.next;
     assert!(answer(&flow, police, answered, &roster).events.is_empty());
 }
 
 #[test]
-fn platform_words_become_inputs() {
+fn the_keys_a_gather_collected_become_an_input() {
     assert_eq!(Input::keys(None), Input::NoInput);
     assert_eq!(Input::keys(Some("")), Input::NoInput);
     assert_eq!(Input::keys(Some("7")), Input::Key(Digit::parse("7").expect("a key")));
     for odd in ["12", "x", "\u{0661}", " "] {
         assert_eq!(Input::keys(Some(odd)), Input::UnknownKey, "{odd:?}");
     }
-    let outcome = |status| match Input::dial_ended(status, None) {
-        Input::DialEnded { outcome, .. } => outcome,
-        other => panic!("{other:?}"),
+}
+
+#[test]
+fn a_dialects_words_are_its_table_and_the_cores_rule_for_any_other() {
+    let words = Words {
+        dial_statuses: &[("ANSWER", DialOutcome::Completed), ("NOANSWER", DialOutcome::NoAnswer)],
+        call_statuses: &[("RINGING", None), ("HUNGUP", Some(CallEnd::Completed))],
     };
-    assert_eq!(outcome("completed"), DialOutcome::Completed);
-    assert_eq!(outcome("answered"), DialOutcome::Completed);
-    assert_eq!(outcome("busy"), DialOutcome::Busy);
-    assert_eq!(outcome("no-answer"), DialOutcome::NoAnswer);
-    for failed in ["failed", "canceled", "", "something-new"] {
-        assert_eq!(outcome(failed), DialOutcome::Failed, "{failed:?}");
+    assert_eq!(words.dial_outcome(Some("ANSWER")), DialOutcome::Completed);
+    assert_eq!(words.dial_outcome(Some("NOANSWER")), DialOutcome::NoAnswer);
+    for unknown in [None, Some(""), Some("answer"), Some("CONGESTION")] {
+        assert_eq!(words.dial_outcome(unknown), DialOutcome::Failed, "{unknown:?}: a dial that did not happen");
+    }
+    assert_eq!(words.call_end(Some("HUNGUP")), Some(CallEnd::Completed));
+    for no_end in [None, Some(""), Some("RINGING"), Some("hungup"), Some("UP")] {
+        assert_eq!(words.call_end(no_end), None, "{no_end:?}: not an end");
     }
 }
 

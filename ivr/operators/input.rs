@@ -3,7 +3,7 @@
 //! The CLI, the roster page and the API build these from text, so all three refuse the same
 //! input with the same sentence, and a refused change writes nothing.
 
-use crate::config::DialTarget;
+use crate::call_edge::DialTarget;
 
 use super::Languages;
 

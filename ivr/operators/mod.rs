@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use crate::config::DialTarget;
+use crate::call_edge::DialTarget;
 use crate::flow::Language;
 
 pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, RosterError, parse_id};

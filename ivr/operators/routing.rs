@@ -5,7 +5,7 @@
 //!
 //! A caller who chose no language is never taken for a Kazakh speaker: nobody said so.
 
-use crate::config::DialTarget;
+use crate::call_edge::DialTarget;
 use crate::flow::Language;
 
 use super::Roster;
@@ -38,6 +38,10 @@ pub enum Route {
 }
 
 impl Route {
+    /// Every route.
+    pub const ALL: [Route; 5] =
+        [Route::Language, Route::AnyLanguage, Route::LanguageNotChosen, Route::Switchboard, Route::Nobody];
+
     /// The route's name in the statistics, and in metrics for the routes
     /// `instruments::route_label` knows (not `language_not_chosen`: `other` there).
     pub fn as_str(self) -> &'static str {

@@ -15,7 +15,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
 
 use crate::app::router;
-use crate::config::DialTarget;
+use crate::call::DialTarget;
 use crate::db::Db;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
 use crate::softphone::{self, Caller, Dialect, Event, Reply};

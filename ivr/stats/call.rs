@@ -80,7 +80,8 @@ pub struct CallRow {
     pub ivr_seconds: Option<i32>,
     /// Seconds from the start to the first transfer.
     pub seconds_to_transfer: Option<i32>,
-    /// The provider's final `CallStatus`, when its status callback reached this service.
+    /// How the call ended (a `CallEnd`'s word: `completed`, `busy`, …), when the platform's
+    /// status webhook reached this service.
     pub ended: Option<String>,
     /// Whether the number called in the 24 hours before (only that is kept).
     pub repeat_caller: bool,
@@ -191,7 +192,7 @@ impl CallRow {
                 timings.ringing_since = elapsed;
             }
             CallEvent::Rung { operators, route } => {
-                append(&mut self.operators_rung, ' ', &format!("{route}:{operators}"))
+                append(&mut self.operators_rung, ' ', &format!("{}:{operators}", route.as_str()))
             }
             CallEvent::Dialled { emergency, outcome } => {
                 self.dialled(*emergency, outcome, timings);
@@ -199,7 +200,7 @@ impl CallRow {
             }
             CallEvent::Talked { seconds } => self.answered(*seconds, timings),
             CallEvent::Ended { status } => {
-                self.ended = Some(status.clone());
+                self.ended = Some(status.as_str().to_owned());
                 timings.end = elapsed;
             }
             CallEvent::RepeatCaller => self.repeat_caller = true,
@@ -275,6 +276,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
+    use crate::operators::Route;
 
     fn record(seq: i32, elapsed: i32, events: Vec<CallEvent>) -> Record {
         let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("a day");
@@ -283,7 +285,7 @@ mod tests {
     }
 
     fn operator(round: u8) -> Vec<CallEvent> {
-        vec![CallEvent::Operator { silent: false, round }, CallEvent::Rung { operators: 3, route: "language".into() }]
+        vec![CallEvent::Operator { silent: false, round }, CallEvent::Rung { operators: 3, route: Route::Language }]
     }
 
     fn dialled(outcome: &str) -> CallEvent {

@@ -12,9 +12,11 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
 use super::call::CallRow;
-use super::record::{CallEvent, FINAL_STATUSES, Record};
+use super::record::{CallEvent, Record};
 use super::totals::DailyTotals;
+use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Digit, Flow, Input, Instruction, Step, step};
+use crate::operators::Route;
 
 /// Distinct walks of the flow; calls are drawn from them.
 const WALKS: usize = 4000;
@@ -107,8 +109,8 @@ fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
         let mut record = Record::of_step(flow, &current, clock, Some(elapsed));
         record.events.extend(talked.map(|seconds| CallEvent::Talked { seconds }));
         if matches!(current.say, Instruction::OperatorTransfer { .. }) {
-            let route = if rng.random_bool(0.9) { "language" } else { "any_language" };
-            record.events.push(CallEvent::Rung { operators: rng.random_range(1..=4), route: route.to_owned() });
+            let route = if rng.random_bool(0.9) { Route::Language } else { Route::AnyLanguage };
+            record.events.push(CallEvent::Rung { operators: rng.random_range(1..=4), route });
         }
         records.push(record);
         if matches!(current.say, Instruction::Hangup { .. }) {
@@ -116,8 +118,8 @@ fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
         }
     }
     if rng.random_bool(0.95) {
-        let status = if rng.random_bool(0.97) { "completed" } else { FINAL_STATUSES[4] };
-        records.push(Record::ended(CallId(0), status, clock, Some(elapsed + rng.random_range(0..20))));
+        let end = if rng.random_bool(0.97) { CallEnd::Completed } else { CallEnd::Canceled };
+        records.push(Record::ended(CallId(0), end, clock, Some(elapsed + rng.random_range(0..20))));
     }
     CallRow::fold(0, &records.iter().collect::<Vec<_>>())
 }

@@ -27,6 +27,7 @@ mod repeat;
 pub mod retention;
 mod spool;
 pub mod store;
+mod stored_word;
 mod summary;
 mod totals;
 pub mod writer;

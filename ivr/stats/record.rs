@@ -8,7 +8,10 @@
 use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::stored_word;
+use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Event, Flow, Step};
+use crate::operators::Route;
 
 /// The `seq` of the record that says how a call ended (from the provider's status
 /// callback). It is above every step counter (`u16`), so it has its own idempotency key.
@@ -88,13 +91,15 @@ pub enum CallEvent {
         /// `completed`, `busy`, `no-answer` or `failed`.
         outcome: String,
     },
-    /// Who an operator transfer rang: how many parties, chosen by which rule (`language`,
-    /// `any_language`, `switchboard`, `nobody`). Never a name or a number.
+    /// Who an operator transfer rang: how many parties, chosen by which rule (stored as its
+    /// word: `language`, `any_language`, `language_not_chosen`, `switchboard`, `nobody`).
+    /// Never a name or a number.
     Rung {
         /// How many parties were rung.
         operators: u8,
         /// The rule that chose them.
-        route: String,
+        #[serde(with = "stored_word")]
+        route: Route,
     },
     /// An answered operator transfer ended after the caller and the operator talked this
     /// long (the provider's `DialCallDuration`): what tells the ringing time from the talk.
@@ -104,17 +109,15 @@ pub enum CallEvent {
     },
     /// The flow ended the call.
     Hangup,
-    /// How the call ended, as the provider's final `CallStatus` says.
+    /// How the call ended, as the platform's status webhook says.
     Ended {
-        /// One of [`FINAL_STATUSES`].
-        status: String,
+        /// How it ended, stored as its word (`completed`, `busy`, `no-answer`, …).
+        #[serde(with = "stored_word")]
+        status: CallEnd,
     },
     /// The same number called within the previous 24 hours (see `repeat.rs`).
     RepeatCaller,
 }
-
-/// The provider's final call statuses; anything else is not stored.
-pub const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
 
 impl Record {
     /// The record of one flow step, at `now`.
@@ -131,15 +134,15 @@ impl Record {
         }
     }
 
-    /// The record that a call ended with the provider's `status`.
-    pub fn ended(call: CallId, status: &str, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
+    /// The record that a call ended, as its platform said: `end`.
+    pub fn ended(call: CallId, end: CallEnd, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
         Record {
             call: call_key(call),
             seq: END_SEQ,
             day: now.date_naive(),
             started_at: None,
             elapsed,
-            events: vec![CallEvent::Ended { status: status.to_owned() }],
+            events: vec![CallEvent::Ended { status: end }],
         }
     }
 }

@@ -13,10 +13,11 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::keys::{self, DailyKeys};
-use super::record::{CallEvent, FINAL_STATUSES, Record};
+use super::record::{CallEvent, Record};
 use super::repeat::RepeatCallers;
 use super::spool::{Spool, SpoolUsage};
 use super::writer::WriterStatus;
+use crate::call_edge::CallEnd;
 use crate::db::Db;
 use crate::flow::{CallId, Flow, Step};
 
@@ -158,19 +159,19 @@ impl Recorder {
         self.shared.send(record);
     }
 
-    /// The provider's status callback: records how the call ended, if it is final. The
-    /// call is found by the keyed hash of the provider's call id under the key of the day
-    /// it started, `duration` seconds ago (the provider's own count: Twilio `CallDuration`,
+    /// The provider's status callback said the call ended: records how (`end`). The call
+    /// is found by the keyed hash of the provider's call id under the key of the day it
+    /// started, `duration` seconds ago (the provider's own count: Twilio `CallDuration`,
     /// jambonz `duration`), which is also what the row keeps as the call's length.
-    pub fn call_ended(&self, provider_id: &str, status: &str, duration: Option<i32>) {
-        if !FINAL_STATUSES.contains(&status) || provider_id.is_empty() {
+    pub fn call_ended(&self, provider_id: &str, end: CallEnd, duration: Option<i32>) {
+        if provider_id.is_empty() {
             return;
         }
         let now = Utc::now();
         let duration = duration.filter(|d| (0..=LONGEST_CALL_SECONDS as i32).contains(d));
         let started = now - TimeDelta::seconds(i64::from(duration.unwrap_or(0)));
         let call = self.shared.keys.call_id(provider_id, started.date_naive());
-        self.shared.send(Record::ended(call, status, now, duration));
+        self.shared.send(Record::ended(call, end, now, duration));
     }
 
     /// Waits until everything recorded so far is committed or spooled (the repeat-caller

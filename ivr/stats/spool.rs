@@ -255,10 +255,11 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
+    use crate::call_edge::CallEnd;
     use crate::flow::CallId;
 
     fn records(count: usize) -> Vec<Record> {
-        (0..count).map(|_| Record::ended(CallId::random(), "completed", Utc::now(), Some(30))).collect()
+        (0..count).map(|_| Record::ended(CallId::random(), CallEnd::Completed, Utc::now(), Some(30))).collect()
     }
 
     /// A slow write's copy comes after every file already waiting, never over one, is read

@@ -16,7 +16,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::config::{DialTarget, Settings, base_url};
+use crate::call::DialTarget;
+use crate::config::{Settings, base_url};
 use crate::telephony::jambonz::verbs;
 use crate::telephony::twiml;
 

@@ -1,5 +1,7 @@
-//! Platform dialects: how a telephony platform's webhooks become call-core [`Input`]s and
-//! how the call core's [`Turn`]s become the platform's documents. One folder per dialect:
+//! Platform dialects: how a telephony platform's webhooks become the call core's types and
+//! how the call core's [`Turn`]s become the platform's documents. Each dialect translates
+//! its platform's words at its own edge (keys into an [`Input`], how a dial or a call ended
+//! by its `words.rs` table), so none of them reaches the core. One folder per dialect:
 //! TwiML (Twilio, SignalWire, Telnyx: `twiml/`) and jambonz (`jambonz/`), served by one
 //! process at once, so a hotline can move from one platform to the other; Asterisk is the
 //! next leaf. Beside them, what they share: the state token every dialect carries in its

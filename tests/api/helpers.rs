@@ -399,6 +399,11 @@ impl Call<'_> {
 
     /// The call ends: the platform's status callback with a final call status.
     pub async fn hang_up(&mut self, status: &str) -> &mut Self {
+        self.status_callback(status).await
+    }
+
+    /// The platform's status callback with `status`, final or not (`ringing`, `in-progress`).
+    pub async fn status_callback(&mut self, status: &str) -> &mut Self {
         let hook =
             self.app.webhook(&self.app.dialect.status_url(&self.app.public_url), &self.caller, Event::Status(status));
         let posted = self.app.send(&hook).await;

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::input::{NewOperator, OperatorChange, RosterError, target_text};
 use super::{Languages, Operator};
-use crate::config::DialTarget;
+use crate::call_edge::DialTarget;
 use crate::db::{Db, on_db};
 
 /// One roster entry as stored.

@@ -14,6 +14,7 @@
 mod body;
 pub mod signature;
 pub mod verbs;
+mod words;
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
@@ -29,6 +30,7 @@ use crate::state::AppState;
 use super::{read_body, state_token};
 use body::{Field, Fields};
 use verbs::{DIAL_PATH, GATHER_PATH, Jambonz, WHISPER_PATH};
+use words::WORDS;
 
 /// The application's call webhook and call status webhook, as configured in jambonz.
 pub const CALL_PATH: &str = "/jambonz/call";
@@ -98,11 +100,13 @@ async fn gathered(State(app): State<AppState>, hook: Hook) -> Response {
     advance(&app, &hook, hook.keys())
 }
 
-/// A transfer ended. jambonz reports no talk time for the dialled leg, so an answered
-/// operator's seconds to answer are not measured on this dialect.
+/// A transfer ended: how, by its `dial_call_status` ([`WORDS`]). jambonz reports no talk
+/// time for the dialled leg, so an answered operator's seconds to answer are not measured
+/// on this dialect.
 #[instrument(name = "dial_ended", skip_all, fields(call, dialect = "jambonz"))]
 async fn dial_ended(State(app): State<AppState>, hook: Hook) -> Response {
-    advance(&app, &hook, Input::dial_ended(hook.body.dial_call_status.text().unwrap_or(""), None))
+    let outcome = WORDS.dial_outcome(hook.body.dial_call_status.text());
+    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: None })
 }
 
 /// The operator's `confirmHook`: what the caller heard, never who they are.
@@ -112,11 +116,14 @@ async fn whisper(State(app): State<AppState>, hook: Hook) -> Response {
     json(jambonz(&app).whisper(language, &keys))
 }
 
-/// The call status webhook: nothing for the caller to hear.
+/// The call status webhook: nothing for the caller to hear. A status that is an end
+/// ([`WORDS`]) is recorded; any other (trying, ringing, in progress) is only answered.
 #[instrument(name = "call_status", skip_all, fields(dialect = "jambonz"))]
 async fn call_status(State(app): State<AppState>, hook: Hook) -> Response {
     let body = &hook.body;
-    Line::new(&app).status(body.call_sid.text(), body.call_status.text(), body.duration.seconds());
+    if let Some(end) = WORDS.call_end(body.call_status.text()) {
+        Line::new(&app).status(body.call_sid.text(), end, body.duration.seconds());
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -12,8 +12,7 @@
 
 use serde::Serialize;
 
-use crate::call::{Callee, Turn, WhisperFor};
-use crate::config::DialTarget;
+use crate::call::{Callee, DialTarget, Turn, WhisperFor};
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey};
 use crate::telephony::fallback::FallbackCall;
 use crate::telephony::state_token;

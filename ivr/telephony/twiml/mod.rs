@@ -9,6 +9,7 @@
 
 pub mod signature;
 mod verbs;
+mod words;
 
 pub use verbs::{Twiml, fallback};
 
@@ -25,6 +26,7 @@ use crate::state::AppState;
 
 use super::{read_body, state_token};
 use verbs::{DIAL_PATH, GATHER_PATH, NO_INPUT_PATH, WHISPER_PATH};
+use words::WORDS;
 
 /// The TwiML webhooks: the incoming call, keys, silence, dial outcomes, whispers and status.
 pub fn router() -> Router<AppState> {
@@ -106,10 +108,13 @@ async fn no_input(State(app): State<AppState>, hook: Webhook) -> Response {
     advance(&app, &hook, Input::NoInput)
 }
 
+/// A transfer ended: how, by its `DialCallStatus` ([`WORDS`]), and how long an answered
+/// one talked (`DialCallDuration`).
 #[instrument(name = "dial_ended", skip_all, fields(call))]
 async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
     let talked = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
-    advance(&app, &hook, Input::dial_ended(hook.param("DialCallStatus").unwrap_or(""), talked))
+    let outcome = WORDS.dial_outcome(hook.param("DialCallStatus"));
+    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: talked })
 }
 
 /// Played to the operator who answers: what the caller heard, never who they are.
@@ -119,11 +124,14 @@ async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
     xml(twiml(&app).whisper(language, &keys.iter().collect::<Vec<_>>()))
 }
 
-/// The provider's call status callback: nothing for the caller to hear.
+/// The provider's call status callback: nothing for the caller to hear. A status that is
+/// an end ([`WORDS`]) is recorded; any other (ringing, in progress) is only answered.
 #[instrument(name = "call_status", skip_all)]
 async fn call_status(State(app): State<AppState>, hook: Webhook) -> Response {
-    let duration = hook.param("CallDuration").and_then(|d| d.trim().parse::<i32>().ok());
-    Line::new(&app).status(hook.param("CallSid"), hook.param("CallStatus"), duration);
+    if let Some(end) = WORDS.call_end(hook.param("CallStatus")) {
+        let duration = hook.param("CallDuration").and_then(|d| d.trim().parse::<i32>().ok());
+        Line::new(&app).status(hook.param("CallSid"), end, duration);
+    }
     xml(verbs::EMPTY.to_owned())
 }
 

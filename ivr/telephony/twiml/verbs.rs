@@ -7,8 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::call::{Turn, WhisperFor};
-use crate::config::DialTarget;
+use crate::call::{DialTarget, Turn, WhisperFor};
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
 
 use crate::telephony::fallback::FallbackCall;

@@ -5,6 +5,7 @@
 //! [`Postgres`]: ivr::db::Postgres
 
 use chrono::{NaiveDate, TimeDelta};
+use ivr::call::CallEnd;
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
 use ivr::stats::demo::{self, DemoPlan};
@@ -44,8 +45,8 @@ fn key(k: &str) -> Input {
 }
 
 /// The records of a call that starts at 10:00 UTC on `day` and takes `inputs`, ten
-/// seconds apart, then ends with the provider's status `ended`.
-fn walk(flow: &Flow, call: u64, day: NaiveDate, inputs: &[Input], ended: Option<&str>) -> Vec<Record> {
+/// seconds apart, then ends as its platform says: `ended`.
+fn walk(flow: &Flow, call: u64, day: NaiveDate, inputs: &[Input], ended: Option<CallEnd>) -> Vec<Record> {
     let start = day.and_hms_opt(10, 0, 0).expect("a time").and_utc();
     let mut current = flow.begin(CallId(call));
     let mut records = vec![Record::of_step(flow, &current, start, Some(0))];
@@ -55,16 +56,17 @@ fn walk(flow: &Flow, call: u64, day: NaiveDate, inputs: &[Input], ended: Option<
         records.push(Record::of_step(flow, &current, at, Some(10 * i)));
     }
     let elapsed = 10 * (inputs.len() as i32 + 1);
-    records.extend(ended.map(|status| Record::ended(CallId(call), status, start, Some(elapsed))));
+    records.extend(ended.map(|end| Record::ended(CallId(call), end, start, Some(elapsed))));
     records
 }
 
 /// Three calls: Kazakh safety plan; Russian, straight to the police; hung up at once.
 fn three_calls(flow: &Flow, day: NaiveDate) -> Vec<Record> {
-    let mut records = walk(flow, 1, day, &[key("1"), Input::NoInput, Input::NoInput, key("2")], Some("completed"));
+    let mut records =
+        walk(flow, 1, day, &[key("1"), Input::NoInput, Input::NoInput, key("2")], Some(CallEnd::Completed));
     let police = [key("2"), key("9"), Input::Dial(DialOutcome::Completed)];
-    records.extend(walk(flow, 2, day, &police, Some("completed")));
-    records.extend(walk(flow, 3, day, &[], Some("canceled")));
+    records.extend(walk(flow, 2, day, &police, Some(CallEnd::Completed)));
+    records.extend(walk(flow, 3, day, &[], Some(CallEnd::Canceled)));
     records
 }
 
@@ -120,9 +122,9 @@ async fn records_in_any_order_make_the_same_row(backend: Backend) {
 async fn check_order(store: &impl Store) {
     let flow = flow();
     let inputs = [key("1"), key("3"), key("7"), Input::NoInput, Input::Dial(DialOutcome::Busy)];
-    let in_order = walk(&flow, 10, today(), &inputs, Some("completed"));
-    let reversed = walk(&flow, 11, today(), &inputs, Some("completed"));
-    let one_by_one = walk(&flow, 12, today(), &inputs, Some("completed"));
+    let in_order = walk(&flow, 10, today(), &inputs, Some(CallEnd::Completed));
+    let reversed = walk(&flow, 11, today(), &inputs, Some(CallEnd::Completed));
+    let one_by_one = walk(&flow, 12, today(), &inputs, Some(CallEnd::Completed));
     store.write(&in_order).await.unwrap();
     for record in reversed.iter().rev().chain(&one_by_one) {
         store.write(std::slice::from_ref(record)).await.unwrap();
@@ -153,7 +155,7 @@ async fn check_concurrency<S: Store>(store: &S) {
     ];
     let mut records = Vec::new();
     for call in 0..40u64 {
-        records.extend(walk(&flow, 100 + call, today(), scripts[call as usize % 4], Some("completed")));
+        records.extend(walk(&flow, 100 + call, today(), scripts[call as usize % 4], Some(CallEnd::Completed)));
     }
     // Four writers, each taking every fourth record: the steps of one call race each other.
     let shares: Vec<Vec<Record>> = (0..4).map(|w| records.iter().skip(w).step_by(4).cloned().collect()).collect();
@@ -177,7 +179,7 @@ async fn check_retention(store: &impl Store) {
     let flow = flow();
     let old_day = today() - TimeDelta::days(400);
     let recent_day = today() - TimeDelta::days(10);
-    store.write(&walk(&flow, 1, old_day, &[key("1"), key("2")], Some("completed"))).await.unwrap();
+    store.write(&walk(&flow, 1, old_day, &[key("1"), key("2")], Some(CallEnd::Completed))).await.unwrap();
     store.write(&walk(&flow, 2, recent_day, &[key("2"), key("9")], None)).await.unwrap();
     let everything = DateRange::new(old_day, today()).unwrap();
     let before = store.summary(everything).await.unwrap();
@@ -279,7 +281,7 @@ async fn an_upgraded_sqlite_database_keeps_its_rows_and_links_later_records() {
     let flow = flow();
     let police = [key("2"), key("9"), Input::Dial(DialOutcome::Busy), key("0"), Input::Dial(DialOutcome::Completed)];
     let mut records = three_calls(&flow, today());
-    records.extend(walk(&flow, 4, today(), &police, Some("completed")));
+    records.extend(walk(&flow, 4, today(), &police, Some(CallEnd::Completed)));
     // Every call's last records (the police dial's end, how the call ended...) come later.
     let (before, after): (Vec<Record>, Vec<Record>) = records.iter().cloned().partition(|r| r.seq < 3);
     assert!(!before.is_empty() && !after.is_empty());
