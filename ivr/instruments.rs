@@ -25,8 +25,8 @@ pub const CALLS_STARTED: &str = "ivr_calls_started_total";
 pub const EMERGENCY_TRANSFERS: &str = "ivr_emergency_transfers_total";
 /// How transfers to the police ended, by `outcome`.
 pub const EMERGENCY_OUTCOMES: &str = "ivr_emergency_transfer_outcomes_total";
-/// Transfers to operators, by `route`: `language`, `any_language`, `switchboard`, `nobody`,
-/// and `other` for any rule `route_label` does not name (today `language_not_chosen`).
+/// Transfers to operators, by `route`: the rule that chose who was rung (`language`,
+/// `any_language`, `language_not_chosen`, `switchboard`, `nobody`: `operators::Route`).
 pub const OPERATOR_TRANSFERS: &str = "ivr_operator_transfers_total";
 /// How transfers to operators ended, by `outcome`.
 pub const OPERATOR_OUTCOMES: &str = "ivr_operator_transfer_outcomes_total";
@@ -58,9 +58,9 @@ pub const SIGNIN_FAILURES: &str = "ivr_signin_failures_total";
 pub const SIGNIN_THROTTLED: &str = "ivr_signin_throttled_total";
 
 /// Counts what one flow step did: a call started, transfers begun and ended. `rung` names
-/// the rule that chose who was rung for each transfer to operators. Called for every step
-/// the webhooks take.
-pub fn step<'a>(step: &Step<'_>, rung: impl IntoIterator<Item = &'a str>) {
+/// the rule that chose who was rung for each transfer to operators (`Route::as_str`: a
+/// closed set, so the label's values are bounded). Called for every step the webhooks take.
+pub fn step(step: &Step<'_>, rung: impl IntoIterator<Item = &'static str>) {
     for event in &step.events {
         match event {
             Event::CallStarted => counter!(CALLS_STARTED).increment(1),
@@ -75,7 +75,7 @@ pub fn step<'a>(step: &Step<'_>, rung: impl IntoIterator<Item = &'a str>) {
         }
     }
     for route in rung {
-        counter!(OPERATOR_TRANSFERS, "route" => route_label(route)).increment(1);
+        counter!(OPERATOR_TRANSFERS, "route" => route).increment(1);
     }
 }
 
@@ -86,13 +86,6 @@ fn outcome_label(outcome: DialOutcome) -> &'static str {
         DialOutcome::NoAnswer => "no-answer",
         DialOutcome::Failed => "failed",
     }
-}
-
-/// The route names of `operators::Route` this metric knows, as static labels; any other is
-/// `other`. `Route::LanguageNotChosen` came later and is not in the list, so its transfers
-/// are counted as `other` (the statistics' `operator_route` keeps its own name).
-fn route_label(route: &str) -> &'static str {
-    ["language", "any_language", "switchboard", "nobody"].into_iter().find(|r| *r == route).unwrap_or("other")
 }
 
 /// One commit of the statistics writer.

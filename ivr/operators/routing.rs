@@ -42,8 +42,7 @@ impl Route {
     pub const ALL: [Route; 5] =
         [Route::Language, Route::AnyLanguage, Route::LanguageNotChosen, Route::Switchboard, Route::Nobody];
 
-    /// The route's name in the statistics, and in metrics for the routes
-    /// `instruments::route_label` knows (not `language_not_chosen`: `other` there).
+    /// The route's name in the statistics and in the metrics' `route` label.
     pub fn as_str(self) -> &'static str {
         match self {
             Route::Language => "language",

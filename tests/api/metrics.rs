@@ -238,6 +238,9 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
     let mut russian = app.call_from("+77010000003", "CA00000000000000000000000000000a03").await;
     russian.press("2").await.press("9").await.dial_ends("no-answer").await;
     russian.press("0").await.dial_ends("busy").await;
+    // No language chosen: `0` at the language choice rings whoever is free, under its own label.
+    let mut undecided = app.call_from("+77010000004", "CA00000000000000000000000000000a04").await;
+    undecided.press("0").await;
     let not_a_form = app.client.post(format!("{}/twilio/voice", app.address)).body("{}").send().await.expect("sent");
     assert_eq!(not_a_form.status(), 400);
     assert_eq!(fail_to_sign_in(app, 6).await, [401, 401, 401, 401, 401, 429]);
@@ -254,17 +257,18 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
         })
         .await;
     let expected = [
-        ("ivr_calls_started_total", 2.0),
-        ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/voice\",status=\"200\"}", 2.0),
+        ("ivr_calls_started_total", 3.0),
+        ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/voice\",status=\"200\"}", 3.0),
         ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/voice\",status=\"400\"}", 1.0),
-        ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/gather\",status=\"200\"}", 5.0),
+        ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/gather\",status=\"200\"}", 6.0),
         ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/dial\",status=\"200\"}", 3.0),
         ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/status\",status=\"200\"}", 1.0),
-        ("ivr_webhook_duration_seconds_count{dialect=\"twilio\",route=\"/twilio/voice\"}", 3.0),
+        ("ivr_webhook_duration_seconds_count{dialect=\"twilio\",route=\"/twilio/voice\"}", 4.0),
         ("ivr_emergency_transfers_total", 1.0),
         ("ivr_emergency_transfer_outcomes_total{outcome=\"no-answer\"}", 1.0),
         ("ivr_operator_transfers_total{route=\"language\"}", 1.0),
         ("ivr_operator_transfers_total{route=\"any_language\"}", 1.0),
+        ("ivr_operator_transfers_total{route=\"language_not_chosen\"}", 1.0),
         ("ivr_operator_transfer_outcomes_total{outcome=\"completed\"}", 1.0),
         ("ivr_operator_transfer_outcomes_total{outcome=\"busy\"}", 1.0),
         ("ivr_stats_spool_bytes", 0.0),
