@@ -1,6 +1,6 @@
 //! `GET /`: what someone who opens the service's address in a browser needs first, in
 //! Kazakh and Russian: what this service is, where administrators sign in, which webhook
-//! URLs to give a TwiML provider (Twilio), and whether the instance is ready (the same
+//! URLs to give the telephony platform (a TwiML provider, jambonz), and whether the instance is ready (the same
 //! checks as `/readyz`, loudly when nobody can be rung). Nothing about any caller.
 
 use askama::Template;
@@ -10,8 +10,9 @@ use axum::response::{Html, IntoResponse, Response};
 use super::health::{Check, readiness};
 use crate::state::AppState;
 
-/// A webhook URL to give the provider, with what it is for.
+/// A webhook URL to give the platform, with what it is for.
 pub struct Webhook {
+    pub platform: &'static str,
     pub kk: &'static str,
     pub ru: &'static str,
     pub method: &'static str,
@@ -28,20 +29,17 @@ pub struct HomePage {
     pub webhooks: Vec<Webhook>,
 }
 
-/// The webhooks a TwiML provider (Twilio) is configured with; every other URL comes from
-/// the service's answers. jambonz's application URLs (`/jambonz/call`, `/jambonz/status`)
-/// are not listed.
+/// The webhooks each platform is configured with: a TwiML provider's number (incoming call,
+/// status callback) and a jambonz application (calling webhook, call status webhook). Every
+/// other URL comes from the service's answers.
 pub fn webhooks(public_url: &str) -> Vec<Webhook> {
+    let hook =
+        |platform, kk, ru, path: &str| Webhook { platform, kk, ru, method: "POST", url: format!("{public_url}{path}") };
     vec![
-        Webhook {
-            kk: "Кіріс қоңырау",
-            ru: "Входящий звонок",
-            method: "POST",
-            url: format!("{public_url}/twilio/voice"),
-        },
-        Webhook {
-            kk: "Қоңырау күйі", ru: "Статус звонка", method: "POST", url: format!("{public_url}/twilio/status")
-        },
+        hook("TwiML", "Кіріс қоңырау", "Входящий звонок", "/twilio/voice"),
+        hook("TwiML", "Қоңырау күйі", "Статус звонка", "/twilio/status"),
+        hook("jambonz", "Кіріс қоңырау", "Входящий звонок", crate::telephony::jambonz::CALL_PATH),
+        hook("jambonz", "Қоңырау күйі", "Статус звонка", crate::telephony::jambonz::STATUS_PATH),
     ]
 }
 

@@ -103,9 +103,8 @@ async fn the_front_page_says_what_this_is_in_kazakh_and_russian_without_caller_d
     assert_eq!(status, 200);
     assert!(page.contains(r#"lang="kk""#) && page.contains(r#"lang="ru""#), "both languages");
     assert!(page.contains("111 желісінің") && page.contains("линии 111"), "says what the service is");
-    for url in
-        [format!("{PUBLIC_URL}/admin"), format!("{PUBLIC_URL}/twilio/voice"), format!("{PUBLIC_URL}/twilio/status")]
-    {
+    for path in ["/admin", "/twilio/voice", "/twilio/status", "/jambonz/call", "/jambonz/status"] {
+        let url = format!("{PUBLIC_URL}{path}");
         assert!(page.contains(&url), "{url} is on the page");
     }
     assert!(page.contains("Дайын") && page.contains("Готов"), "ready, in both languages");
