@@ -22,9 +22,6 @@ pub enum Error {
     /// A form without this session's CSRF token (403).
     #[error("the form has expired or did not come from this site; reload the page and try again")]
     BadCsrf,
-    /// Sign-ins refused for this many more minutes after too many failures (429).
-    #[error("too many failed sign-ins; try again in {0} minutes")]
-    TooManyAttempts(u32),
     /// No such page or route (404).
     #[error("not found")]
     NotFound,
@@ -58,7 +55,6 @@ impl Error {
             Error::BadRequest(_) | Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::BadSignature | Error::Forbidden | Error::BadCsrf => StatusCode::FORBIDDEN,
-            Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
