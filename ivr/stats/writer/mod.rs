@@ -27,6 +27,8 @@
 //! the daily purge, and dropping records of days it already deleted.
 
 mod batches;
+#[cfg(test)]
+mod fixture;
 mod handoff;
 mod replay;
 mod retry;
@@ -249,5 +251,24 @@ impl Writer {
             tracing::warn!(records = before - records.len(), "dropped records older than the retention period");
         }
         records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::fixture::{Bench, call_on, config};
+
+    /// Records of a day retention has already deleted are dropped; the first day kept is
+    /// kept.
+    #[tokio::test]
+    async fn records_of_days_retention_deleted_are_dropped() {
+        let bench = Bench::new(config());
+        let today = Utc::now().date_naive();
+        let kept = [call_on(today), call_on(today - TimeDelta::days(365))];
+        let expired = call_on(today - TimeDelta::days(366));
+        let records = vec![kept[0].clone(), expired, kept[1].clone()];
+        assert_eq!(bench.writer.unexpired(records), kept);
     }
 }

@@ -181,3 +181,102 @@ impl Writer {
         self.backoff.failed();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::{Instant, advance};
+
+    use super::{Backoff, RETRY_FIRST};
+    use crate::stats::writer::fixture::{Bench, config};
+
+    /// What is left of the back-off.
+    fn wait(backoff: &Backoff) -> Duration {
+        backoff.retry_at().saturating_duration_since(Instant::now())
+    }
+
+    /// 0.5 s after a first failure, twice as long after each next one, never more than
+    /// 10 s; after a success, 0.5 s again.
+    #[tokio::test(start_paused = true)]
+    async fn the_back_off_doubles_from_half_a_second_to_ten_and_a_success_starts_it_again() {
+        let mut backoff = Backoff::new();
+        assert!(backoff.due() && backoff.at_first_step(), "a new one is due at once");
+        let waits: Vec<Duration> = (0..7)
+            .map(|_| {
+                backoff.failed();
+                wait(&backoff)
+            })
+            .collect();
+        let seconds = [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0].map(Duration::from_secs_f64);
+        assert_eq!(waits, seconds);
+        assert!(!backoff.at_first_step());
+        backoff.succeeded();
+        assert!(backoff.at_first_step());
+        backoff.failed();
+        assert_eq!(wait(&backoff), RETRY_FIRST);
+    }
+
+    /// A retry is due exactly when its wait is over.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_is_due_when_its_wait_is_over() {
+        let mut backoff = Backoff::new();
+        backoff.failed();
+        advance(Duration::from_millis(499)).await;
+        assert!(!backoff.due());
+        advance(Duration::from_millis(1)).await;
+        assert!(backoff.due());
+    }
+
+    /// A replay stopped short waits the first step, without counting as a failure, and
+    /// never cuts a longer back-off short.
+    #[tokio::test(start_paused = true)]
+    async fn deferring_waits_the_first_step_and_never_shortens_a_back_off() {
+        let mut backoff = Backoff::new();
+        backoff.defer();
+        assert_eq!(wait(&backoff), RETRY_FIRST);
+        assert!(backoff.at_first_step(), "not a failure");
+        for _ in 0..3 {
+            backoff.failed();
+        }
+        backoff.defer();
+        assert_eq!(wait(&backoff), Duration::from_secs(2));
+    }
+
+    /// A failed write counts the database down (readiness says so) and no write is tried
+    /// until its back-off has passed; a success says it is up again and resets the back-off.
+    #[tokio::test]
+    async fn after_a_failure_no_write_is_tried_until_the_back_off_has_passed() {
+        let mut bench = Bench::connected(config()).await;
+        tokio::time::pause();
+        let writer = &mut bench.writer;
+        assert!(writer.may_write() && writer.status.database_up());
+        writer.down("refused");
+        assert!(!writer.may_write() && !writer.status.database_up());
+        advance(Duration::from_millis(499)).await;
+        assert!(!writer.may_write());
+        advance(Duration::from_millis(1)).await;
+        assert!(writer.may_write(), "tried again after 0.5 s");
+        writer.down("refused again");
+        advance(Duration::from_millis(999)).await;
+        assert!(!writer.may_write(), "the second failure waits 1 s");
+        advance(Duration::from_millis(1)).await;
+        assert!(writer.may_write());
+        writer.back_up();
+        assert!(writer.status.database_up() && writer.backoff.at_first_step());
+    }
+
+    /// A database that cannot be reached is not connected to again before the back-off
+    /// has passed, and is connected to again once it has.
+    #[tokio::test]
+    async fn a_failed_connection_is_tried_again_after_the_back_off() {
+        let mut bench = Bench::unreachable(config());
+        assert!(!bench.writer.probe().await, "the file cannot be made");
+        tokio::time::pause();
+        assert!(!bench.writer.may_write());
+        assert!(bench.writer.connecting.is_none(), "not yet");
+        advance(RETRY_FIRST).await;
+        assert!(!bench.writer.may_write());
+        assert!(bench.writer.connecting.is_some(), "connecting again");
+    }
+}
