@@ -121,3 +121,120 @@ impl Writer {
 fn next_batch_size(last: usize, base: usize) -> usize {
     (last * 2).min(base * PRESSURE_BATCHES)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+    use tokio::time::{Instant, advance};
+
+    use super::next_batch_size;
+    use crate::stats::recorder::{FlushReport, Message};
+    use crate::stats::writer::WriterConfig;
+    use crate::stats::writer::fixture::{Bench, config, new_calls, spooled, stored};
+
+    /// Time enough that no deadline passes while a test runs on the real clock.
+    fn unhurried(batch_size: usize) -> WriterConfig {
+        WriterConfig { batch_size, write_timeout: Duration::from_secs(60), ..config() }
+    }
+
+    /// While batches come out full, each next one is twice as large, up to eight times
+    /// the configured size.
+    #[test]
+    fn a_full_batch_is_followed_by_one_twice_as_large_up_to_eight_times_the_size() {
+        let sizes = |base| {
+            std::iter::successors(Some(base), |&last| Some(next_batch_size(last, base))).take(6).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(512), [512, 1024, 2048, 4096, 4096, 4096]);
+        assert_eq!(sizes(3), [3, 6, 12, 24, 24, 24]);
+    }
+
+    /// A batch takes no more than its size, keeps the flush requests it meets for later,
+    /// and tells an open channel from a closed one.
+    #[tokio::test]
+    async fn a_batch_takes_at_most_its_size_and_keeps_the_flush_requests_it_meets() {
+        let mut bench = Bench::new(config());
+        let records = new_calls(5);
+        bench.send(&records[..2]);
+        bench.tx.try_send(Message::Flush(oneshot::channel().0)).unwrap();
+        bench.send(&records[2..]);
+        assert_eq!(bench.writer.take_batch(3), (records[..3].to_vec(), true));
+        assert_eq!(bench.writer.flushes.len(), 1);
+        assert_eq!(bench.writer.take_batch(3), (records[3..].to_vec(), true), "the rest, the channel open");
+        bench.writer.rx.close();
+        assert_eq!(bench.writer.take_batch(3), (Vec::new(), false), "closed");
+    }
+
+    /// The records' time runs from when the channel was last seen empty: a batch cut
+    /// off by its size leaves it, one that empties the channel starts it again.
+    #[tokio::test(start_paused = true)]
+    async fn the_records_time_runs_from_when_the_channel_was_last_seen_empty() {
+        let mut bench = Bench::new(config());
+        let first = bench.writer.record_deadline();
+        advance(Duration::from_secs(1)).await;
+        bench.send(&new_calls(2));
+        bench.writer.take_batch(1);
+        assert_eq!(bench.writer.record_deadline(), first, "the channel was not seen empty");
+        bench.writer.take_batch(2);
+        assert_eq!(
+            bench.writer.record_deadline(),
+            Instant::now() + Duration::from_millis(150),
+            "200 ms less the margin"
+        );
+    }
+
+    /// A batch whose time is already up (the writer was behind) goes to the spool
+    /// without a try; one in time is committed, not spooled.
+    #[tokio::test]
+    async fn a_batch_past_its_deadline_is_spooled_without_a_try_and_one_in_time_is_committed() {
+        let mut bench = Bench::connected(unhurried(512)).await;
+        bench.writer.commit(new_calls(3), Instant::now()).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((0, 0), 3));
+        bench.writer.commit(new_calls(2), Instant::now() + Duration::from_secs(60)).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((2, 2), 3));
+    }
+
+    /// While the database is backing off, or not connected yet, a batch is spooled at once.
+    #[tokio::test]
+    async fn a_batch_met_while_the_database_is_down_is_spooled_at_once() {
+        let mut bench = Bench::connected(unhurried(512)).await;
+        bench.writer.down("refused");
+        bench.writer.commit(new_calls(2), Instant::now() + Duration::from_secs(60)).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((0, 0), 2));
+
+        let mut unconnected = Bench::new(unhurried(512));
+        unconnected.writer.commit(new_calls(2), Instant::now() + Duration::from_secs(60)).await;
+        assert_eq!(spooled(&unconnected.spool), 2);
+    }
+
+    /// One take commits everything the channel holds, whatever the batch size, and a flush
+    /// request met on the way is answered after it; a closed channel ends the writer's loop.
+    #[tokio::test]
+    async fn one_take_commits_everything_the_channel_holds_before_a_flush_is_answered() {
+        let mut bench = Bench::connected(unhurried(2)).await;
+        let (reply, answer) = oneshot::channel();
+        bench.send(&new_calls(6));
+        bench.tx.try_send(Message::Flush(reply)).unwrap();
+        bench.send(&new_calls(5));
+        assert!(bench.writer.take_all().await, "the channel is open");
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((11, 11), 0));
+        bench.writer.answer_flushes().await;
+        assert_eq!(answer.await.unwrap(), FlushReport { database_up: true, spooled: false });
+        bench.writer.rx.close();
+        assert!(!bench.writer.take_all().await, "closed");
+    }
+
+    /// A flush with the database unreachable is answered at once: down, records spooled.
+    #[tokio::test]
+    async fn a_flush_with_the_database_unreachable_says_so_and_that_the_records_are_spooled() {
+        let mut bench = Bench::unreachable(unhurried(512));
+        let (reply, answer) = oneshot::channel();
+        bench.send(&new_calls(3));
+        bench.tx.try_send(Message::Flush(reply)).unwrap();
+        bench.writer.take_all().await;
+        bench.writer.answer_flushes().await;
+        assert_eq!(answer.await.unwrap(), FlushReport { database_up: false, spooled: true });
+        assert_eq!(spooled(&bench.spool), 3);
+    }
+}
