@@ -158,3 +158,98 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::time::{Instant, sleep_until};
+
+    use super::{Fate, STALLED_WRITE};
+    use crate::stats::writer::fixture::{Bench, config, lines_with, new_calls, release, spooled, stored};
+
+    /// When the write's batch is due in the spool: 150 ms on (200 ms less the margin).
+    fn due() -> Instant {
+        Instant::now() + Duration::from_millis(150)
+    }
+
+    /// A write still running at its batch's deadline (the database locked by another
+    /// connection) sets the batch aside in the spool by then and goes on; once it commits,
+    /// the copy goes and the database counts as up, and "commits are slow" is said once.
+    #[tokio::test]
+    async fn a_write_past_its_deadline_is_set_aside_and_the_copy_goes_when_it_commits() {
+        let mut bench = Bench::connected(config()).await;
+        let (logs, _guard) = bench.capture_logs();
+        let lock = bench.lock_writes().await;
+        let (records, spool) = (new_calls(3), Arc::clone(&bench.spool));
+        tokio::time::pause();
+        let due = due();
+        let (fate, set_aside) = tokio::join!(bench.writer.write(&records, Some(due), None), async {
+            sleep_until(due + Duration::from_millis(10)).await;
+            let set_aside = spooled(&spool);
+            tokio::time::resume();
+            release(lock).await;
+            set_aside
+        });
+        assert_eq!(set_aside, 3, "in the spool by its deadline, while the write waited");
+        assert_eq!(fate, Fate::Committed);
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((3, 3), 0), "committed, the copy gone");
+        assert!(bench.writer.up && !bench.spool.is_dirty(), "up, and nothing to replay");
+        assert_eq!(lines_with(&logs, "statistics commits are slow").len(), 1);
+        assert!(lines_with(&logs, "late_commits=1").len() == 1 && lines_with(&logs, "unavailable").is_empty());
+    }
+
+    /// Records reaching the channel while a write is stalled are spooled as their own time
+    /// runs out, beside the set-aside batch, and stay there when the write commits.
+    #[tokio::test]
+    async fn records_reaching_the_channel_during_a_slow_write_are_spooled_when_their_time_is_up() {
+        let mut bench = Bench::connected(config()).await;
+        let lock = bench.lock_writes().await;
+        let (records, spool) = (new_calls(3), Arc::clone(&bench.spool));
+        tokio::time::pause();
+        bench.writer.emptied_at = Instant::now();
+        bench.send(&new_calls(2));
+        let due = due();
+        let (fate, spooled_by_then) = tokio::join!(bench.writer.write(&records, Some(due), None), async {
+            sleep_until(due + Duration::from_millis(10)).await;
+            let spooled_by_then = spooled(&spool);
+            tokio::time::resume();
+            release(lock).await;
+            spooled_by_then
+        });
+        assert_eq!((fate, spooled_by_then), (Fate::Committed, 5), "the batch and the channel's two");
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((3, 3), 2), "the two wait for a replay");
+        assert!(bench.spool.is_dirty());
+    }
+
+    /// A write still running after 5 s is abandoned: the database counts as down, and the
+    /// batch, set aside at its deadline, stays in the spool to be replayed.
+    #[tokio::test]
+    async fn a_write_still_running_after_five_seconds_counts_the_database_down_and_keeps_its_copy() {
+        let mut bench = Bench::connected(config()).await;
+        let lock = bench.lock_writes().await;
+        let records = new_calls(3);
+        tokio::time::pause();
+        let started = Instant::now();
+        let fate = bench.writer.write(&records, Some(due()), None).await;
+        let given_up = started.elapsed();
+        assert!(given_up >= STALLED_WRITE && given_up < STALLED_WRITE + Duration::from_millis(2), "{given_up:?}");
+        assert_eq!(fate, Fate::Spooled);
+        assert!(!bench.writer.up && !bench.writer.status.database_up(), "down");
+        assert!(bench.spool.is_dirty() && spooled(&bench.spool) == 3, "the copy stays, to be replayed");
+        tokio::time::resume();
+        release(lock).await;
+    }
+
+    /// A write that fails leaves its batch to the caller to spool, and the database
+    /// counts as down.
+    #[tokio::test]
+    async fn a_failed_write_counts_the_database_down_and_leaves_the_batch_to_its_caller() {
+        let mut bench = Bench::connected(config()).await;
+        bench.db.close().await;
+        let fate = bench.writer.write(&new_calls(2), Some(due()), None).await;
+        assert_eq!(fate, Fate::Refused);
+        assert!(!bench.writer.up && spooled(&bench.spool) == 0);
+    }
+}
