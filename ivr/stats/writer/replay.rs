@@ -114,3 +114,84 @@ async fn next_batch(mut reader: SpoolReader, size: usize) -> Option<(Vec<Record>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use crate::stats::writer::WriterConfig;
+    use crate::stats::writer::fixture::{Bench, config, new_calls, spooled, stored};
+
+    /// Small batches, and time enough that no deadline passes while a test runs.
+    fn small_batches() -> WriterConfig {
+        WriterConfig { batch_size: 2, write_timeout: Duration::from_secs(60), ..config() }
+    }
+
+    /// Every record in every kind of spool file (a replay file left by an earlier replay,
+    /// a slow write's set-aside batch, the pending file) is committed, a record spooled
+    /// twice counts once, and the spool is left empty and clean.
+    #[tokio::test]
+    async fn a_replay_commits_every_spooled_record_once_and_empties_the_spool() {
+        let mut bench = Bench::connected(small_batches()).await;
+        let (earlier, set_aside, pending) = (new_calls(3), new_calls(2), new_calls(4));
+        bench.spool.append(&earlier).unwrap();
+        bench.spool.take_for_replay().unwrap();
+        bench.spool.set_aside(&set_aside).unwrap();
+        bench.spool.append(&pending).unwrap();
+        bench.spool.append(&earlier[..1]).unwrap();
+        bench.writer.replay(None).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((9, 9), 0));
+        assert!(!bench.spool.is_dirty() && !bench.spool.has_pending());
+    }
+
+    /// Files are replayed oldest first, and a replay stops at the first one it cannot
+    /// finish: the files before it are committed and gone, it and every later one stay
+    /// (none skipped), and the next try waits. Once it can be read, the next replay
+    /// finishes the rest.
+    #[tokio::test]
+    async fn a_replay_goes_oldest_file_first_and_stops_at_the_first_it_cannot_finish() {
+        let mut bench = Bench::connected(small_batches()).await;
+        let (first, last) = (new_calls(3), new_calls(2));
+        bench.spool.append(&first).unwrap();
+        let oldest = bench.spool.take_for_replay().unwrap().remove(0);
+        // The second file: a folder where a file's records should be, so reading it fails.
+        let unreadable = oldest.with_file_name("replay-00000002.jsonl");
+        std::fs::create_dir(&unreadable).unwrap();
+        bench.spool.append(&last).unwrap();
+
+        bench.writer.replay(None).await;
+        assert_eq!(stored(&bench.db).await, (3, 3), "the oldest file only");
+        assert!(!oldest.exists() && unreadable.exists());
+        assert_eq!(spooled(&bench.spool), 2, "the newest is kept");
+        assert!(bench.spool.is_dirty(), "to be replayed");
+        assert!(bench.writer.backoff.retry_at() > Instant::now(), "after a wait");
+
+        std::fs::remove_dir(&unreadable).unwrap();
+        bench.writer.replay(None).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((5, 5), 0));
+    }
+
+    /// Between a replay's batches, records reaching the channel are committed too, not
+    /// left waiting behind the backlog.
+    #[tokio::test]
+    async fn the_channel_is_committed_between_a_replays_batches() {
+        let mut bench = Bench::connected(small_batches()).await;
+        bench.spool.append(&new_calls(6)).unwrap();
+        bench.send(&new_calls(3));
+        bench.writer.replay(None).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((9, 9), 0));
+        assert!(bench.writer.rx.is_empty());
+    }
+
+    /// A replay with no time left replays nothing and keeps everything.
+    #[tokio::test]
+    async fn a_replay_out_of_time_keeps_every_record() {
+        let mut bench = Bench::connected(small_batches()).await;
+        bench.spool.append(&new_calls(4)).unwrap();
+        bench.writer.replay(Some(Instant::now())).await;
+        assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((0, 0), 4));
+        assert!(bench.spool.is_dirty());
+    }
+}

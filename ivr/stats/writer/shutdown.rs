@@ -81,3 +81,60 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+    use tokio::time::Instant;
+
+    use crate::stats::recorder::{FlushReport, Message};
+    use crate::stats::writer::WriterConfig;
+    use crate::stats::writer::fixture::{Bench, config, new_calls, spooled, stored};
+
+    /// A writer that would not wake for five minutes on its own.
+    fn sleepy() -> WriterConfig {
+        WriterConfig { batch_delay: Duration::from_secs(300), write_timeout: Duration::from_secs(600), ..config() }
+    }
+
+    /// At a drain, what the channel holds and what the spool holds both reach a working
+    /// database before the deadline, and a flush request waiting is answered.
+    #[tokio::test]
+    async fn a_drain_commits_the_channel_and_the_spool_into_a_working_database() {
+        let mut bench = Bench::connected(sleepy()).await;
+        bench.spool.append(&new_calls(2)).unwrap();
+        let (reply, answer) = oneshot::channel();
+        bench.send(&new_calls(3));
+        bench.tx.try_send(Message::Flush(reply)).unwrap();
+        bench.writer.stopping = Some(Instant::now() + Duration::from_secs(60));
+        let (db, spool) = (bench.db.clone(), bench.spool.clone());
+        bench.writer.drain().await;
+        assert_eq!((stored(&db).await, spooled(&spool)), ((5, 5), 0));
+        assert_eq!(answer.await.unwrap(), FlushReport { database_up: true, spooled: false });
+    }
+
+    /// With the database unreachable, a drain spools what the channel holds and ends at
+    /// once, without waiting for the database.
+    #[tokio::test]
+    async fn a_drain_with_the_database_down_spools_the_channel_and_ends_at_once() {
+        let bench = Bench::unreachable(sleepy());
+        bench.send(&new_calls(3));
+        let spool = bench.spool.clone();
+        let started = std::time::Instant::now();
+        let handle = bench.writer.spawn();
+        handle.drain_by(Instant::now() + Duration::from_secs(60)).await;
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(spooled(&spool), 3);
+    }
+
+    /// The running writer, stopped before its first tick, still commits what it was sent.
+    #[tokio::test]
+    async fn a_running_writer_stopped_before_its_tick_commits_what_it_was_sent() {
+        let bench = Bench::connected(sleepy()).await;
+        bench.send(&new_calls(4));
+        let (db, spool) = (bench.db.clone(), bench.spool.clone());
+        bench.writer.spawn().drain().await;
+        assert_eq!((stored(&db).await, spooled(&spool)), ((4, 4), 0));
+    }
+}
