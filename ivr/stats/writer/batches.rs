@@ -213,14 +213,14 @@ mod tests {
     #[tokio::test]
     async fn one_take_commits_everything_the_channel_holds_before_a_flush_is_answered() {
         let mut bench = Bench::connected(unhurried(2)).await;
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         bench.send(&new_calls(6));
         bench.tx.try_send(Message::Flush(reply)).unwrap();
         bench.send(&new_calls(5));
         assert!(bench.writer.take_all().await, "the channel is open");
         assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((11, 11), 0));
         bench.writer.answer_flushes().await;
-        assert_eq!(answer.await.unwrap(), FlushReport { database_up: true, spooled: false });
+        assert_eq!(answer.try_recv().expect("answered"), FlushReport { database_up: true, spooled: false });
         bench.writer.rx.close();
         assert!(!bench.writer.take_all().await, "closed");
     }
@@ -229,12 +229,12 @@ mod tests {
     #[tokio::test]
     async fn a_flush_with_the_database_unreachable_says_so_and_that_the_records_are_spooled() {
         let mut bench = Bench::unreachable(unhurried(512));
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         bench.send(&new_calls(3));
         bench.tx.try_send(Message::Flush(reply)).unwrap();
         bench.writer.take_all().await;
         bench.writer.answer_flushes().await;
-        assert_eq!(answer.await.unwrap(), FlushReport { database_up: false, spooled: true });
+        assert_eq!(answer.try_recv().expect("answered"), FlushReport { database_up: false, spooled: true });
         assert_eq!(spooled(&bench.spool), 3);
     }
 }

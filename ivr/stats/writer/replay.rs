@@ -139,8 +139,8 @@ mod tests {
         bench.spool.append(&earlier).unwrap();
         bench.spool.take_for_replay().unwrap();
         bench.spool.set_aside(&set_aside).unwrap();
-        bench.spool.append(&pending).unwrap();
         bench.spool.append(&earlier[..1]).unwrap();
+        bench.spool.append(&pending).unwrap();
         bench.writer.replay(None).await;
         assert_eq!((stored(&bench.db).await, spooled(&bench.spool)), ((9, 9), 0));
         assert!(!bench.spool.is_dirty() && !bench.spool.has_pending());
