@@ -6,10 +6,10 @@
 //! webhook ── Recorder::record_step ──try_send──▶ bounded channel ──▶ Writer ──batch──▶ Store
 //!                    │ (full or closed)                                │ (down, slow)
 //!                    └──────────▶ Overflow ──▶ Spool (JSON lines) ◀────┘
-//!                                                   └── replayed, exactly once, when the database is back
+//!                                                   └── replayed when the database is back, counted once
 //! ```
 //!
-//! The call path never waits on the database: [`Recorder`] only ever `try_send`s.
+//! The call path never waits on the database: there, [`Recorder`] only ever `try_send`s.
 //! [`Writer`](writer::Writer) commits batches in one transaction each; the store keeps the
 //! per-call rows and the [daily totals](totals) exact and idempotent by `(call id, step)`.
 //! The [`Summary`] (the dashboard, `ivr report`, the summary and `daily.csv` reports) is

@@ -3,7 +3,10 @@
 //!
 //! A record names nodes and topics rather than the flow's indices, so a spool written by
 //! one version of the flow still reads correctly after the flow file changes. It holds
-//! nothing the provider sent: no number, no location, no `CallSid`, no address.
+//! nothing that could name the caller: no number, no location, no address, and no
+//! `CallSid` (the call id is a keyed hash of it, see `keys.rs`). Of what the provider
+//! reports it keeps only the keys the menu acts on, how dials and the call ended, and
+//! seconds.
 
 use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,7 +23,8 @@ pub const END_SEQ: i32 = 1 << 16;
 /// One step of one call: the idempotency key `(call, seq)` and what happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// The service's random call id, as the signed 64-bit integer the databases store.
+    /// The service's call id (a keyed hash of the provider's call id, or random without
+    /// one: see `Recorder::call_id`), as the signed 64-bit integer the databases store.
     pub call: i64,
     /// The call state's step counter; a provider's duplicate delivery repeats it.
     pub seq: i32,

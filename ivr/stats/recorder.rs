@@ -1,6 +1,7 @@
 //! The call path's only contact with the statistics: [`Recorder`].
 //!
-//! Every method returns at once. A record goes into a bounded channel with `try_send`;
+//! Every method the call path uses returns at once (only `flush` and `send_waiting`, for
+//! tests, tools and benchmarks, wait). A record goes into a bounded channel with `try_send`;
 //! when the channel is full (the writer is behind) or closed (shutting down), it goes to
 //! the [`Overflow`], which a blocking-pool thread appends to the spool, so a caller never
 //! waits on the database, on the disk, or on a lock held across either.
@@ -48,7 +49,7 @@ pub struct Recorder {
 
 struct Shared {
     tx: mpsc::Sender<Message>,
-    /// Wakes the writer for a flush (records never wake it: see `writer.rs`).
+    /// Wakes the writer for a flush (records never wake it: see `writer/mod.rs`).
     flush: Arc<Notify>,
     overflow: Arc<Overflow>,
     /// The day's shared keys, in memory (see `keys.rs`).
