@@ -80,7 +80,8 @@ fn raise_descriptor_limit() -> u64 {
 }
 
 /// The accept loop, running. Each connection is HTTP/1.1 with keep-alive, and each
-/// request carries the client's address (`ConnectInfo`).
+/// request carries the client's address (`ConnectInfo`). Registered with
+/// `crate::tasks`, which drains it with the service's other listeners.
 pub struct Serving {
     stop: oneshot::Sender<()>,
     task: JoinHandle<GracefulShutdown>,
@@ -92,15 +93,18 @@ pub fn spawn(listener: TcpListener, router: Router, limits: Limits) -> Serving {
     Serving { stop, task: tokio::spawn(accept(listener, router, limits, stopped)) }
 }
 
-impl Serving {
+impl crate::tasks::Listener for Serving {
     /// Closes the listener, then waits for the requests in flight until `by` at the latest.
     /// Idle kept-alive connections are closed at once.
-    pub async fn stop(self, by: Instant) {
-        let _ = self.stop.send(());
-        let Ok(connections) = self.task.await else { return };
-        if tokio::time::timeout_at(by, connections.shutdown()).await.is_err() {
-            tracing::warn!("requests still in flight at the end of the drain were cut off");
-        }
+    fn stop(self: Box<Self>, by: Instant) -> crate::tasks::Stopping {
+        let Serving { stop, task, .. } = *self;
+        Box::pin(async move {
+            let _ = stop.send(());
+            let Ok(connections) = task.await else { return };
+            if tokio::time::timeout_at(by, connections.shutdown()).await.is_err() {
+                tracing::warn!("requests still in flight at the end of the drain were cut off");
+            }
+        })
     }
 }
 

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-use super::keys::{self, DailyKeys};
+use super::keys::{self, DailyKeys, KeyRefresh};
 use super::record::{CallEvent, Record};
-use super::repeat::RepeatCallers;
+use super::repeat::{RepeatCallers, RepeatCheck};
 use super::spool::{Spool, SpoolUsage};
 use super::writer::WriterStatus;
 use crate::call_edge::CallEnd;
@@ -55,14 +54,6 @@ struct Shared {
     keys: DailyKeys,
     repeat: RepeatCallers,
     writer: Arc<WriterStatus>,
-    /// The key refresh and the repeat-caller check, stopped with the recorder.
-    tasks: [JoinHandle<()>; 2],
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        self.tasks.iter().for_each(JoinHandle::abort);
-    }
 }
 
 /// How the statistics are doing, for `/readyz` and the metrics.
@@ -90,16 +81,17 @@ pub(super) struct Parts {
 }
 
 impl Recorder {
-    /// Starts the key refresh and the repeat-caller check beside the recorder.
-    pub(super) fn new(parts: Parts) -> Recorder {
+    /// Starts the key refresh and the repeat-caller check beside the recorder; returns
+    /// them for whoever stops the service.
+    pub(super) fn new(parts: Parts) -> (Recorder, RepeatCheck, KeyRefresh) {
         let Parts { tx, flush, overflow, writer, db, pepper } = parts;
         let keys = DailyKeys::new(pepper);
         let refresh = keys::spawn_refresh(keys.clone(), db.clone());
         let (flag_tx, flag_overflow) = (tx.clone(), Arc::clone(&overflow));
         let (repeat, check) =
             RepeatCallers::start(keys.clone(), db, move |record| send(&flag_tx, &flag_overflow, record));
-        let shared = Shared { tx, flush, overflow, keys, repeat, writer, tasks: [refresh, check] };
-        Recorder { shared: Arc::new(shared) }
+        let shared = Shared { tx, flush, overflow, keys, repeat, writer };
+        (Recorder { shared: Arc::new(shared) }, check, refresh)
     }
 
     /// How the statistics are doing. Reads the spool's folder.

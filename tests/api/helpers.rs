@@ -252,7 +252,7 @@ impl TestApp {
         let settings =
             Settings::from_lookup(|name| (name == "IVR_DATA_DIR").then(|| scratch.clone())).expect("defaults");
         let db = ivr::db::Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");
-        let (stats, _writer) = ivr::stats::start(&settings, db);
+        let (stats, _stats_tasks) = ivr::stats::start(&settings, db);
         TestApp {
             address,
             client: reqwest::Client::new(),
@@ -488,6 +488,21 @@ impl Call<'_> {
             _ => Vec::new(),
         }
     }
+}
+
+/// What the service logs on this thread from now until the guard is dropped, as text: the
+/// logs of this test alone, since a `#[tokio::test]` runs its server's tasks on its own
+/// thread (all but the blocking pool's).
+pub fn capture_this_tests_logs() -> (tracing::subscriber::DefaultGuard, impl Fn() -> String) {
+    let buffer = LogBuffer(Arc::default());
+    let captured = Arc::clone(&buffer.0);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || buffer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let text = move || String::from_utf8_lossy(&captured.lock().expect("log buffer")).into_owned();
+    (tracing::subscriber::set_default(subscriber), text)
 }
 
 /// Everything the service logs in this test binary, at every level, as text.

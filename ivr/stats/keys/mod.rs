@@ -197,9 +197,27 @@ pub fn pepper(secrets: &[Option<&str>]) -> Vec<u8> {
     pepper
 }
 
-/// Starts the task that keeps `keys` loaded from `db`; it runs until aborted.
-pub fn spawn_refresh(keys: DailyKeys, db: Db) -> JoinHandle<()> {
-    tokio::spawn(async move {
+/// The task that keeps the keys loaded: a loop holding nothing to finish, aborted by
+/// [`KeyRefresh::stop`] or when dropped.
+pub struct KeyRefresh(JoinHandle<()>);
+
+impl KeyRefresh {
+    /// Aborts the refresh, and returns once it no longer runs (nor uses the database).
+    pub async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for KeyRefresh {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts the task that keeps `keys` loaded from `db`.
+pub fn spawn_refresh(keys: DailyKeys, db: Db) -> KeyRefresh {
+    KeyRefresh(tokio::spawn(async move {
         let mut failing = false;
         loop {
             let wait = match tokio::time::timeout(LOAD_TIMEOUT, refresh(&keys, &db)).await {
@@ -214,7 +232,7 @@ pub fn spawn_refresh(keys: DailyKeys, db: Db) -> JoinHandle<()> {
             };
             tokio::time::sleep(wait).await;
         }
-    })
+    }))
 }
 
 fn failed(failing: &mut bool, why: &str) -> Duration {
