@@ -149,7 +149,8 @@ impl Server {
 
     /// Serves until `drain` completes, then drains ([`crate::tasks`] tells how and in what
     /// order): `/readyz` fails at once and webhooks are answered until the drain period
-    /// ends (or `stop_now` completes).
+    /// ends (or `stop_now` completes), unless no connection is open, when the service
+    /// stops at once.
     pub async fn run(
         mut self,
         drain: impl Future<Output = ()> + Send + 'static,

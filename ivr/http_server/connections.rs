@@ -85,15 +85,24 @@ fn raise_descriptor_limit() -> u64 {
 pub struct Serving {
     stop: oneshot::Sender<()>,
     task: JoinHandle<GracefulShutdown>,
+    /// One permit per connection not open: the open ones are the rest of the limit.
+    slots: Arc<Semaphore>,
+    max_connections: usize,
 }
 
 /// Starts accepting connections on `listener` and serving `router` on them.
 pub fn spawn(listener: TcpListener, router: Router, limits: Limits) -> Serving {
     let (stop, stopped) = oneshot::channel();
-    Serving { stop, task: tokio::spawn(accept(listener, router, limits, stopped)) }
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let task = tokio::spawn(accept(listener, router, limits, Arc::clone(&slots), stopped));
+    Serving { stop, task, slots, max_connections: limits.max_connections }
 }
 
 impl crate::tasks::Listener for Serving {
+    fn open_connections(&self) -> usize {
+        self.max_connections - self.slots.available_permits()
+    }
+
     /// Closes the listener, then waits for the requests in flight until `by` at the latest.
     /// Idle kept-alive connections are closed at once.
     fn stop(self: Box<Self>, by: Instant) -> crate::tasks::Stopping {
@@ -112,10 +121,10 @@ async fn accept(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    slots: Arc<Semaphore>,
     mut stop: oneshot::Receiver<()>,
 ) -> GracefulShutdown {
     let connections = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut refusals = Refusals::default();
     loop {
         let accepted = tokio::select! {

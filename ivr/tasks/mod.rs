@@ -16,6 +16,16 @@
 //!    metrics listener end);
 //! 3. [`Stage::Statistics`]: the writer commits or spools what it was handed;
 //! 4. [`Stage::Database`]: the pools close.
+//!
+//! **An idle service stops at once.** Idle means no connection open on any listener when
+//! the drain starts, kept-alive ones included: nobody is in a conversation with this
+//! process, so there is no one to wait for. A load balancer in front that keeps connections
+//! to its upstreams (nginx's `keepalive`) holds some while it sends traffic, and the service
+//! then drains the whole period as a busy one does; it holds none only after sending nothing
+//! for the header timeout (which closes an idle kept-alive connection). A connection that
+//! arrives after the exit waits in the socket's queue for the next process under systemd
+//! (`deploy/ivr.socket`), or is refused, which nginx takes as a failed upstream and tries on
+//! another (`proxy_next_upstream error`): what it meets after any drain.
 
 mod plan;
 mod signals;
@@ -37,6 +47,9 @@ pub type Stopping = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// A listener whose connections carry callers' conversations: a webhook a request over
 /// HTTP, a whole call a connection over FastAGI.
 pub trait Listener: Send {
+    /// Connections open now, kept-alive idle ones included.
+    fn open_connections(&self) -> usize;
+
     /// Stops accepting; the conversations in flight go on until `by`, then are cut off.
     fn stop(self: Box<Self>, by: Instant) -> Stopping;
 }
@@ -104,12 +117,16 @@ impl Tasks {
         });
     }
 
+    /// No connection is open on any listener.
+    pub fn idle(&self) -> bool {
+        self.listeners.iter().all(|(_, listener)| listener.open_connections() == 0)
+    }
+
     /// Drains for `period` from now, then stops everything in order (see the module's
-    /// doc); with no time left for the conversations once `stop_now` completes (a second
-    /// signal).
+    /// doc); at once when idle, and with no time left for the conversations once
+    /// `stop_now` completes (a second signal).
     pub async fn drain(self, period: Duration, stop_now: impl Future<Output = ()>) {
-        tracing::info!(drain_ms = period.as_millis(), "draining: calls are answered until the drain period ends");
-        let mut plan = DrainPlan::starting(Instant::now(), period);
+        let mut plan = plan_from_now(self.idle(), period);
         let Tasks { listeners, mut stops } = self;
         tokio::select! {
             biased;
@@ -129,6 +146,16 @@ impl Tasks {
         }
         tracing::info!("stopped");
     }
+}
+
+/// The drain's plan from now, said in the log.
+fn plan_from_now(idle: bool, period: Duration) -> DrainPlan {
+    if idle {
+        tracing::info!("no connection open: stopping at once");
+        return DrainPlan::idle(Instant::now(), period);
+    }
+    tracing::info!(drain_ms = period.as_millis(), "draining: calls are answered until the drain period ends");
+    DrainPlan::starting(Instant::now(), period)
 }
 
 /// Runs the stops side by side; returns once every one is done.

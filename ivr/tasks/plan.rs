@@ -34,6 +34,20 @@ impl DrainPlan {
         let conversations_done = stop_accepting + tail / 2;
         DrainPlan { stop_accepting, conversations_done, producers_done: conversations_done + tail / 4, deadline }
     }
+
+    /// The plan of a service with no connection open when the drain starts: nobody to wait
+    /// for, so it stops accepting at once and the tail starts now; the statistics still
+    /// have until the end of the period, should they have anything left to write.
+    pub fn idle(now: Instant, period: Duration) -> DrainPlan {
+        let busy = DrainPlan::starting(now, period);
+        let from_now = |at: Instant| now + (at - busy.stop_accepting);
+        DrainPlan {
+            stop_accepting: now,
+            conversations_done: from_now(busy.conversations_done),
+            producers_done: from_now(busy.producers_done),
+            deadline: busy.deadline,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -62,5 +76,15 @@ mod tests {
         assert_eq!(plan.stop_accepting, now);
         assert_eq!(plan.deadline, now + TAIL_MIN);
         assert!(plan.conversations_done > now);
+    }
+
+    #[test]
+    fn an_idle_drain_stops_accepting_at_once_and_keeps_the_deadline_for_the_statistics() {
+        let now = Instant::now();
+        let plan = DrainPlan::idle(now, Duration::from_secs(10));
+        assert_eq!(plan.stop_accepting, now);
+        assert_eq!(plan.conversations_done, now + Duration::from_secs(1), "half the 2 s tail, from now");
+        assert_eq!(plan.producers_done, now + Duration::from_millis(1500));
+        assert_eq!(plan.deadline, now + Duration::from_secs(10), "the statistics keep the whole period");
     }
 }

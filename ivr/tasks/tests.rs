@@ -33,13 +33,18 @@ impl Journal {
     }
 }
 
-/// A listener whose conversations take `lingers` to finish.
+/// A listener with `open` connections whose conversations take `lingers` to finish.
 struct Stand {
+    open: usize,
     lingers: Duration,
     journal: Journal,
 }
 
 impl Listener for Stand {
+    fn open_connections(&self) -> usize {
+        self.open
+    }
+
     fn stop(self: Box<Self>, by: Instant) -> Stopping {
         Box::pin(async move {
             self.journal.note("stops accepting", by);
@@ -51,8 +56,8 @@ impl Listener for Stand {
 
 const ORDER: [&str; 5] = ["stops accepting", "conversations done", "repeat check", "writer", "database"];
 
-/// A listener and a task in every stage, registered last stage first.
-fn every_stage(journal: &Journal) -> Tasks {
+/// A listener with `open` connections and a task in every stage, registered last stage first.
+fn every_stage(open: usize, journal: &Journal) -> Tasks {
     let mut tasks = Tasks::new();
     for (stage, name) in
         [(Stage::Database, "database"), (Stage::Statistics, "writer"), (Stage::Producers, "repeat check")]
@@ -60,7 +65,7 @@ fn every_stage(journal: &Journal) -> Tasks {
         let journal = journal.clone();
         tasks.add(stage, name, move |by| async move { journal.note(name, by) });
     }
-    tasks.add_listener("http", Stand { lingers: Duration::from_millis(50), journal: journal.clone() });
+    tasks.add_listener("http", Stand { open, lingers: Duration::from_millis(50), journal: journal.clone() });
     tasks
 }
 
@@ -78,10 +83,11 @@ fn same(by: Instant, expected: Instant) -> bool {
 #[tokio::test]
 async fn a_busy_service_answers_until_the_drain_period_ends_then_stops_in_order() {
     let journal = Journal::default();
-    let mut tasks = every_stage(&journal);
+    let mut tasks = every_stage(1, &journal);
     let refresh = tokio::spawn(std::future::pending::<()>());
     let refreshing = refresh.abort_handle();
     tasks.add_loop(Stage::Producers, "refresh", refresh);
+    assert!(!tasks.idle());
     let plan = DrainPlan::starting(Instant::now(), Duration::from_secs(2));
     tasks.drain(Duration::from_secs(2), std::future::pending()).await;
 
@@ -96,12 +102,31 @@ async fn a_busy_service_answers_until_the_drain_period_ends_then_stops_in_order(
 }
 
 #[tokio::test]
+async fn an_idle_service_stops_at_once_and_leaves_the_statistics_their_deadline() {
+    let journal = Journal::default();
+    let tasks = every_stage(0, &journal);
+    assert!(tasks.idle(), "no connection open on any listener");
+    let started = Instant::now();
+    tasks.drain(Duration::from_secs(10), std::future::pending()).await;
+
+    assert!(started.elapsed() < Duration::from_millis(500), "an idle drain took {:?}", started.elapsed());
+    assert_eq!(journal.order(), ORDER, "in the same order");
+    assert!(near(journal.entry("stops accepting").at, started));
+    assert!(same(journal.entry("writer").by, started + Duration::from_secs(10)), "had it anything left to write");
+}
+
+#[tokio::test]
 async fn a_second_signal_cuts_the_drain_short_in_the_same_order() {
     let journal = Journal::default();
     let started = Instant::now();
-    every_stage(&journal).drain(Duration::from_secs(10), async {}).await;
+    every_stage(1, &journal).drain(Duration::from_secs(10), async {}).await;
 
     assert!(started.elapsed() < Duration::from_secs(1), "a cut drain took {:?}", started.elapsed());
     assert_eq!(journal.order(), ORDER);
     assert!(journal.entry("database").by < started + Duration::from_secs(1), "the shortest tail");
+}
+
+#[test]
+fn a_process_with_no_listener_is_idle() {
+    assert!(Tasks::new().idle());
 }

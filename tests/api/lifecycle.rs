@@ -1,6 +1,6 @@
-//! A process's life: a shutdown that drains instead of dropping callers, the socket systemd
-//! passes (so a restart refuses nobody), the limits a flood of connections meets, and a
-//! panic answered with the emergency key.
+//! A process's life: a shutdown that drains instead of dropping callers (and stops at once
+//! when nobody is connected), the socket systemd passes (so a restart refuses nobody), the
+//! limits a flood of connections meets, and a panic answered with the emergency key.
 
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
@@ -71,6 +71,27 @@ async fn a_shutdown_keeps_answering_webhooks_for_the_drain_period_and_readyz_fai
     assert!(answered > 5, "webhooks answered during the drain: {answered}");
     app.stop().await;
     assert!(signalled.elapsed() < Duration::from_millis(2500), "a 2 s drain took {:?}", signalled.elapsed());
+}
+
+/// A service nobody holds a connection to has nobody to wait for (issue 25); one connection
+/// open, even a kept-alive one between requests, and it drains the whole period.
+#[tokio::test]
+async fn an_idle_service_stops_at_once_and_one_with_a_connection_open_drains() {
+    let idle = spawn_app_with(with_env(&[("IVR_DRAIN_MS", "3000")])).await;
+    let signalled = Instant::now();
+    idle.stop().await;
+    assert!(signalled.elapsed() < Duration::from_millis(1000), "an idle service took {:?}", signalled.elapsed());
+
+    let busy = spawn_app_with(with_env(&[("IVR_DRAIN_MS", "3000")])).await;
+    let mut kept = TcpStream::connect(host_port(&busy.address)).await.expect("connects");
+    kept.write_all(b"GET /readyz HTTP/1.1\r\nHost: ivr.test\r\n\r\n").await.expect("sent");
+    let mut buffer = [0_u8; 1024];
+    let n = kept.read(&mut buffer).await.expect("a response");
+    assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"), "answered, kept alive");
+    let signalled = Instant::now();
+    busy.stop().await;
+    // Accepting until the last 0.75 s of the 3 s (its tail), then the idle connection closes.
+    assert!(signalled.elapsed() >= Duration::from_millis(2200), "a busy service drains: {:?}", signalled.elapsed());
 }
 
 /// The repeat-caller check stops before the database closes (issue 25): nothing checks a
