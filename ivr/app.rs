@@ -1,6 +1,6 @@
 //! Start-up and router assembly: what [`crate::state::load`] checked → the database
-//! (connecting in the background) → statistics writer and roster refresh → serve; on
-//! shutdown, a drain: every task
+//! (connecting in the background) → statistics writer and roster refresh → the day's shared
+//! statistics keys read (a moment at most) → serve; on shutdown, a drain: every task
 //! started here is registered with [`crate::tasks`], which stops them in order (the
 //! listener, what produces statistics, the writer, the database).
 //!
@@ -21,7 +21,7 @@ use crate::access::Guarded;
 use crate::db::Db;
 use crate::http_server::{BodyTimeoutLayer, Limits};
 use crate::state::{AppState, Loaded};
-use crate::stats::{Recorder, StatsTasks};
+use crate::stats::{FirstTry, Recorder, StatsTasks};
 use crate::tasks::{Stage, Tasks};
 
 /// Every route under `/admin` and `/api`, with the roles it admits.
@@ -72,6 +72,11 @@ pub fn router(state: AppState) -> Router {
         router
     }
 }
+
+/// How long start-up waits for the day's shared statistics keys before accepting calls (see
+/// [`Server::run`]): a database that answers gives them in milliseconds; one that does not
+/// costs a caller queued during a restart this much at most, once.
+const KEYS_BEFORE_ACCEPTING: Duration = Duration::from_secs(1);
 
 /// A bound, ready-to-serve instance of the service.
 pub struct Server {
@@ -147,15 +152,17 @@ impl Server {
         self.run(shutdown, std::future::pending()).await
     }
 
-    /// Serves until `drain` completes, then drains ([`crate::tasks`] tells how and in what
-    /// order): `/readyz` fails at once and webhooks are answered until the drain period
-    /// ends (or `stop_now` completes), unless no connection is open, when the service
-    /// stops at once.
+    /// Reads the day's shared statistics keys ([`KEYS_BEFORE_ACCEPTING`] at most: the
+    /// connections wait in the socket's queue meanwhile), then serves until `drain`
+    /// completes; then drains ([`crate::tasks`] tells how and in what order): `/readyz`
+    /// fails at once and webhooks are answered until the drain period ends (or `stop_now`
+    /// completes), unless no connection is open, when the service stops at once.
     pub async fn run(
         mut self,
         drain: impl Future<Output = ()> + Send + 'static,
         stop_now: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        read_keys_first(&self.stats).await;
         let serving = crate::http_server::spawn(self.listener, self.router, self.limits);
         self.tasks.add_listener("http", serving);
         drain.await;
@@ -179,5 +186,24 @@ fn add_statistics(tasks: &mut Tasks, stats: StatsTasks) {
 async fn close_database(db: Db, by: Instant) {
     if tokio::time::timeout_at(by, db.close()).await.is_err() {
         tracing::warn!("the database did not close by the end of the drain");
+    }
+}
+
+/// Waits for the first try to read the day's shared statistics keys, so that the calls
+/// the last process started are linked to their ends (issue 25): a webhook answered before
+/// would key its call with a key of this process only. Bounded, and said when it fails:
+/// calls are answered with the database down.
+async fn read_keys_first(stats: &Recorder) {
+    match stats.first_key_try(KEYS_BEFORE_ACCEPTING).await {
+        FirstTry::Read => tracing::debug!("shared statistics keys read: accepting calls"),
+        FirstTry::Failed => {
+            tracing::info!(
+                "accepting calls without the shared statistics keys: linked by this process only until read"
+            );
+        }
+        FirstTry::NotYet => tracing::warn!(
+            wait_ms = KEYS_BEFORE_ACCEPTING.as_millis(),
+            "the shared statistics keys are not read yet: accepting calls, linked by this process only until they are"
+        ),
     }
 }

@@ -38,7 +38,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
 pub use call::{CallRow, Outcome};
-pub use keys::KeyRefresh;
+pub use keys::{FirstTry, KeyRefresh};
 pub use range::{DateRange, DayRow, HourSum, MetricSum, RangeError, RangeTotals, TotalRow};
 pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
 pub use recorder::{FlushReport, Recorder, StatsHealth};

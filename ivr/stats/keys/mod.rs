@@ -12,7 +12,9 @@
 //! id or a caller hash. When no shared key could be read (the database is away since
 //! start-up), a key made at random in this process's memory stands in for that day: calls
 //! still get an id, but a status callback or redelivery answered by another instance (or
-//! after a restart, or after the shared key arrives) is not linked to them.
+//! after a restart, or after the shared key arrives) is not linked to them. So that a
+//! restart does not cost that, start-up waits (a moment, bounded) for the refresh's first
+//! try before it accepts calls ([`DailyKeys::first_try`]).
 
 mod store;
 
@@ -22,6 +24,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::db::{Db, DbError};
@@ -76,18 +79,55 @@ pub struct DailyKeys {
     ring: Arc<RwLock<Vec<DayKeys>>>,
     /// Mixed into every key: the provider secrets of this configuration.
     pepper: Arc<Vec<u8>>,
+    /// How the refresh's first try went: `None` until it ends, then whether it read the keys.
+    first_try: Arc<watch::Sender<Option<bool>>>,
+}
+
+/// How the first try to read the shared keys went, by a moment after start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstTry {
+    /// The shared keys are read: every call is linked by them.
+    Read,
+    /// The database did not give them (its failure is logged by the refresh).
+    Failed,
+    /// Still under way.
+    NotYet,
 }
 
 impl DailyKeys {
     pub fn new(pepper: Vec<u8>) -> DailyKeys {
-        DailyKeys { ring: Arc::default(), pepper: Arc::new(pepper) }
+        DailyKeys { ring: Arc::default(), pepper: Arc::new(pepper), first_try: Arc::new(watch::Sender::new(None)) }
     }
 
     /// The statistics id of the call the provider calls `provider_id`, for a call that
-    /// started on `day` (UTC).
-    pub fn call_id(&self, provider_id: &str, day: NaiveDate) -> CallId {
-        let digest = sign(self.key(day, Purpose::Call), provider_id.as_bytes());
-        CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i])))
+    /// started on `day` (UTC), and whether it is made with the day's shared key (`false`:
+    /// with a key of this process only, which no other instance, nor this one after a
+    /// restart, can link to).
+    pub fn link(&self, provider_id: &str, day: NaiveDate) -> (CallId, bool) {
+        let (key, shared) = self.key_of(day, Purpose::Call);
+        let digest = sign(key, provider_id.as_bytes());
+        (CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i]))), shared)
+    }
+
+    /// Waits, `within` at most, for the refresh's first try to end.
+    pub async fn first_try(&self, within: Duration) -> FirstTry {
+        let mut tried = self.first_try.subscribe();
+        match tokio::time::timeout(within, tried.wait_for(Option::is_some)).await {
+            Ok(Ok(read)) if *read == Some(true) => FirstTry::Read,
+            Ok(_) => FirstTry::Failed,
+            Err(_) => FirstTry::NotYet,
+        }
+    }
+
+    /// Notes how a try went, if it is the first.
+    fn tried(&self, read: bool) {
+        self.first_try.send_if_modified(|first| {
+            let is_first = first.is_none();
+            if is_first {
+                *first = Some(read);
+            }
+            is_first
+        });
     }
 
     /// The hash of a caller's number under `day`'s salt.
@@ -117,9 +157,17 @@ impl DailyKeys {
     }
 
     fn key(&self, day: NaiveDate, purpose: Purpose) -> Keyed {
-        let pick = |k: &DayKeys| match purpose {
-            Purpose::Call => k.call.clone(),
-            Purpose::Caller => k.caller.clone(),
+        self.key_of(day, purpose).0
+    }
+
+    /// `day`'s key for `purpose`, and whether it is the shared one.
+    fn key_of(&self, day: NaiveDate, purpose: Purpose) -> (Keyed, bool) {
+        let pick = |k: &DayKeys| {
+            let key = match purpose {
+                Purpose::Call => k.call.clone(),
+                Purpose::Caller => k.caller.clone(),
+            };
+            (key, k.shared)
         };
         if let Some(keys) = self.read().iter().find(|k| k.day == day) {
             return pick(keys);
@@ -220,15 +268,20 @@ pub fn spawn_refresh(keys: DailyKeys, db: Db) -> KeyRefresh {
     KeyRefresh(tokio::spawn(async move {
         let mut failing = false;
         loop {
-            let wait = match tokio::time::timeout(LOAD_TIMEOUT, refresh(&keys, &db)).await {
-                Ok(Ok(())) => {
+            let loaded = match tokio::time::timeout(LOAD_TIMEOUT, refresh(&keys, &db)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("the database did not answer in time".to_owned()),
+            };
+            keys.tried(loaded.is_ok());
+            let wait = match loaded {
+                Ok(()) => {
                     if std::mem::take(&mut failing) {
                         tracing::info!("shared statistics keys loaded: the database answers again");
                     }
                     REFRESH
                 }
-                Ok(Err(error)) => failed(&mut failing, &error.to_string()),
-                Err(_) => failed(&mut failing, "the database did not answer in time"),
+                Err(why) => failed(&mut failing, &why),
             };
             tokio::time::sleep(wait).await;
         }
@@ -290,13 +343,13 @@ mod tests {
         let today = Utc::now().date_naive();
         let tomorrow = today + TimeDelta::days(1);
         assert!(a.shared(today) && b.shared(today) && a.shared(tomorrow) && b.shared(tomorrow));
-        assert_eq!(a.call_id(SID, today), b.call_id(SID, today), "the same call id on both instances");
-        assert_eq!(a.call_id(SID, tomorrow), b.call_id(SID, tomorrow), "midnight needs no database");
-        assert_ne!(a.call_id(SID, today), a.call_id(SID, tomorrow), "a new key every day");
+        assert_eq!(a.link(SID, today).0, b.link(SID, today).0, "the same call id on both instances");
+        assert_eq!(a.link(SID, tomorrow).0, b.link(SID, tomorrow).0, "midnight needs no database");
+        assert_ne!(a.link(SID, today).0, a.link(SID, tomorrow).0, "a new key every day");
         assert_eq!(a.caller_hash("+77010000001", today), b.caller_hash("+77010000001", today));
         let other_secret = DailyKeys::new(pepper(&[Some("another token")]));
         refresh(&other_secret, &db_a).await.expect("keys load");
-        assert_ne!(a.call_id(SID, today), other_secret.call_id(SID, today), "the secrets are mixed in");
+        assert_ne!(a.link(SID, today).0, other_secret.link(SID, today).0, "the secrets are mixed in");
     }
 
     #[tokio::test]
@@ -304,12 +357,28 @@ mod tests {
         let (_dir, db, _) = two_instances().await;
         let keys = DailyKeys::new(pepper(&[]));
         let today = Utc::now().date_naive();
-        let before = keys.call_id(SID, today);
-        assert_eq!(keys.call_id(SID, today), before, "the stand-in key is kept while there is no other");
+        let before = keys.link(SID, today).0;
+        assert_eq!(keys.link(SID, today).0, before, "the stand-in key is kept while there is no other");
         assert!(!keys.shared(today));
         refresh(&keys, &db).await.expect("keys load");
         assert!(keys.shared(today));
-        assert_ne!(keys.call_id(SID, today), before, "the shared key replaces the stand-in");
+        assert_ne!(keys.link(SID, today).0, before, "the shared key replaces the stand-in");
+    }
+
+    #[tokio::test]
+    async fn the_first_try_says_whether_the_keys_were_read_or_the_database_failed() {
+        let (_dir, db, _) = two_instances().await;
+        let keys = DailyKeys::new(pepper(&[]));
+        assert_eq!(keys.first_try(Duration::ZERO).await, FirstTry::NotYet);
+        let _refresh = spawn_refresh(keys.clone(), db);
+        assert_eq!(keys.first_try(Duration::from_secs(5)).await, FirstTry::Read);
+        assert!(keys.shared(Utc::now().date_naive()));
+
+        let nowhere = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", nowhere.path().join("not-yet").join("stats.sqlite3").display());
+        let unreachable = DailyKeys::new(pepper(&[]));
+        let _refresh = spawn_refresh(unreachable.clone(), Db::connect_lazy(&url).expect("a URL"));
+        assert_eq!(unreachable.first_try(Duration::from_secs(5)).await, FirstTry::Failed, "not a wait to the end");
     }
 
     #[tokio::test]
