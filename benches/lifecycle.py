@@ -14,8 +14,10 @@ so it outlives each process.
   database, and how many of those were answered more than 200 ms before the kill (the
   promise: none).
 - kill9-outage: the same while another process holds SQLite's write lock (an outage).
-- restart: calls at 60 calls/s, SIGTERM mid-load, the next process started when the first
-  exits (as `systemctl restart` does): webhooks that failed.
+- restart: calls at 60 calls/s, each ended by its status callback, SIGTERM mid-load, the
+  next process started when the first exits (as `systemctl restart` does): webhooks that
+  failed, and ends not linked to their call (a status callback keyed before the next
+  process read the day's shared key makes a row of its own, without a start).
 - idle: 5,000 connections held (half sending a slow request), then real calls timed.
 
 Each call is a new call's webhook then a key press every second (language, a topic, the
@@ -83,8 +85,8 @@ def record_key(twiml):
 
 
 class Load:
-    def __init__(self, addr):
-        self.addr = addr
+    def __init__(self, addr, hang_up=False):
+        self.addr, self.hang_up = addr, hang_up
         self.answered, self.failed, self.lock = [], [], threading.Lock()
         self.stop = threading.Event()
 
@@ -100,12 +102,20 @@ class Load:
                     return
                 time.sleep(1)
                 status, text = post(holder, m.group(1).replace("&amp;", "&"), fields + [("Digits", key)])
-            at = time.monotonic()
-            with self.lock:
-                if status == 200:
-                    self.answered.append((at, record_key(text)))
-                else:
-                    self.failed.append((at, status, (text or "")[:80]))
+            self.note(status, text, record_key(text))
+        if self.hang_up:
+            ended = [("CallSid", sid), ("From", fields[1][1]), ("To", "111"), ("CallStatus", "completed"),
+                     ("CallDuration", str(len(KEYS) + 1))]
+            status, text = post(holder, "/twilio/status", ended)
+            self.note(status if status != 204 else 200, text, None)
+
+    def note(self, status, text, key):
+        at = time.monotonic()
+        with self.lock:
+            if status == 200:
+                self.answered.append((at, key))
+            else:
+                self.failed.append((at, status, (text or "")[:80]))
 
     def run(self, seconds):
         with ThreadPoolExecutor(max_workers=RATE * 8) as pool:
@@ -124,6 +134,14 @@ def stored_keys(workdir):
     keys = set(db.execute("SELECT call_id, seq FROM call_steps"))
     db.close()
     return keys
+
+
+def ends_alone(workdir):
+    """Calls with a start, and ends that made a row of their own (not linked to their call)."""
+    db = sqlite3.connect(os.path.join(workdir, "ivr.sqlite3"))
+    started, alone = db.execute("SELECT COUNT(started_at), COUNT(*) - COUNT(started_at) FROM calls").fetchone()
+    db.close()
+    return started, alone
 
 
 def spool_empty(workdir):
@@ -174,7 +192,7 @@ def restart(binary, seconds):
     work = tempfile.mkdtemp(prefix="ivr-restart-")
     sock = listening_socket()
     svc = Service(binary, work, sock); svc.start()
-    load = Load(sock.getsockname())
+    load = Load(sock.getsockname(), hang_up=True)
     t = threading.Thread(target=load.run, args=(seconds,)); t.start()
     time.sleep(seconds / 3)
     svc.signal(signal.SIGTERM); signalled = time.monotonic(); svc.wait(); exited = time.monotonic()
@@ -182,8 +200,10 @@ def restart(binary, seconds):
     t.join()
     time.sleep(6)
     svc.signal(signal.SIGTERM); svc.wait()
+    started, alone = ends_alone(work)
     print(f"restart (SIGTERM, drain, next process on the same socket): {len(load.answered)} webhooks answered, "
-          f"{len(load.failed)} failed; the first process exited {exited - signalled:.1f} s after SIGTERM")
+          f"{len(load.failed)} failed; the first process exited {exited - signalled:.1f} s after SIGTERM; "
+          f"{alone} ends not linked to their call ({started} calls started)")
     for failure in load.failed[:5]:
         print("  failed:", failure)
     return len(load.failed)

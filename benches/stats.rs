@@ -105,7 +105,7 @@ async fn writer_throughput(url: &str, data_dir: &std::path::Path, flow: &Flow) {
         write_timeout: Duration::from_secs(60),
         retention_days: 365,
     };
-    let (recorder, writer) = ivr::stats::start_with(
+    let (recorder, stats_tasks) = ivr::stats::start_with(
         config,
         Db::connect_lazy(url).expect("a URL"),
         8192,
@@ -118,7 +118,7 @@ async fn writer_throughput(url: &str, data_dir: &std::path::Path, flow: &Flow) {
     }
     let report = recorder.flush().await.expect("flushed");
     let seconds = started.elapsed().as_secs_f64();
-    writer.drain().await;
+    stats_tasks.drain().await;
     assert!(report.database_up && !report.spooled, "the database took every batch: {report:?}");
     println!(
         "writer: {} calls, {} records, {} events in {seconds:.2} s: {:.0} records/s, {:.0} events/s, {:.0} calls/s",
@@ -231,11 +231,11 @@ async fn webhook_latency(url: &str, data_dir: &std::path::Path) {
     let idle = WriterConfig { batch_delay: Duration::from_secs(3600), ..WriterConfig::from_settings(&settings) };
     let idle_dir = data_dir.join("webhook-idle");
     let idle_db = Db::connect_lazy(&format!("sqlite://{}", data_dir.join("idle.sqlite3").display())).expect("a URL");
-    let (idle_recorder, idle_writer) = ivr::stats::start_with(idle, idle_db.clone(), 1_000_000, &idle_dir);
+    let (idle_recorder, idle_tasks) = ivr::stats::start_with(idle, idle_db.clone(), 1_000_000, &idle_dir);
     let loaded = || state::load(settings.clone()).expect("bundled flow and prompts");
     let off = app::router(AppState::start(loaded(), idle_db, idle_recorder));
     let db = Db::connect_lazy(url).expect("a URL");
-    let (recorder, writer) = ivr::stats::start(&settings, db.clone());
+    let (recorder, stats_tasks) = ivr::stats::start(&settings, db.clone());
     let on = app::router(AppState::start(loaded(), db, recorder.clone()));
     recorder.flush().await.expect("connected");
     // Back to back, the writer's work shares the two cores with the requests; at a pace far
@@ -257,8 +257,8 @@ async fn webhook_latency(url: &str, data_dir: &std::path::Path) {
         print_latencies("on", &mut latency_on);
     }
     let report = recorder.flush().await.expect("flushed");
-    writer.drain().await;
-    idle_writer.drain().await;
+    stats_tasks.drain().await;
+    idle_tasks.drain().await;
     println!("(statistics on: every record committed: {})", report.database_up && !report.spooled);
 }
 

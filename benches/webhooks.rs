@@ -109,7 +109,7 @@ async fn in_process() {
     let scratch = tempfile::tempdir().expect("a scratch folder");
     let db = Db::connect_lazy(&format!("sqlite://{}", scratch.path().join("ivr.sqlite3").display())).expect("a URL");
     let config = WriterConfig::from_settings(&loaded.settings);
-    let (stats, writer) = ivr::stats::start_with(config, db.clone(), loaded.settings.stats_queue, scratch.path());
+    let (stats, stats_tasks) = ivr::stats::start_with(config, db.clone(), loaded.settings.stats_queue, scratch.path());
     let router = app::router(AppState::start(loaded, db, stats));
     println!("webhook handling in-process, signature checking on, {ROUNDS} requests per kind");
     println!("{:<14} {:>12} {:>10} {:>10} {:>10}", "kind", "requests/s", "p50 µs", "p99 µs", "max µs");
@@ -128,7 +128,7 @@ async fn in_process() {
     }
     report("mix", &mut twiml);
     report("jz mix", &mut jambonz);
-    writer.drain().await;
+    stats_tasks.drain().await;
 }
 
 fn report(kind: &str, latencies: &mut [Duration]) {

@@ -1,7 +1,8 @@
 //! Start-up and router assembly: what [`crate::state::load`] checked → the database
-//! (connecting in the background) → statistics writer and roster refresh → serve; on
-//! shutdown, a drain (see [`crate::http_server`]): the statistics are spooled or committed and
-//! the database closed.
+//! (connecting in the background) → statistics writer and roster refresh → the day's shared
+//! statistics keys read (a moment at most) → serve; on shutdown, a drain: every task
+//! started here is registered with [`crate::tasks`], which stops them in order (the
+//! listener, what produces statistics, the writer, the database).
 //!
 //! [`Server::build`] binds the listener first (port 0 in tests) so callers of `build` know
 //! the address before serving starts.
@@ -18,9 +19,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::Guarded;
 use crate::db::Db;
-use crate::http_server::{BodyTimeoutLayer, DrainPlan, Limits};
+use crate::http_server::{BodyTimeoutLayer, Limits};
 use crate::state::{AppState, Loaded};
-use crate::stats::{Recorder, WriterHandle};
+use crate::stats::{FirstTry, Recorder, StatsTasks};
+use crate::tasks::{Stage, Tasks};
 
 /// Every route under `/admin` and `/api`, with the roles it admits.
 pub fn protected_routes() -> Guarded {
@@ -71,17 +73,19 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
+/// How long start-up waits for the day's shared statistics keys before accepting calls (see
+/// [`Server::run`]): a database that answers gives them in milliseconds; one that does not
+/// costs a caller queued during a restart this much at most, once.
+const KEYS_BEFORE_ACCEPTING: Duration = Duration::from_secs(1);
+
 /// A bound, ready-to-serve instance of the service.
 pub struct Server {
     listener: TcpListener,
     router: Router,
     stats: Recorder,
-    writer: WriterHandle,
-    db: Db,
-    /// Reloads the operator roster from the database; stopped when serving ends.
-    roster_refresh: tokio::task::JoinHandle<()>,
-    /// Serves `/metrics` when `IVR_METRICS_LISTEN` is set; stopped when serving ends.
-    metrics: Option<tokio::task::JoinHandle<()>>,
+    /// Every task beside the HTTP listener (the statistics', the roster refresh, the
+    /// metrics listener) and the database, stopped in order when serving ends.
+    tasks: Tasks,
     metrics_address: Option<SocketAddr>,
     /// What the router serves from, for whoever stops the service (draining) and tests.
     state: AppState,
@@ -104,31 +108,23 @@ impl Server {
             None => None,
         };
         let db = Db::connect_lazy(&loaded.settings.database_url)?;
+        let mut tasks = Tasks::new();
         // The writer and the roster refresh connect (and migrate, once) in the background:
         // calls are answered at once, with the database up, down or slow.
-        let (stats, writer) = crate::stats::start(&loaded.settings, db.clone());
+        let (stats, stats_tasks) = crate::stats::start(&loaded.settings, db.clone());
+        add_statistics(&mut tasks, stats_tasks);
         let every = Duration::from_millis(loaded.settings.roster_refresh_ms);
         let state = AppState::start(loaded, db.clone(), stats.clone());
         let roster_refresh = crate::operators::spawn_refresh(state.roster.clone(), db.clone(), every);
+        tasks.add_loop(Stage::Producers, "roster refresh", roster_refresh);
         let metrics_address = metrics.as_ref().map(|m| m.local_addr()).transpose()?;
-        if let Some(address) = metrics_address {
+        if let Some((metrics, address)) = metrics.zip(metrics_address) {
             tracing::info!(%address, "metrics listening: GET /metrics");
+            tasks.add_loop(Stage::Producers, "metrics listener", metrics.spawn(state.clone()));
         }
-        let metrics = metrics.map(|m| m.spawn(state.clone()));
+        tasks.add(Stage::Database, "database", move |by| close_database(db, by));
         let router = router(state.clone());
-        Ok(Server {
-            listener,
-            router,
-            stats,
-            writer,
-            db,
-            roster_refresh,
-            metrics,
-            metrics_address,
-            state,
-            limits,
-            drain_period,
-        })
+        Ok(Server { listener, router, stats, tasks, metrics_address, state, limits, drain_period })
     }
 
     /// The state the requests are served from.
@@ -156,42 +152,58 @@ impl Server {
         self.run(shutdown, std::future::pending()).await
     }
 
-    /// Serves until `drain` completes, then drains (`crate::http_server` tells why): `/readyz`
+    /// Reads the day's shared statistics keys ([`KEYS_BEFORE_ACCEPTING`] at most: the
+    /// connections wait in the socket's queue meanwhile), then serves until `drain`
+    /// completes; then drains ([`crate::tasks`] tells how and in what order): `/readyz`
     /// fails at once and webhooks are answered until the drain period ends (or `stop_now`
-    /// completes); then the listener closes, requests in flight finish, what the
-    /// statistics channel holds is spooled, the spool is replayed with the time left, and
-    /// the database is closed (on SQLite this folds the write-ahead log into the file).
+    /// completes), unless no connection is open, when the service stops at once.
     pub async fn run(
-        self,
+        mut self,
         drain: impl Future<Output = ()> + Send + 'static,
         stop_now: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        read_keys_first(&self.stats).await;
         let serving = crate::http_server::spawn(self.listener, self.router, self.limits);
+        self.tasks.add_listener("http", serving);
         drain.await;
         self.state.start_draining();
-        let mut plan = DrainPlan::starting(Instant::now(), self.drain_period);
-        tracing::info!(
-            drain_ms = self.drain_period.as_millis(),
-            "draining: /readyz fails, webhooks are still answered"
-        );
-        tokio::select! {
-            () = tokio::time::sleep_until(plan.stop_accepting) => {}
-            () = stop_now => {
-                tracing::info!("stopping now");
-                plan = DrainPlan::starting(Instant::now(), Duration::ZERO);
-            }
-        }
-        serving.stop(plan.requests_done).await;
-        self.roster_refresh.abort();
-        if let Some(metrics) = self.metrics {
-            metrics.abort();
-        }
-        self.writer.drain_by(plan.deadline).await;
-        // Closing waits for connections in use: never past the deadline.
-        if tokio::time::timeout_at(plan.deadline, self.db.close()).await.is_err() {
-            tracing::warn!("the database did not close by the end of the drain");
-        }
-        tracing::info!("stopped");
+        self.tasks.drain(self.drain_period, stop_now).await;
         Ok(())
+    }
+}
+
+/// The statistics' tasks, each in its stage: what produces records (the repeat-caller
+/// check's flags) and the key refresh once the conversations are over, the writer after them.
+fn add_statistics(tasks: &mut Tasks, stats: StatsTasks) {
+    let StatsTasks { repeat_check, key_refresh, writer } = stats;
+    tasks.add(Stage::Producers, "repeat-caller check", move |by| repeat_check.stop(by));
+    tasks.add(Stage::Producers, "statistics key refresh", move |_| key_refresh.stop());
+    tasks.add(Stage::Statistics, "statistics writer", move |by| writer.drain_by(by));
+}
+
+/// Closes the database (on SQLite this folds the write-ahead log into the file). Closing
+/// waits for connections in use: never past `by`.
+async fn close_database(db: Db, by: Instant) {
+    if tokio::time::timeout_at(by, db.close()).await.is_err() {
+        tracing::warn!("the database did not close by the end of the drain");
+    }
+}
+
+/// Waits for the first try to read the day's shared statistics keys, so that the calls
+/// the last process started are linked to their ends (issue 25): a webhook answered before
+/// would key its call with a key of this process only. Bounded, and said when it fails:
+/// calls are answered with the database down.
+async fn read_keys_first(stats: &Recorder) {
+    match stats.first_key_try(KEYS_BEFORE_ACCEPTING).await {
+        FirstTry::Read => tracing::debug!("shared statistics keys read: accepting calls"),
+        FirstTry::Failed => {
+            tracing::info!(
+                "accepting calls without the shared statistics keys: linked by this process only until read"
+            );
+        }
+        FirstTry::NotYet => tracing::warn!(
+            wait_ms = KEYS_BEFORE_ACCEPTING.as_millis(),
+            "the shared statistics keys are not read yet: accepting calls, linked by this process only until they are"
+        ),
     }
 }

@@ -42,6 +42,10 @@ pub const SPOOL_FAILING: &str = "ivr_stats_spool_failing";
 pub const RECORDS_REPLAYED: &str = "ivr_stats_records_replayed_total";
 /// How long the statistics writer's commits take.
 pub const COMMIT_SECONDS: &str = "ivr_stats_commit_duration_seconds";
+/// Statistics ids made under a key of this process only (the day's shared key not read
+/// yet), by `record`: `start` (a new call's id), `end` (a status callback's). Another
+/// instance, or this one after a restart, cannot link them to the rest of their call.
+pub const LINKED_BY_THIS_PROCESS: &str = "ivr_stats_linked_by_this_process_total";
 /// 1 while the database took the statistics writer's last attempt.
 pub const DATABASE_UP: &str = "ivr_database_up";
 /// Seconds since the roster was loaded from the database (since start-up, before the first load).
@@ -96,6 +100,11 @@ pub fn committed(took: Duration) {
 /// Records replayed from the spool into the database.
 pub fn replayed(records: usize) {
     counter!(RECORDS_REPLAYED).increment(records as u64);
+}
+
+/// A call's id (`record`: `start` or `end`) made under a key of this process only.
+pub fn linked_by_this_process(record: &'static str) {
+    counter!(LINKED_BY_THIS_PROCESS, "record" => record).increment(1);
 }
 
 /// A failed sign-in (wrong name or password).

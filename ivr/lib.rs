@@ -35,4 +35,5 @@ pub mod simulate;
 pub mod softphone;
 pub mod state;
 pub mod stats;
+pub mod tasks;
 pub mod telephony;

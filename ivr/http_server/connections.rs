@@ -80,27 +80,40 @@ fn raise_descriptor_limit() -> u64 {
 }
 
 /// The accept loop, running. Each connection is HTTP/1.1 with keep-alive, and each
-/// request carries the client's address (`ConnectInfo`).
+/// request carries the client's address (`ConnectInfo`). Registered with
+/// `crate::tasks`, which drains it with the service's other listeners.
 pub struct Serving {
     stop: oneshot::Sender<()>,
     task: JoinHandle<GracefulShutdown>,
+    /// One permit per connection not open: the open ones are the rest of the limit.
+    slots: Arc<Semaphore>,
+    max_connections: usize,
 }
 
 /// Starts accepting connections on `listener` and serving `router` on them.
 pub fn spawn(listener: TcpListener, router: Router, limits: Limits) -> Serving {
     let (stop, stopped) = oneshot::channel();
-    Serving { stop, task: tokio::spawn(accept(listener, router, limits, stopped)) }
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let task = tokio::spawn(accept(listener, router, limits, Arc::clone(&slots), stopped));
+    Serving { stop, task, slots, max_connections: limits.max_connections }
 }
 
-impl Serving {
+impl crate::tasks::Listener for Serving {
+    fn open_connections(&self) -> usize {
+        self.max_connections - self.slots.available_permits()
+    }
+
     /// Closes the listener, then waits for the requests in flight until `by` at the latest.
     /// Idle kept-alive connections are closed at once.
-    pub async fn stop(self, by: Instant) {
-        let _ = self.stop.send(());
-        let Ok(connections) = self.task.await else { return };
-        if tokio::time::timeout_at(by, connections.shutdown()).await.is_err() {
-            tracing::warn!("requests still in flight at the end of the drain were cut off");
-        }
+    fn stop(self: Box<Self>, by: Instant) -> crate::tasks::Stopping {
+        let Serving { stop, task, .. } = *self;
+        Box::pin(async move {
+            let _ = stop.send(());
+            let Ok(connections) = task.await else { return };
+            if tokio::time::timeout_at(by, connections.shutdown()).await.is_err() {
+                tracing::warn!("requests still in flight at the end of the drain were cut off");
+            }
+        })
     }
 }
 
@@ -108,10 +121,10 @@ async fn accept(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    slots: Arc<Semaphore>,
     mut stop: oneshot::Receiver<()>,
 ) -> GracefulShutdown {
     let connections = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut refusals = Refusals::default();
     loop {
         let accepted = tokio::select! {

@@ -1,8 +1,8 @@
 //! Serving HTTP through a process's life: where the listening socket comes from (systemd
 //! socket activation, or a bind), the limits a flood from outside meets (a connection cap
 //! below the descriptor limit; header, body and idle timeouts), what a caller hears when a
-//! handler panics, and a shutdown that keeps answering callers for a drain period instead
-//! of closing the port at once.
+//! handler panics, and its part of a shutdown that keeps answering callers for a drain
+//! period instead of closing the port at once (`crate::tasks` runs the drain).
 
 mod body_timeout;
 mod connections;
@@ -12,5 +12,5 @@ pub mod panic;
 
 pub use body_timeout::{BodyTimeoutLayer, timed_out};
 pub use connections::{Limits, Serving, spawn};
-pub use drain::{DrainPlan, close_while_draining, shutdown_signals};
+pub use drain::close_while_draining;
 pub use listener::listen;

@@ -27,9 +27,9 @@ use tokio::net::TcpListener;
 
 use crate::flow::Language;
 use crate::instruments::{
-    CALLS_STARTED, COMMIT_SECONDS, DATABASE_UP, EMERGENCY_OUTCOMES, EMERGENCY_TRANSFERS, OPERATOR_OUTCOMES,
-    OPERATOR_TRANSFERS, OPERATORS_AVAILABLE, READY, RECORDS_REPLAYED, ROSTER_AGE, SIGNIN_FAILURES, SIGNIN_THROTTLED,
-    SPOOL_BYTES, SPOOL_FAILING, SPOOL_FILES, STATS_QUEUED, SWITCHBOARD, WEBHOOK_SECONDS, WEBHOOKS,
+    CALLS_STARTED, COMMIT_SECONDS, DATABASE_UP, EMERGENCY_OUTCOMES, EMERGENCY_TRANSFERS, LINKED_BY_THIS_PROCESS,
+    OPERATOR_OUTCOMES, OPERATOR_TRANSFERS, OPERATORS_AVAILABLE, READY, RECORDS_REPLAYED, ROSTER_AGE, SIGNIN_FAILURES,
+    SIGNIN_THROTTLED, SPOOL_BYTES, SPOOL_FAILING, SPOOL_FILES, STATS_QUEUED, SWITCHBOARD, WEBHOOK_SECONDS, WEBHOOKS,
 };
 use crate::state::AppState;
 
@@ -69,6 +69,10 @@ fn describe() {
     describe_gauge!(SPOOL_FAILING, "1 while the statistics spool cannot be written");
     describe_counter!(RECORDS_REPLAYED, "Statistics records replayed from the spool");
     describe_histogram!(COMMIT_SECONDS, metrics::Unit::Seconds, "Statistics writer commit time");
+    describe_counter!(
+        LINKED_BY_THIS_PROCESS,
+        "Call ids made before the day's shared statistics key was read, by record (start, end): linked by this process only"
+    );
     describe_gauge!(DATABASE_UP, "1 while the database takes the statistics writer's writes");
     describe_gauge!(ROSTER_AGE, metrics::Unit::Seconds, "Age of the operator roster snapshot");
     describe_gauge!(OPERATORS_AVAILABLE, "Available operators, by language they take calls in");

@@ -20,7 +20,7 @@ use crate::db::Db;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
 use crate::softphone::{self, Caller, Dialect, Event, Reply};
 use crate::state::{AppState, Loaded};
-use crate::stats::{WriterConfig, WriterHandle};
+use crate::stats::{StatsTasks, WriterConfig};
 
 /// A platform's call id; the service must never keep or log it.
 const CALL_SID: &str = "CA5111111111111111111111111111111";
@@ -130,8 +130,8 @@ pub struct Line {
     router: Router,
     app: AppState,
     dialect: Dialect,
-    /// Keeps the scratch statistics writer running while the line is up.
-    _writer: WriterHandle,
+    /// Keeps the scratch statistics' tasks (the writer among them) running while the line is up.
+    _stats: StatsTasks,
 }
 
 /// One call on the line: the last document the service answered (TwiML or jambonz), as
@@ -152,9 +152,9 @@ impl Line {
         let scratch =
             std::env::temp_dir().join(format!("ivr-simulate-{}-{:x}", std::process::id(), rand::random::<u64>()));
         let config = WriterConfig::from_settings(&loaded.settings);
-        let (stats, writer) = crate::stats::start_with(config, db.clone(), loaded.settings.stats_queue, &scratch);
+        let (stats, stats_tasks) = crate::stats::start_with(config, db.clone(), loaded.settings.stats_queue, &scratch);
         let app = AppState::start(loaded, db, stats);
-        Line { router: router(app.clone()), app, dialect, _writer: writer }
+        Line { router: router(app.clone()), app, dialect, _stats: stats_tasks }
     }
 
     /// The service's settings, flow and prompts.

@@ -38,9 +38,11 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
 pub use call::{CallRow, Outcome};
+pub use keys::{FirstTry, KeyRefresh};
 pub use range::{DateRange, DayRow, HourSum, MetricSum, RangeError, RangeTotals, TotalRow};
 pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
 pub use recorder::{FlushReport, Recorder, StatsHealth};
+pub use repeat::RepeatCheck;
 pub use spool::{Spool, SpoolUsage};
 pub use store::{Store, StoreError};
 pub use summary::{Summarize, Summary};
@@ -54,6 +56,29 @@ use writer::Writer;
 
 /// Records a batch may hold.
 const BATCH_SIZE: usize = 512;
+/// How long [`StatsTasks::drain`] (tools and benchmarks) lets the repeat-caller check finish.
+const TOOL_STOP: Duration = Duration::from_secs(10);
+
+/// The statistics' tasks, for whoever stops the service (`crate::tasks`): what produces
+/// records stops before the writer drains, and all of them before the database closes.
+pub struct StatsTasks {
+    /// Checks repeat callers and sends their flags to the writer.
+    pub repeat_check: RepeatCheck,
+    /// Keeps the day's shared keys loaded.
+    pub key_refresh: KeyRefresh,
+    /// Commits or spools what the recorder hands it.
+    pub writer: WriterHandle,
+}
+
+impl StatsTasks {
+    /// Stops the producers, then the writer, replaying the spool for up to a minute (tools
+    /// and benchmarks).
+    pub async fn drain(self) {
+        self.repeat_check.stop(tokio::time::Instant::now() + TOOL_STOP).await;
+        self.key_refresh.stop().await;
+        self.writer.drain().await;
+    }
+}
 
 impl WriterConfig {
     /// The writer's configuration from the service's settings.
@@ -67,9 +92,10 @@ impl WriterConfig {
     }
 }
 
-/// Starts the writer task (it connects to `database`, migrated, in the background) and
-/// returns the recorder the webhooks use. Needs a Tokio runtime; returns at once.
-pub fn start(settings: &Settings, database: Db) -> (Recorder, WriterHandle) {
+/// Starts the writer task (it connects to `database`, migrated, in the background), the
+/// key refresh and the repeat-caller check, and returns the recorder the webhooks use.
+/// Needs a Tokio runtime; returns at once.
+pub fn start(settings: &Settings, database: Db) -> (Recorder, StatsTasks) {
     let pepper = keys::pepper(&[settings.twilio_auth_token.as_deref(), settings.jambonz_webhook_secret.as_deref()]);
     start_peppered(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir, pepper)
 }
@@ -80,7 +106,7 @@ pub fn start_with(
     database: Db,
     queue: usize,
     data_dir: &std::path::Path,
-) -> (Recorder, WriterHandle) {
+) -> (Recorder, StatsTasks) {
     start_peppered(config, database, queue, data_dir, keys::pepper(&[]))
 }
 
@@ -90,7 +116,7 @@ fn start_peppered(
     queue: usize,
     data_dir: &std::path::Path,
     pepper: Vec<u8>,
-) -> (Recorder, WriterHandle) {
+) -> (Recorder, StatsTasks) {
     let spool = Arc::new(Spool::new(data_dir));
     let overflow = Arc::new(Overflow::new(Arc::clone(&spool)));
     let (tx, rx) = mpsc::channel(queue.max(1));
@@ -104,6 +130,7 @@ fn start_peppered(
         db: database.clone(),
         pepper,
     };
-    let recorder = Recorder::new(parts);
-    (recorder, Writer::new(rx, config, database, spool, overflow, flush, status).spawn())
+    let (recorder, repeat_check, key_refresh) = Recorder::new(parts);
+    let writer = Writer::new(rx, config, database, spool, overflow, flush, status).spawn();
+    (recorder, StatsTasks { repeat_check, key_refresh, writer })
 }

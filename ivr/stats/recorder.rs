@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-use super::keys::{self, DailyKeys};
+use super::keys::{self, DailyKeys, FirstTry, KeyRefresh};
 use super::record::{CallEvent, Record};
-use super::repeat::RepeatCallers;
+use super::repeat::{RepeatCallers, RepeatCheck};
 use super::spool::{Spool, SpoolUsage};
 use super::writer::WriterStatus;
 use crate::call_edge::CallEnd;
@@ -56,14 +55,6 @@ struct Shared {
     keys: DailyKeys,
     repeat: RepeatCallers,
     writer: Arc<WriterStatus>,
-    /// The key refresh and the repeat-caller check, stopped with the recorder.
-    tasks: [JoinHandle<()>; 2],
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        self.tasks.iter().for_each(JoinHandle::abort);
-    }
 }
 
 /// How the statistics are doing, for `/readyz` and the metrics.
@@ -91,16 +82,17 @@ pub(super) struct Parts {
 }
 
 impl Recorder {
-    /// Starts the key refresh and the repeat-caller check beside the recorder.
-    pub(super) fn new(parts: Parts) -> Recorder {
+    /// Starts the key refresh and the repeat-caller check beside the recorder; returns
+    /// them for whoever stops the service.
+    pub(super) fn new(parts: Parts) -> (Recorder, RepeatCheck, KeyRefresh) {
         let Parts { tx, flush, overflow, writer, db, pepper } = parts;
         let keys = DailyKeys::new(pepper);
         let refresh = keys::spawn_refresh(keys.clone(), db.clone());
         let (flag_tx, flag_overflow) = (tx.clone(), Arc::clone(&overflow));
         let (repeat, check) =
             RepeatCallers::start(keys.clone(), db, move |record| send(&flag_tx, &flag_overflow, record));
-        let shared = Shared { tx, flush, overflow, keys, repeat, writer, tasks: [refresh, check] };
-        Recorder { shared: Arc::new(shared) }
+        let shared = Shared { tx, flush, overflow, keys, repeat, writer };
+        (Recorder { shared: Arc::new(shared) }, check, refresh)
     }
 
     /// How the statistics are doing. Reads the spool's folder.
@@ -119,9 +111,19 @@ impl Recorder {
     /// without one.
     pub fn call_id(&self, provider_id: Option<&str>) -> CallId {
         match provider_id.filter(|s| !s.is_empty()) {
-            Some(id) => self.shared.keys.call_id(id, Utc::now().date_naive()),
+            Some(id) => self.link(id, Utc::now().date_naive(), "start"),
             None => CallId::random(),
         }
+    }
+
+    /// The keyed id of a provider's call that started on `day`; counted when only this
+    /// process can link it (`record`: what it is the id of).
+    fn link(&self, provider_id: &str, day: chrono::NaiveDate, record: &'static str) -> CallId {
+        let (call, shared) = self.shared.keys.link(provider_id, day);
+        if !shared {
+            crate::instruments::linked_by_this_process(record);
+        }
+        call
     }
 
     /// A call was answered: checks, in the background, whether `from` called in the last
@@ -137,6 +139,13 @@ impl Recorder {
     /// once the database answered): until then a call is linked by this process only.
     pub fn keys_shared(&self) -> bool {
         self.shared.keys.shared(Utc::now().date_naive())
+    }
+
+    /// Waits, `within` at most, for the first try to read the day's shared keys from the
+    /// database: start-up waits for it before accepting calls, so that a restart links the
+    /// ends of the calls the last process started.
+    pub async fn first_key_try(&self, within: Duration) -> FirstTry {
+        self.shared.keys.first_try(within).await
     }
 
     /// Records one flow step's events.
@@ -171,7 +180,7 @@ impl Recorder {
         let now = Utc::now();
         let duration = duration.filter(|d| (0..=LONGEST_CALL_SECONDS as i32).contains(d));
         let started = now - TimeDelta::seconds(i64::from(duration.unwrap_or(0)));
-        let call = self.shared.keys.call_id(provider_id, started.date_naive());
+        let call = self.link(provider_id, started.date_naive(), "end");
         self.shared.send(Record::ended(call, end, now, duration));
     }
 

@@ -14,6 +14,11 @@
 //! usual idempotent write. The webhook never waits for any of it. If the channel is full or
 //! the database does not answer, the flag is lost for those calls (a count that
 //! undercounts, never a call that waits).
+//!
+//! At shutdown the task is stopped ([`RepeatCheck::stop`]) once the conversations are over
+//! and before the writer drains and the database closes (`crate::tasks`): it checks what
+//! is queued, if the drain leaves time, sends the flags on, and ends, so it never meets a
+//! closed pool.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -24,6 +29,7 @@ use chrono::{NaiveDate, TimeDelta};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::keys::{CallerSeen, DailyKeys, KeyStore};
 use super::record::{CallEvent, Record};
@@ -66,17 +72,35 @@ pub struct RepeatCallers {
     wake: Arc<Notify>,
 }
 
+/// The checking task, running: stopped by [`RepeatCheck::stop`], at once when dropped.
+pub struct RepeatCheck {
+    stop: oneshot::Sender<Instant>,
+    task: JoinHandle<()>,
+}
+
+impl RepeatCheck {
+    /// Checks what is queued (by `by` at the latest; the flags sent on), then ends: no
+    /// caller is queued from then on. Returns once it has ended.
+    pub async fn stop(self, by: Instant) {
+        let _ = self.stop.send(by);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the repeat-caller check failed");
+        }
+    }
+}
+
 impl RepeatCallers {
     /// Starts the checking task; `flag` sends the record of a repeat caller.
     pub fn start(
         keys: DailyKeys,
         db: Db,
         flag: impl Fn(Record) + Send + Sync + 'static,
-    ) -> (RepeatCallers, JoinHandle<()>) {
+    ) -> (RepeatCallers, RepeatCheck) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(check_forever(rx, Arc::clone(&wake), db, flag));
-        (RepeatCallers { keys, tx, wake }, task)
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(check_until_stopped(rx, Arc::clone(&wake), stopped, db, flag));
+        (RepeatCallers { keys, tx, wake }, RepeatCheck { stop, task })
     }
 
     /// A call from `number` started on `day` at `minute` (minutes since 1970, UTC).
@@ -90,7 +114,7 @@ impl RepeatCallers {
             minute,
         };
         if self.tx.try_send(Pending::Caller { call, day, seen }).is_err() {
-            tracing::debug!("repeat-caller check queue full: this call is not checked");
+            tracing::debug!("repeat-caller check queue full, or stopped: this call is not checked");
         }
     }
 
@@ -104,18 +128,32 @@ impl RepeatCallers {
     }
 }
 
-/// Every [`TICK`] (at once when woken), checks what queued, a batch at a time; ends once
-/// every sender is gone.
-async fn check_forever(mut rx: mpsc::Receiver<Pending>, wake: Arc<Notify>, db: Db, flag: impl Fn(Record) + Sync) {
+/// Every [`TICK`] (at once when woken), checks what queued, a batch at a time; once asked
+/// to stop (or every sender is gone), checks what is left by the deadline and ends.
+async fn check_until_stopped(
+    mut rx: mpsc::Receiver<Pending>,
+    wake: Arc<Notify>,
+    stop: oneshot::Receiver<Instant>,
+    db: Db,
+    flag: impl Fn(Record) + Sync,
+) {
     let mut failing = false;
+    let mut stop = Stop { asked: stop, by: None };
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(TICK) => {}
-            () = wake.notified() => {}
+        if stop.by.is_none() {
+            tokio::select! {
+                () = tokio::time::sleep(TICK) => {}
+                () = wake.notified() => {}
+                _ = stop.asked() => {}
+            }
+        }
+        if stop.by.is_some() {
+            rx.close();
         }
         let (callers, barriers, open) = take_queued(&mut rx);
         for batch in once_per_call(callers).chunks(BATCH) {
-            check(&db, batch, &flag, &mut failing).await;
+            let checked = check_by(&db, batch, &flag, &mut stop).await;
+            report(checked, stop.by.is_some(), &mut failing);
         }
         for done in barriers {
             let _ = done.send(());
@@ -123,6 +161,24 @@ async fn check_forever(mut rx: mpsc::Receiver<Pending>, wake: Arc<Notify>, db: D
         if !open {
             return;
         }
+    }
+}
+
+/// The stop asked of the task, and its deadline once asked.
+struct Stop {
+    asked: oneshot::Receiver<Instant>,
+    by: Option<Instant>,
+}
+
+impl Stop {
+    /// Resolves once a stop is asked (a dropped handle asks for one now), with its deadline.
+    async fn asked(&mut self) -> Instant {
+        if let Some(by) = self.by {
+            return by;
+        }
+        let by = (&mut self.asked).await.unwrap_or_else(|_| Instant::now());
+        self.by = Some(by);
+        by
     }
 }
 
@@ -164,30 +220,48 @@ fn once_per_call(callers: Vec<Caller>) -> Vec<Caller> {
     unique
 }
 
-/// Checks one batch and flags the repeat callers in it.
-async fn check(db: &Db, callers: &[Caller], flag: &(impl Fn(Record) + Sync), failing: &mut bool) {
-    let seen: Vec<CallerSeen> = callers.iter().map(|(_, _, seen)| *seen).collect();
-    let checked = tokio::time::timeout(CHECK_TIMEOUT, async {
-        db.ready().await?;
-        db.callers_seen(&seen).await
-    })
-    .await;
-    let why = match checked {
-        Ok(Ok(repeats)) => {
-            if std::mem::take(failing) {
-                tracing::info!("repeat callers are checked again");
-            }
-            for ((call, day, _), _) in callers.iter().zip(repeats).filter(|(_, repeat)| *repeat) {
-                flag(repeat_record(*call, *day));
-            }
-            return;
+/// Logs how a check went: a failure once until checks work again, and at shutdown (where
+/// the drain's time running out is no fault of the database) as information only.
+fn report(checked: Result<(), String>, stopping: bool, failing: &mut bool) {
+    match checked {
+        Ok(()) if std::mem::take(failing) => tracing::info!("repeat callers are checked again"),
+        Ok(()) => {}
+        Err(why) if stopping => tracing::info!(error = %why, "repeat callers left unchecked at shutdown"),
+        Err(why) if !std::mem::replace(failing, true) => {
+            tracing::warn!(error = %why, "cannot check repeat callers: their flag is lost while the database is away");
         }
-        Ok(Err(error)) => error.to_string(),
-        Err(_) => "the database did not answer in time".to_owned(),
-    };
-    if !std::mem::replace(failing, true) {
-        tracing::warn!(error = why, "cannot check repeat callers: their flag is lost while the database is away");
+        Err(_) => {}
     }
+}
+
+/// Checks one batch within [`CHECK_TIMEOUT`], or by the stop's deadline once a stop is
+/// asked (before or meanwhile: a database that stalls does not hold the shutdown).
+async fn check_by(db: &Db, callers: &[Caller], flag: &(impl Fn(Record) + Sync), stop: &mut Stop) -> Result<(), String> {
+    let checking = check(db, callers, flag);
+    tokio::pin!(checking);
+    let by = match stop.by {
+        Some(by) => by,
+        None => tokio::select! {
+            checked = tokio::time::timeout(CHECK_TIMEOUT, &mut checking) => return in_time(checked),
+            by = stop.asked() => by,
+        },
+    };
+    in_time(tokio::time::timeout_at(by, checking).await)
+}
+
+fn in_time(checked: Result<Result<(), String>, tokio::time::error::Elapsed>) -> Result<(), String> {
+    checked.unwrap_or_else(|_| Err("the database did not answer in time".to_owned()))
+}
+
+/// Checks one batch and flags the repeat callers in it; why not.
+async fn check(db: &Db, callers: &[Caller], flag: &(impl Fn(Record) + Sync)) -> Result<(), String> {
+    let seen: Vec<CallerSeen> = callers.iter().map(|(_, _, seen)| *seen).collect();
+    db.ready().await.map_err(|error| error.to_string())?;
+    let repeats = db.callers_seen(&seen).await.map_err(|error| error.to_string())?;
+    for ((call, day, _), _) in callers.iter().zip(repeats).filter(|(_, repeat)| *repeat) {
+        flag(repeat_record(*call, *day));
+    }
+    Ok(())
 }
 
 fn repeat_record(call: CallId, day: NaiveDate) -> Record {
@@ -222,5 +296,23 @@ mod tests {
     fn two_calls_of_one_number_are_both_checked() {
         let checked = once_per_call(vec![caller(1, 7, 1, 100), caller(3, 7, 3, 100)]);
         assert_eq!(checked.len(), 2, "a second call of the same number is a repeat to find, not a redelivery");
+    }
+
+    #[tokio::test]
+    async fn a_stop_checks_the_callers_queued_and_sends_their_flags_then_takes_no_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("stats.sqlite3").display())).await.unwrap();
+        let flags = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sent = Arc::clone(&flags);
+        let flag = move |record: Record| sent.lock().unwrap().push(record.events);
+        let (callers, check) = RepeatCallers::start(DailyKeys::new(Vec::new()), db, flag);
+        let (today, minute) = (chrono::Utc::now().date_naive(), super::super::keys::minute_now());
+        callers.saw(CallId(1), "+77010000001", today, minute - 60);
+        callers.saw(CallId(2), "+77010000001", today, minute);
+        check.stop(Instant::now() + Duration::from_secs(5)).await;
+        assert_eq!(*flags.lock().unwrap(), [vec![CallEvent::RepeatCaller]], "the second call flagged by the stop");
+        callers.saw(CallId(3), "+77010000001", today, minute);
+        callers.settled().await;
+        assert_eq!(flags.lock().unwrap().len(), 1, "a caller seen after the stop is not checked");
     }
 }

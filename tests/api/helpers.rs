@@ -60,6 +60,10 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// More settings, such as `("IVR_STATS_BATCH_MS", "60000")`.
     pub env: Vec<(&'static str, String)>,
+    /// Whether the test waits (5 s at most) for the server to have read the shared linking
+    /// keys beyond the moment the server waits itself before accepting; `false` for a test
+    /// of what the platform meets at start-up, as in production.
+    pub wait_for_keys: bool,
 }
 
 impl Default for Options {
@@ -72,6 +76,7 @@ impl Default for Options {
             database_url: None,
             data_dir: None,
             env: Vec::new(),
+            wait_for_keys: true,
         }
     }
 }
@@ -145,7 +150,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let server = app::Server::build(loaded).await.expect("server binds");
     let address = format!("http://{}", server.local_addr().expect("bound"));
     let stats = server.stats().clone();
-    keys_loaded(&stats, &database_url).await;
+    if options.wait_for_keys {
+        keys_loaded(&stats, &database_url).await;
+    }
     let state = server.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async move {
@@ -252,7 +259,7 @@ impl TestApp {
         let settings =
             Settings::from_lookup(|name| (name == "IVR_DATA_DIR").then(|| scratch.clone())).expect("defaults");
         let db = ivr::db::Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");
-        let (stats, _writer) = ivr::stats::start(&settings, db);
+        let (stats, _stats_tasks) = ivr::stats::start(&settings, db);
         TestApp {
             address,
             client: reqwest::Client::new(),
@@ -488,6 +495,21 @@ impl Call<'_> {
             _ => Vec::new(),
         }
     }
+}
+
+/// What the service logs on this thread from now until the guard is dropped, as text: the
+/// logs of this test alone, since a `#[tokio::test]` runs its server's tasks on its own
+/// thread (all but the blocking pool's).
+pub fn capture_this_tests_logs() -> (tracing::subscriber::DefaultGuard, impl Fn() -> String) {
+    let buffer = LogBuffer(Arc::default());
+    let captured = Arc::clone(&buffer.0);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || buffer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let text = move || String::from_utf8_lossy(&captured.lock().expect("log buffer")).into_owned();
+    (tracing::subscriber::set_default(subscriber), text)
 }
 
 /// Everything the service logs in this test binary, at every level, as text.

@@ -1,6 +1,6 @@
-//! A process's life: a shutdown that drains instead of dropping callers, the socket systemd
-//! passes (so a restart refuses nobody), the limits a flood of connections meets, and a
-//! panic answered with the emergency key.
+//! A process's life: a shutdown that drains instead of dropping callers (and stops at once
+//! when nobody is connected), the socket systemd passes (so a restart refuses nobody), the
+//! limits a flood of connections meets, and a panic answered with the emergency key.
 
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
@@ -10,14 +10,17 @@ use axum::body::Body;
 use axum::routing::post;
 use ivr::config::Settings;
 use ivr::db::Db;
-use ivr::flow::Flow;
+use ivr::flow::{CallId, Flow};
 use ivr::softphone::{self, Reply};
 use ivr::state::AppState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
-use crate::helpers::{Options, PUBLIC_URL, bundled_prompts, caller_fields, captured_logs, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Options, PUBLIC_URL, bundled_prompts, caller_fields, capture_this_tests_logs, captured_logs, spawn_app,
+    spawn_app_with,
+};
 
 fn with_env(env: &[(&'static str, &str)]) -> Options {
     Options { env: env.iter().map(|(name, value)| (*name, (*value).to_owned())).collect(), ..Options::default() }
@@ -68,6 +71,44 @@ async fn a_shutdown_keeps_answering_webhooks_for_the_drain_period_and_readyz_fai
     assert!(answered > 5, "webhooks answered during the drain: {answered}");
     app.stop().await;
     assert!(signalled.elapsed() < Duration::from_millis(2500), "a 2 s drain took {:?}", signalled.elapsed());
+}
+
+/// A service nobody holds a connection to has nobody to wait for (issue 25); one connection
+/// open, even a kept-alive one between requests, and it drains the whole period.
+#[tokio::test]
+async fn an_idle_service_stops_at_once_and_one_with_a_connection_open_drains() {
+    let idle = spawn_app_with(with_env(&[("IVR_DRAIN_MS", "3000")])).await;
+    let signalled = Instant::now();
+    idle.stop().await;
+    assert!(signalled.elapsed() < Duration::from_millis(1000), "an idle service took {:?}", signalled.elapsed());
+
+    let busy = spawn_app_with(with_env(&[("IVR_DRAIN_MS", "3000")])).await;
+    let mut kept = TcpStream::connect(host_port(&busy.address)).await.expect("connects");
+    kept.write_all(b"GET /readyz HTTP/1.1\r\nHost: ivr.test\r\n\r\n").await.expect("sent");
+    let mut buffer = [0_u8; 1024];
+    let n = kept.read(&mut buffer).await.expect("a response");
+    assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"), "answered, kept alive");
+    let signalled = Instant::now();
+    busy.stop().await;
+    // Accepting until the last 0.75 s of the 3 s (its tail), then the idle connection closes.
+    assert!(signalled.elapsed() >= Duration::from_millis(2200), "a busy service drains: {:?}", signalled.elapsed());
+}
+
+/// The repeat-caller check stops before the database closes (issue 25): nothing checks a
+/// caller against a closed pool, not even one handed to the recorder as the pool closes.
+#[tokio::test]
+async fn a_shutdown_stops_the_repeat_caller_check_before_the_database_closes() {
+    let (_capturing, logs) = capture_this_tests_logs();
+    let app = spawn_app().await;
+    let stats = app.stats.clone();
+    app.call().await;
+    app.stop().await;
+    // A webhook's caller still in hand when the pool closes.
+    stats.call_started(CallId(7), Some("+77010000077"));
+    assert_eq!(stats.flush().await, None, "the writer has stopped");
+    let logs = logs();
+    assert!(logs.contains("statistics drained"), "this test's shutdown is in its logs: {logs}");
+    assert!(!logs.contains("cannot check repeat callers") && !logs.contains("closed pool"), "{logs}");
 }
 
 /// `ivr serve` started the way systemd starts it for `ivr.socket`: the listening socket as
@@ -244,7 +285,7 @@ async fn answer_to_a_panic(path: &str) -> (u16, String) {
         Settings::from_lookup(|name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())).expect("settings");
     let flow = Flow::load(&settings.flow_path).expect("the flow");
     let db = Db::connect_lazy(&settings.database_url).expect("a database URL");
-    let (recorder, writer) = ivr::stats::start(&settings, db.clone());
+    let (recorder, stats_tasks) = ivr::stats::start(&settings, db.clone());
     let loaded = ivr::state::assemble(settings, flow, bundled_prompts().clone()).expect("assembled");
     let state = AppState::start(loaded, db, recorder);
     let layer = match path {
@@ -256,7 +297,7 @@ async fn answer_to_a_panic(path: &str) -> (u16, String) {
     let response = buggy.oneshot(request).await.expect("answered");
     let status = response.status().as_u16();
     let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("a body");
-    writer.drain().await;
+    stats_tasks.drain().await;
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -215,6 +215,8 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
     assert_eq!(value(&down, "ivr_database_up"), 0.0);
     assert!(value(&down, "ivr_stats_spool_bytes") > 0.0);
     assert_eq!(value(&down, "ivr_ready"), 0.0, "nobody to ring: no roster and no switchboard");
+    let process_only = "ivr_stats_linked_by_this_process_total{record=\"start\"}";
+    assert_eq!(value(&down, process_only), 1.0, "no shared key without the database: the call's id is this process's");
     tokio::task::block_in_place(|| first.stop());
     let spooled = spooled_records(&data_dir);
     assert!(spooled >= 2, "the call's steps are spooled: {spooled}");
@@ -291,6 +293,9 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
     assert!(value(&samples, "ivr_roster_snapshot_age_seconds") < 5.0, "the roster reloads every 100 ms");
     let buckets = samples.keys().filter(|k| k.starts_with("ivr_webhook_duration_seconds_bucket")).count();
     assert!(buckets > 10, "webhook latency is a histogram with buckets, not a summary");
+    let process_only: Vec<&String> =
+        samples.keys().filter(|k| k.starts_with("ivr_stats_linked_by_this_process")).collect();
+    assert!(process_only.is_empty(), "the keys are read before calls are accepted: {process_only:?}");
     for key in samples.keys() {
         for secret in ["7701000000", "CA000000", "Айгерим", "7717200000", "nobody"] {
             assert!(!key.contains(secret), "a caller's or anyone's identifier in a label: {key}");

@@ -1,9 +1,10 @@
 //! Two instances on one database, as behind a load balancer that sends each webhook of a
 //! call to either: the calls are counted once each, their ends and durations linked,
 //! whichever instance answered each webhook, a restart in the middle of a call included
-//! (issue 14). On PostgreSQL, the deployment that runs several instances, and on SQLite
-//! with two instances on one file.
+//! (issue 14), and the ends a restarted process hears first (issue 25). On PostgreSQL, the
+//! deployment that runs several instances, and on SQLite with two instances on one file.
 
+use ivr::softphone::{Caller, Event};
 use ivr::stats::{CallRow, Store};
 
 use super::counting::flushed;
@@ -12,7 +13,8 @@ use crate::helpers::{Options, TestApp, spawn_app_with};
 
 on_both_databases!(
     alternate_webhooks_on_two_instances_link_every_call,
-    seconds_are_counted_from_the_start_the_state_carries
+    seconds_are_counted_from_the_start_the_state_carries,
+    a_restarted_process_links_the_first_ends_it_hears_to_their_calls
 );
 
 /// What the softphone's status callback says a call lasted (Twilio's `CallDuration`).
@@ -20,12 +22,11 @@ const CALL_DURATION: i32 = 42;
 
 /// An instance on `db` with a data folder of its own.
 async fn instance(db: &TestDatabase, name: &str) -> TestApp {
-    spawn_app_with(Options {
-        database_url: Some(db.url.clone()),
-        data_dir: Some(db.dir.path().join(name)),
-        ..Options::default()
-    })
-    .await
+    spawn_app_with(options(db, name)).await
+}
+
+fn options(db: &TestDatabase, name: &str) -> Options {
+    Options { database_url: Some(db.url.clone()), data_dir: Some(db.dir.path().join(name)), ..Options::default() }
 }
 
 async fn alternate_webhooks_on_two_instances_link_every_call(backend: Backend) {
@@ -89,6 +90,38 @@ async fn alternate_webhooks_on_two_instances_link_every_call(backend: Backend) {
     assert_eq!(s.ended.get("completed"), Some(&4), "{s:#?}");
     a.stop().await;
     b.stop().await;
+}
+
+/// Calls started on a process that stops, whose status callbacks reach the next process as
+/// soon as it serves (they waited in the socket's queue): each end is keyed by the day's
+/// shared key, so it links to its call, whatever the next process has read by then.
+async fn a_restarted_process_links_the_first_ends_it_hears_to_their_calls(backend: Backend) {
+    const CALLS: usize = 10;
+    let db = TestDatabase::new(&backend).await;
+    let callers: Vec<Caller> =
+        (0..CALLS).map(|n| Caller { number: format!("+770100002{n:02}"), call_sid: new_call_sid() }).collect();
+    let first = instance(&db, "a").await;
+    for caller in &callers {
+        first.call_from(&caller.number, &caller.call_sid).await.choose_language("2").await;
+    }
+    flushed(&first).await;
+    first.stop().await;
+
+    // The next process on the same database and data folder, with nothing waited for here.
+    let next = Options { wait_for_keys: false, ..options(&db, "a") };
+    let next = spawn_app_with(next).await;
+    let status_url = next.dialect.status_url(&next.public_url);
+    for caller in &callers {
+        let posted = next.send(&next.webhook(&status_url, caller, Event::Status("completed"))).await;
+        assert!(matches!(posted.status, 200 | 204), "status callback answered {}", posted.status);
+    }
+    flushed(&next).await;
+    let calls = db.store().await.calls(around_today()).await.expect("calls");
+    let ends_alone = calls.iter().filter(|call| call.started_at.is_none()).count();
+    assert_eq!(ends_alone, 0, "{ends_alone} of {CALLS} ends made a row of their own, not linked: {calls:#?}");
+    assert_eq!(calls.len(), CALLS, "one row per call");
+    assert!(calls.iter().all(linked), "every call's start, end and duration are linked: {calls:#?}");
+    next.stop().await;
 }
 
 /// An instance that never saw a call start times its steps from the start second in the

@@ -12,20 +12,24 @@
 //! id or a caller hash. When no shared key could be read (the database is away since
 //! start-up), a key made at random in this process's memory stands in for that day: calls
 //! still get an id, but a status callback or redelivery answered by another instance (or
-//! after a restart, or after the shared key arrives) is not linked to them.
+//! after a restart, or after the shared key arrives) is not linked to them. So that a
+//! restart does not cost that, start-up waits (a moment, bounded) for the refresh's first
+//! try before it accepts calls ([`DailyKeys::first_try`]).
 
-use std::collections::HashSet;
+mod store;
+
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use sqlx::QueryBuilder;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::db::{Db, DbError, on_db};
+use crate::db::{Db, DbError};
 use crate::flow::CallId;
+pub use store::{CallerSeen, KeyStore};
 
 /// How often the keys are checked once loaded (and the old ones deleted).
 const REFRESH: Duration = Duration::from_secs(300);
@@ -75,18 +79,55 @@ pub struct DailyKeys {
     ring: Arc<RwLock<Vec<DayKeys>>>,
     /// Mixed into every key: the provider secrets of this configuration.
     pepper: Arc<Vec<u8>>,
+    /// How the refresh's first try went: `None` until it ends, then whether it read the keys.
+    first_try: Arc<watch::Sender<Option<bool>>>,
+}
+
+/// How the first try to read the shared keys went, by a moment after start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstTry {
+    /// The shared keys are read: every call is linked by them.
+    Read,
+    /// The database did not give them (its failure is logged by the refresh).
+    Failed,
+    /// Still under way.
+    NotYet,
 }
 
 impl DailyKeys {
     pub fn new(pepper: Vec<u8>) -> DailyKeys {
-        DailyKeys { ring: Arc::default(), pepper: Arc::new(pepper) }
+        DailyKeys { ring: Arc::default(), pepper: Arc::new(pepper), first_try: Arc::new(watch::Sender::new(None)) }
     }
 
     /// The statistics id of the call the provider calls `provider_id`, for a call that
-    /// started on `day` (UTC).
-    pub fn call_id(&self, provider_id: &str, day: NaiveDate) -> CallId {
-        let digest = sign(self.key(day, Purpose::Call), provider_id.as_bytes());
-        CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i])))
+    /// started on `day` (UTC), and whether it is made with the day's shared key (`false`:
+    /// with a key of this process only, which no other instance, nor this one after a
+    /// restart, can link to).
+    pub fn link(&self, provider_id: &str, day: NaiveDate) -> (CallId, bool) {
+        let (key, shared) = self.key_of(day, Purpose::Call);
+        let digest = sign(key, provider_id.as_bytes());
+        (CallId(u64::from_be_bytes(std::array::from_fn(|i| digest[i]))), shared)
+    }
+
+    /// Waits, `within` at most, for the refresh's first try to end.
+    pub async fn first_try(&self, within: Duration) -> FirstTry {
+        let mut tried = self.first_try.subscribe();
+        match tokio::time::timeout(within, tried.wait_for(Option::is_some)).await {
+            Ok(Ok(read)) if *read == Some(true) => FirstTry::Read,
+            Ok(_) => FirstTry::Failed,
+            Err(_) => FirstTry::NotYet,
+        }
+    }
+
+    /// Notes how a try went, if it is the first.
+    fn tried(&self, read: bool) {
+        self.first_try.send_if_modified(|first| {
+            let is_first = first.is_none();
+            if is_first {
+                *first = Some(read);
+            }
+            is_first
+        });
     }
 
     /// The hash of a caller's number under `day`'s salt.
@@ -116,9 +157,17 @@ impl DailyKeys {
     }
 
     fn key(&self, day: NaiveDate, purpose: Purpose) -> Keyed {
-        let pick = |k: &DayKeys| match purpose {
-            Purpose::Call => k.call.clone(),
-            Purpose::Caller => k.caller.clone(),
+        self.key_of(day, purpose).0
+    }
+
+    /// `day`'s key for `purpose`, and whether it is the shared one.
+    fn key_of(&self, day: NaiveDate, purpose: Purpose) -> (Keyed, bool) {
+        let pick = |k: &DayKeys| {
+            let key = match purpose {
+                Purpose::Call => k.call.clone(),
+                Purpose::Caller => k.caller.clone(),
+            };
+            (key, k.shared)
         };
         if let Some(keys) = self.read().iter().find(|k| k.day == day) {
             return pick(keys);
@@ -196,24 +245,47 @@ pub fn pepper(secrets: &[Option<&str>]) -> Vec<u8> {
     pepper
 }
 
-/// Starts the task that keeps `keys` loaded from `db`; it runs until aborted.
-pub fn spawn_refresh(keys: DailyKeys, db: Db) -> JoinHandle<()> {
-    tokio::spawn(async move {
+/// The task that keeps the keys loaded: a loop holding nothing to finish, aborted by
+/// [`KeyRefresh::stop`] or when dropped.
+pub struct KeyRefresh(JoinHandle<()>);
+
+impl KeyRefresh {
+    /// Aborts the refresh, and returns once it no longer runs (nor uses the database).
+    pub async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for KeyRefresh {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts the task that keeps `keys` loaded from `db`.
+pub fn spawn_refresh(keys: DailyKeys, db: Db) -> KeyRefresh {
+    KeyRefresh(tokio::spawn(async move {
         let mut failing = false;
         loop {
-            let wait = match tokio::time::timeout(LOAD_TIMEOUT, refresh(&keys, &db)).await {
-                Ok(Ok(())) => {
+            let loaded = match tokio::time::timeout(LOAD_TIMEOUT, refresh(&keys, &db)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("the database did not answer in time".to_owned()),
+            };
+            keys.tried(loaded.is_ok());
+            let wait = match loaded {
+                Ok(()) => {
                     if std::mem::take(&mut failing) {
                         tracing::info!("shared statistics keys loaded: the database answers again");
                     }
                     REFRESH
                 }
-                Ok(Err(error)) => failed(&mut failing, &error.to_string()),
-                Err(_) => failed(&mut failing, "the database did not answer in time"),
+                Err(why) => failed(&mut failing, &why),
             };
             tokio::time::sleep(wait).await;
         }
-    })
+    }))
 }
 
 fn failed(failing: &mut bool, why: &str) -> Duration {
@@ -245,183 +317,6 @@ pub fn minute_now() -> i64 {
     Utc::now().timestamp().div_euclid(60)
 }
 
-/// The keys' and recent callers' SQL, on both databases.
-pub trait KeyStore {
-    /// Stores `key` for `(day, purpose)` unless one is there already.
-    fn insert_key_if_absent(
-        &self,
-        day: NaiveDate,
-        purpose: Purpose,
-        key: &Key,
-    ) -> impl Future<Output = Result<(), DbError>> + Send;
-
-    /// Every stored key of `from` and later days.
-    fn keys_since(
-        &self,
-        from: NaiveDate,
-    ) -> impl Future<Output = Result<Vec<(NaiveDate, Purpose, Key)>, DbError>> + Send;
-
-    /// Deletes keys of days before `day` and callers last seen before `minute`.
-    fn forget_before(&self, day: NaiveDate, minute: i64) -> impl Future<Output = Result<(), DbError>> + Send;
-
-    /// Records that each hash called at its minute, in one transaction; for each, whether
-    /// it (or its twin under yesterday's salt, when given) called in the 24 hours before.
-    fn callers_seen(&self, seen: &[CallerSeen]) -> impl Future<Output = Result<Vec<bool>, DbError>> + Send;
-}
-
-/// A caller, as the repeat check stores it.
-#[derive(Clone, Copy, Debug)]
-pub struct CallerSeen {
-    pub hash: [u8; 16],
-    /// The same number under yesterday's salt, if there is one (only looked up, never stored).
-    pub yesterday: Option<[u8; 16]>,
-    /// The call's tag (see [`DailyKeys::call_tag`]).
-    pub call: [u8; 8],
-    pub minute: i64,
-}
-
-/// Callers upserted per statement: far below both databases' limits on bind parameters.
-const CALLER_CHUNK: usize = 500;
-
-/// The end of the callers' upsert. A redelivery of the last call keeps its flag; another
-/// call is a repeat if the last one came in the 24 hours before.
-const UPSERT_CALLERS: &str = " ON CONFLICT (hash) DO UPDATE SET \
-     repeated = CASE WHEN recent_callers.last_call = excluded.last_call THEN recent_callers.repeated \
-         ELSE recent_callers.seen_minute >= excluded.seen_minute - 1440 END, \
-     last_call = excluded.last_call, \
-     seen_minute = CASE WHEN excluded.seen_minute > recent_callers.seen_minute \
-         THEN excluded.seen_minute ELSE recent_callers.seen_minute END";
-
-/// `seen` cut, in order, into runs of at most [`CALLER_CHUNK`] with no hash twice (one
-/// statement cannot upsert a row twice).
-fn distinct_chunks(seen: &[CallerSeen]) -> Vec<&[CallerSeen]> {
-    let mut chunks = Vec::new();
-    let (mut start, mut hashes) = (0, HashSet::new());
-    for (i, caller) in seen.iter().enumerate() {
-        if i - start == CALLER_CHUNK || !hashes.insert(caller.hash) {
-            chunks.push(&seen[start..i]);
-            start = i;
-            hashes.clear();
-            hashes.insert(caller.hash);
-        }
-    }
-    if start < seen.len() {
-        chunks.push(&seen[start..]);
-    }
-    chunks
-}
-
-macro_rules! key_sql {
-    ($db:ty, $backend:ty) => {
-        impl KeyStore for $db {
-            async fn insert_key_if_absent(&self, day: NaiveDate, purpose: Purpose, key: &Key) -> Result<(), DbError> {
-                sqlx::query(
-                    "INSERT INTO daily_keys (day, purpose, key) VALUES ($1, $2, $3) \
-                     ON CONFLICT (day, purpose) DO NOTHING",
-                )
-                .bind(day)
-                .bind(purpose.as_str())
-                .bind(key.as_slice())
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn keys_since(&self, from: NaiveDate) -> Result<Vec<(NaiveDate, Purpose, Key)>, DbError> {
-                let rows: Vec<(NaiveDate, String, Vec<u8>)> =
-                    sqlx::query_as("SELECT day, purpose, key FROM daily_keys WHERE day >= $1")
-                        .bind(from)
-                        .fetch_all(self.reader())
-                        .await?;
-                Ok(rows.into_iter().filter_map(decode_key).collect())
-            }
-
-            async fn forget_before(&self, day: NaiveDate, minute: i64) -> Result<(), DbError> {
-                let mut tx = self.begin_write().await?;
-                sqlx::query("DELETE FROM daily_keys WHERE day < $1").bind(day).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM recent_callers WHERE seen_minute < $1").bind(minute).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn callers_seen(&self, seen: &[CallerSeen]) -> Result<Vec<bool>, DbError> {
-                let mut tx = self.begin_write().await?;
-                let mut repeats = Vec::with_capacity(seen.len());
-                for chunk in distinct_chunks(seen) {
-                    let mut upsert =
-                        QueryBuilder::<$backend>::new("INSERT INTO recent_callers (hash, seen_minute, last_call) ");
-                    upsert.push_values(chunk, |mut row, caller| {
-                        row.push_bind(caller.hash.to_vec()).push_bind(caller.minute).push_bind(caller.call.to_vec());
-                    });
-                    upsert.push(UPSERT_CALLERS);
-                    upsert.build().execute(&mut *tx).await?;
-                    // Only the repeats come back: a row read is a message from the
-                    // database's thread (and on SQLite a thread woken), so reading one
-                    // back for every caller cost more than the upsert.
-                    let mut flagged = QueryBuilder::<$backend>::new(
-                        "SELECT hash FROM recent_callers WHERE repeated = TRUE AND hash IN (",
-                    );
-                    let mut list = flagged.separated(", ");
-                    for caller in chunk {
-                        list.push_bind(caller.hash.to_vec());
-                    }
-                    flagged.push(")");
-                    let repeated: HashSet<Vec<u8>> =
-                        flagged.build_query_scalar().fetch_all(&mut *tx).await?.into_iter().collect();
-                    let earlier: Vec<Vec<u8>> = chunk.iter().filter_map(|c| c.yesterday.map(|h| h.to_vec())).collect();
-                    let mut seen_yesterday = HashSet::new();
-                    if !earlier.is_empty() {
-                        let first = chunk.iter().map(|c| c.minute).min().unwrap_or_default();
-                        let mut lookup =
-                            QueryBuilder::<$backend>::new("SELECT hash FROM recent_callers WHERE seen_minute >= ");
-                        lookup.push_bind(first - CALLER_WINDOW_MINUTES).push(" AND hash IN (");
-                        let mut list = lookup.separated(", ");
-                        for hash in earlier {
-                            list.push_bind(hash);
-                        }
-                        lookup.push(")");
-                        let found: Vec<Vec<u8>> = lookup.build_query_scalar().fetch_all(&mut *tx).await?;
-                        seen_yesterday.extend(found);
-                    }
-                    repeats.extend(chunk.iter().map(|c| {
-                        repeated.contains(c.hash.as_slice())
-                            || c.yesterday.is_some_and(|h| seen_yesterday.contains(h.as_slice()))
-                    }));
-                }
-                tx.commit().await?;
-                Ok(repeats)
-            }
-        }
-    };
-}
-
-key_sql!(crate::db::Sqlite, sqlx::Sqlite);
-key_sql!(crate::db::Postgres, sqlx::Postgres);
-
-fn decode_key((day, purpose, key): (NaiveDate, String, Vec<u8>)) -> Option<(NaiveDate, Purpose, Key)> {
-    let purpose = match purpose.as_str() {
-        "call" => Purpose::Call,
-        "caller" => Purpose::Caller,
-        _ => return None,
-    };
-    Some((day, purpose, key.try_into().ok()?))
-}
-
-impl KeyStore for Db {
-    async fn insert_key_if_absent(&self, day: NaiveDate, purpose: Purpose, key: &Key) -> Result<(), DbError> {
-        on_db!(self, db => db.insert_key_if_absent(day, purpose, key))
-    }
-    async fn keys_since(&self, from: NaiveDate) -> Result<Vec<(NaiveDate, Purpose, Key)>, DbError> {
-        on_db!(self, db => db.keys_since(from))
-    }
-    async fn forget_before(&self, day: NaiveDate, minute: i64) -> Result<(), DbError> {
-        on_db!(self, db => db.forget_before(day, minute))
-    }
-    async fn callers_seen(&self, seen: &[CallerSeen]) -> Result<Vec<bool>, DbError> {
-        on_db!(self, db => db.callers_seen(seen))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,13 +343,13 @@ mod tests {
         let today = Utc::now().date_naive();
         let tomorrow = today + TimeDelta::days(1);
         assert!(a.shared(today) && b.shared(today) && a.shared(tomorrow) && b.shared(tomorrow));
-        assert_eq!(a.call_id(SID, today), b.call_id(SID, today), "the same call id on both instances");
-        assert_eq!(a.call_id(SID, tomorrow), b.call_id(SID, tomorrow), "midnight needs no database");
-        assert_ne!(a.call_id(SID, today), a.call_id(SID, tomorrow), "a new key every day");
+        assert_eq!(a.link(SID, today).0, b.link(SID, today).0, "the same call id on both instances");
+        assert_eq!(a.link(SID, tomorrow).0, b.link(SID, tomorrow).0, "midnight needs no database");
+        assert_ne!(a.link(SID, today).0, a.link(SID, tomorrow).0, "a new key every day");
         assert_eq!(a.caller_hash("+77010000001", today), b.caller_hash("+77010000001", today));
         let other_secret = DailyKeys::new(pepper(&[Some("another token")]));
         refresh(&other_secret, &db_a).await.expect("keys load");
-        assert_ne!(a.call_id(SID, today), other_secret.call_id(SID, today), "the secrets are mixed in");
+        assert_ne!(a.link(SID, today).0, other_secret.link(SID, today).0, "the secrets are mixed in");
     }
 
     #[tokio::test]
@@ -462,12 +357,28 @@ mod tests {
         let (_dir, db, _) = two_instances().await;
         let keys = DailyKeys::new(pepper(&[]));
         let today = Utc::now().date_naive();
-        let before = keys.call_id(SID, today);
-        assert_eq!(keys.call_id(SID, today), before, "the stand-in key is kept while there is no other");
+        let before = keys.link(SID, today).0;
+        assert_eq!(keys.link(SID, today).0, before, "the stand-in key is kept while there is no other");
         assert!(!keys.shared(today));
         refresh(&keys, &db).await.expect("keys load");
         assert!(keys.shared(today));
-        assert_ne!(keys.call_id(SID, today), before, "the shared key replaces the stand-in");
+        assert_ne!(keys.link(SID, today).0, before, "the shared key replaces the stand-in");
+    }
+
+    #[tokio::test]
+    async fn the_first_try_says_whether_the_keys_were_read_or_the_database_failed() {
+        let (_dir, db, _) = two_instances().await;
+        let keys = DailyKeys::new(pepper(&[]));
+        assert_eq!(keys.first_try(Duration::ZERO).await, FirstTry::NotYet);
+        let _refresh = spawn_refresh(keys.clone(), db);
+        assert_eq!(keys.first_try(Duration::from_secs(5)).await, FirstTry::Read);
+        assert!(keys.shared(Utc::now().date_naive()));
+
+        let nowhere = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", nowhere.path().join("not-yet").join("stats.sqlite3").display());
+        let unreachable = DailyKeys::new(pepper(&[]));
+        let _refresh = spawn_refresh(unreachable.clone(), Db::connect_lazy(&url).expect("a URL"));
+        assert_eq!(unreachable.first_try(Duration::from_secs(5)).await, FirstTry::Failed, "not a wait to the end");
     }
 
     #[tokio::test]
