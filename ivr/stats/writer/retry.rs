@@ -110,7 +110,7 @@ impl Writer {
     }
 
     /// What the connecting task ended with (`None`: it did not end).
-    fn connected(&mut self, ended: Option<Result<Result<(), String>, tokio::task::JoinError>>) -> bool {
+    pub(super) fn connected(&mut self, ended: Option<Result<Result<(), String>, tokio::task::JoinError>>) -> bool {
         match ended {
             Some(Ok(Ok(()))) => {
                 tracing::info!(database = self.database.kind(), "statistics database ready");

@@ -45,7 +45,7 @@ impl Writer {
     pub(super) async fn drain(mut self) {
         let deadline = self.stopping.unwrap_or_else(Instant::now);
         let spooled = self.spool_closed_channel().await;
-        self.stop_connecting();
+        self.finish_connecting(deadline).await;
         // Never waits on a database known to be down; a working one gets until the deadline.
         if self.up && self.spool.is_dirty() && Instant::now() < deadline {
             self.replay(Some(deadline)).await;
@@ -71,13 +71,17 @@ impl Writer {
         spooled
     }
 
-    /// Takes a connection that finished meanwhile, and abandons one still under way.
-    fn stop_connecting(&mut self) {
-        if self.store.is_none() {
-            self.poll_connect();
-        }
-        if let Some(connecting) = self.connecting.take() {
-            connecting.abort();
+    /// A connection still under way (a service stopped soon after it started, a slow
+    /// migration) gets until `deadline` to finish, so what was spooled can still be
+    /// committed; one that has not finished by then is abandoned, and the spool is the next
+    /// start's. Without a connection under way, nothing is started.
+    async fn finish_connecting(&mut self, deadline: Instant) {
+        let Some(mut connecting) = self.connecting.take() else { return };
+        match tokio::time::timeout_at(deadline, &mut connecting).await {
+            Ok(ended) => {
+                self.connected(Some(ended));
+            }
+            Err(_) => connecting.abort(),
         }
     }
 }
@@ -126,6 +130,20 @@ mod tests {
         handle.drain_by(Instant::now() + Duration::from_secs(60)).await;
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         assert_eq!(spooled(&spool), 3);
+    }
+
+    /// A connection still under way when the drain starts is waited for (until the
+    /// deadline), and what was spooled meanwhile is committed: a service stopped right after
+    /// it started, or during a slow migration, leaves nothing to the next start.
+    #[tokio::test]
+    async fn a_drain_waits_for_a_connection_under_way_and_commits_into_it() {
+        let mut bench = Bench::new(sleepy());
+        bench.writer.connect();
+        bench.send(&new_calls(3));
+        bench.writer.stopping = Some(Instant::now() + Duration::from_secs(60));
+        let (db, spool) = (bench.db.clone(), bench.spool.clone());
+        bench.writer.drain().await;
+        assert_eq!((stored(&db).await, spooled(&spool)), ((3, 3), 0));
     }
 
     /// The running writer, stopped before its first tick, still commits what it was sent.
