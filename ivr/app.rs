@@ -83,6 +83,9 @@ pub struct Server {
     /// Serves `/metrics` when `IVR_METRICS_LISTEN` is set; stopped when serving ends.
     metrics: Option<tokio::task::JoinHandle<()>>,
     metrics_address: Option<SocketAddr>,
+    /// The FastAGI listener (`IVR_AGI_LISTEN`), drained beside the HTTP one.
+    agi: Option<crate::telephony::asterisk::AgiServing>,
+    agi_address: Option<SocketAddr>,
     /// What the router serves from, for whoever stops the service (draining) and tests.
     state: AppState,
     limits: Limits,
@@ -103,6 +106,8 @@ impl Server {
             Some(address) => Some(crate::monitoring::metrics::MetricsListener::bind(address).await?),
             None => None,
         };
+        let agi = crate::telephony::asterisk::AgiListener::bind(&loaded.settings, limits.max_connections).await?;
+        let agi_address = agi.as_ref().map(|a| a.local_addr()).transpose()?;
         let db = Db::connect_lazy(&loaded.settings.database_url)?;
         // The writer and the roster refresh connect (and migrate, once) in the background:
         // calls are answered at once, with the database up, down or slow.
@@ -115,6 +120,10 @@ impl Server {
             tracing::info!(%address, "metrics listening: GET /metrics");
         }
         let metrics = metrics.map(|m| m.spawn(state.clone()));
+        if let Some(address) = agi_address {
+            tracing::info!(%address, "FastAGI listening: AGI(agi://…/hotline)");
+        }
+        let agi = agi.map(|a| a.spawn(state.clone()));
         let router = router(state.clone());
         Ok(Server {
             listener,
@@ -125,6 +134,8 @@ impl Server {
             roster_refresh,
             metrics,
             metrics_address,
+            agi,
+            agi_address,
             state,
             limits,
             drain_period,
@@ -151,6 +162,11 @@ impl Server {
         self.metrics_address
     }
 
+    /// Where FastAGI conversations are taken, unless `IVR_AGI_LISTEN` is `off`.
+    pub fn agi_addr(&self) -> Option<SocketAddr> {
+        self.agi_address
+    }
+
     /// Serves until `shutdown` completes, then drains for the drain period (see [`Server::run`]).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         self.run(shutdown, std::future::pending()).await
@@ -170,6 +186,7 @@ impl Server {
         drain.await;
         self.state.start_draining();
         let mut plan = DrainPlan::starting(Instant::now(), self.drain_period);
+        let agi = self.agi.map(|agi| tokio::spawn(agi.drain_until(plan.requests_done)));
         tracing::info!(
             drain_ms = self.drain_period.as_millis(),
             "draining: /readyz fails, webhooks are still answered"
@@ -182,6 +199,12 @@ impl Server {
             }
         }
         serving.stop(plan.requests_done).await;
+        if let Some(mut agi) = agi {
+            // Cut short with the requests (`stop_now`): aborting it closes the conversations.
+            if tokio::time::timeout_at(plan.requests_done, &mut agi).await.is_err() {
+                agi.abort();
+            }
+        }
         self.roster_refresh.abort();
         if let Some(metrics) = self.metrics {
             metrics.abort();

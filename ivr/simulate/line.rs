@@ -15,7 +15,6 @@ use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
 
 use crate::app::router;
-use crate::config::DialTarget;
 use crate::db::Db;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
 use crate::softphone::{self, Caller, Dialect, Event, Reply};
@@ -203,9 +202,7 @@ impl Line {
     }
 
     fn callee(&self, targets: &[softphone::Target]) -> Callee {
-        let emergency = match &self.app.settings.emergency_number {
-            DialTarget::Number(number) | DialTarget::Sip(number) => number,
-        };
+        let emergency = self.app.settings.emergency_number.as_str();
         let addresses: Vec<String> = targets.iter().map(|t| t.address.clone()).collect();
         match addresses.as_slice() {
             [only] if only == emergency => Callee::Police(only.clone()),

@@ -10,6 +10,7 @@
 //! [`Input`]: crate::call::Input
 //! [`Turn`]: crate::call::Turn
 
+pub mod asterisk;
 pub mod fallback;
 pub mod jambonz;
 pub mod panic;

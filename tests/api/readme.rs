@@ -87,6 +87,8 @@ fn shell(command: &str, dir: &Path) -> Command {
 async fn serves(dir: &Path) -> Result<(), String> {
     let mut child = shell("exec \"$IVR\"", dir)
         .env("IVR_LISTEN", "127.0.0.1:0")
+        // FastAGI's default port may be another process's on a shared machine.
+        .env("IVR_AGI_LISTEN", "off")
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
