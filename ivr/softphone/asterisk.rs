@@ -36,15 +36,31 @@ pub struct Channel {
     pub uniqueid: String,
     /// `agi_channel`.
     pub name: String,
+    /// `agi_calleridname`.
+    pub name_shown: String,
+    /// `agi_dnid`: the number dialled.
+    pub dnid: String,
+    /// `agi_rdnis`: the number that redirected the call.
+    pub rdnis: String,
+}
+
+impl Channel {
+    /// A caller `number` on a channel whose unique id is `uniqueid`.
+    pub fn new(number: &str, uniqueid: &str) -> Channel {
+        Channel {
+            callerid: number.into(),
+            uniqueid: uniqueid.into(),
+            name: format!("PJSIP/caller-{uniqueid}"),
+            name_shown: "Aigerim Serikova".into(),
+            dnid: "7111".into(),
+            rdnis: "+77019876543".into(),
+        }
+    }
 }
 
 impl Default for Channel {
     fn default() -> Channel {
-        Channel {
-            callerid: "+77011234567".into(),
-            uniqueid: "1765100000.42".into(),
-            name: "PJSIP/caller-0000002a".into(),
-        }
+        Channel::new("+77011234567", "1765100000.42")
     }
 }
 
@@ -53,10 +69,10 @@ pub fn environment(channel: &Channel, state: Option<&str>) -> String {
     let mut text = format!(
         "agi_network: yes\nagi_network_script: hotline\nagi_request: agi://127.0.0.1:4573/hotline\n\
          agi_channel: {}\nagi_language: en\nagi_type: PJSIP\nagi_uniqueid: {}\nagi_version: 22.10.1\n\
-         agi_callerid: {}\nagi_calleridname: Aigerim Serikova\nagi_callingpres: 0\nagi_callingani2: 0\n\
-         agi_callington: 0\nagi_callingtns: 0\nagi_dnid: 111\nagi_rdnis: +77019876543\nagi_context: ivr-111\n\
+         agi_callerid: {}\nagi_calleridname: {}\nagi_callingpres: 0\nagi_callingani2: 0\n\
+         agi_callington: 0\nagi_callingtns: 0\nagi_dnid: {}\nagi_rdnis: {}\nagi_context: ivr-111\n\
          agi_extension: s\nagi_priority: 2\nagi_enhanced: 0.0\nagi_accountcode: \nagi_threadid: 140245\n",
-        channel.name, channel.uniqueid, channel.callerid
+        channel.name, channel.uniqueid, channel.callerid, channel.name_shown, channel.dnid, channel.rdnis
     );
     if let Some(state) = state {
         text.push_str(&format!("agi_arg_1: {state}\n"));
@@ -159,6 +175,15 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
             self.advance().await?;
         }
         Ok(self)
+    }
+
+    /// Waits, answering nothing more, until the service closes the connection.
+    pub async fn until_closed(&mut self) {
+        let mut line = String::new();
+        while self.reader.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+            line.clear();
+        }
+        self.at = At::Closed;
     }
 
     /// Answers commands that need no decision until one does.

@@ -36,6 +36,8 @@ pub struct TestApp {
     /// The running service's shared state (a test may start its draining); `None` for a
     /// service in another process.
     pub state: Option<ivr::state::AppState>,
+    /// Where the service takes FastAGI conversations (`IVR_AGI_LISTEN`), when it does.
+    pub agi: Option<std::net::SocketAddr>,
     server: Server,
 }
 
@@ -149,6 +151,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let stats = server.stats().clone();
     keys_loaded(&stats, &database_url).await;
     let state = server.state().clone();
+    let agi = server.agi_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async move {
         let _ = stopped.await;
@@ -164,6 +167,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         stats,
         data_dir,
         state: Some(state),
+        agi,
         server,
     }
 }
@@ -266,6 +270,7 @@ impl TestApp {
             stats,
             data_dir,
             state: None,
+            agi: None,
             server: Server { stop: Mutex::new(None), task: None, _scratch: None },
         }
     }

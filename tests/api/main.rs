@@ -8,6 +8,7 @@
 )]
 
 mod access;
+mod asterisk;
 mod bad_requests;
 mod browser;
 mod call_path;
