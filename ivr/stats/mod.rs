@@ -18,6 +18,7 @@ mod call;
 pub mod cli;
 pub mod demo;
 mod keys;
+mod line_secret;
 mod range;
 mod record;
 mod recorder;
@@ -67,7 +68,11 @@ impl WriterConfig {
 /// Starts the writer task (it connects to `database`, migrated, in the background) and
 /// returns the recorder the webhooks use. Needs a Tokio runtime; returns at once.
 pub fn start(settings: &Settings, database: Db) -> (Recorder, WriterHandle) {
-    let pepper = keys::pepper(&[settings.twilio_auth_token.as_deref(), settings.jambonz_webhook_secret.as_deref()]);
+    let mut pepper = keys::pepper(&[settings.twilio_auth_token.as_deref(), settings.jambonz_webhook_secret.as_deref()]);
+    if let Some(secret) = line_secret::line_secret(settings) {
+        pepper.push(0);
+        pepper.extend_from_slice(secret.as_bytes());
+    }
     start_peppered(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir, pepper)
 }
 

@@ -97,9 +97,9 @@ pub async fn read_environment(reader: &mut (impl AsyncBufRead + Unpin)) -> Resul
         if line.is_empty() {
             return Ok(environment);
         }
-        let (name, value) =
-            line.split_once(": ").or_else(|| line.split_once(':')).ok_or(Broken::Malformed("environment"))?;
-        if !name.starts_with("agi_") {
+        let field = line.split_once(": ").or_else(|| Some((line.strip_suffix(':')?, "")));
+        let (name, value) = field.ok_or(Broken::Malformed("environment"))?;
+        if !name.starts_with("agi_") || name.contains(char::is_whitespace) {
             return Err(Broken::Malformed("environment"));
         }
         environment.take(name, value.trim());
@@ -136,7 +136,12 @@ fn script_of(request: &str) -> &str {
 /// Parses a reply line that is not `HANGUP`; a `520-` line starts the usage text, read by
 /// the caller up to its `520 ` line.
 pub fn parse_reply(line: &str) -> Result<Reply, Broken> {
-    let (code, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let (code, rest) = (line.get(..3).unwrap_or(""), line.get(3..).unwrap_or(""));
+    let rest = match rest.chars().next() {
+        None => rest,
+        Some(' ' | '-') => &rest[1..],
+        Some(_) => return Err(Broken::Malformed("reply")),
+    };
     match code {
         "200" => success(rest),
         "510" | "511" | "520" => Ok(Reply::Refused(code.parse().unwrap_or(510))),
