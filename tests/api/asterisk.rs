@@ -229,16 +229,17 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
     assert_eq!((&first.at, &second.at), (&At::Prompt(first_prompt()), &At::Prompt(first_prompt())));
     assert_eq!(closed_after(connect(&app).await).await, "", "the third is closed at once");
     assert!(captured_logs().contains("FastAGI connection limit reached"));
-    drop(first);
-    // The slot is given back when the first conversation ends: the next one is taken.
+    let mut first = first;
+    first.hang_up().await.unwrap();
+    // The slot is given back as the first conversation ends (just after it closes): the
+    // next one is taken.
     let mut next = None;
     for _ in 0..200 {
         let stream = connect(&app).await;
-        if let Ok(call) = AgiCall::start(stream, &environment(&Channel::default(), None)).await {
-            if call.at != At::Closed {
-                next = Some(call);
-                break;
-            }
+        let call = AgiCall::start(stream, &environment(&Channel::default(), None)).await;
+        if let Some(call) = call.ok().filter(|call| call.at != At::Closed) {
+            next = Some(call);
+            break;
         }
         tokio::task::yield_now().await;
     }

@@ -116,11 +116,10 @@ impl Environment {
             "agi_uniqueid" if known(value) => self.uniqueid = Some(Private(value.to_owned())),
             "agi_callerid" if known(value) => self.callerid = Some(Private(value.to_owned())),
             _ => {
-                if let Some(n) = name.strip_prefix("agi_arg_").and_then(|n| n.parse::<usize>().ok()) {
-                    if (1..=32).contains(&n) {
-                        self.args.resize(self.args.len().max(n), String::new());
-                        value.clone_into(&mut self.args[n - 1]);
-                    }
+                let arg = name.strip_prefix("agi_arg_").and_then(|n| n.parse::<usize>().ok());
+                if let Some(n) = arg.filter(|n| (1..=32).contains(n)) {
+                    self.args.resize(self.args.len().max(n), String::new());
+                    value.clone_into(&mut self.args[n - 1]);
                 }
             }
         }
