@@ -33,6 +33,12 @@ impl DialTemplate {
     pub fn apply(&self, address: &str) -> String {
         self.0.replace("{}", address)
     }
+
+    /// The address a dial string made by [`DialTemplate::apply`] was made for.
+    pub fn address_in<'d>(&self, dial: &'d str) -> Option<&'d str> {
+        let (before, after) = self.0.split_once("{}")?;
+        dial.strip_prefix(before)?.strip_suffix(after)
+    }
 }
 
 /// What the Asterisk dialect reads from the settings.
