@@ -3,10 +3,12 @@
 //! could recompute a caller's hash from the stored daily key.
 //!
 //! `IVR_LINE_SECRET` when set (the same on every instance). Otherwise, on a line configured
-//! for Asterisk (`IVR_AGI_LISTEN` set), one is made once at random into
-//! `IVR_DATA_DIR/line-secret` and read back from there by every instance that shares the
-//! folder. A line without either keeps the keys it had: changing the mixing would cut the
-//! link between a call and its later webhooks across an upgrade.
+//! for Asterisk (`IVR_AGI_LISTEN` set) that has no webhook secret, one is made once at
+//! random into `IVR_DATA_DIR/line-secret` and read back from there by every instance that
+//! shares the folder; instances with folders of their own must be given `IVR_LINE_SECRET`,
+//! or each mixes its own and a repeat caller is recognised only by the instance they
+//! reached before. A line with a webhook secret keeps the keys it had: a secret made per
+//! folder would unlink a call's webhooks answered by different instances.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,7 +23,8 @@ pub fn line_secret(settings: &Settings) -> Option<String> {
     if let Some(secret) = &settings.line_secret {
         return Some(secret.clone());
     }
-    if !settings.asterisk.configured {
+    let webhook_secret = settings.twilio_auth_token.is_some() || settings.jambonz_webhook_secret.is_some();
+    if !settings.asterisk.configured || webhook_secret {
         return None;
     }
     match read_or_make(&settings.data_dir.join(FILE)) {
@@ -46,7 +49,9 @@ fn read_or_make(path: &Path) -> std::io::Result<String> {
             let secret = hex::encode(rand::random::<[u8; 32]>());
             file.write_all(secret.as_bytes())?;
             file.sync_all()?;
-            tracing::info!("made the line secret (IVR_DATA_DIR/{FILE}): share it with the other instances");
+            tracing::warn!(
+                "made the line secret (IVR_DATA_DIR/{FILE}): give the same to every instance (IVR_LINE_SECRET)"
+            );
             Ok(secret)
         }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {

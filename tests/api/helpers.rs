@@ -117,6 +117,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("IVR_LISTEN", "127.0.0.1:0".to_owned()),
         ("IVR_AGI_LISTEN", "127.0.0.1:0".to_owned()),
         ("IVR_ASTERISK_DIAL", "PJSIP/{}@kz-trunk".to_owned()),
+        // The same on every instance of a test's line, as on a real one.
+        ("IVR_LINE_SECRET", "test-line-secret".to_owned()),
         ("IVR_PUBLIC_URL", options.public_url.clone()),
         ("IVR_FLOW", format!("{root}/flows/hotline.toml")),
         ("IVR_PROMPTS", format!("{root}/prompts")),
