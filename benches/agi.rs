@@ -2,7 +2,9 @@
 //! menu prompt at once (each one TCP connection, as Asterisk holds it), and how long a new
 //! conversation takes, from connect to its first `STREAM FILE`, while they are held.
 //!
-//! `cargo bench --bench agi [-- CONVERSATIONS]` (10,000 by default). The client side (the
+//! `cargo bench --bench agi [-- CONVERSATIONS]` (10,000 by default; the release profile), or
+//! a first figure in the debug profile: `cargo test --bench agi --no-run`, then the binary
+//! it names with the count. The client side (the
 //! held sockets, no buffers) lives in the same process, so the memory figure includes its
 //! small share, and the process needs two descriptors per conversation: with a hard limit
 //! of 20,000 descriptors, ask for 9,000.
