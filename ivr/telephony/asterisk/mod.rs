@@ -34,13 +34,12 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::Settings;
+use crate::http_server::{LogThrottle, is_one_connections};
 use crate::state::AppState;
 
 pub use conversation::{SCRIPT, STATE_VARIABLE};
 pub use dial::WHISPER_CONTEXT;
 
-/// Refusals are logged at most this often, with a count.
-const LOG_EVERY: Duration = Duration::from_secs(1);
 /// After an accept failure that is not one connection's (out of descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -162,27 +161,17 @@ impl Accepting {
     }
 }
 
-/// Errors that end one incoming connection, not the listener.
-fn is_one_connections(error: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset)
-}
-
 /// Counts refused connections between log lines.
 #[derive(Default)]
 struct Refusals {
     not_allowed: u64,
     over_limit: u64,
-    logged_at: Option<Instant>,
+    throttle: LogThrottle,
 }
 
 impl Refusals {
     fn due(&mut self) -> bool {
-        let due = self.logged_at.is_none_or(|at| at.elapsed() >= LOG_EVERY);
-        if due {
-            self.logged_at = Some(Instant::now());
-        }
-        due
+        self.throttle.due()
     }
 
     fn not_allowed(&mut self, peer: SocketAddr) {
