@@ -87,6 +87,10 @@ pub struct Server {
     /// metrics listener) and the database, stopped in order when serving ends.
     tasks: Tasks,
     metrics_address: Option<SocketAddr>,
+    /// The FastAGI listener (`IVR_AGI_LISTEN`), bound: it serves, and is drained, beside the
+    /// HTTP one.
+    agi: Option<crate::telephony::asterisk::AgiListener>,
+    agi_address: Option<SocketAddr>,
     /// What the router serves from, for whoever stops the service (draining) and tests.
     state: AppState,
     limits: Limits,
@@ -107,6 +111,8 @@ impl Server {
             Some(address) => Some(crate::monitoring::metrics::MetricsListener::bind(address).await?),
             None => None,
         };
+        let agi = crate::telephony::asterisk::AgiListener::bind(&loaded.settings, limits.max_connections).await?;
+        let agi_address = agi.as_ref().map(|a| a.local_addr()).transpose()?;
         let db = Db::connect_lazy(&loaded.settings.database_url)?;
         let mut tasks = Tasks::new();
         // The writer and the roster refresh connect (and migrate, once) in the background:
@@ -123,8 +129,11 @@ impl Server {
             tasks.add_loop(Stage::Producers, "metrics listener", metrics.spawn(state.clone()));
         }
         tasks.add(Stage::Database, "database", move |by| close_database(db, by));
+        if let Some(address) = agi_address {
+            tracing::info!(%address, "FastAGI listening: AGI(agi://…/hotline)");
+        }
         let router = router(state.clone());
-        Ok(Server { listener, router, stats, tasks, metrics_address, state, limits, drain_period })
+        Ok(Server { listener, router, stats, tasks, metrics_address, agi, agi_address, state, limits, drain_period })
     }
 
     /// The state the requests are served from.
@@ -147,6 +156,11 @@ impl Server {
         self.metrics_address
     }
 
+    /// Where FastAGI conversations are taken, unless `IVR_AGI_LISTEN` is `off`.
+    pub fn agi_addr(&self) -> Option<SocketAddr> {
+        self.agi_address
+    }
+
     /// Serves until `shutdown` completes, then drains for the drain period (see [`Server::run`]).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         self.run(shutdown, std::future::pending()).await
@@ -165,6 +179,9 @@ impl Server {
         read_keys_first(&self.stats).await;
         let serving = crate::http_server::spawn(self.listener, self.router, self.limits);
         self.tasks.add_listener("http", serving);
+        if let Some(agi) = self.agi {
+            self.tasks.add_listener("fastagi", agi.spawn(self.state.clone()));
+        }
         drain.await;
         self.state.start_draining();
         self.tasks.drain(self.drain_period, stop_now).await;

@@ -8,20 +8,26 @@
 //! roster (`operators`) and the statistics (`stats`) sit below the call core: holding a
 //! type of `crate::call` itself would close a cycle through it.
 
-/// A number or SIP address the service dials: E.164-style digits (`102`, `+77172000000`)
-/// or a `sip:` URI.
+/// A number or SIP address the service dials: E.164-style digits (`102`, `+77172000000`),
+/// a `sip:` URI, or an Asterisk dial string (`PJSIP/police`, `PJSIP/102@kz-trunk`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DialTarget {
     /// Digits, with an optional leading `+`.
     Number(String),
     /// A `sip:` URI.
     Sip(String),
+    /// An Asterisk dial string, `TECH/resource`: only the Asterisk dialect dials it.
+    Channel(String),
 }
 
 impl DialTarget {
-    /// `text` as a target, or `None` when it is neither 2 to 15 digits nor a usable `sip:` URI.
+    /// `text` as a target, or `None` when it is neither 2 to 15 digits, a usable `sip:` URI
+    /// nor an Asterisk dial string.
     pub fn parse(text: &str) -> Option<DialTarget> {
         let text = text.trim();
+        if let Some(channel) = DialTarget::parse_channel(text) {
+            return Some(channel);
+        }
         if let Some(rest) = text.strip_prefix("sip:") {
             let ok = !rest.is_empty()
                 && rest.len() < 256
@@ -31,6 +37,25 @@ impl DialTarget {
         let digits = text.strip_prefix('+').unwrap_or(text);
         let ok = (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
         ok.then(|| DialTarget::Number(text.to_owned()))
+    }
+
+    /// An Asterisk dial string: a technology (`PJSIP`, `IAX2`, `Local`), `/`, and a resource
+    /// without what would change the `Dial` it goes into (`,` options, `&` more targets,
+    /// `$` and brackets evaluated, quotes, spaces).
+    pub fn parse_channel(text: &str) -> Option<DialTarget> {
+        let (tech, resource) = text.split_once('/')?;
+        let tech_ok = tech.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && tech.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let safe = |c: char| c.is_ascii_graphic() && !",&|\"'\\$(){}[]^;`".contains(c);
+        let ok = tech_ok && !resource.is_empty() && text.len() < 256 && resource.chars().all(safe);
+        ok.then(|| DialTarget::Channel(text.to_owned()))
+    }
+
+    /// The target as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DialTarget::Number(text) | DialTarget::Sip(text) | DialTarget::Channel(text) => text,
+        }
     }
 }
 

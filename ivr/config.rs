@@ -5,8 +5,10 @@
 //!
 //! Problems are collected rather than returned one at a time, so `ivr check` can list them all.
 
+mod asterisk;
 mod file;
 
+pub use asterisk::{AsteriskSettings, DEFAULT_LISTEN as DEFAULT_AGI_LISTEN, DialTemplate};
 pub use file::Sources;
 
 use std::net::SocketAddr;
@@ -67,6 +69,10 @@ pub struct Settings {
     pub body_timeout_ms: u64,
     /// Connections held at once; `None`: derived from the descriptor limit at start-up.
     pub max_connections: Option<usize>,
+    /// The Asterisk dialect: the FastAGI listener, who may connect, how targets are dialled.
+    pub asterisk: AsteriskSettings,
+    /// Mixed into the statistics keys beside the webhook secrets (`IVR_LINE_SECRET`).
+    pub line_secret: Option<String>,
 }
 
 /// `IVR_PUBLIC_URL` parsed as a URL and written back in its normal form, without a trailing
@@ -162,8 +168,9 @@ impl Settings {
             let text = get(name).or(default.map(str::to_owned))?;
             let parsed = DialTarget::parse(&text);
             if parsed.is_none() {
-                problems
-                    .push(format!("{name}: `{text}` is neither a phone number (digits, optional +) nor a sip: URI"));
+                problems.push(format!(
+                    "{name}: `{text}` is neither a phone number (digits, optional +), a sip: URI nor an Asterisk dial string (PJSIP/…)"
+                ));
             }
             parsed
         };
@@ -191,6 +198,7 @@ impl Settings {
         let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
         let header_timeout_ms = number("IVR_HEADER_TIMEOUT_MS", 10_000, 100..=600_000);
         let body_timeout_ms = number("IVR_BODY_TIMEOUT_MS", 10_000, 100..=600_000);
+        let agi_timeout_ms = number("IVR_AGI_TIMEOUT_MS", 10_000, 100..=600_000);
         let max_connections =
             get("IVR_MAX_CONNECTIONS").map(|_| number("IVR_MAX_CONNECTIONS", 0, 1..=1_000_000) as usize);
         let trusted_proxies = get("IVR_TRUSTED_PROXIES").map_or_else(Vec::new, |text| {
@@ -202,6 +210,15 @@ impl Settings {
                 Vec::new()
             })
         });
+        let asterisk = AsteriskSettings::read(&get, agi_timeout_ms, &mut problems);
+        let twilio_auth_token = get("IVR_TWILIO_AUTH_TOKEN");
+        let jambonz_webhook_secret = get("IVR_JAMBONZ_WEBHOOK_SECRET");
+        let webhooks = [("TwiML", twilio_auth_token.is_some()), ("jambonz", jambonz_webhook_secret.is_some())];
+        for (name, target) in [("IVR_EMERGENCY_NUMBER", &emergency_number), ("IVR_OPERATOR_NUMBER", &operator_number)] {
+            if let Some(target) = target {
+                problems.extend(asterisk::undialable(name, target, &asterisk, &webhooks));
+            }
+        }
         if stats_batch_ms.saturating_mul(2) > stats_timeout_ms {
             problems.push(format!(
                 "IVR_STATS_BATCH_MS ({stats_batch_ms}) must be at most half of IVR_STATS_TIMEOUT_MS ({stats_timeout_ms}): \
@@ -211,8 +228,8 @@ impl Settings {
         let settings = Settings {
             listen,
             public_url,
-            twilio_auth_token: get("IVR_TWILIO_AUTH_TOKEN"),
-            jambonz_webhook_secret: get("IVR_JAMBONZ_WEBHOOK_SECRET"),
+            twilio_auth_token,
+            jambonz_webhook_secret,
             emergency_number: emergency_number.unwrap_or(DialTarget::Number("102".to_owned())),
             operator_number,
             database_url: get("IVR_DATABASE_URL").unwrap_or_else(|| "sqlite://ivr.sqlite3".to_owned()),
@@ -232,6 +249,8 @@ impl Settings {
             header_timeout_ms,
             body_timeout_ms,
             max_connections,
+            asterisk,
+            line_secret: get("IVR_LINE_SECRET"),
         };
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }
@@ -245,6 +264,13 @@ impl Settings {
         if self.jambonz_webhook_secret.is_none() {
             warnings
                 .push("IVR_JAMBONZ_WEBHOOK_SECRET is not set: jambonz webhook signatures are NOT checked".to_owned());
+        }
+        let asterisk = &self.asterisk;
+        if asterisk.listen.is_some() && !asterisk.configured && asterisk.dial_string(&self.emergency_number).is_none() {
+            warnings.push(format!(
+                "FastAGI listens on {DEFAULT_AGI_LISTEN} but IVR_ASTERISK_DIAL is not set: Asterisk callers who press 9 \
+                 hear the police number instead of being connected"
+            ));
         }
         if self.operator_number.is_none() {
             warnings.push(

@@ -63,6 +63,25 @@ impl<'a> Line<'a> {
         self.recorded(super::answer(self.flow, state, input, &self.roster.snapshot()))
     }
 
+    /// A call the platform hands back with its state (Asterisk's failover re-entering this
+    /// instance): what the caller hears where the state stands, nothing recorded (the call
+    /// and its steps were counted where they happened).
+    pub fn resume(&self, state: CallState) -> Turn<'a> {
+        Span::current().record("call", tracing::field::display(state.call));
+        let mut step = self.flow.arrive(state.call, state.language, state.node, state.rounds);
+        step.next = state;
+        step.events.clear();
+        Turn { step, callees: Vec::new(), events: Vec::new(), passed: Vec::new() }
+    }
+
+    /// A call held on a connection ended (the caller hung up): how long it lasted, from the
+    /// start time its state carries.
+    pub fn ended(&self, state: &CallState) {
+        let now = chrono::Utc::now().timestamp();
+        let duration = state.started.and_then(|started| i32::try_from(now - i64::from(started)).ok());
+        self.stats.call_ended_as(state.call, CallEnd::Completed, duration);
+    }
+
     /// The whisper for an operator who answered.
     pub fn whisper(&self, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
         Span::current().record("call", tracing::field::display(whisper.caller.call));

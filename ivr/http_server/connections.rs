@@ -166,9 +166,26 @@ async fn accept(
 }
 
 /// Errors that end one incoming connection, not the listener.
-fn is_one_connections(error: &std::io::Error) -> bool {
+pub fn is_one_connections(error: &std::io::Error) -> bool {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
     matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset)
+}
+
+/// Says when a line about refusals is due: at most one a second.
+#[derive(Default)]
+pub struct LogThrottle {
+    logged_at: Option<Instant>,
+}
+
+impl LogThrottle {
+    /// Whether a line may be logged now (and, if so, that one was).
+    pub fn due(&mut self) -> bool {
+        let due = self.logged_at.is_none_or(|at| at.elapsed() >= LOG_EVERY);
+        if due {
+            self.logged_at = Some(Instant::now());
+        }
+        due
+    }
 }
 
 /// Counts refused and failed accepts between log lines.
@@ -176,16 +193,12 @@ fn is_one_connections(error: &std::io::Error) -> bool {
 struct Refusals {
     over_limit: u64,
     failed: u64,
-    logged_at: Option<Instant>,
+    throttle: LogThrottle,
 }
 
 impl Refusals {
     fn due(&mut self) -> bool {
-        let due = self.logged_at.is_none_or(|at| at.elapsed() >= LOG_EVERY);
-        if due {
-            self.logged_at = Some(Instant::now());
-        }
-        due
+        self.throttle.due()
     }
 
     fn over_limit(&mut self, limit: usize) {

@@ -11,6 +11,6 @@ mod listener;
 pub mod panic;
 
 pub use body_timeout::{BodyTimeoutLayer, timed_out};
-pub use connections::{Limits, Serving, spawn};
+pub use connections::{Limits, LogThrottle, Serving, is_one_connections, spawn};
 pub use drain::close_while_draining;
 pub use listener::listen;

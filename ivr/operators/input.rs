@@ -141,9 +141,7 @@ impl OperatorChange {
 
 /// The text a target is stored and shown as.
 pub fn target_text(target: &DialTarget) -> &str {
-    match target {
-        DialTarget::Number(text) | DialTarget::Sip(text) => text,
-    }
+    target.as_str()
 }
 
 /// Over HTTP: an unknown id is 404, a duplicate target 409, bad input 400; the database's

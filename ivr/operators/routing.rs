@@ -110,9 +110,7 @@ mod tests {
         roster
             .ring_for(Some(caller), Language::Kk)
             .into_iter()
-            .map(|r| match r.target {
-                DialTarget::Number(n) | DialTarget::Sip(n) => (n.clone(), r.whisper),
-            })
+            .map(|r| (r.target.as_str().to_owned(), r.whisper))
             .collect()
     }
 

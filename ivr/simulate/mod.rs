@@ -10,6 +10,7 @@
 //! `playback`) with their transcripts; with `--keys` (`script`) a scripted call prints a
 //! reproducible transcript, for documentation and the golden tests.
 
+mod agi;
 mod interactive;
 mod keypad;
 mod line;
@@ -19,12 +20,11 @@ mod transcript;
 
 use crate::config::Settings;
 use crate::flow::{Digit, Flow, Language};
-use crate::softphone::Dialect;
 use crate::state::{self, Loaded};
 
 pub use interactive::{Caller, KEY_HELP};
 pub use keypad::{Keys, Pressed, RawTerminal, Screen};
-pub use line::{Call, Callee, Heard, Line, LineError, Turn};
+pub use line::{Call, Callee, Heard, Line, LineError, Platform, Turn};
 pub use script::{parse as parse_script, token, transcript};
 pub use speaker::{Silent, Speaker};
 pub use transcript::{Action, outcome_name};
@@ -42,9 +42,10 @@ pub struct SimulateArgs {
     /// Show transcripts only, even if the prompts could be played.
     #[arg(long)]
     pub no_audio: bool,
-    /// The platform's dialect to call the service in: twiml (Twilio's webhooks) or jambonz.
+    /// The platform's dialect to call the service in: twiml (Twilio's webhooks), jambonz, or
+    /// asterisk (FastAGI).
     #[arg(long, value_enum, default_value = "twiml")]
-    pub dialect: Dialect,
+    pub dialect: Platform,
 }
 
 /// Why a simulated call stopped.

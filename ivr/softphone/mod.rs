@@ -3,6 +3,7 @@
 //! the real webhooks with it, the same way whatever the dialect, so one whole-call test
 //! runs against TwiML and jambonz alike.
 
+pub mod asterisk;
 pub mod jambonz;
 pub mod twiml;
 

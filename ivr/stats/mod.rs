@@ -20,6 +20,7 @@ mod call;
 pub mod cli;
 pub mod demo;
 mod keys;
+mod line_secret;
 mod range;
 mod record;
 mod recorder;
@@ -96,7 +97,11 @@ impl WriterConfig {
 /// key refresh and the repeat-caller check, and returns the recorder the webhooks use.
 /// Needs a Tokio runtime; returns at once.
 pub fn start(settings: &Settings, database: Db) -> (Recorder, StatsTasks) {
-    let pepper = keys::pepper(&[settings.twilio_auth_token.as_deref(), settings.jambonz_webhook_secret.as_deref()]);
+    let mut pepper = keys::pepper(&[settings.twilio_auth_token.as_deref(), settings.jambonz_webhook_secret.as_deref()]);
+    if let Some(secret) = line_secret::line_secret(settings) {
+        pepper.push(0);
+        pepper.extend_from_slice(secret.as_bytes());
+    }
     start_peppered(WriterConfig::from_settings(settings), database, settings.stats_queue, &settings.data_dir, pepper)
 }
 

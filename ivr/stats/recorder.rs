@@ -184,6 +184,12 @@ impl Recorder {
         self.shared.send(Record::ended(call, end, now, duration));
     }
 
+    /// A call whose id the dialect holds ended (a FastAGI connection: no status webhook).
+    pub fn call_ended_as(&self, call: CallId, end: CallEnd, duration: Option<i32>) {
+        let duration = duration.filter(|d| (0..=LONGEST_CALL_SECONDS as i32).contains(d));
+        self.shared.send(Record::ended(call, end, Utc::now(), duration));
+    }
+
     /// Waits until everything recorded so far is committed or spooled (the repeat-caller
     /// checks queued so far included); tries the database again now if it was down, and
     /// replays the spool if it is up. `None` once the writer has stopped. For tests and

@@ -12,6 +12,7 @@
 //! [`Input`]: crate::call::Input
 //! [`Turn`]: crate::call::Turn
 
+pub mod asterisk;
 pub mod fallback;
 pub mod jambonz;
 pub mod panic;

@@ -100,3 +100,28 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
         assert!(text.contains(expected), "expected `{expected}` in:\n{text}");
     }
 }
+
+#[test]
+fn a_target_the_configured_dialects_cannot_dial_is_refused_by_name() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (flow, prompts) = (root.join("flows/hotline.toml"), root.join("prompts"));
+    let on_asterisk = [("IVR_AGI_LISTEN", "0.0.0.0:4573"), ("IVR_EMERGENCY_NUMBER", "PJSIP/police")];
+    let (ok, text) = ivr_check(&flow, &prompts, &on_asterisk);
+    assert!(ok, "a dial string on a line that runs on Asterisk: {text}");
+
+    let with_twiml = [on_asterisk[0], on_asterisk[1], ("IVR_TWILIO_AUTH_TOKEN", "token")];
+    let (ok, text) = ivr_check(&flow, &prompts, &with_twiml);
+    assert!(
+        !ok && text
+            .contains("IVR_EMERGENCY_NUMBER: `PJSIP/police` is an Asterisk dial string, which TwiML cannot dial"),
+        "{text}"
+    );
+
+    let (ok, text) = ivr_check(&flow, &prompts, &[("IVR_AGI_LISTEN", "off"), ("IVR_OPERATOR_NUMBER", "PJSIP/ops")]);
+    assert!(!ok && text.contains("IVR_OPERATOR_NUMBER: `PJSIP/ops`"), "{text}");
+
+    let (ok, text) = ivr_check(&flow, &prompts, &[("IVR_AGI_LISTEN", "0.0.0.0:4573")]);
+    assert!(!ok && text.contains("Asterisk cannot dial `102` without IVR_ASTERISK_DIAL"), "{text}");
+    let through_trunk = [("IVR_AGI_LISTEN", "0.0.0.0:4573"), ("IVR_ASTERISK_DIAL", "PJSIP/{}@kz-trunk")];
+    assert!(ivr_check(&flow, &prompts, &through_trunk).0);
+}

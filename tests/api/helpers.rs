@@ -36,6 +36,8 @@ pub struct TestApp {
     /// The running service's shared state (a test may start its draining); `None` for a
     /// service in another process.
     pub state: Option<ivr::state::AppState>,
+    /// Where the service takes FastAGI conversations (`IVR_AGI_LISTEN`), when it does.
+    pub agi: Option<std::net::SocketAddr>,
     server: Server,
 }
 
@@ -118,6 +120,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut env = HashMap::from([
         ("IVR_LISTEN", "127.0.0.1:0".to_owned()),
+        ("IVR_AGI_LISTEN", "127.0.0.1:0".to_owned()),
+        ("IVR_ASTERISK_DIAL", "PJSIP/{}@kz-trunk".to_owned()),
+        // The same on every instance of a test's line, as on a real one.
+        ("IVR_LINE_SECRET", "test-line-secret".to_owned()),
         ("IVR_PUBLIC_URL", options.public_url.clone()),
         ("IVR_FLOW", format!("{root}/flows/hotline.toml")),
         ("IVR_PROMPTS", format!("{root}/prompts")),
@@ -154,6 +160,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         keys_loaded(&stats, &database_url).await;
     }
     let state = server.state().clone();
+    let agi = server.agi_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run_until(async move {
         let _ = stopped.await;
@@ -169,6 +176,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         stats,
         data_dir,
         state: Some(state),
+        agi,
         server,
     }
 }
@@ -271,6 +279,7 @@ impl TestApp {
             stats,
             data_dir,
             state: None,
+            agi: None,
             server: Server { stop: Mutex::new(None), task: None, _scratch: None },
         }
     }

@@ -9,6 +9,7 @@
 )]
 
 mod access;
+mod asterisk;
 mod bad_requests;
 mod browser;
 mod call_path;

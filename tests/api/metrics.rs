@@ -49,6 +49,7 @@ async fn serve(settings: &[(&str, String)], data_dir: &Path) -> Served {
     settings.extend([
         ("IVR_LISTEN", "127.0.0.1:0".to_owned()),
         ("IVR_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
+        ("IVR_AGI_LISTEN", "off".to_owned()),
         ("IVR_PUBLIC_URL", PUBLIC_URL.to_owned()),
         ("IVR_DATA_DIR", data_dir.display().to_string()),
         ("IVR_LOG_FORMAT", "json".to_owned()),

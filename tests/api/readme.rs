@@ -158,6 +158,8 @@ async fn starts_and_answers(command: &str, dir: &Path) -> Result<(), String> {
     let (settings, _) = settings_and_rest(command);
     let mut child = shell(&format!("{} exec \"$IVR\"", settings.join(" ")), dir)
         .env("IVR_LISTEN", "127.0.0.1:0")
+        // FastAGI's default port may be another process's on a shared machine.
+        .env("IVR_AGI_LISTEN", "off")
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;

@@ -11,7 +11,9 @@ use std::time::Duration;
 use ivr::config::Settings;
 use ivr::flow::{Flow, Language, NodeKind, PromptKey};
 use ivr::review::{self, Audit, Durations, Format, Outcome};
-use ivr::simulate::{Caller, Heard, Keys, Line, Pressed, Screen, SimulateError, Speaker, parse_script, transcript};
+use ivr::simulate::{
+    Caller, Heard, Keys, Line, Platform, Pressed, Screen, SimulateError, Speaker, parse_script, transcript,
+};
 use ivr::softphone::Dialect;
 use ivr::state::{self, Loaded};
 
@@ -24,6 +26,7 @@ fn app(token: Option<&str>) -> Loaded {
         ("IVR_FLOW", format!("{root}/flows/hotline.toml")),
         ("IVR_PROMPTS", format!("{root}/prompts")),
         ("IVR_OPERATOR_NUMBER", OPERATOR_NUMBER.to_owned()),
+        ("IVR_ASTERISK_DIAL", "PJSIP/{}@kz-trunk".to_owned()),
     ];
     env.extend(token.map(|t| ("IVR_TWILIO_AUTH_TOKEN", t.to_owned())));
     env.extend(token.map(|t| ("IVR_JAMBONZ_WEBHOOK_SECRET", t.to_owned())));
@@ -37,7 +40,11 @@ async fn scripted(language: Option<Language>, keys: &str) -> Result<String, Simu
     scripted_in(Dialect::Twiml, language, keys).await
 }
 
-async fn scripted_in(dialect: Dialect, language: Option<Language>, keys: &str) -> Result<String, SimulateError> {
+async fn scripted_in(
+    dialect: impl Into<Platform>,
+    language: Option<Language>,
+    keys: &str,
+) -> Result<String, SimulateError> {
     let line = Line::new(app(None), dialect);
     transcript(&line, language, &parse_script(keys)?).await
 }
@@ -71,6 +78,8 @@ async fn scripted_calls_match_the_golden_transcripts() {
         assert_golden(name, &text);
         let jambonz = scripted_in(Dialect::Jambonz, language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(jambonz, text, "{name}: the same call through jambonz (`ivr simulate --dialect jambonz`)");
+        let asterisk = scripted_in(Platform::Asterisk, language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(asterisk, text, "{name}: the same call over FastAGI (`ivr simulate --dialect asterisk`)");
     }
 }
 

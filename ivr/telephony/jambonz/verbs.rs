@@ -158,7 +158,10 @@ pub fn fallback(call: &FallbackCall<'_>) -> String {
 /// A phone number the SIP trunk routes, or a SIP address.
 fn target(target: &DialTarget, confirm_hook: Option<String>) -> Target {
     match target {
-        DialTarget::Number(number) => Target::Phone { number: number.clone(), confirm_hook },
+        // Refused by `ivr check` while jambonz is configured , as in the TwiML dialect.
+        DialTarget::Number(number) | DialTarget::Channel(number) => {
+            Target::Phone { number: number.clone(), confirm_hook }
+        }
         DialTarget::Sip(uri) => Target::Sip { sip_uri: uri.clone(), confirm_hook },
     }
 }

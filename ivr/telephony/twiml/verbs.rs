@@ -121,7 +121,9 @@ fn query(flow: &Flow, state: &CallState) -> String {
 /// A `<Number>` or `<Sip>`, with the URL whose TwiML the answering party hears first.
 fn target(target: &DialTarget, whisper: Option<&str>, doc: &mut String) {
     let (verb, address) = match target {
-        DialTarget::Number(number) => ("Number", number),
+        // An Asterisk dial string is refused by `ivr check` while TwiML is configured; one
+        // that reaches a TwiML document anyway (a roster target) fails as a number would.
+        DialTarget::Number(number) | DialTarget::Channel(number) => ("Number", number),
         DialTarget::Sip(uri) => ("Sip", uri),
     };
     let _ = write!(doc, "<{verb}");

@@ -1,6 +1,9 @@
 //! No caller identifier anywhere the statistics go: the database, the spool, the logs.
-//! Calls are made with distinctive numbers and CallSids, through every webhook, with the
-//! database first down (so the spool is written) and then up; then every byte is searched.
+//! Calls are made with distinctive numbers and CallSids, through every webhook and over
+//! FastAGI (with every identifying field of Asterisk's environment), with the database
+//! first down (so the spool is written) and then up; then every byte is searched.
+
+use ivr::softphone::asterisk::{AgiCall, Channel, environment};
 
 use super::counting::{flushed, spawn_on};
 use super::support::{Backend, TestDatabase, contains, new_call_sid, on_both_databases};
@@ -15,8 +18,32 @@ fn secrets(call_sids: &[String]) -> Vec<String> {
     let mut secrets: Vec<String> = NUMBERS.iter().map(|n| (*n).to_owned()).collect();
     secrets.extend(NUMBERS.iter().map(|n| n.trim_start_matches('+').to_owned()));
     secrets.extend(call_sids.iter().cloned());
+    secrets.extend(call_sids.iter().flat_map(|sid| {
+        let channel = channel(NUMBERS[0], sid);
+        [channel.uniqueid, channel.name, channel.name_shown, channel.dnid, channel.rdnis]
+    }));
     secrets.extend(["AC0123456789abcdef0123456789abcdef", "ALMATY", "050000", "+7111", "127.0.0.1"].map(String::from));
     secrets
+}
+
+/// The Asterisk channel of a caller: every `agi_*` field that identifies them, distinct.
+fn channel(number: &str, call_sid: &str) -> Channel {
+    let digits: String = call_sid.chars().filter(char::is_ascii_digit).take(9).collect();
+    Channel {
+        name_shown: format!("Caller Name {digits}"),
+        dnid: format!("7111{digits}"),
+        rdnis: format!("+7702{digits}"),
+        ..Channel::new(number, &format!("1765{digits}.{}", digits.len()))
+    }
+}
+
+/// The same caller over FastAGI: the same keys, hanging up at the end.
+async fn calls_over_agi(app: &TestApp, number: &str, call_sid: &str) {
+    let stream = tokio::net::TcpStream::connect(app.agi.expect("FastAGI listens")).await.expect("connects");
+    let mut call = AgiCall::start(stream, &environment(&channel(number, call_sid), None)).await.expect("a call");
+    call.press('1').await.unwrap().press('2').await.unwrap().press('9').await.unwrap();
+    call.dial_ends("NOANSWER", 0).await.unwrap().press('0').await.unwrap().dial_ends("ANSWER", 30).await.unwrap();
+    call.hang_up().await.unwrap();
 }
 
 fn assert_none_in(place: &str, bytes: &[u8], secrets: &[String]) {
@@ -58,6 +85,7 @@ async fn no_number_call_sid_or_location_is_stored_spooled_or_logged(backend: Bac
     let app = spawn_on(&db, &[]).await;
     calls(&app, NUMBERS[0], &sids[0]).await;
     calls(&app, NUMBERS[1], &sids[1]).await;
+    calls_over_agi(&app, NUMBERS[0], &sids[0]).await;
     let report = app.stats.flush().await.expect("statistics on");
     assert!(report.spooled, "{report:?}");
     let spooled = spool_bytes(&app);
@@ -66,11 +94,12 @@ async fn no_number_call_sid_or_location_is_stored_spooled_or_logged(backend: Bac
 
     db.bring_up().await;
     calls(&app, NUMBERS[2], &sids[2]).await;
+    calls_over_agi(&app, NUMBERS[2], &sids[2]).await;
     flushed(&app).await;
     app.stop().await;
     let stored = db.contents().await;
     assert!(contains(&stored, "safety_plan"), "the database holds the calls");
-    assert_eq!(db.summary_around_today().await.calls, 3);
+    assert_eq!(db.summary_around_today().await.calls, 5);
     assert_none_in("the database", &stored, &secrets);
     for (format, logs) in [("text", captured_logs()), ("JSON", captured_json_logs())] {
         assert!(logs.contains("call started"), "the {format} logs were captured");
