@@ -98,7 +98,8 @@ for i, port in enumerate(ports):
         env = {"IVR_LISTEN": f"127.0.0.1:{http}", "IVR_PUBLIC_URL": f"http://127.0.0.1:{http}",
                "IVR_AGI_LISTEN": f"127.0.0.1:{port}", "IVR_DATABASE_URL": f"sqlite://{rig}/ivr-{i}.sqlite3",
                "IVR_DATA_DIR": f"{rig}/data-{i}", "IVR_EMERGENCY_NUMBER": "PJSIP/police",
-               "IVR_OPERATOR_NUMBER": "PJSIP/operator", "IVR_DRAIN_MS": "300"}
+               "IVR_OPERATOR_NUMBER": "PJSIP/operator", "IVR_DRAIN_MS": "300",
+               "IVR_LINE_SECRET": "real-calls-line-secret"}
         out.append({"argv": [binary, "serve"], "env": env, "port": port})
     else:
         out.append({"argv": [sys.executable, ".ci/asterisk/agi_standin.py", str(port), f"{rig}/prompts"],

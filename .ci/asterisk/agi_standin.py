@@ -3,7 +3,8 @@
 none: it keeps the service's side of the contract with deploy/asterisk/extensions.conf, and
 nothing else. It answers, plays the language menu from local files with every key as an
 escape digit, writes IVR_STATE after every turn, resumes from the state passed as the first
-AGI argument, dials the police on 9 and hangs up at the end. Not the service: no flow, no
+AGI argument, dials the police on 9, rings the operator on 0 with a whisper (Dial's U() into the
+shipped ivr-111-whisper), and hangs up at the end. Not the service: no flow, no
 statistics; only the dialplan's failover and the PBX are under test with it.
 
 agi_standin.py PORT PROMPTS_DIR    (listens on 127.0.0.1:PORT, one thread per call)
@@ -46,6 +47,10 @@ def serve(conn, prompts, port):
             key = chr(digit) if digit > 0 else ""
             if key == "9":
                 send("EXEC Dial PJSIP/police,30")
+                send("HANGUP")
+                return
+            if key == "0":
+                send(f"EXEC Dial PJSIP/operator,30,gU(ivr-111-whisper^{prompts}/kk/whisper_language_none)")
                 send("HANGUP")
                 return
             if key == "1":

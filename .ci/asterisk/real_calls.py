@@ -352,6 +352,26 @@ class Suite:
                 break
         return gaps
 
+    def operator_whisper(self):
+        """0 rings the operator's phone, who hears the whisper (ivr-111-whisper) before the caller."""
+        log = os.path.join(self.a.rig_dir, "log", "messages.log")
+        start = os.path.getsize(log)
+        _, answered = self.dial(self.a.line)
+        first = wait_until(lambda: self.first_voiced(answered), 5, [self.caller])
+        wait_until(lambda: True if first and time.time() >= first + 1.0 else None, 3, [self.caller])
+        end = self.press("0")
+        rang = self.operator.wait_event("CALL_ESTABLISHED", 20) is not None
+        self.caller.pump(3)
+        self.hang_up()
+        with open(log, errors="replace") as f:
+            f.seek(start)
+            lines = [line for line in f if "ivr-111-whisper" in line]
+        played = [line.split("Playback(", 1)[1].split(")", 1)[0] for line in lines if "Playback(" in line]
+        returned = any("Return(" in line for line in lines)
+        ok = bool(end and rang and played and returned)
+        self.result("0 rings the operator's phone, who hears the whisper from ivr-111-whisper first", ok,
+                    f"operator answered={rang}; whisper played={played[:1]}; returned to the bridge={returned}")
+
     def failover(self, instances, prompt, prompt_seconds):
         since = time.time()
         _, answered = self.dial(self.a.line)
@@ -452,6 +472,7 @@ def main():
                          f"{len(gaps)} presses; to the next prompt's first packet p50 {percentile(packets, 0.5):.1f} "
                          f"p99 {percentile(packets, 0.99):.1f} ms, to its first sound p50 {percentile(sounds, 0.5):.1f} "
                          f"p99 {percentile(sounds, 0.99):.1f} ms")
+        suite.operator_whisper()
         suite.failover(instances, choose, prompt_seconds)
         suite.everyone_down(instances, police_number)
     except Exception as e:  # noqa: BLE001 - any failure of the rig is a failed test, reported
