@@ -352,6 +352,27 @@ class Suite:
                 break
         return gaps
 
+    def police_hangs_up(self):
+        """A normal end does not loop: the police hang up, the service ends the call, and the
+        dialplan enters no other instance."""
+        log = os.path.join(self.a.rig_dir, "log", "messages.log")
+        start = os.path.getsize(log)
+        _, answered = self.dial(self.a.line)
+        first = wait_until(lambda: self.first_voiced(answered), 5, [self.caller])
+        wait_until(lambda: True if first and time.time() >= first + 1.0 else None, 3, [self.caller])
+        self.press("9")
+        rang = self.police.wait_event("CALL_ESTABLISHED", 15) is not None
+        self.police.pump(2)
+        self.police.command("hangup")
+        ended = self.caller.wait_event("CALL_CLOSED", 20) is not None
+        self.hang_up()
+        with open(log, errors="replace") as f:
+            f.seek(start)
+            reentries = [line.strip() for line in f if "ended with AGISTATUS" in line and "app_verbose" in line]
+        ok = rang and ended and not reentries
+        self.result("the police hang up: the call ends and no other instance is entered (a normal end does not loop)",
+                    ok, f"police answered={rang}; caller's call ended={ended}; re-entries={reentries}")
+
     def operator_whisper(self):
         """0 rings the operator's phone, who hears the whisper (ivr-111-whisper) before the caller."""
         log = os.path.join(self.a.rig_dir, "log", "messages.log")
@@ -472,6 +493,7 @@ def main():
                          f"{len(gaps)} presses; to the next prompt's first packet p50 {percentile(packets, 0.5):.1f} "
                          f"p99 {percentile(packets, 0.99):.1f} ms, to its first sound p50 {percentile(sounds, 0.5):.1f} "
                          f"p99 {percentile(sounds, 0.99):.1f} ms")
+        suite.police_hangs_up()
         suite.operator_whisper()
         suite.failover(instances, choose, prompt_seconds)
         suite.everyone_down(instances, police_number)
