@@ -94,3 +94,121 @@ fn a_fallback_without_a_switchboard_or_served_by_the_service_itself_is_refused()
     assert!(!ok && text.contains("--prompts-url has a character"), "{text}");
     assert!(!out.path().join("twiml.xml").exists(), "nothing written");
 }
+
+fn ivr_fallback_asterisk(out: &Path, extra: &[(&str, &str)]) -> (bool, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_ivr"))
+        .args(["fallback", "--dialect", "asterisk"])
+        .arg(out)
+        .env_clear()
+        .env("IVR_FLOW", root.join("flows/hotline.toml"))
+        .env("IVR_PROMPTS", root.join("prompts"))
+        .env("IVR_PUBLIC_URL", "https://ivr.example.kz")
+        .envs(extra.iter().copied())
+        .output()
+        .expect("ivr runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// The files a dialplan line names, `${IVR_SOUNDS}/kk/police_number`, as `kk/police_number`.
+fn sounds(line: &str) -> Vec<String> {
+    line.split("${IVR_SOUNDS}/").skip(1).map(|rest| rest.split(['&', ',']).next().unwrap_or("").to_owned()).collect()
+}
+
+#[test]
+fn the_asterisk_fallback_reads_the_emergency_key_over_the_police_number_and_rings_the_switchboard() {
+    let out = tempfile::tempdir().expect("a folder");
+    // No switchboard number and no prompts URL: the PBX's own routes and files are used.
+    let (ok, text) = ivr_fallback_asterisk(out.path(), &[]);
+    assert!(ok, "{text}");
+    let plan = std::fs::read_to_string(out.path().join("ivr-111-fallback.conf")).expect("the dialplan");
+    let steps: Vec<&str> = plan.lines().filter(|l| l.starts_with("exten =>") || l.starts_with(" same =>")).collect();
+    assert!(plan.contains("\n[ivr-111-fallback]\n") && steps[0] == "exten => s,1,Answer()", "{plan}");
+    let apps: Vec<&str> =
+        steps.iter().map(|l| l.split(',').nth(if l.starts_with("exten") { 2 } else { 1 }).unwrap_or("")).collect();
+    let apps: Vec<&str> = apps.iter().map(|a| a.split('(').next().unwrap_or("")).collect();
+    assert_eq!(
+        apps,
+        ["Answer", "Read", "GotoIf", "Read", "GotoIf", "Dial", "GotoIf", "Read", "GotoIf", "Hangup", "Dial", "GotoIf"],
+        "{plan}"
+    );
+    let reads: Vec<Vec<String>> = steps.iter().filter(|l| l.contains("Read(")).map(|l| sounds(l)).collect();
+    assert_eq!(
+        reads,
+        [
+            vec!["kk/police_number", "ru/police_number", "kk/keys_reminder", "ru/keys_reminder"],
+            vec!["kk/transfer_operator", "ru/transfer_operator"],
+            vec!["kk/police_number", "ru/police_number"],
+        ],
+        "the police number in both languages first, and again at the end: {plan}"
+    );
+    let after_each_read: Vec<&str> =
+        steps.iter().zip(&steps[1..]).filter(|(l, _)| l.contains("Read(")).map(|(_, next)| *next).collect();
+    assert!(
+        after_each_read.iter().all(|l| l.contains(r#"$["${IVR_KEY}" = "9"]?police"#)),
+        "9 dials the police during every recording: {plan}"
+    );
+    assert!(plan.contains(" same => n(police),Dial(${IVR_POLICE},60)"), "{plan}");
+    assert!(plan.contains(" same => n,Dial(${IVR_SWITCHBOARD},30)"), "{plan}");
+    assert!(!plan.contains("http") && !plan.contains("ivr.example.kz"), "nothing of the service: {plan}");
+    for file in reads.concat() {
+        let wav = out.path().join(format!("sounds/{file}.wav"));
+        let spec = hound::WavReader::open(&wav).unwrap_or_else(|e| panic!("{}: {e}", wav.display())).spec();
+        assert_eq!(
+            (spec.sample_rate, spec.channels, spec.bits_per_sample, spec.sample_format),
+            (8000, 1, 16, hound::SampleFormat::Int),
+            "{} is what Asterisk plays without converting",
+            wav.display()
+        );
+    }
+    assert!(!out.path().join("twiml.xml").exists() && !out.path().join("prompts").exists(), "only Asterisk's");
+}
+
+#[test]
+fn an_asterisk_fallback_refuses_a_recording_it_cannot_play_as_it_is() {
+    let prompts = tempfile::tempdir().expect("a folder");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for language in ["kk", "ru"] {
+        std::fs::create_dir_all(prompts.path().join(language)).expect("a folder");
+        for key in ["police_number", "keys_reminder", "transfer_operator"] {
+            let from = root.join(format!("prompts/{language}/{key}.wav"));
+            std::fs::copy(from, prompts.path().join(format!("{language}/{key}.wav"))).expect("a copy");
+        }
+    }
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let wide = prompts.path().join("ru/keys_reminder.wav");
+    let mut writer = hound::WavWriter::create(&wide, spec).expect("a WAV");
+    for n in 0..16_000 {
+        writer.write_sample(((f64::from(n) / 10.0).sin() * 8000.0) as i16).expect("a sample");
+    }
+    writer.finalize().expect("written");
+    let out = tempfile::tempdir().expect("a folder");
+    let prompts_dir = prompts.path().to_str().expect("a path");
+    let (ok, text) = ivr_fallback_asterisk(out.path(), &[("IVR_PROMPTS", prompts_dir)]);
+    assert!(!ok && text.contains("ru/keys_reminder.wav") && text.contains("16000 Hz"), "{text}");
+    assert!(!out.path().join("ivr-111-fallback.conf").exists(), "no dialplan naming a file it could not play");
+}
+
+#[test]
+fn the_hosted_fallbacks_still_need_their_prompts_url() {
+    let out = tempfile::tempdir().expect("a folder");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_ivr"))
+        .args(["fallback", "--dialect", "twiml"])
+        .arg(out.path())
+        .env_clear()
+        .env("IVR_FLOW", root.join("flows/hotline.toml"))
+        .env("IVR_PROMPTS", root.join("prompts"))
+        .env("IVR_OPERATOR_NUMBER", SWITCHBOARD)
+        .output()
+        .expect("ivr runs");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && text.contains("--prompts-url is needed"), "{text}");
+    assert!(std::fs::read_dir(out.path()).expect("the folder").next().is_none(), "nothing written");
+}
