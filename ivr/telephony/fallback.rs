@@ -123,7 +123,9 @@ pub fn command(args: FallbackArgs) -> Result<(), Vec<String>> {
             );
         }
         if hosted.contains(&Dialect::Jambonz) {
-            said.push("  jambonz.json  jambonz: the app_json of a standby application (see docs/restarts.md)".to_owned());
+            said.push(
+                "  jambonz.json  jambonz: the app_json of a standby application (see docs/restarts.md)".to_owned(),
+            );
         }
         said.push(format!("  prompts/      the recordings they play: serve this folder at {prompts_url}"));
     }
