@@ -12,8 +12,7 @@
 # Usage: .ci/asterisk-rig.sh path/to/built/ivr   (writes the PBX fallback with `ivr fallback`)
 # Env: ASTERISK_PREFIX (default /opt/asterisk-22.10.1), RIG_DIR (default: a fresh temp dir),
 #      RIG_AGI (the FastAGI addresses, default 127.0.0.1:4573&127.0.0.1:4574), the ports of
-#      ../shared/asterisk/run.sh (SIP_PORT, HTTP_PORT, POLICE_PORT, OPERATOR_PORT …),
-#      RIG_FALLBACK_IVR (the binary that writes the fallback, if not the one given).
+#      ../shared/asterisk/run.sh (SIP_PORT, HTTP_PORT, POLICE_PORT, OPERATOR_PORT …).
 set -euo pipefail
 
 RIG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,7 +61,7 @@ rig_start() {
   cp "$RIG_SHARED"/conf/*.conf "$conf/"
   chmod u+w "$conf"/*.conf
 
-  (cd "$RIG_ROOT" && "${RIG_FALLBACK_IVR:-$ivr}" fallback --dialect asterisk "$RIG_DIR/fallback") >/dev/null
+  (cd "$RIG_ROOT" && "$ivr" fallback --dialect asterisk "$RIG_DIR/fallback") >/dev/null
 
   # The line's files under the names a PBX gives them (docs/asterisk.md), untouched.
   cp "$RIG_ROOT/deploy/asterisk/extensions.conf" "$conf/ivr-111.conf"

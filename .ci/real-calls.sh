@@ -6,8 +6,7 @@
 #
 # Usage: .ci/real-calls.sh path/to/built/ivr
 # Env: PRESSES (key presses timed per dialplan, default 30), NINES (calls pressing 9, per
-#      dialplan, default 5), AGI_SERVER (ivr: two `ivr serve` with IVR_AGI_LISTEN; standin:
-#      .ci/asterisk/agi_standin.py; default: ivr when this binary serves FastAGI).
+#      dialplan, default 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:?usage: .ci/real-calls.sh path/to/built/ivr}")
@@ -80,39 +79,30 @@ for phone in "${phones[@]}"; do
   (exec 3<>/dev/tcp/127.0.0.1/"$ctrl") 2>/dev/null || { echo "the $name phone never listened" >&2; exit 1; }
 done
 
-# Which FastAGI server: the service's own when this binary has one (it listens on
-# IVR_AGI_LISTEN), else the stand-in, said so on every line of the report.
-if [ -z "${AGI_SERVER:-}" ]; then
-  AGI_SERVER=standin
-  if "$binary" serve --help 2>&1 | grep -q AGI || grep -qa IVR_AGI_LISTEN "$binary"; then AGI_SERVER=ivr; fi
-fi
-instances=$(python3 - "$AGI_SERVER" "$binary" "$RIG_DIR" "${AGI_PORTS[@]}" <<'PY'
+# The two `ivr serve` instances behind IVR_AGI, each on its own HTTP port and database.
+instances=$(python3 - "$binary" "$RIG_DIR" "${AGI_PORTS[@]}" <<'PY'
 import json, socket, sys
-server, binary, rig, ports = sys.argv[1], sys.argv[2], sys.argv[3], [int(p) for p in sys.argv[4:]]
+binary, rig, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3:]]
 def free():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 out = []
 for i, port in enumerate(ports):
-    if server == "ivr":
-        http = free()
-        env = {"IVR_LISTEN": f"127.0.0.1:{http}", "IVR_PUBLIC_URL": f"http://127.0.0.1:{http}",
-               "IVR_AGI_LISTEN": f"127.0.0.1:{port}", "IVR_DATABASE_URL": f"sqlite://{rig}/ivr-{i}.sqlite3",
-               "IVR_DATA_DIR": f"{rig}/data-{i}", "IVR_EMERGENCY_NUMBER": "PJSIP/police",
-               "IVR_OPERATOR_NUMBER": "PJSIP/operator", "IVR_DRAIN_MS": "300",
-               "IVR_LINE_SECRET": "real-calls-line-secret"}
-        out.append({"argv": [binary, "serve"], "env": env, "port": port})
-    else:
-        out.append({"argv": [sys.executable, ".ci/asterisk/agi_standin.py", str(port), f"{rig}/prompts"],
-                    "env": {}, "port": port})
+    http = free()
+    env = {"IVR_LISTEN": f"127.0.0.1:{http}", "IVR_PUBLIC_URL": f"http://127.0.0.1:{http}",
+           "IVR_AGI_LISTEN": f"127.0.0.1:{port}", "IVR_DATABASE_URL": f"sqlite://{rig}/ivr-{i}.sqlite3",
+           "IVR_DATA_DIR": f"{rig}/data-{i}", "IVR_EMERGENCY_NUMBER": "PJSIP/police",
+           "IVR_OPERATOR_NUMBER": "PJSIP/operator", "IVR_DRAIN_MS": "300",
+           "IVR_LINE_SECRET": "real-calls-line-secret"}
+    out.append({"argv": [binary, "serve"], "env": env, "port": port})
 print(json.dumps(out))
 PY
 )
-rig_log "FastAGI behind IVR_AGI ($RIG_AGI): $AGI_SERVER"
+rig_log "FastAGI behind IVR_AGI ($RIG_AGI): two ivr serve"
 
 python3 .ci/asterisk/real_calls.py --rig-dir "$RIG_DIR" --sip-port "$SIP_PORT" --caller-dir "$RIG_DIR/ua-caller" \
   --instances "$instances" --presses "${PRESSES:-30}" --nines "${NINES:-5}" --figures "$RIG_DIR/figures.json" \
   | tee "$RIG_DIR/real-calls.out"
 status=${PIPESTATUS[0]}
 grep -h 'ivr-111: ' "$RIG_DIR/log/messages.log" | sed 's/^/    /' | tail -20 || true
-rig_log "server: $AGI_SERVER; logs and recordings in $RIG_DIR"
+rig_log "logs and recordings in $RIG_DIR"
 exit "$status"
