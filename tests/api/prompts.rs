@@ -458,6 +458,7 @@ fn synthesize_keeps_a_studio_recording_and_regenerates_the_placeholders() {
     let library = small_library();
     std::fs::copy(root().join("prompts/synthesize.sh"), library.path().join("synthesize.sh")).expect("script copied");
     std::fs::copy(root().join("prompts/espeak.tsv"), library.path().join("espeak.tsv")).expect("spellings copied");
+    std::fs::copy(root().join("prompts/rates.tsv"), library.path().join("rates.tsv")).expect("rates copied");
     let manifest = library.path().join("manifest.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
     let at = text.find("[prompts.welcome]").expect("the welcome's table");
