@@ -27,7 +27,8 @@
 # Voice markers: a line that is exactly "[kk]" or "[ru]" switches the espeak-ng voice for
 # the lines that follow (the default is the voice of the file's own language). Each run of
 # lines in one voice is synthesised separately and the pieces are joined with JOIN_PAUSE_S
-# seconds of silence. Used by the bilingual choose_language prompt.
+# seconds of silence. No prompt uses them today: a caller who has chosen no language hears
+# each prompt's two recordings, one in each language.
 #
 # Debian packages: espeak-ng, sox.
 set -euo pipefail

@@ -29,7 +29,7 @@ impl fmt::Display for CallId {
 }
 
 /// The guidance topics a caller has heard, as bits indexed like [`Flow::topics`](super::Flow).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TopicSet(pub u32);
 
 impl TopicSet {
@@ -51,7 +51,7 @@ impl TopicSet {
 
 /// Where a call is in the flow and what it has done: all the service keeps of a call,
 /// carried in the action URLs (signed), never stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CallState {
     /// The call's id.
     pub call: CallId,

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use crate::call::{Turn, WhisperFor};
 use crate::config::DialTarget;
-use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
+use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Spoken, Step};
 
 use super::fallback::FallbackCall;
 use super::state_token;
@@ -46,19 +46,19 @@ impl Twiml<'_> {
                 );
                 self.action(flow, step, GATHER_PATH, &mut doc);
                 doc.push_str(r#"">"#);
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 doc.push_str(r#"</Gather><Redirect method="POST">"#);
                 self.action(flow, step, NO_INPUT_PATH, &mut doc);
                 doc.push_str("</Redirect>");
             }
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 self.dial_open(flow, step, *ring_seconds, &mut doc);
                 target(self.emergency, None, &mut doc);
                 doc.push_str("</Dial>");
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 self.dial_open(flow, step, *ring_seconds, &mut doc);
                 for callee in &turn.callees {
                     let whisper = self.whisper_url(flow, &step.next, callee.whisper);
@@ -67,7 +67,7 @@ impl Twiml<'_> {
                 doc.push_str("</Dial>");
             }
             Instruction::Hangup { prompts } => {
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 doc.push_str("<Hangup/>");
             }
         }
@@ -79,7 +79,7 @@ impl Twiml<'_> {
     pub fn whisper(&self, language: Language, prompts: &[&PromptKey]) -> String {
         let mut doc = String::with_capacity(512);
         doc.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
-        self.plays(language, prompts, &mut doc);
+        self.plays(Spoken::In(language), prompts, &mut doc);
         doc.push_str("</Response>");
         doc
     }
@@ -98,8 +98,9 @@ impl Twiml<'_> {
         url
     }
 
-    fn plays(&self, language: Language, prompts: &[&PromptKey], doc: &mut String) {
-        for key in prompts {
+    /// A `<Play>` per recording: each prompt in every language it is spoken in, in turn.
+    fn plays(&self, spoken: Spoken, prompts: &[&PromptKey], doc: &mut String) {
+        for (language, key) in spoken.recordings(prompts.iter().copied()) {
             doc.push_str("<Play>");
             push_escaped(doc, self.public_url);
             let _ = write!(doc, "/prompts/{language}/{key}.wav</Play>");
