@@ -20,10 +20,15 @@
 # applied to the script before it is spoken, so the script itself stays what a voice artist
 # reads (e.g. Russian «115-1», which espeak-ng would otherwise read wrongly).
 #
+# Speaking rates for placeholders only: rates.tsv (language, TAB, key or glob, TAB, words
+# per minute) speaks a few placeholders faster than WPM, where a clear sentence does not fit
+# a limit of the flow at the default rate. A voice artist reads at their own pace.
+#
 # Voice markers: a line that is exactly "[kk]" or "[ru]" switches the espeak-ng voice for
 # the lines that follow (the default is the voice of the file's own language). Each run of
 # lines in one voice is synthesised separately and the pieces are joined with JOIN_PAUSE_S
-# seconds of silence. Used by the bilingual choose_language prompt.
+# seconds of silence. No prompt uses them today: a caller who has chosen no language hears
+# each prompt's two recordings, one in each language.
 #
 # Debian packages: espeak-ng, sox.
 set -euo pipefail
@@ -31,6 +36,7 @@ export LC_ALL=C.UTF-8
 
 readonly RATE=8000         # Hz
 readonly WPM=150           # espeak-ng speaking rate (words per minute); default 175 is fast for phone
+                           # (rates.tsv speaks a few placeholders faster)
 readonly PAD_S=0.15        # silence left at each end, seconds
 readonly JOIN_PAUSE_S=0.4  # pause between voice segments, seconds
 readonly THRESHOLD=0.1%    # below this level counts as silence when trimming
@@ -60,7 +66,7 @@ mapfile -t all_keys < <(sed -n 's/^[[:space:]]*\[prompts\.\([A-Za-z0-9_]*\)\][[:
 langs=(); keys=()
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     kk|ru) langs+=("$arg") ;;
     *) printf '%s\n' "${all_keys[@]}" | grep -qx -- "$arg" \
          || die "unknown argument '$arg': not a language (kk, ru) nor a key in manifest.toml"
@@ -82,6 +88,24 @@ recording_of() {
 }
 
 spellings="$here/espeak.tsv"
+rates="$here/rates.tsv"
+
+# rate_of LANG KEY: words per minute for this placeholder: the first line of rates.tsv for
+# LANG whose key pattern (a shell glob: whisper_*) matches KEY, else WPM.
+rate_of() {
+  local rate="" l pattern wpm
+  if [[ -f $rates ]]; then
+    while IFS=$'\t' read -r l pattern wpm; do
+      [[ $l == "$1" && -n $wpm ]] || continue
+      # shellcheck disable=SC2053  # the pattern is a glob on purpose
+      [[ $2 == $pattern ]] && { rate="$wpm"; break; }
+    done < <(grep -v '^#' "$rates")
+  fi
+  [[ -z $rate ]] && rate="$WPM"
+  [[ $rate =~ ^[0-9]+$ ]] && (( rate >= WPM && rate <= 200 )) \
+    || die "rates.tsv: $1 $2 at '$rate' words per minute: give a whole number from $WPM to 200"
+  printf '%s' "$rate"
+}
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -103,11 +127,11 @@ for_espeak() {
   fi
 }
 
-# synth_segment VOICE TEXTFILE OUT.wav: speak, resample to 8 kHz mono 16-bit, trim both ends.
+# synth_segment VOICE RATE TEXTFILE OUT.wav: speak, resample to 8 kHz mono 16-bit, trim both ends.
 synth_segment() {
-  for_espeak "$1" "$2" > "$tmp/spoken.txt"
-  espeak-ng -v "$1" -s "$WPM" -f "$tmp/spoken.txt" -w "$tmp/raw.wav"
-  sox_ "$tmp/raw.wav" -c 1 -b 16 -e signed-integer "$3" \
+  for_espeak "$1" "$3" > "$tmp/spoken.txt"
+  espeak-ng -v "$1" -s "$2" -f "$tmp/spoken.txt" -w "$tmp/raw.wav"
+  sox_ "$tmp/raw.wav" -c 1 -b 16 -e signed-integer "$4" \
     rate -v "$RATE" \
     silence 1 0.01 "$THRESHOLD" reverse silence 1 0.01 "$THRESHOLD" reverse
 }
@@ -120,14 +144,15 @@ synth_prompt() { # LANG KEY
     printf '%-4s %-22s studio recording, kept\n' "$lang" "$key"
     return 0
   fi
-  local voice="$lang" buf="" line n=0
+  local voice="$lang" buf="" line n=0 rate
   local -a parts=()
+  rate="$(rate_of "$lang" "$key")"
 
   flush() {
     [[ -n $buf ]] || return 0
     n=$((n + 1))
     printf '%s' "$buf" > "$tmp/seg$n.txt"
-    synth_segment "$voice" "$tmp/seg$n.txt" "$tmp/seg$n.wav"
+    synth_segment "$voice" "$rate" "$tmp/seg$n.txt" "$tmp/seg$n.wav"
     (( ${#parts[@]} )) && parts+=("$tmp/pause.wav")
     parts+=("$tmp/seg$n.wav")
     buf=""
@@ -157,7 +182,11 @@ synth_prompt() { # LANG KEY
   local dur; dur="$(sox --i -D "$out")"
   awk -v d="$dur" -v m="$MAX_S" 'BEGIN { exit !(d > m) }' \
     && die "$out is ${dur}s long, over the ${MAX_S}s limit: shorten $src"
-  printf '%-4s %-22s %7.2f s\n' "$lang" "$key" "$dur"
+  if [[ $rate == "$WPM" ]]; then
+    printf '%-4s %-22s %7.2f s\n' "$lang" "$key" "$dur"
+  else
+    printf '%-4s %-22s %7.2f s  (%s words a minute)\n' "$lang" "$key" "$dur" "$rate"
+  fi
 }
 
 for lang in "${langs[@]}"; do

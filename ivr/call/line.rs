@@ -68,7 +68,7 @@ impl<'a> Line<'a> {
     /// and its steps were counted where they happened).
     pub fn resume(&self, state: CallState) -> Turn<'a> {
         Span::current().record("call", tracing::field::display(state.call));
-        let mut step = self.flow.arrive(state.call, state.language, state.node, state.rounds);
+        let mut step = self.flow.resume(state);
         step.next = state;
         step.events.clear();
         Turn { step, callees: Vec::new(), events: Vec::new(), passed: Vec::new() }

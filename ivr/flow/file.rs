@@ -71,10 +71,11 @@ struct RawFlow {
 #[serde(deny_unknown_fields, default)]
 struct RawLimits {
     silent_from_start_seconds: u8,
-    silent_from_any_node_seconds: u8,
+    silent_from_last_key_seconds: u8,
     keys_announced_seconds: u8,
     without_key_reminder_seconds: u8,
     whisper_seconds: u8,
+    goodbye_seconds: u8,
     key_reminders: Vec<PromptKey>,
     node_seconds: BTreeMap<String, u8>,
 }
@@ -83,10 +84,11 @@ impl Default for RawLimits {
     fn default() -> RawLimits {
         RawLimits {
             silent_from_start_seconds: 30,
-            silent_from_any_node_seconds: 45,
+            silent_from_last_key_seconds: 45,
             keys_announced_seconds: 8,
             without_key_reminder_seconds: 30,
             whisper_seconds: 6,
+            goodbye_seconds: 6,
             key_reminders: Vec::new(),
             node_seconds: BTreeMap::new(),
         }
@@ -245,10 +247,11 @@ impl RawFlow {
             max_failures: self.max_failures,
             limits: Limits {
                 silent_from_start_seconds: self.limits.silent_from_start_seconds,
-                silent_from_any_node_seconds: self.limits.silent_from_any_node_seconds,
+                silent_from_last_key_seconds: self.limits.silent_from_last_key_seconds,
                 keys_announced_seconds: self.limits.keys_announced_seconds,
                 without_key_reminder_seconds: self.limits.without_key_reminder_seconds,
                 whisper_seconds: self.limits.whisper_seconds,
+                goodbye_seconds: self.limits.goodbye_seconds,
                 key_reminders: self.limits.key_reminders,
                 node_seconds,
             },

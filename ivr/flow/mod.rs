@@ -17,7 +17,7 @@ mod validate;
 mod tests;
 
 pub use file::FlowLoadError;
-pub use model::{Choice, Digit, Flow, Language, Limits, Node, NodeId, NodeKind, PromptKey, Topic};
+pub use model::{Choice, Digit, Flow, Language, Limits, Node, NodeId, NodeKind, PromptKey, Spoken, Topic};
 pub use state::{CallId, CallState, TopicSet};
 pub use step::{DialOutcome, Event, Input, Instruction, Step, step};
 pub use validate::{FlowError, PromptCatalog, quoted};

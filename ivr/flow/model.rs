@@ -37,6 +37,49 @@ impl Language {
     }
 }
 
+/// The languages a caller hears prompts in: their own, or both while they have chosen none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Spoken {
+    /// The language the caller chose.
+    In(Language),
+    /// No language chosen yet: each prompt in Kazakh, then in Russian, each recording in its
+    /// own voice, so nobody hears a word only in a language they may not understand.
+    Both,
+}
+
+impl Spoken {
+    /// How a caller who chose `language` (`None`: not yet) hears prompts.
+    pub fn of(language: Option<Language>) -> Spoken {
+        language.map_or(Spoken::Both, Spoken::In)
+    }
+
+    /// The recordings of one prompt, in the order they play.
+    pub fn languages(self) -> &'static [Language] {
+        match self {
+            Spoken::In(Language::Kk) => &[Language::Kk],
+            Spoken::In(Language::Ru) => &[Language::Ru],
+            Spoken::Both => &Language::ALL,
+        }
+    }
+
+    /// The recordings `prompts` play as, in order: each prompt in each of [`languages`](Self::languages).
+    pub fn recordings<'k>(
+        self,
+        prompts: impl IntoIterator<Item = &'k PromptKey>,
+    ) -> impl Iterator<Item = (Language, &'k PromptKey)> {
+        prompts.into_iter().flat_map(move |key| self.languages().iter().map(move |language| (*language, key)))
+    }
+}
+
+impl fmt::Display for Spoken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Spoken::In(language) => language.fmt(f),
+            Spoken::Both => f.write_str("both"),
+        }
+    }
+}
+
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -250,14 +293,17 @@ impl Node {
 pub struct Limits {
     /// From the start of the call until a caller who never presses a key is ringing a person.
     pub silent_from_start_seconds: u8,
-    /// From entering any later node until a silent caller there is ringing a person.
-    pub silent_from_any_node_seconds: u8,
+    /// From a caller's last key press (or a ring nobody answered) until, silent since, they
+    /// are ringing a person, whatever plays in between.
+    pub silent_from_last_key_seconds: u8,
     /// From entering a menu until it has named the emergency and the operator key.
     pub keys_announced_seconds: u8,
     /// The longest a caller listens without hearing the emergency and operator keys named.
     pub without_key_reminder_seconds: u8,
     /// The longest whisper an operator hears before the caller is connected.
     pub whisper_seconds: u8,
+    /// The longest goodbye (what a node that hangs up plays), however it is heard.
+    pub goodbye_seconds: u8,
     /// The prompts that name the emergency and the operator key (at their end at the latest).
     pub key_reminders: Vec<PromptKey>,
     /// Nodes whose prompts may play at most this many seconds in every language: a welcome
@@ -277,7 +323,9 @@ pub struct Flow {
     pub emergency: NodeId,
     /// The operator transfer the operator key leads to.
     pub operator: NodeId,
-    /// The language prompts play in before the caller chooses.
+    /// The language of an operator's whisper when neither the caller nor the operator
+    /// decides it (no language chosen, an operator who speaks both). A caller who has not
+    /// chosen hears every prompt in both languages ([`Spoken::Both`]).
     pub default_language: Language,
     /// Transfers to the police from every menu, during every prompt.
     pub emergency_key: Digit,

@@ -33,7 +33,7 @@ impl fmt::Display for CallId {
 }
 
 /// The guidance topics a caller has heard, as bits indexed like [`Flow::topics`](super::Flow).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TopicSet(pub u32);
 
 impl TopicSet {
@@ -58,7 +58,7 @@ impl TopicSet {
 /// signature where it signs the URL: Twilio's does, jambonz's signs only the body), never
 /// stored. A state edited or replayed decodes to one a caller can safely continue from
 /// (`Flow::recover`), never to an error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CallState {
     /// The call's id.
     pub call: CallId,

@@ -2,8 +2,12 @@
 //!
 //! The emergency key is looked at before anything else, on every node that listens, so no
 //! menu, prompt or failure count can stand between a caller and the police.
+//!
+//! A caller who has not chosen a language hears every prompt in both ([`Spoken::Both`]), and
+//! where the flow would send them to the main menu they are offered the language choice
+//! again: nothing they hear is in one language only.
 
-use super::model::{Digit, Flow, Language, NodeId, NodeKind, PromptKey};
+use super::model::{Digit, Flow, Language, NodeId, NodeKind, PromptKey, Spoken};
 use super::state::{CallId, CallState, TopicSet};
 
 /// What the caller did, as the provider reported it.
@@ -33,7 +37,7 @@ pub enum DialOutcome {
 }
 
 /// What the caller hears or where they are connected next, in no provider's dialect.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Instruction<'f> {
     /// Play the prompts while listening for one key; after `timeout_seconds` of silence the
     /// provider comes back with [`Input::NoInput`].
@@ -118,12 +122,24 @@ pub enum Event {
 pub struct Step<'f> {
     /// Where the caller is now; it travels in the next action URLs.
     pub next: CallState,
-    /// The language the prompts are played in.
-    pub language: Language,
+    /// The language the prompts are played in, or both before the caller chooses.
+    pub spoken: Spoken,
     /// What the caller hears or where they are connected.
     pub say: Instruction<'f>,
     /// What to record, in order.
     pub events: Vec<Event>,
+}
+
+impl Instruction<'_> {
+    /// What plays, in order.
+    pub fn prompts(&self) -> &[&PromptKey] {
+        match self {
+            Instruction::Gather { prompts, .. }
+            | Instruction::EmergencyTransfer { prompts, .. }
+            | Instruction::OperatorTransfer { prompts, .. }
+            | Instruction::Hangup { prompts } => prompts,
+        }
+    }
 }
 
 impl Flow {
@@ -132,12 +148,10 @@ impl Flow {
         enter(self, self.recover(call, None), self.start, vec![Event::CallStarted])
     }
 
-    /// A caller of `language` (`None`: not chosen) who has just entered `node`, after
-    /// `rounds` rings for an operator: what `step` would have them hear there. For the
-    /// review tools, which measure what a caller goes through from every node.
-    pub fn arrive(&self, call: CallId, language: Option<Language>, node: NodeId, rounds: u8) -> Step<'_> {
-        let state = CallState { rounds, ..self.recover(call, language) };
-        enter(self, state, node, Vec::new())
+    /// What a caller handed back at `state` (a platform re-entering another instance with
+    /// the state the last one saved) hears there: `state.node` entered again.
+    pub fn resume(&self, state: CallState) -> Step<'_> {
+        enter(self, state, state.node, Vec::new())
     }
 
     /// Where a call whose state cannot be trusted resumes: the main menu in its language,
@@ -171,7 +185,8 @@ pub fn step<'f>(flow: &'f Flow, state: CallState, input: Input) -> Step<'f> {
         Input::Key(key) => pressed(flow, state, key),
         Input::UnknownKey => failed(flow, state, Event::InvalidKey { node: state.node }),
         Input::NoInput => match node.kind {
-            NodeKind::Message { next } | NodeKind::Hold { next, .. } => enter(flow, state, next, Vec::new()),
+            NodeKind::Message { next } => silent_through(flow, state, next),
+            NodeKind::Hold { next, .. } => enter(flow, state, next, Vec::new()),
             _ => failed(flow, state, Event::NoInput { node: state.node }),
         },
         Input::Dial(outcome) => dialled(flow, state, outcome),
@@ -187,7 +202,8 @@ fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
         }
         // A caller who already knows the menu need not wait for the message (or the
         // messages after it) to end: the key counts for the menu they lead to.
-        let ahead = CallState { node: next, ..state };
+        let ahead = arriving(flow, state, next);
+        let next = ahead.node;
         let next_node = flow.node(next);
         return match next_node.kind {
             NodeKind::Message { .. } => pressed(flow, ahead, key),
@@ -228,7 +244,7 @@ fn repeat(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
     let next = CallState { failures: 0, ..state };
     Step {
         next,
-        language: language(flow, &next),
+        spoken: Spoken::of(next.language),
         say: Instruction::Gather { prompts: node.prompts.iter().collect(), timeout_seconds: node.timeout_seconds },
         events,
     }
@@ -263,7 +279,7 @@ fn retry<'f>(flow: &'f Flow, state: CallState, lead: &'f PromptKey, events: Vec<
     };
     Step {
         next: CallState { failures, ..state },
-        language: language(flow, &state),
+        spoken: Spoken::of(state.language),
         say: Instruction::Gather { prompts, timeout_seconds: node.timeout_seconds },
         events,
     }
@@ -287,7 +303,7 @@ fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
         (DialOutcome::Completed, Some(done)) => enter(flow, state, done, events),
         (DialOutcome::Completed, None) => Step {
             next: state,
-            language: language(flow, &state),
+            spoken: Spoken::of(state.language),
             say: Instruction::Hangup { prompts: Vec::new() },
             events: [events, vec![Event::Hangup]].concat(),
         },
@@ -301,13 +317,37 @@ fn resume(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
     enter(flow, recovered, recovered.node, events)
 }
 
-/// Moves the caller onto `to` and says what they hear there.
-fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> Step<'_> {
-    let node = flow.node(to);
+/// A silence on a message: the caller moves on to the node after it, still silent. On a
+/// menu that silence counts as their first, so a caller who has pressed nothing since their
+/// last key gets no second chance there: their wait for a person runs from that key, and
+/// the message has already made it longer (`ivr flow audit` counts it so).
+fn silent_through(flow: &Flow, state: CallState, next: NodeId) -> Step<'_> {
+    let mut step = enter(flow, state, next, Vec::new());
+    if flow.node(step.next.node).options().is_some() {
+        step.next.failures = 1;
+    }
+    step
+}
+
+/// A caller's state on arriving at `to`. The main menu starts the rounds of ringing for an
+/// operator again; the main menu of a caller who chose no language is the language choice,
+/// for they have no menu in a language yet.
+fn arriving(flow: &Flow, state: CallState, to: NodeId) -> CallState {
     let mut next = CallState { node: to, failures: 0, ..state };
     if to == flow.main_menu {
         next.rounds = 0;
+        if state.language.is_none() {
+            next.node = flow.start;
+        }
     }
+    next
+}
+
+/// Moves the caller onto `to` (see [`arriving`]) and says what they hear there.
+fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> Step<'_> {
+    let mut next = arriving(flow, state, to);
+    let to = next.node;
+    let node = flow.node(to);
     events.push(Event::Entered(to));
     let mut prompts: Vec<&PromptKey> = node.prompts.iter().collect();
     let say = match node.kind {
@@ -344,9 +384,5 @@ fn enter(flow: &Flow, state: CallState, to: NodeId, mut events: Vec<Event>) -> S
     if !matches!(node.kind, NodeKind::OperatorTransfer { .. }) {
         next.silent = false;
     }
-    Step { language: language(flow, &next), next, say, events }
-}
-
-fn language(flow: &Flow, state: &CallState) -> Language {
-    state.language.unwrap_or(flow.default_language)
+    Step { spoken: Spoken::of(next.language), next, say, events }
 }

@@ -40,19 +40,21 @@ fn the_bundled_flow_is_valid() {
 #[test]
 fn a_reference_to_a_missing_node_names_node_and_field() {
     let errors = errors_after(r#""3" = "evidence_1""#, r#""3" = "evidense""#);
-    assert_reports(&errors, "node `main`, field `options.\"3\"`: `evidense` is not a node of this flow");
+    assert_reports(&errors, "node `welcome`, field `options.\"3\"`: `evidense` is not a node of this flow");
 }
 
 #[test]
 fn a_node_nobody_reaches_is_reported() {
-    let errors = errors_after(r#", "5" = "rights_1" }"#, " }");
+    let text = BUNDLED.replace(r#", "5" = "rights_1" }"#, " }");
+    let errors = Flow::from_toml(&text).expect("flow loads").validate(&Catalog(Vec::new()));
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_reports(&errors, "node `rights_1`, field `kind`: no path from the start reaches this node");
 }
 
 #[test]
 fn messages_that_lead_to_each_other_forever_are_reported() {
-    let errors = errors_after(r#"next = "main""#, r#"next = "welcome""#);
-    assert_reports(&errors, "node `welcome`, field `next`: messages lead to each other in a loop");
+    let errors = errors_after(r#"next = "welcome""#, r#"next = "safety_notice""#);
+    assert_reports(&errors, "node `safety_notice`, field `next`: messages lead to each other in a loop");
 }
 
 #[test]
@@ -60,19 +62,16 @@ fn a_prompt_missing_in_one_language_is_reported_per_language() {
     let flow = bundled();
     let errors = flow.validate(&Catalog(vec![(Language::Ru, "guidance_evidence_2")]));
     let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        errors,
-        [
-            "node `evidence_2`, field `prompts`: prompt `guidance_evidence_2` has no ru recording",
-            "node `hold`, field `guidance`: prompt `guidance_evidence_2` has no ru recording",
-        ]
-    );
+    assert_eq!(errors, ["node `evidence_2`, field `prompts`: prompt `guidance_evidence_2` has no ru recording"]);
+    let errors = flow.validate(&Catalog(vec![(Language::Kk, "hold_evidence")]));
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors, ["node `hold`, field `guidance`: prompt `hold_evidence` has no kk recording"]);
 }
 
 #[test]
 fn the_emergency_and_operator_keys_cannot_be_menu_options() {
     let errors = errors_after(r#""5" = "rights_1" }"#, r#""5" = "rights_1", "9" = "main" }"#);
-    assert_reports(&errors, "node `main`, field `options.\"9\"`: `9` is the emergency key on every menu");
+    assert_reports(&errors, "node `welcome`, field `options.\"9\"`: `9` is the emergency key on every menu");
     let errors = errors_after(r#""1" = "definition", "2" = "main""#, r#""1" = "definition", "0" = "main""#);
     assert_reports(&errors, "node `definition`, field `options.\"0\"`: `0` is the operator key");
 }
@@ -80,7 +79,7 @@ fn the_emergency_and_operator_keys_cannot_be_menu_options() {
 #[test]
 fn digits_are_single_keypad_keys_and_unique_within_a_menu() {
     let errors = errors_after(r#""5" = "rights_1" }"#, r#""5" = "rights_1", "10" = "main" }"#);
-    assert_reports(&errors, "node `main`, field `options.\"10\"`: `10` is not one key of a phone keypad");
+    assert_reports(&errors, "node `welcome`, field `options.\"10\"`: `10` is not one key of a phone keypad");
     let errors = errors_after(r#""5" = "rights_1" }"#, r#""5" = "rights_1", "5" = "main" }"#);
     assert_reports(&errors, "duplicate key");
 }
@@ -121,11 +120,11 @@ fn the_named_nodes_have_the_right_kinds() {
 #[test]
 fn unknown_fields_and_kinds_are_refused_with_their_line() {
     assert_reports(
-        &errors_after("[nodes.welcome]\nkind = \"message\"", "[nodes.welcome]\nkind = \"messagee\""),
+        &errors_after("[nodes.safety_notice]\nkind = \"message\"", "[nodes.safety_notice]\nkind = \"messagee\""),
         "line",
     );
     assert_reports(
-        &errors_after("prompts = [\"welcome\"]", "prompts = [\"welcome\"]\npromtps = []"),
+        &errors_after("prompts = [\"safety_notice\"]", "prompts = [\"safety_notice\"]\npromtps = []"),
         "unknown field `promtps`",
     );
 }
@@ -160,27 +159,124 @@ fn a_guidance_topic_is_counted_once_heard_and_carried_on() {
 }
 
 #[test]
-fn silence_on_a_message_moves_on_without_counting_a_failure() {
+fn silence_on_a_message_moves_on_and_counts_as_the_first_on_the_menu_after_it() {
     let flow = bundled();
     let notice = step(&flow, flow.recover(CallId(1), None), Input::Key(key("1")));
     assert_eq!(flow.node(notice.next.node).name, "safety_notice", "right after the language choice");
     let welcome = step(&flow, notice.next, Input::NoInput);
     assert_eq!(flow.node(welcome.next.node).name, "welcome");
-    let main = step(&flow, welcome.next, Input::NoInput);
-    assert_eq!(flow.node(main.next.node).name, "main");
-    assert_eq!(main.next.failures, 0);
-    assert_eq!(main.next.language, Some(Language::Kk));
+    assert_eq!(welcome.next.failures, 1, "still silent since the language choice");
+    assert_eq!(welcome.next.language, Some(Language::Kk));
+    let events = welcome.events.iter().filter(|e| matches!(e, Event::NoInput { .. } | Event::InvalidKey { .. }));
+    assert_eq!(events.count(), 0, "a message's silence is not recorded as a menu's");
 }
 
 #[test]
-fn a_key_during_the_welcome_or_the_safety_notice_counts_for_the_main_menu() {
+fn a_caller_silent_since_choosing_a_language_is_put_through_at_the_first_silence_on_the_menu() {
+    // From the key, the safety notice, the welcome and the topics already take most of the
+    // 45 s a silent caller may wait: no second chance after them.
     let flow = bundled();
-    let welcome = step(&flow, flow.recover(CallId(1), None), Input::Key(key("2")));
-    let evidence = step(&flow, welcome.next, Input::Key(key("3")));
-    assert_eq!(flow.node(evidence.next.node).name, "evidence_1", "skips the safety notice too");
-    let notice = step(&flow, welcome.next, Input::NoInput);
-    let safety_plan = step(&flow, notice.next, Input::Key(key("2")));
+    let notice = step(&flow, flow.recover(CallId(1), None), Input::Key(key("2")));
+    let (silences, transfer) = silent_until_transfer(&flow, notice.next);
+    assert_eq!(silences, 2, "the notice's silence, then one on the welcome's menu");
+    assert!(transfer.next.silent);
+    assert_eq!(transfer.next.language, Some(Language::Ru));
+    // After the last unanswered round, "operators unavailable" is a message too.
+    let unavailable = CallState {
+        node: flow.node_id("operators_unavailable").unwrap(),
+        ..flow.recover(CallId(1), Some(Language::Kk))
+    };
+    let (silences, _) = silent_until_transfer(&flow, unavailable);
+    assert_eq!(silences, 2, "the message's silence, then one on the main menu");
+}
+
+#[test]
+fn the_welcome_is_the_main_menu_as_first_heard() {
+    let flow = bundled();
+    let (welcome, main) = (flow.node(flow.node_id("welcome").unwrap()), flow.node(flow.main_menu));
+    assert_eq!(welcome.options(), main.options(), "the same keys as the main menu");
+    assert_eq!((&welcome.reprompt, &welcome.silence_reprompt), (&main.reprompt, &main.silence_reprompt));
+    assert_eq!((welcome.max_silences, main.max_silences), (2, 2));
+    let keys = |node: &Node| node.prompts.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+    assert_eq!(keys(welcome), ["welcome", "main_menu"], "the welcome names 9 and 0 instead of the key reminder");
+    assert_eq!(keys(main), ["keys_reminder", "main_menu"]);
+}
+
+#[test]
+fn a_key_during_the_safety_notice_counts_for_the_welcomes_menu() {
+    let flow = bundled();
+    let notice = step(&flow, flow.recover(CallId(1), None), Input::Key(key("2")));
+    let evidence = step(&flow, notice.next, Input::Key(key("3")));
+    assert_eq!(flow.node(evidence.next.node).name, "evidence_1", "skips the safety notice and the welcome");
+    let welcome = step(&flow, notice.next, Input::NoInput);
+    let safety_plan = step(&flow, welcome.next, Input::Key(key("2")));
     assert_eq!(flow.node(safety_plan.next.node).name, "safety_plan_1");
+}
+
+#[test]
+fn before_a_language_is_chosen_every_prompt_is_spoken_in_both_languages() {
+    let flow = bundled();
+    let start = flow.begin(CallId(1));
+    assert_eq!(start.spoken, Spoken::Both);
+    let wrong = step(&flow, start.next, Input::Key(key("7")));
+    let Instruction::Gather { prompts, .. } = &wrong.say else { panic!("{:?}", wrong.say) };
+    assert_eq!(prompts[0].as_str(), "invalid_choice");
+    assert_eq!(wrong.spoken, Spoken::Both, "a wrong key at the choice is said in both languages");
+    let police = step(&flow, start.next, Input::Key(flow.emergency_key));
+    assert_eq!(police.spoken, Spoken::Both);
+    let unanswered = step(&flow, police.next, Input::Dial(DialOutcome::NoAnswer));
+    assert_eq!(
+        (flow.node(unanswered.next.node).name.as_str(), unanswered.spoken),
+        ("police_unreachable", Spoken::Both)
+    );
+    let operator = step(&flow, start.next, Input::NoInput);
+    assert!(matches!(operator.say, Instruction::OperatorTransfer { .. }));
+    assert_eq!(operator.spoken, Spoken::Both);
+    let goodbye = step(&flow, operator.next, Input::Dial(DialOutcome::Completed));
+    assert_eq!((matches!(goodbye.say, Instruction::Hangup { .. }), goodbye.spoken), (true, Spoken::Both));
+    let chosen = step(&flow, start.next, Input::Key(key("2")));
+    assert_eq!(chosen.spoken, Spoken::In(Language::Ru), "once chosen, one language");
+}
+
+#[test]
+fn a_key_during_operators_unavailable_starts_the_rounds_again_as_the_main_menu_does() {
+    // A key during the message counts for the main menu after it; so does the main menu's
+    // fresh start, or the next unanswered ring would be the last at once.
+    let flow = bundled();
+    let unavailable = CallState {
+        node: flow.node_id("operators_unavailable").unwrap(),
+        rounds: 3,
+        ..flow.recover(CallId(1), Some(Language::Kk))
+    };
+    let definition = step(&flow, unavailable, Input::Key(key("1")));
+    assert_eq!(flow.node(definition.next.node).name, "definition");
+    assert_eq!(definition.next.rounds, 0);
+}
+
+#[test]
+fn both_languages_play_each_prompt_in_kazakh_then_in_russian() {
+    let (a, b) = (PromptKey::parse("a").unwrap(), PromptKey::parse("b").unwrap());
+    let both: Vec<(Language, &str)> = Spoken::Both.recordings([&a, &b]).map(|(l, k)| (l, k.as_str())).collect();
+    assert_eq!(both, [(Language::Kk, "a"), (Language::Ru, "a"), (Language::Kk, "b"), (Language::Ru, "b")]);
+    let ru: Vec<Language> = Spoken::In(Language::Ru).recordings([&a, &b]).map(|(l, _)| l).collect();
+    assert_eq!(ru, [Language::Ru, Language::Ru]);
+}
+
+#[test]
+fn a_caller_with_no_language_is_offered_the_language_choice_where_others_get_the_main_menu() {
+    let flow = bundled();
+    let busy = CallState { node: flow.node_id("operators_busy").unwrap(), ..flow.recover(CallId(1), None) };
+    let menu = step(&flow, busy, Input::Key(key("2")));
+    assert_eq!((menu.next.node, menu.spoken), (flow.start, Spoken::Both), "not the Kazakh main menu");
+    let chosen = step(&flow, CallState { language: Some(Language::Ru), ..busy }, Input::Key(key("2")));
+    assert_eq!(chosen.next.node, flow.main_menu);
+    let unavailable = CallState { rounds: 3, ..busy };
+    let unavailable = CallState { node: flow.node_id("operators_unavailable").unwrap(), ..unavailable };
+    let again = step(&flow, unavailable, Input::NoInput);
+    assert_eq!((again.next.node, again.next.rounds), (flow.start, 0), "the rounds start again, as at the main menu");
+    let russian = step(&flow, unavailable, Input::Key(key("2")));
+    assert_eq!(flow.node(russian.next.node).name, "safety_notice", "a key during it counts for the language choice");
+    assert_eq!(russian.next.language, Some(Language::Ru));
 }
 
 fn key(text: &str) -> Digit {
@@ -241,7 +337,7 @@ fn the_repeat_key_plays_the_menu_again_without_a_failure_or_a_second_count() {
 #[test]
 fn the_repeat_key_is_reserved_on_every_menu() {
     let errors = errors_after(r#""5" = "rights_1" }"#, r#""5" = "rights_1", "*" = "main" }"#);
-    assert_reports(&errors, "node `main`, field `options.\"*\"`: `*` is the repeat key on every menu");
+    assert_reports(&errors, "node `welcome`, field `options.\"*\"`: `*` is the repeat key on every menu");
     let errors = errors_after(r#"repeat_key = "*""#, r#"repeat_key = "0""#);
     assert_reports(&errors, "field `repeat_key`: must differ from emergency_key and operator_key");
 }
@@ -273,16 +369,20 @@ fn the_limits_stay_within_their_bounds() {
         "field `limits.whisper_seconds`: 0 is outside 2..=15",
     );
     assert_reports(
-        &errors_after("node_seconds = { welcome = 8,", "node_seconds = { welcome = 200,"),
-        "field `limits.node_seconds.welcome`: 200 is outside 3..=120",
+        &errors_after("goodbye_seconds = 6", "goodbye_seconds = 1"),
+        "field `limits.goodbye_seconds`: 1 is outside 2..=30",
     );
     assert_reports(
-        &errors_after("node_seconds = { welcome = 8,", "node_seconds = { welcom = 8,"),
-        "field `limits.node_seconds.welcom`: `welcom` is not a node of this flow",
+        &errors_after("node_seconds = { safety_notice = 12,", "node_seconds = { safety_notice = 200,"),
+        "field `limits.node_seconds.safety_notice`: 200 is outside 3..=120",
+    );
+    assert_reports(
+        &errors_after("node_seconds = { safety_notice = 12,", "node_seconds = { safety_notic = 12,"),
+        "field `limits.node_seconds.safety_notic`: `safety_notic` is not a node of this flow",
     );
     assert_reports(
         &errors_after("max_silences = 2", "max_silences = 0"),
-        "node `main`, field `max_silences`: 0 is outside 1..=10",
+        "node `welcome`, field `max_silences`: 0 is outside 1..=10",
     );
 }
 

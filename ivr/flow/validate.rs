@@ -19,10 +19,11 @@ const MAX_FAILURES: std::ops::RangeInclusive<u8> = 1..=10;
 const MAX_ROUNDS: std::ops::RangeInclusive<u8> = 1..=10;
 /// Bounds of the audit's limits: a flow file may tighten them, never loosen them past these.
 const SILENT_FROM_START: std::ops::RangeInclusive<u8> = 10..=60;
-const SILENT_FROM_ANY_NODE: std::ops::RangeInclusive<u8> = 15..=90;
+const SILENT_FROM_LAST_KEY: std::ops::RangeInclusive<u8> = 15..=90;
 const KEYS_ANNOUNCED: std::ops::RangeInclusive<u8> = 3..=20;
 const WITHOUT_KEY_REMINDER: std::ops::RangeInclusive<u8> = 10..=60;
 const WHISPER: std::ops::RangeInclusive<u8> = 2..=15;
+const GOODBYE: std::ops::RangeInclusive<u8> = 2..=30;
 /// A node's own prompts: short enough to bound a welcome, long enough for any menu.
 const NODE_SECONDS: std::ops::RangeInclusive<u8> = 3..=120;
 /// Topics are carried in a 32-bit set in the call state.
@@ -160,10 +161,11 @@ impl Flow {
         let limits = &self.limits;
         let bounded = [
             ("limits.silent_from_start_seconds", limits.silent_from_start_seconds, SILENT_FROM_START),
-            ("limits.silent_from_any_node_seconds", limits.silent_from_any_node_seconds, SILENT_FROM_ANY_NODE),
+            ("limits.silent_from_last_key_seconds", limits.silent_from_last_key_seconds, SILENT_FROM_LAST_KEY),
             ("limits.keys_announced_seconds", limits.keys_announced_seconds, KEYS_ANNOUNCED),
             ("limits.without_key_reminder_seconds", limits.without_key_reminder_seconds, WITHOUT_KEY_REMINDER),
             ("limits.whisper_seconds", limits.whisper_seconds, WHISPER),
+            ("limits.goodbye_seconds", limits.goodbye_seconds, GOODBYE),
         ];
         for (field, value, range) in bounded {
             if !range.contains(&value) {

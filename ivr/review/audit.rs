@@ -6,14 +6,15 @@
 //! - nowhere does a caller spend more than a minute with no key that works (a transfer's
 //!   prompts and ringing: during every other prompt the emergency and operator keys work);
 //! - the flow's `[limits]`: a caller who presses nothing is ringing a person within
-//!   `silent_from_start_seconds` of the start and `silent_from_any_node_seconds` of entering
-//!   any later menu, guidance part or wait; every menu names the emergency and operator keys
-//!   within `keys_announced_seconds`; nobody listens longer than
-//!   `without_key_reminder_seconds` without hearing them named (counted from the language
-//!   menu's end for a caller who chooses a language there, through the safety notice and the
-//!   welcome); the nodes of `node_seconds` (the welcome, the safety notice, the main menu)
-//!   play no longer than their limit in any language; no whisper lasts over
-//!   `whisper_seconds` (see `waits.rs`).
+//!   `silent_from_start_seconds` of the start and `silent_from_last_key_seconds` of their
+//!   last key press (or of a ring nobody answered), whatever plays in between; every menu
+//!   names the emergency and operator keys within `keys_announced_seconds`; nobody listens
+//!   longer than `without_key_reminder_seconds` without hearing them named (counted on from
+//!   the language menu for a caller who chooses a language there, through the safety notice
+//!   and the welcome); the nodes of `node_seconds` (the welcome, the safety notice, the main
+//!   menu) play no longer than their limit, every goodbye no longer than `goodbye_seconds`,
+//!   however they are heard; no whisper lasts over `whisper_seconds` (see `waits.rs`);
+//! - a caller who has chosen no language hears every prompt in both languages.
 //!
 //! A warning, a failure only with `--strict`: a menu or guidance node that plays more than a
 //! minute before the prompt that announces its keys (its last one). The emergency and
@@ -23,12 +24,13 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::flow::{Flow, Language, NodeId, NodeKind};
+use crate::flow::{Flow, Language, NodeId, NodeKind, PromptKey, Spoken};
 
-use super::Durations;
 use super::moves::{Move, moves, shared_moves, via_label};
+use super::reach::{Arrival, arrivals};
 use super::routes::{Route, fewest_presses, quickest};
-use super::waits::{From, Waits, limited};
+use super::waits::{From, Waits};
+use super::{Durations, playing};
 
 /// The longest a caller may be held with no key that works, or wait before a menu's options.
 pub const MINUTE: Duration = Duration::from_secs(60);
@@ -69,12 +71,15 @@ pub struct Audit {
     pub languages: Vec<LanguageAudit>,
     /// For every node a caller can press keys on: the fewest presses to the emergency transfer.
     pub emergency_presses: Vec<(NodeId, Option<u32>)>,
-    /// For every transfer and language: its prompts and ring time, when no key works.
-    pub no_key_works: Vec<(NodeId, Language, Duration)>,
-    /// For every menu and guidance node and language: its prompts before the last one.
-    pub before_options: Vec<(NodeId, Language, Duration)>,
-    /// Silent callers, key reminders and whispers, against the flow's limits.
+    /// For every transfer and way it is heard: its prompts and ring time, when no key works.
+    pub no_key_works: Vec<(NodeId, Spoken, Duration)>,
+    /// For every menu and guidance node and way it is heard: its prompts before the last one.
+    pub before_options: Vec<(NodeId, Spoken, Duration)>,
+    /// Silent callers, key reminders, goodbyes and whispers, against the flow's limits.
     pub waits: Waits,
+    /// Where a caller who has chosen no language hears prompts in one language only: the
+    /// node, the language and the prompts.
+    pub one_language_before_choice: Vec<(NodeId, Spoken, Vec<PromptKey>)>,
 }
 
 /// How a flow fares against one rule.
@@ -102,12 +107,14 @@ impl Audit {
     pub fn of(flow: &Flow, durations: &dyn Durations) -> Audit {
         let moves = moves(flow);
         let shared = shared_moves(flow, &moves);
+        let arrivals = arrivals(flow);
         Audit {
             languages: Language::ALL.map(|l| language_audit(flow, &moves, &shared, durations, l)).to_vec(),
             emergency_presses: fewest_presses(flow, &moves, flow.emergency),
-            no_key_works: per_language(flow, durations, no_key_works),
-            before_options: per_language(flow, durations, before_options),
-            waits: Waits::of(flow, durations),
+            no_key_works: per_place(flow, durations, &arrivals, no_key_works),
+            before_options: per_place(flow, durations, &arrivals, before_options),
+            waits: Waits::of(flow, durations, &arrivals),
+            one_language_before_choice: one_language_before_choice(&arrivals),
         }
     }
 
@@ -129,18 +136,21 @@ impl Audit {
             self.keys_announced_check(flow),
             self.reminder_check(flow),
             self.node_length_check(flow),
+            self.goodbye_check(flow),
             self.whisper_check(flow),
+            self.both_languages_check(flow),
         ]
     }
 
-    /// A silent caller reaches a person in time: from the start, or from every later node.
+    /// A silent caller reaches a person in time: from the start, or from their last key
+    /// press (or a ring nobody answered).
     fn silent_check(&self, flow: &Flow, from_start: bool) -> Check {
         let (limit, what) = if from_start {
             (flow.limits.silent_from_start_seconds, "from the start")
         } else {
-            (flow.limits.silent_from_any_node_seconds, "from every later menu, guidance part and wait")
+            (flow.limits.silent_from_last_key_seconds, "of their last key press or a ring nobody answered")
         };
-        let walks = self.waits.silent.iter().filter(|w| (w.from == From::Start) == from_start && limited(flow, w.from));
+        let walks = self.waits.silent.iter().filter(|w| (w.from == From::Start) == from_start);
         let worst = walks.max_by_key(|w| w.to_person.unwrap_or(Duration::MAX));
         let Some(worst) = worst else {
             return Check { outcome: Outcome::Pass, says: format!("no silent caller to measure {what}") };
@@ -154,7 +164,7 @@ impl Audit {
                 "a silent caller is ringing a person within {} {what} (longest: {}, {}, {took})",
                 seconds(limit),
                 from_name(flow, worst.from),
-                worst.language
+                worst.spoken
             ),
         }
     }
@@ -167,8 +177,8 @@ impl Audit {
             .keys_announced
             .iter()
             .filter(|(_, _, time)| !time.is_some_and(|t| t <= limit))
-            .map(|(id, language, time)| {
-                format!("{} {language} {}", flow.node(*id).name, time.map_or("never".to_owned(), seconds))
+            .map(|(id, spoken, time)| {
+                format!("{} {spoken} {}", flow.node(*id).name, time.map_or("never".to_owned(), seconds))
             })
             .collect();
         let says = format!("every menu names {emergency} and {operator} within {}", seconds(limit));
@@ -191,7 +201,7 @@ impl Audit {
                 "nobody listens over {} without hearing the keys named (longest: from {}, {}, {})",
                 seconds(limit),
                 from_name(flow, worst.from),
-                worst.language,
+                worst.spoken,
                 seconds(worst.without_reminder)
             ),
         }
@@ -203,8 +213,8 @@ impl Audit {
             let seconds = flow.limits.node_seconds.iter().find(|(n, _)| *n == id).map_or(0, |(_, s)| *s);
             Duration::from_secs(u64::from(seconds))
         };
-        let named = |(id, language, time): &(NodeId, Language, Duration)| {
-            format!("{} {language} {} of {}", flow.node(*id).name, seconds(*time), seconds(limit_of(*id)))
+        let named = |(id, spoken, time): &(NodeId, Spoken, Duration)| {
+            format!("{} {spoken} {} of {}", flow.node(*id).name, seconds(*time), seconds(limit_of(*id)))
         };
         let lengths = &self.waits.node_lengths;
         let long: Vec<String> = lengths.iter().filter(|(id, _, time)| *time > limit_of(*id)).map(named).collect();
@@ -217,6 +227,39 @@ impl Audit {
             nodes.extend(longest.map(named));
         }
         Check { outcome: Outcome::Pass, says: format!("bounded nodes play within their limit ({})", nodes.join(", ")) }
+    }
+
+    /// Every goodbye is short, however it is heard: a caller who has just spoken with a
+    /// person is not held by a speech.
+    fn goodbye_check(&self, flow: &Flow) -> Check {
+        let limit = Duration::from_secs(u64::from(flow.limits.goodbye_seconds));
+        let Some((id, spoken, longest)) = self.waits.goodbyes.iter().max_by_key(|(_, _, time)| *time) else {
+            return Check { outcome: Outcome::Pass, says: "no goodbye".to_owned() };
+        };
+        Check {
+            outcome: if *longest <= limit { Outcome::Pass } else { Outcome::Fail },
+            says: format!(
+                "every goodbye lasts at most {} (longest: {} {spoken}, {})",
+                seconds(limit),
+                flow.node(*id).name,
+                seconds(*longest)
+            ),
+        }
+    }
+
+    /// Nothing a caller hears before choosing a language is in one language only.
+    fn both_languages_check(&self, flow: &Flow) -> Check {
+        let says = "before a language is chosen every prompt plays in both languages";
+        if self.one_language_before_choice.is_empty() {
+            return Check { outcome: Outcome::Pass, says: says.to_owned() };
+        }
+        let heard: Vec<String> = (self.one_language_before_choice.iter())
+            .map(|(id, spoken, prompts)| {
+                let prompts: Vec<&str> = prompts.iter().map(PromptKey::as_str).collect();
+                format!("{} {spoken} ({})", flow.node(*id).name, prompts.join(", "))
+            })
+            .collect();
+        Check { outcome: Outcome::Fail, says: format!("{says}; in one only: {}", heard.join(", ")) }
     }
 
     fn whisper_check(&self, flow: &Flow) -> Check {
@@ -255,14 +298,14 @@ impl Audit {
 
     fn no_key_check(&self, flow: &Flow) -> Check {
         let longest = self.no_key_works.iter().max_by_key(|(_, _, time)| *time);
-        let Some((node, language, time)) = longest else {
+        let Some((node, spoken, time)) = longest else {
             return Check { outcome: Outcome::Pass, says: "no node holds a caller with no key that works".to_owned() };
         };
         let name = &flow.node(*node).name;
         let outcome = if *time > MINUTE { Outcome::Fail } else { Outcome::Pass };
         Check {
             outcome,
-            says: format!("at most a minute with no key that works (longest: {name}, {language}, {})", seconds(*time)),
+            says: format!("at most a minute with no key that works (longest: {name}, {spoken}, {})", seconds(*time)),
         }
     }
 
@@ -271,7 +314,7 @@ impl Audit {
             .before_options
             .iter()
             .filter(|(_, _, time)| *time > MINUTE)
-            .map(|(node, language, time)| format!("{} {language} {}", flow.node(*node).name, seconds(*time)))
+            .map(|(node, spoken, time)| format!("{} {spoken} {}", flow.node(*node).name, seconds(*time)))
             .collect();
         if long.is_empty() {
             return Check { outcome: Outcome::Pass, says: "every node announces its keys within a minute".to_owned() };
@@ -309,49 +352,52 @@ impl Audit {
 }
 
 impl Audit {
-    /// The silent caller's waits, the key announcements and the whispers, as tables.
+    /// The silent caller's waits, the key announcements, the bounded nodes, the goodbyes
+    /// and the whispers, as tables. `both`: heard by a caller who has chosen no language.
     fn render_waits(&self, flow: &Flow, out: &mut String) {
-        out.push_str("\nA caller who presses nothing: listening until a person is rung (the operators'\n");
-        out.push_str("transfer prompt included), and the longest stretch on the way without hearing\n");
-        let _ = writeln!(
-            out,
-            "{} and {} named. `*` marks a message or a language just chosen, which passes on by itself.",
-            flow.emergency_key, flow.operator_key
-        );
-        let _ = writeln!(out, "  {:<24}{:<6}{:>10}{:>14}", "from", "lang", "to person", "no reminder");
+        out.push_str("\nA caller who presses nothing more: listening from the start, or from their last\n");
+        out.push_str("key on a node (the key and state with the longest wait there) or a ring nobody\n");
+        out.push_str("answered, until someone is rung (the transfer's prompt included), and the longest\n");
+        let _ =
+            writeln!(out, "stretch on the way without hearing {} and {} named.", flow.emergency_key, flow.operator_key);
+        let _ = writeln!(out, "  {:<32}{:<6}{:>10}{:>14}", "from", "heard", "to person", "no reminder");
         for walk in &self.waits.silent {
-            let mark = if limited(flow, walk.from) { "" } else { " *" };
-            let name = format!("{}{mark}", from_name(flow, walk.from));
-            let language = if walk.from == From::Start { "any" } else { walk.language.code() };
             let to_person = walk.to_person.map_or("never".to_owned(), seconds);
-            let _ = writeln!(out, "  {name:<24}{language:<6}{to_person:>10}{:>14}", seconds(walk.without_reminder));
+            let (name, spoken) = (from_name(flow, walk.from), walk.spoken.to_string());
+            let _ = writeln!(out, "  {name:<32}{spoken:<6}{to_person:>10}{:>14}", seconds(walk.without_reminder));
         }
         let _ = writeln!(
             out,
             "\nMenus (after a guidance part: the menu after it): listening until {} and {} are named",
             flow.emergency_key, flow.operator_key
         );
-        for (id, language, time) in &self.waits.keys_announced {
+        for (id, spoken, time) in &self.waits.keys_announced {
             let time = time.map_or("never".to_owned(), seconds);
-            let _ = writeln!(out, "  {:<24}{:<6}{time:>10}", flow.node(*id).name, language.code());
+            let _ = writeln!(out, "  {:<32}{:<6}{time:>10}", flow.node(*id).name, spoken.to_string());
         }
-        let _ = writeln!(out, "\nNodes with a length limit (limits.node_seconds)");
-        for (id, language, time) in &self.waits.node_lengths {
-            let _ = writeln!(out, "  {:<24}{:<6}{:>10}", flow.node(*id).name, language.code(), seconds(*time));
+        let lengths = [
+            ("Nodes with a length limit (limits.node_seconds)", &self.waits.node_lengths),
+            ("Goodbyes (limits.goodbye_seconds)", &self.waits.goodbyes),
+        ];
+        for (title, rows) in lengths {
+            let _ = writeln!(out, "\n{title}");
+            for (id, spoken, time) in rows {
+                let _ = writeln!(out, "  {:<32}{:<6}{:>10}", flow.node(*id).name, spoken.to_string(), seconds(*time));
+            }
         }
         out.push_str("\nThe longest whisper an operator hears, by the operator's language\n");
         for (language, time) in &self.waits.whisper {
-            let _ = writeln!(out, "  {:<30}{:>10}", language.code(), seconds(*time));
+            let _ = writeln!(out, "  {:<38}{:>10}", language.code(), seconds(*time));
         }
     }
 }
 
-/// `the start` or a node's name.
+/// `the start`, `1 on language`, `operator unanswered`.
 fn from_name(flow: &Flow, from: From) -> String {
     match from {
         From::Start => "the start".to_owned(),
-        From::Chose(key) => format!("chose {key} at the start"),
-        From::Node(id) => flow.node(id).name.clone(),
+        From::Key(id, key) => format!("{key} on {}", flow.node(id).name),
+        From::Ring(id) => format!("{} unanswered", flow.node(id).name),
     }
 }
 
@@ -397,20 +443,21 @@ fn quicker(a: &TopicTime, b: &TopicTime) -> bool {
     }
 }
 
-/// `figure` for every node and language, where it applies.
-fn per_language(
+/// `figure` for every node and way it is heard, where it applies.
+fn per_place(
     flow: &Flow,
     durations: &dyn Durations,
-    figure: fn(&Flow, &dyn Durations, NodeId, Language) -> Option<Duration>,
-) -> Vec<(NodeId, Language, Duration)> {
-    flow.node_ids()
-        .flat_map(|id| Language::ALL.map(|l| (id, l)))
-        .filter_map(|(id, l)| figure(flow, durations, id, l).map(|time| (id, l, time)))
-        .collect()
+    arrivals: &[Arrival<'_>],
+    figure: fn(&Flow, &dyn Durations, NodeId, Spoken) -> Option<Duration>,
+) -> Vec<(NodeId, Spoken, Duration)> {
+    let mut places: Vec<(NodeId, Spoken)> = arrivals.iter().map(|a| (a.state.node, a.step.spoken)).collect();
+    places.sort_by_key(|(id, spoken)| (id.0, *spoken));
+    places.dedup();
+    places.into_iter().filter_map(|(id, s)| figure(flow, durations, id, s).map(|time| (id, s, time))).collect()
 }
 
 /// A transfer's prompts and ring time: the caller can press nothing until it ends.
-fn no_key_works(flow: &Flow, durations: &dyn Durations, id: NodeId, language: Language) -> Option<Duration> {
+fn no_key_works(flow: &Flow, durations: &dyn Durations, id: NodeId, spoken: Spoken) -> Option<Duration> {
     let node = flow.node(id);
     let ring = match node.kind {
         NodeKind::EmergencyTransfer { ring_seconds, .. } | NodeKind::OperatorTransfer { ring_seconds, .. } => {
@@ -418,16 +465,35 @@ fn no_key_works(flow: &Flow, durations: &dyn Durations, id: NodeId, language: La
         }
         _ => return None,
     };
-    let prompts: Duration = node.prompts.iter().map(|k| durations.duration(language, k)).sum();
-    Some(prompts + Duration::from_secs(u64::from(ring)))
+    Some(playing(durations, spoken, &node.prompts) + Duration::from_secs(u64::from(ring)))
 }
 
 /// A menu's or guidance's prompts before the last one, which announces its keys.
-fn before_options(flow: &Flow, durations: &dyn Durations, id: NodeId, language: Language) -> Option<Duration> {
+fn before_options(flow: &Flow, durations: &dyn Durations, id: NodeId, spoken: Spoken) -> Option<Duration> {
     let node = flow.node(id);
     node.options()?;
     let (_, before) = node.prompts.split_last()?;
-    Some(before.iter().map(|k| durations.duration(language, k)).sum())
+    Some(playing(durations, spoken, before))
+}
+
+/// Every node where a caller who has chosen no language hears prompts in one language only,
+/// with those prompts.
+pub(super) fn one_language_before_choice(arrivals: &[Arrival<'_>]) -> Vec<(NodeId, Spoken, Vec<PromptKey>)> {
+    let mut found: Vec<(NodeId, Spoken, Vec<PromptKey>)> = Vec::new();
+    for arrival in arrivals.iter().filter(|a| a.state.language.is_none() && a.step.spoken != Spoken::Both) {
+        let (node, spoken) = (arrival.state.node, arrival.step.spoken);
+        let index = found.iter().position(|(id, s, _)| (*id, *s) == (node, spoken)).unwrap_or_else(|| {
+            found.push((node, spoken, Vec::new()));
+            found.len() - 1
+        });
+        for key in arrival.step.say.prompts() {
+            if !found[index].2.contains(key) {
+                found[index].2.push((*key).clone());
+            }
+        }
+    }
+    found.retain(|(_, _, prompts)| !prompts.is_empty());
+    found
 }
 
 /// `66.6 s  language -1-> welcome -silence-> main -1-> definition`, or `unreachable`.

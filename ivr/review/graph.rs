@@ -4,13 +4,16 @@
 //! The moves every node shares (the emergency and operator keys, the give-up after too many
 //! failures on a menu) would put an arrow from every box to the same two boxes; they are
 //! drawn once, from a box of their own, so the graph stays readable. Keys pressed during a
-//! message or a hold count for the node after it and are not drawn again.
+//! message or a hold count for the node after it and are not drawn again. Where a caller
+//! with no language goes elsewhere than one with a language (to the language choice rather
+//! than the main menu), both arrows are drawn and say so.
 
 use std::fmt::Write;
 
 use crate::flow::{Flow, NodeId, NodeKind};
 
-use super::moves::{KEYPAD, Move, Via, is_shared, offers_options, shared_moves, via_label};
+use super::moves::{Move, Via, is_shared, offers_options, shared_moves, via_label};
+use super::reach::KEYPAD;
 
 /// How `ivr flow graph` draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -114,7 +117,11 @@ fn add(arrows: &mut Vec<Arrow>, flow: &Flow, m: &Move, from: String) {
         Via::Key(_) => Style::Key,
         _ => Style::ByItself,
     };
-    let note = last_round(flow, m);
+    let note = match m.language_chosen {
+        Some(false) => " (no language chosen)",
+        Some(true) => " (language chosen)",
+        None => last_round(flow, m),
+    };
     let same = |a: &&mut Arrow| a.from == from && a.to == to && a.style == style && a.note == note;
     match arrows.iter_mut().find(same).filter(|_| m.language.is_none()) {
         Some(arrow) if arrow.labels.contains(&label) => {}

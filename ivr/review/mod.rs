@@ -4,25 +4,31 @@
 //! fails when a caller could be kept from help or a limit of the flow file is exceeded.
 //!
 //! Both are pure functions of the loaded [`Flow`] and the prompts' durations, and both work
-//! from [`moves`], which asks the real [`step`](crate::flow::step) where each key leads, so
-//! they review the call path the service runs, not a reading of the flow file.
+//! from every call state a caller can reach ([`arrivals`]) and the [`moves`] out of them,
+//! found by asking the real [`step`](crate::flow::step), so they review the call path the
+//! service runs, not a reading of the flow file.
 
 mod audit;
 mod graph;
 mod moves;
+mod reach;
 mod routes;
 mod waits;
+
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
 use crate::config::Settings;
-use crate::flow::{Flow, Language, PromptKey};
+use crate::flow::{Flow, Language, PromptKey, Spoken};
 use crate::prompts::PromptLibrary;
 use crate::state;
 
 pub use audit::{Audit, Check, LanguageAudit, MINUTE, Outcome, TopicTime, passed, seconds};
 pub use graph::{Format, graph};
-pub use moves::{KEYPAD, Move, Via, listens, moves, shared_moves, via_label};
+pub use moves::{Move, Via, moves, shared_moves, via_label};
+pub use reach::{Arrival, KEYPAD, arrivals, listens};
 pub use routes::{Route, fewest_presses, quickest};
 pub use waits::{From, SilentWalk, Waits};
 
@@ -30,6 +36,15 @@ pub use waits::{From, SilentWalk, Waits};
 pub trait Durations {
     /// How long `key` plays in `language`.
     fn duration(&self, language: Language, key: &PromptKey) -> Duration;
+}
+
+/// How long `prompts` play spoken as `spoken` (before a language is chosen, each in both).
+pub fn playing<'k>(
+    durations: &dyn Durations,
+    spoken: Spoken,
+    prompts: impl IntoIterator<Item = &'k PromptKey>,
+) -> Duration {
+    spoken.recordings(prompts).map(|(language, key)| durations.duration(language, key)).sum()
 }
 
 impl Durations for PromptLibrary {

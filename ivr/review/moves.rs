@@ -1,24 +1,20 @@
-//! Every way a caller can leave every node, found by asking [`step`] rather than by reading
-//! the flow file a second time.
+//! Every way a caller can leave every node, found by asking [`step`] in every state a caller
+//! can reach (`reach.rs`) rather than by reading the flow file a second time.
 //!
 //! The graph and the audit are built from these moves, so they show what the call path
 //! really does: if `step` ever stopped honouring the emergency key somewhere, the audit
 //! would see it, even though the flow file still names the key.
 
+use std::collections::HashMap;
+
 use crate::flow::{
-    CallId, CallState, DialOutcome, Digit, Event, Flow, Input, Instruction, Language, NodeId, NodeKind, PromptKey,
-    Step, step,
+    CallId, CallState, DialOutcome, Digit, Event, Flow, Input, Instruction, Language, NodeId, PromptKey, Step, step,
 };
 
-/// Every key of a phone keypad.
-pub const KEYPAD: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#"];
-
-/// The transfer outcomes a provider reports.
-pub const DIAL_OUTCOMES: [DialOutcome; 4] =
-    [DialOutcome::Completed, DialOutcome::Busy, DialOutcome::NoAnswer, DialOutcome::Failed];
+use super::reach::{arrivals, inputs, listens, states};
 
 /// What the caller (or the far end of a transfer) did to leave a node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Via {
     /// Pressed this key.
     Key(Digit),
@@ -33,7 +29,7 @@ pub enum Via {
 }
 
 /// One way out of a node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Move {
     /// The node left.
     pub from: NodeId,
@@ -43,17 +39,12 @@ pub struct Move {
     pub to: Option<NodeId>,
     /// The language this move chooses, if it chooses one.
     pub language: Option<Language>,
+    /// On a node callers reach both with and without a language: `Some(false)` if only a
+    /// caller who has chosen none makes this move (from "operators busy", 2 leads them to
+    /// the language choice), `Some(true)` if only one who has; `None` for any caller.
+    pub language_chosen: Option<bool>,
     /// What the caller hears on arriving, as `step` says it.
     pub heard: Vec<PromptKey>,
-}
-
-/// Whether a caller can press keys on a node: everything but a transfer or a hang-up
-/// plays its prompts inside a `<Gather>`.
-pub fn listens(flow: &Flow, node: NodeId) -> bool {
-    !matches!(
-        flow.node(node).kind,
-        NodeKind::EmergencyTransfer { .. } | NodeKind::OperatorTransfer { .. } | NodeKind::Hangup
-    )
 }
 
 /// Whether a node is a menu or guidance, which offer their own options.
@@ -61,56 +52,44 @@ pub fn offers_options(flow: &Flow, node: NodeId) -> bool {
     flow.node(node).options().is_some()
 }
 
-fn transfers(flow: &Flow, node: NodeId) -> bool {
-    matches!(flow.node(node).kind, NodeKind::EmergencyTransfer { .. } | NodeKind::OperatorTransfer { .. })
-}
-
 /// What a caller hears when the call is answered.
 pub fn first_heard(flow: &Flow) -> Vec<PromptKey> {
     said(&flow.begin(CallId(0)).say)
 }
 
-/// Every distinct move a caller can make, from every node, in node order.
+/// Every distinct move a caller can make, from every state a caller can reach, in node order.
 pub fn moves(flow: &Flow) -> Vec<Move> {
-    let mut found: Vec<Move> = Vec::new();
+    let states = states(&arrivals(flow));
+    // Each move found, and whether callers with a language and callers with none make it.
+    let mut found: Vec<(Move, bool, bool)> = Vec::new();
+    let mut index: HashMap<Move, usize> = HashMap::new();
     for node in flow.node_ids() {
-        for state in trial_states(flow, node) {
+        for state in states.iter().filter(|s| s.node == node) {
             for input in inputs(flow, node) {
-                let step = step(flow, state, input);
-                if let Some(m) = as_move(flow, state, input, &step)
-                    && !found.contains(&m)
-                {
-                    found.push(m);
-                }
+                let step = step(flow, *state, input);
+                let Some(m) = as_move(flow, *state, input, &step) else { continue };
+                let at = *index.entry(m.clone()).or_insert_with(|| {
+                    found.push((m, false, false));
+                    found.len() - 1
+                });
+                let (_, with, without) = &mut found[at];
+                *with |= state.language.is_some();
+                *without |= state.language.is_none();
             }
         }
     }
+    let reached = |node: NodeId, chosen: bool| states.iter().any(|s| s.node == node && s.language.is_some() == chosen);
     found
-}
-
-/// The call states each node is tried in: a fresh caller; one whose next failure on a
-/// menu is the last before the give-up; one whose next unanswered ring for an operator is
-/// the last round. Nothing else in a call state changes where a key leads (the language
-/// chosen changes only what is heard), so these find every way out.
-fn trial_states(flow: &Flow, node: NodeId) -> [CallState; 3] {
-    let fresh = CallState { node, ..flow.recover(CallId(0), None) };
-    [
-        fresh,
-        CallState { failures: flow.max_failures.saturating_sub(1), ..fresh },
-        CallState { rounds: u8::MAX, ..fresh },
-    ]
-}
-
-/// What can happen on a node: keys and silence where the line listens, outcomes where it rings.
-fn inputs(flow: &Flow, node: NodeId) -> Vec<Input> {
-    if listens(flow, node) {
-        let keys = KEYPAD.iter().filter_map(|k| Digit::parse(k)).map(Input::Key);
-        keys.chain([Input::NoInput]).collect()
-    } else if transfers(flow, node) {
-        DIAL_OUTCOMES.map(Input::Dial).to_vec()
-    } else {
-        Vec::new()
-    }
+        .into_iter()
+        .map(|(m, with, without)| {
+            let language_chosen = match (with, without) {
+                (true, false) if reached(m.from, false) => Some(true),
+                (false, true) if reached(m.from, true) => Some(false),
+                _ => None,
+            };
+            Move { language_chosen, ..m }
+        })
+        .collect()
 }
 
 /// The move a step makes, if it leaves the node or ends the call. A wrong key or a silence
@@ -134,18 +113,12 @@ fn as_move(flow: &Flow, state: CallState, input: Input, step: &Step<'_>) -> Opti
         Input::NoInput | Input::UnknownKey => Via::Silence,
     };
     let language = step.next.language.filter(|_| step.next.language != state.language);
-    Some(Move { from: state.node, via, to, language, heard: said(&step.say) })
+    Some(Move { from: state.node, via, to, language, language_chosen: None, heard: said(&step.say) })
 }
 
 /// The prompts an instruction plays.
 fn said(instruction: &Instruction<'_>) -> Vec<PromptKey> {
-    let prompts = match instruction {
-        Instruction::Gather { prompts, .. }
-        | Instruction::EmergencyTransfer { prompts, .. }
-        | Instruction::OperatorTransfer { prompts, .. }
-        | Instruction::Hangup { prompts } => prompts,
-    };
-    prompts.iter().map(|&key| key.clone()).collect()
+    instruction.prompts().iter().map(|&key| key.clone()).collect()
 }
 
 /// Moves every node has alike where they can happen: a key every node that listens
@@ -157,7 +130,9 @@ pub fn shared_moves(flow: &Flow, moves: &[Move]) -> Vec<Move> {
     let Some(&first) = menus.first() else {
         return Vec::new();
     };
-    let same = |a: &Move, b: &Move| a.via == b.via && a.to == b.to && a.language == b.language;
+    let same = |a: &Move, b: &Move| {
+        a.via == b.via && a.to == b.to && a.language == b.language && a.language_chosen == b.language_chosen
+    };
     let everywhere =
         |m: &Move, nodes: &[NodeId]| nodes.iter().all(|&id| moves.iter().any(|o| o.from == id && same(o, m)));
     moves
@@ -170,7 +145,12 @@ pub fn shared_moves(flow: &Flow, moves: &[Move]) -> Vec<Move> {
 
 /// Whether `candidate` is one of the `shared` moves, from whichever node.
 pub fn is_shared(shared: &[Move], candidate: &Move) -> bool {
-    shared.iter().any(|s| s.via == candidate.via && s.to == candidate.to && s.language == candidate.language)
+    shared.iter().any(|s| {
+        s.via == candidate.via
+            && s.to == candidate.to
+            && s.language == candidate.language
+            && s.language_chosen == candidate.language_chosen
+    })
 }
 
 /// How a move reads in a graph or a route: `1`, `silence`, `3 failures`, `no answer`.

@@ -8,10 +8,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::flow::{DialOutcome, Flow, Language, NodeId, NodeKind, PromptKey};
+use crate::flow::{DialOutcome, Flow, Language, NodeId, NodeKind, PromptKey, Spoken};
 
-use super::Durations;
-use super::moves::{Move, Via, first_heard, is_shared, listens, offers_options};
+use super::moves::{Move, Via, first_heard, is_shared, offers_options};
+use super::reach::listens;
+use super::{Durations, playing};
 
 /// A way from the start of a call to a node, and how long the caller listens on the way.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +53,10 @@ pub fn quickest(
         for ((node, chosen), route) in known {
             for m in usable.iter().filter(|m| usize::from(m.from.0) == node) {
                 let Some(to) = m.to else { continue };
-                let spoken = chosen.unwrap_or(flow.default_language);
+                if m.language_chosen.is_some_and(|c| c != chosen.is_some()) {
+                    continue;
+                }
+                let spoken = Spoken::of(chosen);
                 let heard = route.moves.last().map_or(&answered, |last| &last.heard);
                 let time = route.time + listening(flow, durations, heard, m, spoken);
                 let chosen = m.language.or(chosen);
@@ -94,9 +98,9 @@ fn counts_for_listening(flow: &Flow, shared: &[Move], m: &Move, language: Langua
 }
 
 /// How long a caller who heard `heard` on arriving at `m.from` stays there before `m`.
-fn listening(flow: &Flow, durations: &dyn Durations, heard: &[PromptKey], m: &Move, language: Language) -> Duration {
+fn listening(flow: &Flow, durations: &dyn Durations, heard: &[PromptKey], m: &Move, spoken: Spoken) -> Duration {
     let node = flow.node(m.from);
-    let prompts: Duration = heard.iter().map(|key| durations.duration(language, key)).sum();
+    let prompts = playing(durations, spoken, heard);
     let wait = match (m.via, &node.kind) {
         (Via::Silence, _) => node.timeout_seconds,
         (
@@ -186,7 +190,8 @@ mod tests {
         let moves = super::super::moves::moves(&flow);
         let routes = quickest(&flow, &moves, &[], &TenSeconds, Language::Kk);
         let info = flow.node_id("info").expect("node");
-        assert_eq!(routes[&info].time, Duration::from_secs(10));
+        // Nobody chooses a language in this flow: the menu plays in both, 10 s each.
+        assert_eq!(routes[&info].time, Duration::from_secs(20));
         let police = flow.node_id("police").expect("node");
         assert_eq!(routes[&police].moves.len(), 1);
     }

@@ -1,46 +1,73 @@
-//! How long a caller in danger waits, per language, from the real prompt durations: until a
-//! caller who presses nothing is ringing a person, until each menu has named the emergency
-//! and operator keys, the longest stretch of listening without hearing them named, how long
-//! the nodes the flow bounds play (the welcome, the safety notice, the main menu), and the
-//! longest whisper an operator hears. The flow's `[limits]` bound each figure.
+//! How long a caller in danger waits, from the real prompt durations: until a caller who
+//! presses nothing more is ringing a person, until each menu has named the emergency and
+//! operator keys, the longest stretch of listening without hearing them named, how long the
+//! nodes the flow bounds play (the welcome, the safety notice, the main menu) and every
+//! goodbye, and the longest whisper an operator hears. The flow's `[limits]` bound each.
 //!
-//! A silent caller is walked through the real [`step`] with no input, node by node, adding
-//! each prompt's duration and each menu's wait for a key, until the operators are rung. One
-//! more walk starts at the start and chooses a language just as the language menu ends: what
-//! plays between the choice and the main menu (the safety notice, the welcome) counts from
-//! the language menu's last naming of the keys.
+//! A silent caller's wait counts from their last key press, whatever plays after it (the
+//! safety notice, the welcome, menus and their pauses, a reprompt): in every state a caller
+//! can reach (`reach.rs`) every key is pressed, then the caller is walked through the real
+//! [`step`] with no input, each prompt's duration and each wait for a key added up, until
+//! someone is rung. A ring nobody answered starts the count again (the caller was ringing a
+//! person until then), and the start of the call is the first such moment.
+//!
+//! The stretch without a key reminder counts from the same moments, except that a caller who
+//! chooses a language on the language menu carries on what they heard since it named the
+//! keys: they did not choose what follows (the safety notice, the welcome).
+//!
+//! Before a language is chosen each prompt plays in Kazakh, then in Russian, and is timed so;
+//! the keys count as named when a reminder has played in the first of them.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::flow::{CallId, Digit, Flow, Input, Instruction, Language, NodeId, NodeKind, PromptKey, Step, step};
+use crate::flow::{
+    CallId, CallState, DialOutcome, Digit, Flow, Input, Instruction, Language, NodeId, NodeKind, PromptKey, Spoken,
+    Step, step,
+};
 use crate::operators::every_whisper;
 
-use super::Durations;
+use super::reach::{Arrival, keys, listens, states, transfers};
+use super::{Durations, playing};
 
 /// More steps than any flow needs before a silent caller reaches a person: a walk this long
 /// never reaches one.
 const MAX_SILENT_STEPS: usize = 64;
 
-/// Where a measurement starts: the start of the call, or entering a node.
+/// The ends of a transfer after which a caller is back in the menus.
+const UNANSWERED: [DialOutcome; 3] = [DialOutcome::Busy, DialOutcome::NoAnswer, DialOutcome::Failed];
+
+/// Where a silent caller's wait starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum From {
-    /// The start of the call: no language chosen yet, the prompts in the flow's default.
+    /// The start of the call: no language chosen yet.
     Start,
-    /// The start of the call, this key chosen as the language menu ends, then silence.
-    Chose(Digit),
-    /// This node, in the language of the walk.
-    Node(NodeId),
+    /// The caller pressed this key on this node (for a node's figure: the key, and the state
+    /// on the node, with the longest wait after it).
+    Key(NodeId, Digit),
+    /// This transfer rang and nobody answered, or it failed.
+    Ring(NodeId),
 }
 
-/// What a caller who presses nothing goes through from one place.
+impl From {
+    /// The node the wait starts on; `None` for the start of the call.
+    pub fn node(self) -> Option<NodeId> {
+        match self {
+            From::Start => None,
+            From::Key(node, _) | From::Ring(node) => Some(node),
+        }
+    }
+}
+
+/// What a caller who presses nothing more goes through from one moment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SilentWalk {
-    /// Where the caller starts pressing nothing.
+    /// When the caller starts pressing nothing.
     pub from: From,
-    /// The language they hear.
-    pub language: Language,
-    /// Listening until the operators are rung (their transfer prompt included); `None` if
-    /// silence never leads to a person.
+    /// How they hear the prompts on the way: in their language, or in both.
+    pub spoken: Spoken,
+    /// Listening until someone is rung (the transfer's prompt included); `None` if silence
+    /// never leads to a person.
     pub to_person: Option<Duration>,
     /// The longest listening on the way without hearing the emergency and operator keys
     /// named (a key-reminder prompt counts as heard at its end).
@@ -50,46 +77,50 @@ pub struct SilentWalk {
 /// The figures `ivr flow audit` checks against the flow's `[limits]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Waits {
-    /// One per starting place and language.
+    /// The start of the call, then for every node and the way it is heard there, the
+    /// longest wait after a key pressed on it, and after each transfer nobody answered.
     pub silent: Vec<SilentWalk>,
-    /// For every menu and language: listening from entering it until it has named the
-    /// emergency and operator keys; `None` if it never does. For a guidance part, the menu
-    /// after it, as played again after a wrong key.
-    pub keys_announced: Vec<(NodeId, Language, Option<Duration>)>,
-    /// For every node the flow bounds (`limits.node_seconds`) and language: how long its
-    /// prompts play.
-    pub node_lengths: Vec<(NodeId, Language, Duration)>,
+    /// For every menu and the ways it is heard: listening from entering it until it has
+    /// named the emergency and operator keys; `None` if it never does. For a guidance part,
+    /// the menu after it, as played again after a wrong key.
+    pub keys_announced: Vec<(NodeId, Spoken, Option<Duration>)>,
+    /// For every node the flow bounds (`limits.node_seconds`) and the ways it is heard: how
+    /// long its prompts play.
+    pub node_lengths: Vec<(NodeId, Spoken, Duration)>,
+    /// For every goodbye (a node that hangs up) and the ways it is heard: how long it plays.
+    pub goodbyes: Vec<(NodeId, Spoken, Duration)>,
     /// For every language an operator may hear it in: the longest whisper.
     pub whisper: Vec<(Language, Duration)>,
 }
 
 impl Waits {
-    /// Measures `flow` with the recordings' `durations`.
-    pub fn of(flow: &Flow, durations: &dyn Durations) -> Waits {
-        let mut silent = Vec::new();
-        let start = flow.begin(CallId(0));
-        silent.extend(choosing_a_language(flow, durations, &start));
-        silent.push(walk(flow, durations, From::Start, start));
-        for id in flow.node_ids().filter(|id| measured_from(flow, *id)) {
-            for language in Language::ALL {
-                let walks = arrivals(flow, id, language).into_iter().map(|s| walk(flow, durations, From::Node(id), s));
-                if let Some(worst) = walks.reduce(worse) {
-                    silent.push(worst);
-                }
-            }
-        }
-        let keys_announced = flow
-            .node_ids()
-            .filter_map(|id| menu_prompts(flow, id).map(|prompts| (id, prompts)))
-            .flat_map(|(id, prompts)| Language::ALL.map(|l| (id, l, prompts)))
-            .map(|(id, language, prompts)| (id, language, until_reminder(flow, durations, language, prompts.iter())))
+    /// Measures `flow` with the recordings' `durations`, in the states of `arrivals`
+    /// (`reach::arrivals`).
+    pub fn of(flow: &Flow, durations: &dyn Durations, arrivals: &[Arrival<'_>]) -> Waits {
+        let mut silent = vec![walk(flow, durations, From::Start, flow.begin(CallId(0)), Duration::ZERO)];
+        silent.extend(longest_each(after_keys(flow, durations, arrivals)));
+        silent.extend(longest_each(after_rings(flow, durations, &states(arrivals))));
+        let heard = heard_as(arrivals);
+        let keys_announced = (heard.iter())
+            .filter_map(|&(id, spoken)| menu_prompts(flow, id).map(|prompts| (id, spoken, prompts)))
+            .map(|(id, spoken, prompts)| (id, spoken, until_reminder(flow, durations, spoken, prompts)))
             .collect();
-        let node_lengths = (flow.limits.node_seconds.iter())
-            .flat_map(|(id, _)| Language::ALL.map(|l| (*id, l)))
-            .map(|(id, l)| (id, l, flow.node(id).prompts.iter().map(|k| durations.duration(l, k)).sum()))
-            .collect();
-        Waits { silent, keys_announced, node_lengths, whisper: whispers(flow, durations) }
+        let lengths =
+            |(id, spoken): &(NodeId, Spoken)| (*id, *spoken, playing(durations, *spoken, &flow.node(*id).prompts));
+        let bounded = |id: &NodeId| flow.limits.node_seconds.iter().any(|(n, _)| n == id);
+        let node_lengths = heard.iter().filter(|(id, _)| bounded(id)).map(lengths).collect();
+        let hangs_up = |id: &NodeId| matches!(flow.node(*id).kind, NodeKind::Hangup);
+        let goodbyes = heard.iter().filter(|(id, _)| hangs_up(id)).map(lengths).collect();
+        Waits { silent, keys_announced, node_lengths, goodbyes, whisper: whispers(flow, durations) }
     }
+}
+
+/// Every node and way it is heard (in one language or both) that callers meet, in node order.
+fn heard_as(arrivals: &[Arrival<'_>]) -> Vec<(NodeId, Spoken)> {
+    let mut heard: Vec<(NodeId, Spoken)> = arrivals.iter().map(|a| (a.state.node, a.step.spoken)).collect();
+    heard.sort_by_key(|(id, spoken)| (id.0, *spoken));
+    heard.dedup();
+    heard
 }
 
 /// What a node plays as a menu: a menu's prompts; a hold's (keys work there too: any key
@@ -104,117 +135,133 @@ fn menu_prompts(flow: &Flow, id: NodeId) -> Option<&[PromptKey]> {
     }
 }
 
-/// For each language the start menu offers: a caller who hears the whole menu, chooses that
-/// language as it ends, then presses nothing more.
-fn choosing_a_language(flow: &Flow, durations: &dyn Durations, start: &Step<'_>) -> Vec<SilentWalk> {
-    let Instruction::Gather { prompts, .. } = &start.say else {
-        return Vec::new();
-    };
-    let keys = flow.node(flow.start).options().into_iter().flatten();
-    let choices = keys.filter(|(_, choice)| choice.language.is_some());
-    choices
-        .map(|(key, _)| {
-            let mut clock = Listening::new(flow, durations, start.language);
-            clock.play(prompts);
-            let chosen = step(flow, start.next, Input::Key(*key));
-            clock.language = chosen.language;
-            walk_on(From::Chose(*key), clock, chosen)
-        })
+/// For every state where keys work, every key pressed once the prompts have played, then
+/// silence.
+fn after_keys(flow: &Flow, durations: &dyn Durations, arrivals: &[Arrival<'_>]) -> Vec<SilentWalk> {
+    let mut walker = Walker::new(flow, durations);
+    let mut walks = Vec::new();
+    for state in states(arrivals).into_iter().filter(|s| listens(flow, s.node)) {
+        // Heard on the language menu before choosing: the longest of the ways it plays.
+        let heard = arrivals.iter().filter(|a| a.state == state && state.node == flow.start);
+        let before_choosing = heard.map(|a| since_reminder(flow, durations, &a.step)).max().unwrap_or_default();
+        for input in keys() {
+            let Input::Key(key) = input else { continue };
+            let pressed = step(flow, state, input);
+            let chose = pressed.next.language != state.language;
+            let carried = if chose { before_choosing } else { Duration::ZERO };
+            walks.push(walker.walk(From::Key(state.node, key), pressed, carried));
+        }
+    }
+    walks
+}
+
+/// For every state on a transfer, every way it can go unanswered, then silence.
+fn after_rings(flow: &Flow, durations: &dyn Durations, states: &[CallState]) -> Vec<SilentWalk> {
+    let mut walker = Walker::new(flow, durations);
+    let ringing = states.iter().filter(|s| transfers(flow, s.node));
+    ringing
+        .flat_map(|state| UNANSWERED.map(|outcome| (state, step(flow, *state, Input::Dial(outcome)))))
+        .map(|(state, after)| walker.walk(From::Ring(state.node), after, Duration::ZERO))
         .collect()
 }
 
-/// Where a silent caller's wait is measured from: every node a caller listens on, except
-/// the start (measured as the start of the call).
-fn measured_from(flow: &Flow, id: NodeId) -> bool {
-    id != flow.start
-        && matches!(
-            flow.node(id).kind,
-            NodeKind::Menu { .. } | NodeKind::Guidance { .. } | NodeKind::Message { .. } | NodeKind::Hold { .. }
-        )
+/// Silent walks, each from what a caller hears first, remembered: many keys in many states
+/// lead to the same place (9 to the police from everywhere), and it is walked once.
+struct Walker<'a, 'f> {
+    flow: &'f Flow,
+    durations: &'a dyn Durations,
+    known: HashMap<(CallState, Spoken, Instruction<'f>), SilentWalk>,
 }
 
-/// Whether the limit on waits after the start applies from this node: a menu, guidance or
-/// a wait between rings. A message only passes on to where the caller chooses, and so does
-/// a language just chosen; their time counts in the stretch without a key reminder and is
-/// shown.
-pub fn limited(flow: &Flow, from: From) -> bool {
-    match from {
-        From::Start => true,
-        From::Chose(_) => false,
-        From::Node(id) => !matches!(flow.node(id).kind, NodeKind::Message { .. }),
+impl<'a, 'f> Walker<'a, 'f> {
+    fn new(flow: &'f Flow, durations: &'a dyn Durations) -> Walker<'a, 'f> {
+        Walker { flow, durations, known: HashMap::new() }
+    }
+
+    /// [`walk`], from `from`.
+    fn walk(&mut self, from: From, first: Step<'f>, carried: Duration) -> SilentWalk {
+        if carried > Duration::ZERO {
+            return walk(self.flow, self.durations, from, first, carried);
+        }
+        let place = (first.next, first.spoken, first.say.clone());
+        let (flow, durations) = (self.flow, self.durations);
+        let known = self.known.entry(place).or_insert_with(|| walk(flow, durations, from, first, Duration::ZERO));
+        SilentWalk { from, ..known.clone() }
     }
 }
 
-/// Entering `id` in `language`: once, or for a wait between rings once per piece of
-/// guidance it can play.
-fn arrivals(flow: &Flow, id: NodeId, language: Language) -> Vec<Step<'_>> {
-    let rounds = match &flow.node(id).kind {
-        NodeKind::Hold { guidance, .. } => 1..=u8::try_from(guidance.len()).unwrap_or(u8::MAX).max(1),
-        _ => 1..=1,
+/// The longest wait of each node and way of hearing, in node order.
+fn longest_each(walks: Vec<SilentWalk>) -> Vec<SilentWalk> {
+    let mut longest: BTreeMap<(u16, Spoken), SilentWalk> = BTreeMap::new();
+    for walk in walks {
+        let Some(node) = walk.from.node() else { continue };
+        match longest.get_mut(&(node.0, walk.spoken)) {
+            Some(known) => {
+                let without_reminder = known.without_reminder.max(walk.without_reminder);
+                if walk.to_person.is_none_or(|t| known.to_person.is_some_and(|k| t > k)) {
+                    *known = walk;
+                }
+                known.without_reminder = without_reminder;
+            }
+            None => {
+                longest.insert((node.0, walk.spoken), walk);
+            }
+        }
+    }
+    longest.into_values().collect()
+}
+
+/// What the caller has heard since the keys were last named, once `step`'s prompts have played.
+fn since_reminder(flow: &Flow, durations: &dyn Durations, step: &Step<'_>) -> Duration {
+    let Instruction::Gather { prompts, .. } = &step.say else {
+        return Duration::ZERO;
     };
-    rounds.map(|round| flow.arrive(CallId(0), Some(language), id, round)).collect()
+    let mut clock = Listening::new(flow, durations, Duration::ZERO);
+    clock.play(step.spoken, prompts);
+    clock.since_reminder
 }
 
-fn worse(a: SilentWalk, b: SilentWalk) -> SilentWalk {
-    let to_person = match (a.to_person, b.to_person) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        _ => None,
-    };
-    SilentWalk { to_person, without_reminder: a.without_reminder.max(b.without_reminder), ..a }
-}
-
-/// Follows a caller who presses nothing from `first` (what they hear on arriving).
-fn walk(flow: &Flow, durations: &dyn Durations, from: From, first: Step<'_>) -> SilentWalk {
-    walk_on(from, Listening::new(flow, durations, first.language), first)
-}
-
-/// Follows a caller who presses nothing from `first`, with what they have heard before.
-fn walk_on(from: From, mut clock: Listening<'_>, first: Step<'_>) -> SilentWalk {
-    let (flow, language) = (clock.flow, first.language);
+/// Follows a caller who presses nothing from `first` (what they hear next), having heard
+/// `carried` since the keys were last named.
+fn walk(flow: &Flow, durations: &dyn Durations, from: From, first: Step<'_>, carried: Duration) -> SilentWalk {
+    let mut clock = Listening::new(flow, durations, carried);
+    let spoken = first.spoken;
     let mut current = first;
     for _ in 0..MAX_SILENT_STEPS {
         match &current.say {
             Instruction::Gather { prompts, timeout_seconds } => {
-                clock.play(prompts);
+                clock.play(current.spoken, prompts);
                 clock.wait(*timeout_seconds);
             }
-            Instruction::OperatorTransfer { prompts, .. } => {
+            Instruction::OperatorTransfer { prompts, .. } | Instruction::EmergencyTransfer { prompts, .. } => {
                 let without_reminder = clock.longest();
-                clock.play(prompts);
-                return SilentWalk { from, language, to_person: Some(clock.elapsed), without_reminder };
+                clock.play(current.spoken, prompts);
+                return SilentWalk { from, spoken, to_person: Some(clock.elapsed), without_reminder };
             }
-            Instruction::EmergencyTransfer { .. } | Instruction::Hangup { .. } => break,
+            Instruction::Hangup { .. } => break,
         }
         current = step(flow, current.next, Input::NoInput);
     }
-    SilentWalk { from, language, to_person: None, without_reminder: clock.longest() }
+    SilentWalk { from, spoken, to_person: None, without_reminder: clock.longest() }
 }
 
 /// A caller's listening time, and the stretches between key reminders.
 struct Listening<'a> {
     flow: &'a Flow,
     durations: &'a dyn Durations,
-    language: Language,
     elapsed: Duration,
     since_reminder: Duration,
     longest: Duration,
 }
 
 impl<'a> Listening<'a> {
-    fn new(flow: &'a Flow, durations: &'a dyn Durations, language: Language) -> Listening<'a> {
-        Listening {
-            flow,
-            durations,
-            language,
-            elapsed: Duration::ZERO,
-            since_reminder: Duration::ZERO,
-            longest: Duration::ZERO,
-        }
+    fn new(flow: &'a Flow, durations: &'a dyn Durations, carried: Duration) -> Listening<'a> {
+        Listening { flow, durations, elapsed: Duration::ZERO, since_reminder: carried, longest: Duration::ZERO }
     }
 
-    fn play(&mut self, prompts: &[&PromptKey]) {
-        for key in prompts {
-            let time = self.durations.duration(self.language, key);
+    fn play(&mut self, spoken: Spoken, prompts: &[&PromptKey]) {
+        for (language, key) in spoken.recordings(prompts.iter().copied()) {
+            let time = self.durations.duration(language, key);
             self.elapsed += time;
             self.since_reminder += time;
             if is_reminder(self.flow, key) {
@@ -239,15 +286,11 @@ fn is_reminder(flow: &Flow, key: &PromptKey) -> bool {
     flow.limits.key_reminders.contains(key)
 }
 
-/// Listening until the end of the first key reminder among `prompts`.
-fn until_reminder<'k>(
-    flow: &Flow,
-    durations: &dyn Durations,
-    language: Language,
-    prompts: impl Iterator<Item = &'k PromptKey>,
-) -> Option<Duration> {
+/// Listening until the end of the first key reminder among `prompts` (in the first language
+/// it plays in).
+fn until_reminder(flow: &Flow, durations: &dyn Durations, spoken: Spoken, prompts: &[PromptKey]) -> Option<Duration> {
     let mut elapsed = Duration::ZERO;
-    for key in prompts {
+    for (language, key) in spoken.recordings(prompts) {
         elapsed += durations.duration(language, key);
         if is_reminder(flow, key) {
             return Some(elapsed);

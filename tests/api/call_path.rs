@@ -7,7 +7,9 @@ use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects, spawn_app_with,
 
 in_both_dialects!(
     a_call_starts_with_the_bilingual_language_choice_that_says_silence_reaches_a_person,
-    the_welcome_and_the_safety_notice_lead_to_the_main_menu_in_the_chosen_language,
+    a_caller_who_chose_no_language_hears_both_languages_after_a_wrong_key_or_a_failed_transfer,
+    the_safety_notice_leads_to_the_welcome_and_the_topics_in_the_chosen_language,
+    a_caller_silent_since_choosing_a_language_reaches_an_operator_at_the_first_silence,
     every_topic_steps_through_its_parts_and_can_be_left_in_both_languages,
     a_key_pressed_during_the_welcome_or_the_safety_notice_counts_for_the_main_menu,
     a_silent_caller_at_the_main_menu_hears_one_short_reminder_then_reaches_an_operator,
@@ -32,10 +34,37 @@ async fn a_call_starts_with_the_bilingual_language_choice_that_says_silence_reac
     let app = spawn_in(dialect).await;
     let call = app.call().await;
     assert_eq!(call.node(), "language");
-    assert_eq!(call.hearing(), ["kk/choose_language", "kk/language_stay_on_line"]);
+    assert_eq!(call.hearing(), in_both(&["choose_language", "police_operator_keys", "language_stay_on_line"]));
 }
 
-async fn the_welcome_and_the_safety_notice_lead_to_the_main_menu_in_the_chosen_language(dialect: Dialect) {
+/// Each prompt in Kazakh, then in Russian, as a caller who chose no language hears them.
+fn in_both(keys: &[&str]) -> Vec<String> {
+    keys.iter().flat_map(|key| ["kk", "ru"].map(|lang| format!("{lang}/{key}"))).collect()
+}
+
+async fn a_caller_who_chose_no_language_hears_both_languages_after_a_wrong_key_or_a_failed_transfer(dialect: Dialect) {
+    // A Russian speaker who presses a wrong key at the choice, then 0, and nobody answers.
+    let app = spawn_in(dialect).await;
+    let mut call = app.call().await;
+    call.press("7").await;
+    assert_eq!(call.node(), "language");
+    let choice = ["choose_language", "police_operator_keys", "language_stay_on_line"];
+    assert_eq!(call.hearing(), in_both(&[&["invalid_choice"][..], &choice].concat()));
+    call.press("0").await;
+    assert_eq!(call.hearing(), in_both(&["transfer_operator"]));
+    call.dial_ends("busy").await;
+    assert_eq!(call.hearing(), in_both(&["operators_busy", "operators_busy_options"]));
+    call.press("2").await;
+    assert_eq!(call.node(), "language", "2 offers the language choice again, not the Kazakh main menu");
+    assert_eq!(call.hearing(), in_both(&choice));
+    call.press("9").await.dial_ends("no-answer").await;
+    assert_eq!(call.hearing(), in_both(&["police_unreachable", "police_number"]));
+    call.press("0").await.dial_ends("completed").await;
+    assert!(matches!(call.reply, Reply::Hangup { .. }));
+    assert_eq!(call.hearing(), in_both(&["goodbye"]));
+}
+
+async fn the_safety_notice_leads_to_the_welcome_and_the_topics_in_the_chosen_language(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     for (key, lang) in LANGUAGES {
         let mut call = app.call().await;
@@ -43,12 +72,23 @@ async fn the_welcome_and_the_safety_notice_lead_to_the_main_menu_in_the_chosen_l
         assert_eq!(call.node(), "safety_notice", "the safety notice right after the language choice");
         assert_eq!(call.hearing(), [format!("{lang}/safety_notice")]);
         call.wait().await;
-        assert_eq!(call.node(), "welcome");
-        assert_eq!(call.hearing(), [format!("{lang}/welcome")]);
-        call.wait().await;
-        assert_eq!(call.node(), "main");
-        assert_eq!(call.hearing(), [format!("{lang}/keys_reminder"), format!("{lang}/main_menu")]);
+        assert_eq!(call.node(), "welcome", "the main menu as first heard");
+        assert_eq!(call.hearing(), [format!("{lang}/welcome"), format!("{lang}/main_menu")]);
+        call.press("7").await;
+        assert_eq!(
+            call.hearing(),
+            [format!("{lang}/invalid_choice"), format!("{lang}/keys_reminder"), format!("{lang}/main_menu")]
+        );
     }
+}
+
+async fn a_caller_silent_since_choosing_a_language_reaches_an_operator_at_the_first_silence(dialect: Dialect) {
+    let app = spawn_in(dialect).await;
+    let mut call = app.call().await;
+    call.choose_language("2").await.wait().await;
+    assert_eq!(call.node(), "operator", "no second chance after the notice, the welcome and the topics");
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+    assert_eq!(call.hearing(), ["ru/transfer_operator"]);
 }
 
 async fn every_topic_steps_through_its_parts_and_can_be_left_in_both_languages(dialect: Dialect) {
@@ -90,8 +130,9 @@ async fn a_key_pressed_during_the_welcome_or_the_safety_notice_counts_for_the_ma
 async fn a_silent_caller_at_the_main_menu_hears_one_short_reminder_then_reaches_an_operator(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.choose_language("2").await.wait().await;
+    call.choose_language("2").await.press("3").await.press("2").await;
     assert_eq!(call.node(), "main");
+    call.wait().await;
     assert_eq!(call.hearing(), ["ru/keys_reminder"], "9, 0 or stay on the line: not the whole menu again");
     call.wait().await;
     assert_eq!(call.node(), "operator");
@@ -104,7 +145,7 @@ async fn someone_who_cannot_press_keys_reaches_an_operator_after_one_silence_at_
     let mut call = app.call().await;
     call.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
-    assert_eq!(call.hearing(), ["kk/transfer_operator"]);
+    assert_eq!(call.hearing(), in_both(&["transfer_operator"]));
 }
 
 async fn silence_after_a_guidance_part_rings_an_operator(dialect: Dialect) {
@@ -120,8 +161,8 @@ async fn the_repeat_key_plays_the_current_menu_again(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
     call.choose_language("2").await.press("*").await;
-    assert_eq!(call.node(), "main");
-    assert_eq!(call.hearing(), ["ru/keys_reminder", "ru/main_menu"]);
+    assert_eq!(call.node(), "welcome");
+    assert_eq!(call.hearing(), ["ru/welcome", "ru/main_menu"]);
     call.press("4").await.press("*").await;
     assert_eq!(call.node(), "police_1");
     assert_eq!(call.hearing(), ["ru/guidance_police_1", "ru/next_part"]);
@@ -129,9 +170,11 @@ async fn the_repeat_key_plays_the_current_menu_again(dialect: Dialect) {
 
 async fn an_invalid_key_says_so_and_repeats_the_menu_then_reaches_an_operator(dialect: Dialect) {
     let app = spawn_in(dialect).await;
+    // 7 during the safety notice: the first failure on the welcome's menu (a silence
+    // through the notice would have been the first).
     let mut call = app.call().await;
-    call.choose_language("1").await.press("7").await;
-    assert_eq!(call.node(), "main");
+    call.press("1").await.press("7").await;
+    assert_eq!(call.node(), "welcome");
     assert_eq!(call.hearing(), ["kk/invalid_choice", "kk/keys_reminder", "kk/main_menu"]);
     call.press("#").await;
     assert_eq!(call.hearing(), ["kk/invalid_choice", "kk/keys_reminder", "kk/main_menu"]);

@@ -93,7 +93,7 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
     let (ok, text) = ivr_check(&dir.path().join("hotline.toml"), &dir.path().join("prompts"), &[]);
     assert!(!ok, "{text}");
     for expected in [
-        "node `main`, field `options.\"3\"`: `evidense` is not a node",
+        "node `welcome`, field `options.\"3\"`: `evidense` is not a node",
         "ru/next_rights.wav: no recording",
         "kk/main_menu.wav: not a readable WAV file",
     ] {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ivr::app;
 use ivr::config::Settings;
-use ivr::flow::Flow;
+use ivr::flow::{Flow, NodeKind};
 use ivr::prompts::PromptLibrary;
 use ivr::softphone::{self, Caller, Dialect, Event, Reply, Webhook};
 use ivr::stats::Recorder;
@@ -439,17 +439,18 @@ impl Call<'_> {
     }
 
     /// The caller chooses a language (`1` Kazakh, `2` Russian) and listens on, pressing
-    /// nothing, through what plays before the main menu (the safety notice, the welcome).
+    /// nothing, through what plays before the first menu (the safety notice) to the main
+    /// menu as first heard (the welcome and the topics).
     pub async fn choose_language(&mut self, key: &str) -> &mut Self {
         self.press(key).await;
-        let main = self.app.flow.node(self.app.flow.main_menu).name.clone();
         for _ in 0..self.app.flow.nodes.len() {
-            if self.node() == main {
+            let here = self.app.flow.node_id(&self.node()).expect("the call is on a node of the flow");
+            if !matches!(self.app.flow.node(here).kind, NodeKind::Message { .. }) {
                 return self;
             }
             self.wait().await;
         }
-        panic!("choosing a language never led to the main menu: {:?}", self.reply)
+        panic!("choosing a language never led to a menu: {:?}", self.reply)
     }
 
     /// The caller says nothing until the menu times out.

@@ -43,8 +43,8 @@ async fn the_operator_hears_the_language_how_the_caller_came_and_what_they_heard
 async fn the_operator_is_told_when_the_caller_stayed_silent_and_heard_nothing(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     let mut call = app.call().await;
-    call.choose_language("1").await.wait().await.wait().await;
-    assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
+    call.choose_language("1").await.wait().await;
+    assert_eq!(call.ringing(), [OPERATOR_NUMBER], "silent since choosing: one silence on the menu");
     assert_eq!(whisper(&call).await, ["kk/whisper_language_kk", "kk/whisper_silent", "kk/whisper_heard_nothing"]);
 }
 
@@ -89,11 +89,11 @@ async fn waiting_callers_hear_memo_guidance_between_rings_then_the_menu(dialect:
     call.press("2").await.press("0").await.dial_ends("no-answer").await;
     assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"]);
     call.press("1").await;
-    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_safety_plan_6"], "first wait: a safe place");
+    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/hold_safe_place"], "first wait: a safe place");
     call.wait().await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER], "then the operators are rung again");
     call.dial_ends("busy").await.press("1").await;
-    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/guidance_evidence_2"], "second wait: keeping evidence");
+    assert_eq!(call.hearing(), ["ru/hold_intro", "ru/hold_evidence"], "second wait: keeping evidence");
     call.press("5").await;
     assert_eq!(call.ringing(), [OPERATOR_NUMBER], "a key during the wait rings at once");
     call.dial_ends("failed").await;

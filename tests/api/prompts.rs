@@ -371,14 +371,15 @@ fn the_scripts_follow_the_memo_and_read_well() {
         texts.iter().map(|e| std::fs::read_to_string(e.path()).expect("text")).collect::<Vec<_>>().join("\n")
     };
     let (kk, ru) = (all("kk"), all("ru"));
-    for wrong in ["дробь", "напишите ему", "родных", "вы ничего не выбрали"] {
+    for wrong in ["дробь", "напишите ему", "напишите преследователю", "родных", "вы ничего не выбрали", "я не услышала"]
+    {
         assert!(!ru.contains(wrong), "the Russian scripts say `{wrong}`");
     }
     for right in [
         "115-1",
-        "напишите преследователю",
+        "Например, сообщение «Прошу больше со мной не связываться»",
         "близких",
-        "Извините, я не услышала ваш выбор",
+        "Извините, мы не услышали ваш выбор",
         "куда можно быстро уйти и укрыться",
         "прослушать советы о том, как",
     ] {
@@ -387,17 +388,87 @@ fn the_scripts_follow_the_memo_and_read_well() {
     for wrong in ["Менмен", "қол сұқпаушылықты", "Өтінеміз"] {
         assert!(!kk.contains(wrong), "the Kazakh scripts say `{wrong}`");
     }
-    assert!(kk.contains("Менімен") && kk.contains("қол сұқпаушылыққа"), "the memo's corrected forms");
+    assert!(kk.contains("Менімен") && kk.contains("жеке өміріне қол сұғылмайды"), "the memo's corrected forms");
     let definition = script("kk", "guidance_definition");
     assert!(!definition.lines().any(|l| l.starts_with("Ол ")), "a new sentence about stalking starts with «Бұл»");
-    // The welcome (at most 8 s) says what 111 is in short; the memo's whole line closes the call.
+    // The welcome (at most 8 s) says what 111 is in short; the memo's whole line is a part of
+    // the guidance a caller chooses (the police topic's last), not a speech in the goodbye.
     let (welcome_kk, welcome_ru) = (script("kk", "welcome"), script("ru", "welcome"));
-    assert!(welcome_kk.contains("111 – тегін, анонимді, тәулік бойы сенім телефоны"), "{welcome_kk}");
-    assert!(welcome_ru.contains("111 – бесплатный, анонимный, круглосуточный телефон доверия"), "{welcome_ru}");
-    assert!(
-        script("kk", "goodbye")
-            .contains("Отбасы, әйелдер мен балалар мәселелері бойынша бірыңғай мемлекеттік сенім телефоны")
-    );
+    assert!(welcome_kk.contains("Сенім телефоны 111 тегін, анонимді, тәулік бойы жұмыс істейді"), "{welcome_kk}");
+    assert!(welcome_ru.contains("Телефон доверия 111 работает бесплатно, анонимно и круглосуточно"), "{welcome_ru}");
+    let line = [
+        ("kk", "отбасы, әйелдер мен балалар мәселелері бойынша бірыңғай мемлекеттік сенім телефоны"),
+        ("ru", "единый государственный телефон доверия по вопросам семьи, женщин и детей"),
+    ];
+    for (language, words) in line {
+        assert!(script(language, "guidance_police_2").contains(words), "{language}: the memo's line on 111");
+        assert!(!script(language, "goodbye").contains(words), "{language}: the goodbye is short");
+    }
+}
+
+#[test]
+fn the_scripts_say_nothing_a_frightened_caller_could_misread() {
+    // Issue 27: each line a script once said, and how it reads now.
+    let never = [
+        ("kk", "safety_notice", "қудалаушыныкін"),
+        ("ru", "safety_notice", "Телефон и аккаунты могут отслеживать"),
+        ("kk", "police_number", "бір, нөл, екі"),
+        ("ru", "police_number", "один, ноль, два"),
+        ("kk", "next_police", "Полиция туралы қайта тыңдау бір"),
+        ("kk", "next_part", "Келесі бір, мәзір екі"),
+        ("kk", "guidance_safety_plan_2", "аккаунттарды жабыңыз"),
+        ("ru", "guidance_safety_plan_2", "Закройте аккаунты"),
+        ("ru", "guidance_safety_plan_1", "напишите преследователю"),
+        ("kk", "guidance_safety_plan_4", "хабарламаңыз"),
+        ("kk", "guidance_rights_2", "сақталуға тиіс"),
+        ("kk", "operators_busy", "қайта қоңырау нөл"),
+        ("ru", "operators_busy", "позвонить снова ноль"),
+        ("ru", "whisper_silent", "Молчание"),
+        ("ru", "whisper_chose", "По запросу"),
+        ("ru", "whisper_police_unreachable_silent", "молчание"),
+        ("ru", "no_input", "я не услышала"),
+    ];
+    for (language, key, words) in never {
+        assert!(!script(language, key).contains(words), "{language}/{key} still says «{words}»");
+    }
+    let says = [
+        ("kk", "safety_notice", "111-ге қоңырауды тарихтан өшіріңіз"),
+        ("kk", "safety_notice", "Қудалаушының қоңыраулары мен хабарламаларын сақтаңыз: олар – дәлел"),
+        ("ru", "safety_notice", "Если за вашим телефоном могут следить, удалите звонок на 111"),
+        ("kk", "police_number", "Тұтқаны қойып, 102 нөмірін өзіңіз де тере аласыз"),
+        ("ru", "police_number", "положить трубку и сами набрать 102"),
+        ("kk", "next_police", "Бұл кеңестерді қайта тыңдау – бір"),
+        ("kk", "next_part", "Келесі бөлім – бір, мәзір – екі"),
+        ("kk", "guidance_safety_plan_2", "аккаунттарыңызды бөгде адамдардан жасырыңыз"),
+        ("ru", "guidance_safety_plan_2", "Скройте профили в социальных сетях от посторонних"),
+        ("kk", "guidance_police_2", "полиция сізге бірегей нөмірі бар талон-хабарлама беруге міндетті"),
+        ("kk", "guidance_safety_plan_4", "Бөгде адамдарға қайда жүргеніңізді айтпаңыз"),
+        ("kk", "guidance_rights_2", "оның жауабын сөзсіз құрметтеу керек"),
+        ("kk", "guidance_evidence_2", "мұны фотоға немесе видеоға түсіріңіз"),
+        ("kk", "operators_busy", "қайта қосылу үшін – нөл"),
+        ("ru", "operators_busy", "чтобы соединиться снова – ноль"),
+        ("ru", "whisper_police_unreachable_silent", "Молчит, полиция не ответила"),
+        ("kk", "whisper_police_unreachable_silent", "Үндемей тұр, полиция жауап бермеді"),
+        ("ru", "whisper_silent", "Молчит, возможно, не может говорить"),
+        ("kk", "choose_language", "басыңыз"),
+        ("ru", "choose_language", "нажмите"),
+        ("kk", "welcome", "басыңыз"),
+        ("ru", "welcome", "нажмите"),
+        ("kk", "operators_unavailable", "сізді операторға қоса алмадық"),
+        ("kk", "hold_intro", "оператор қазір – нөл"),
+        ("kk", "next_rights", "Заң мен құқықтар туралы"),
+    ];
+    for (language, key, words) in says {
+        assert!(script(language, key).contains(words), "{language}/{key} does not say «{words}»");
+    }
+    // Advice on hold has no numbers from a list the caller never heard.
+    let ordinals = ["Бірінші", "Екінші", "Үшінші", "Төртінші", "Алтыншы", "Третье", "Четвёртое", "Шестое"];
+    for key in ["hold_safe_place", "hold_evidence"] {
+        for language in ["kk", "ru"] {
+            let text = script(language, key);
+            assert!(!ordinals.iter().any(|o| text.contains(o)), "{language}/{key}: {text}");
+        }
+    }
 }
 
 #[test]
@@ -458,6 +529,7 @@ fn synthesize_keeps_a_studio_recording_and_regenerates_the_placeholders() {
     let library = small_library();
     std::fs::copy(root().join("prompts/synthesize.sh"), library.path().join("synthesize.sh")).expect("script copied");
     std::fs::copy(root().join("prompts/espeak.tsv"), library.path().join("espeak.tsv")).expect("spellings copied");
+    std::fs::copy(root().join("prompts/rates.tsv"), library.path().join("rates.tsv")).expect("rates copied");
     let manifest = library.path().join("manifest.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
     let at = text.find("[prompts.welcome]").expect("the welcome's table");

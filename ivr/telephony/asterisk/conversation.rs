@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::call::{Input, Line, Turn};
-use crate::flow::{CallState, Instruction, Language, PromptKey};
+use crate::flow::{CallState, Instruction, Language, PromptKey, Spoken};
 use crate::state::AppState;
 use crate::telephony::state_token;
 
@@ -108,22 +108,22 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         let step = &turn.step;
         match &step.say {
             Instruction::Gather { prompts, timeout_seconds } => {
-                self.menu(step.language, prompts, *timeout_seconds).await.map(Some)
+                self.menu(step.spoken, prompts, *timeout_seconds).await.map(Some)
             }
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
-                self.prompts(step.language, prompts, "").await?;
+                self.prompts(step.spoken, prompts, "").await?;
                 let target = dial::dial_string(&self.app.settings.asterisk, &self.app.settings.emergency_number);
                 let argument = dial::dial_argument(&target.into_iter().collect::<Vec<_>>(), *ring_seconds, &[]);
                 self.transfer(argument).await.map(Some)
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
-                self.prompts(step.language, prompts, "").await?;
+                self.prompts(step.spoken, prompts, "").await?;
                 let targets = dial::operator_targets(&self.app.settings.asterisk, &turn.callees);
                 let argument = dial::dial_argument(&targets, *ring_seconds, &self.whisper(turn));
                 self.transfer(argument).await.map(Some)
             }
             Instruction::Hangup { prompts } => {
-                self.prompts(step.language, prompts, "").await?;
+                self.prompts(step.spoken, prompts, "").await?;
                 let _ = self.quick_command("HANGUP", &[]).await;
                 Ok(None)
             }
@@ -131,8 +131,8 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
     }
 
     /// A menu: the prompts, any key cutting them, then the gather timeout for a key.
-    async fn menu(&mut self, language: Language, prompts: &[&PromptKey], timeout_seconds: u8) -> Result<Input, Ended> {
-        if let Some(key) = self.prompts(language, prompts, ANY_KEY).await? {
+    async fn menu(&mut self, spoken: Spoken, prompts: &[&PromptKey], timeout_seconds: u8) -> Result<Input, Ended> {
+        if let Some(key) = self.prompts(spoken, prompts, ANY_KEY).await? {
             return Ok(key);
         }
         let wait = u64::from(timeout_seconds) * 1000;
@@ -147,14 +147,13 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         }
     }
 
-    /// Plays `prompts` in order; the key that cut one, if `escape` allows keys.
-    async fn prompts(
-        &mut self,
-        language: Language,
-        prompts: &[&PromptKey],
-        escape: &str,
-    ) -> Result<Option<Input>, Ended> {
-        for key in prompts {
+    /// Plays `prompts` in order, each in every language it is spoken in (both, in turn,
+    /// before a language is chosen); the key that cut one, if `escape` allows keys.
+    async fn prompts(&mut self, spoken: Spoken, prompts: &[&PromptKey], escape: &str) -> Result<Option<Input>, Ended> {
+        // Collected first: the iterator's closures held across the awaits below would keep
+        // the conversation's future from being `Send`.
+        let recordings: Vec<(Language, &PromptKey)> = spoken.recordings(prompts.iter().copied()).collect();
+        for (language, key) in recordings {
             let url = self.prompt_url(language, key);
             match self.peer.send(&command("STREAM FILE", &[&url, escape]), LONGEST_PROMPT + self.quick).await? {
                 Reply::Success { result: 0, .. } => {}

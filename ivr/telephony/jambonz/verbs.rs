@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use crate::call::{Callee, DialTarget, Turn, WhisperFor};
-use crate::flow::{CallState, Flow, Instruction, Language, PromptKey};
+use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Spoken};
 use crate::telephony::fallback::FallbackCall;
 use crate::telephony::state_token;
 
@@ -78,28 +78,28 @@ impl Jambonz<'_> {
     /// The document for one turn.
     pub fn render(&self, flow: &Flow, turn: &Turn<'_>) -> String {
         let step = &turn.step;
-        let language = step.language;
+        let spoken = step.spoken;
         let mut verbs = Vec::with_capacity(3);
         match &step.say {
             Instruction::Gather { prompts, timeout_seconds } => verbs.push(Verb::Gather {
                 input: ["digits"],
                 num_digits: 1,
                 timeout: *timeout_seconds,
-                play: self.play(language, prompts),
+                play: self.play(spoken, prompts),
                 action_hook: self.hook(flow, GATHER_PATH, &step.next),
             }),
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
-                self.plays(language, prompts, &mut verbs);
+                self.plays(spoken, prompts, &mut verbs);
                 let target = vec![target(self.emergency, None)];
                 verbs.push(self.dial(flow, &step.next, target, *ring_seconds));
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
-                self.plays(language, prompts, &mut verbs);
+                self.plays(spoken, prompts, &mut verbs);
                 let target = turn.callees.iter().map(|c| self.operator(flow, &step.next, c)).collect();
                 verbs.push(self.dial(flow, &step.next, target, *ring_seconds));
             }
             Instruction::Hangup { prompts } => {
-                self.plays(language, prompts, &mut verbs);
+                self.plays(spoken, prompts, &mut verbs);
                 verbs.push(Verb::Hangup {});
             }
         }
@@ -109,7 +109,7 @@ impl Jambonz<'_> {
     /// What an operator hears before the caller is connected: the fragments, in their language.
     pub fn whisper(&self, language: Language, prompts: &[PromptKey]) -> String {
         let mut verbs = Vec::with_capacity(1);
-        self.plays(language, &prompts.iter().collect::<Vec<_>>(), &mut verbs);
+        self.plays(Spoken::In(language), &prompts.iter().collect::<Vec<_>>(), &mut verbs);
         json(&verbs)
     }
 
@@ -131,14 +131,20 @@ impl Jambonz<'_> {
         url
     }
 
-    fn play(&self, language: Language, prompts: &[&PromptKey]) -> Play {
-        Play { url: prompts.iter().map(|key| format!("{}/prompts/{language}/{key}.wav", self.public_url)).collect() }
+    /// A URL per recording: each prompt in every language it is spoken in, in turn.
+    fn play(&self, spoken: Spoken, prompts: &[&PromptKey]) -> Play {
+        let recordings = spoken.recordings(prompts.iter().copied());
+        Play {
+            url: recordings
+                .map(|(language, key)| format!("{}/prompts/{language}/{key}.wav", self.public_url))
+                .collect(),
+        }
     }
 
     /// A `play` of the prompts, if there are any (jambonz requires a URL).
-    fn plays(&self, language: Language, prompts: &[&PromptKey], verbs: &mut Vec<Verb>) {
+    fn plays(&self, spoken: Spoken, prompts: &[&PromptKey], verbs: &mut Vec<Verb>) {
         if !prompts.is_empty() {
-            verbs.push(Verb::Play(self.play(language, prompts)));
+            verbs.push(Verb::Play(self.play(spoken, prompts)));
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use crate::call::{DialTarget, Turn, WhisperFor};
-use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Step};
+use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Spoken, Step};
 
 use crate::telephony::fallback::FallbackCall;
 use crate::telephony::state_token;
@@ -45,19 +45,19 @@ impl Twiml<'_> {
                 );
                 self.action(flow, step, GATHER_PATH, &mut doc);
                 doc.push_str(r#"">"#);
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 doc.push_str(r#"</Gather><Redirect method="POST">"#);
                 self.action(flow, step, NO_INPUT_PATH, &mut doc);
                 doc.push_str("</Redirect>");
             }
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 self.dial_open(flow, step, *ring_seconds, &mut doc);
                 target(self.emergency, None, &mut doc);
                 doc.push_str("</Dial>");
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 self.dial_open(flow, step, *ring_seconds, &mut doc);
                 for callee in &turn.callees {
                     let whisper = self.whisper_url(flow, &step.next, callee.whisper);
@@ -66,7 +66,7 @@ impl Twiml<'_> {
                 doc.push_str("</Dial>");
             }
             Instruction::Hangup { prompts } => {
-                self.plays(step.language, prompts, &mut doc);
+                self.plays(step.spoken, prompts, &mut doc);
                 doc.push_str("<Hangup/>");
             }
         }
@@ -78,7 +78,7 @@ impl Twiml<'_> {
     pub fn whisper(&self, language: Language, prompts: &[&PromptKey]) -> String {
         let mut doc = String::with_capacity(512);
         doc.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
-        self.plays(language, prompts, &mut doc);
+        self.plays(Spoken::In(language), prompts, &mut doc);
         doc.push_str("</Response>");
         doc
     }
@@ -97,8 +97,9 @@ impl Twiml<'_> {
         url
     }
 
-    fn plays(&self, language: Language, prompts: &[&PromptKey], doc: &mut String) {
-        for key in prompts {
+    /// A `<Play>` per recording: each prompt in every language it is spoken in, in turn.
+    fn plays(&self, spoken: Spoken, prompts: &[&PromptKey], doc: &mut String) {
+        for (language, key) in spoken.recordings(prompts.iter().copied()) {
             doc.push_str("<Play>");
             push_escaped(doc, self.public_url);
             let _ = write!(doc, "/prompts/{language}/{key}.wav</Play>");

@@ -73,9 +73,11 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     busy.hang_up("completed").await;
     // Hangs up during the language choice.
     app.call_from("+77010000005", &sid()).await.hang_up("completed").await;
-    // The first caller again: a silence, a wrong key, both parts of the evidence guidance.
+    // The first caller again: evidence, back to the main menu, a silence, a wrong key, both
+    // parts of the evidence guidance.
     let mut again = app.call_from("+77010000001", &sid()).await;
-    again.choose_language("1").await.wait().await.press("7").await.press("3").await.press("1").await;
+    again.choose_language("1").await.press("3").await.press("2").await;
+    again.wait().await.press("7").await.press("3").await.press("1").await;
     again.hang_up("completed").await;
     flushed(&app).await;
 
@@ -110,7 +112,7 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
     let police = path("language:2 safety_notice:9 police goodbye");
     assert_eq!((police.outcome.as_str(), police.dial_results.as_str()), ("emergency", "police:completed"));
     assert!(police.seconds_to_transfer.is_some_and(|s| s < 30), "{police:?}");
-    let again = path("language:1 safety_notice welcome main:- main:7 main:3 evidence_1:1 evidence_2");
+    let again = path("language:1 safety_notice welcome:3 evidence_1:2 main:- main:7 main:3 evidence_1:1 evidence_2");
     assert_eq!((again.invalid_keys, again.timeouts, again.repeat_caller), (1, 1, true));
     assert!(calls.iter().all(|c| c.started_at.is_some() && c.ended.as_deref() == Some("completed")));
     let mut calls = calls;
@@ -130,7 +132,7 @@ async fn delivered_twice_counts_once_in(backend: &Backend, dialect: Dialect) {
     let app = spawn_on_in(&db, &[], dialect).await;
     let mut twice = app.call_from("+77010000011", &new_call_sid()).await;
     twice.redeliver().await;
-    twice.press("1").await.redeliver().await.wait().await.redeliver().await.wait().await.redeliver().await;
+    twice.press("1").await.redeliver().await.wait().await.redeliver().await;
     twice.press("7").await.redeliver().await.press("0").await.redeliver().await;
     twice.dial_ends("completed").await.redeliver().await.hang_up("completed").await.redeliver().await;
     let mut once = app.call_from("+77010000012", &new_call_sid()).await;
