@@ -33,10 +33,11 @@ token=two-instances-token
 public="http://127.0.0.1:$front"
 
 # Starts instance $1 (0 or 1) and records its pid in pids[$1].
+# TwiML only: no FastAGI listener, which both instances would want at its default port.
 start() {
   IVR_LISTEN="127.0.0.1:${ports[$1]}" IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token \
     IVR_OPERATOR_NUMBER=+77170000111 IVR_DATABASE_URL=$database_url IVR_DATA_DIR="$scratch/data-$1" \
-    IVR_DRAIN_MS=300 "$binary" serve 2>>"$scratch/ivr-$1.log" &
+    IVR_DRAIN_MS=300 IVR_AGI_LISTEN=off "$binary" serve 2>>"$scratch/ivr-$1.log" &
   pids[$1]=$!
 }
 # Polls a /readyz until it answers 200.
