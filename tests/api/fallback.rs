@@ -11,10 +11,16 @@ const PROMPTS_URL: &str = "https://assets.example/111&a'b";
 const SWITCHBOARD: &str = "+77170000111";
 
 fn ivr_fallback(out: &Path, prompts_url: &str, extra: &[(&str, &str)]) -> (bool, String) {
+    run_fallback(&["--prompts-url".as_ref(), prompts_url.as_ref(), "--out".as_ref(), out.as_os_str()], extra)
+}
+
+/// `ivr fallback ARGS` with the bundled flow and prompts and nothing else of this shell's
+/// environment: whether it succeeded, and what it printed.
+fn run_fallback(args: &[&std::ffi::OsStr], extra: &[(&str, &str)]) -> (bool, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(env!("CARGO_BIN_EXE_ivr"))
-        .args(["fallback", "--prompts-url", prompts_url, "--out"])
-        .arg(out)
+        .arg("fallback")
+        .args(args)
         .env_clear()
         .env("IVR_FLOW", root.join("flows/hotline.toml"))
         .env("IVR_PROMPTS", root.join("prompts"))
@@ -96,19 +102,7 @@ fn a_fallback_without_a_switchboard_or_served_by_the_service_itself_is_refused()
 }
 
 fn ivr_fallback_asterisk(out: &Path, extra: &[(&str, &str)]) -> (bool, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new(env!("CARGO_BIN_EXE_ivr"))
-        .args(["fallback", "--dialect", "asterisk"])
-        .arg(out)
-        .env_clear()
-        .env("IVR_FLOW", root.join("flows/hotline.toml"))
-        .env("IVR_PROMPTS", root.join("prompts"))
-        .env("IVR_PUBLIC_URL", "https://ivr.example.kz")
-        .envs(extra.iter().copied())
-        .output()
-        .expect("ivr runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    run_fallback(&["--dialect".as_ref(), "asterisk".as_ref(), out.as_os_str()], extra)
 }
 
 /// The files a dialplan line names, `${IVR_SOUNDS}/kk/police_number`, as `kk/police_number`.
