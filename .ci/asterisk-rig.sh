@@ -11,7 +11,10 @@
 #
 # Usage: .ci/asterisk-rig.sh path/to/built/ivr   (writes the PBX fallback with `ivr fallback`)
 # Env: ASTERISK_PREFIX (default /opt/asterisk-22.10.1), RIG_DIR (default: a fresh temp dir),
-#      RIG_AGI (the FastAGI addresses, default 127.0.0.1:4573&127.0.0.1:4574), the ports of
+#      RIG_AGI (the FastAGI addresses, default 127.0.0.1:4573&127.0.0.1:4574), RIG_CALLER_NUMBER
+#      (the caller phone's SIP user, default 77015550123), RIG_OPERATOR_PHONES (the roster's
+#      phones as number:name:port, default 77172000001:kk_operator:5076
+#      77172000002:ru_operator:5078), the ports of
 #      ../shared/asterisk/run.sh (SIP_PORT, HTTP_PORT, POLICE_PORT, OPERATOR_PORT …).
 set -euo pipefail
 
@@ -20,6 +23,11 @@ RIG_SHARED=$(cd "$RIG_ROOT/../shared/asterisk" && pwd)
 RIG_VERSION=22.10.1
 : "${ASTERISK_PREFIX:=/opt/asterisk-$RIG_VERSION}"
 : "${RIG_AGI:=127.0.0.1:4573&127.0.0.1:4574}"
+# The caller's number (its phone's SIP user) and the roster's operators' phones
+# (number:phone's name:SIP port): PJSIP endpoints named by the number, as a trunk's
+# IVR_ASTERISK_DIAL=PJSIP/{} reaches them.
+: "${RIG_CALLER_NUMBER:=77015550123}"
+: "${RIG_OPERATOR_PHONES:=77172000001:kk_operator:5076 77172000002:ru_operator:5078}"
 RIG_STARTED=
 
 rig_log() { printf '[asterisk-rig %(%H:%M:%S)T] %s\n' -1 "$*"; }
@@ -76,14 +84,34 @@ globals_ = (f"[globals]\nIVR_AGI = {agi}\nIVR_POLICE = PJSIP/police\nIVR_SWITCHB
             "IVR_SOUNDS = @RUN_DIR@/fallback/sounds\n")
 assert text.count("[globals]\n") == 1 and text.count("[from-caller]\n") == 1
 text = text.replace("[globals]\n", globals_)
-text = text.replace("[from-caller]\n", "[from-caller]\nexten => 111,1,Goto(ivr-111,s,1)\n"
-                    "exten => 112,1,Goto(native-111,s,1)\n")
+# Each call to the line is logged with its unique id and channel: what the real-call suite
+# makes sure the service never keeps.
+text = text.replace("[from-caller]\n", "[from-caller]\nexten => 111,1,Verbose(1,rig-call ${UNIQUEID} ${CHANNEL})\n"
+                    " same => n,Goto(ivr-111,s,1)\nexten => 112,1,Goto(native-111,s,1)\n")
 text += "\n#include ivr-111.conf\n#include ivr-111-fallback.conf\n#include rig-native.conf\n"
 open(path, "w").write(text)
 PY
   cp "$RIG_ROOT/.ci/asterisk/rig-native.conf" "$conf/rig-native.conf"
   rm -rf "$RIG_DIR/prompts"
   cp -r "$RIG_ROOT/prompts" "$RIG_DIR/prompts"
+  # The rig's other phones: a caller known by a number (the SIP user the endpoint is named
+  # after: `agi_callerid`), and a Kazakh and a Russian operator for the roster, dialled by
+  # number.
+  cat >> "$conf/pjsip.conf" <<EOF
+
+[$RIG_CALLER_NUMBER](endpoint-tpl)
+context = from-caller
+aors = $RIG_CALLER_NUMBER
+[$RIG_CALLER_NUMBER]
+type = aor
+max_contacts = 1
+EOF
+  local phone number name port
+  for phone in $RIG_OPERATOR_PHONES; do
+    IFS=: read -r number name port <<<"$phone"
+    printf '\n[%s](endpoint-tpl)\ncontext = from-internal\naors = %s\n[%s]\ntype = aor\ncontact = sip:%s@127.0.0.1:%s\n' \
+      "$number" "$number" "$number" "$name" "$port" >> "$conf/pjsip.conf"
+  done
   # The trunk example, moved onto loopback: proves it loads, rings nothing (no one listens).
   sed -e 's/192\.0\.2\.10:5060/127.0.0.1:5090/' -e 's/203\.0\.113\.1:5060/127.0.0.1:5091/' \
       -e 's/203\.0\.113\.1/127.0.0.2/' "$RIG_ROOT/deploy/asterisk/pjsip.conf" >> "$conf/pjsip.conf"
