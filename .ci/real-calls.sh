@@ -17,14 +17,7 @@ RIG_AGI="127.0.0.1:${AGI_PORTS[0]}&127.0.0.1:${AGI_PORTS[1]}"
 SIP_PORT=${SIP_PORT:-5060}
 phones=(caller:5070:4444:20000-20099 police:5072:4445:20200-20299 operator:5074:4446:20400-20499)
 RIG_DIR=$(mktemp -d /tmp/real-calls.XXXXXX)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rig_stop
-}
-trap cleanup EXIT
+trap rig_cleanup EXIT
 
 rig_build
 for p in "$SIP_PORT" 5070 5072 5074 4444 4445 4446 "${AGI_PORTS[@]}" 8088; do
@@ -68,7 +61,7 @@ snd_path		$dir
 EOF
   echo "<sip:$name@127.0.0.1:$sip>;regint=0$answer" > "$dir/accounts"
   baresip -4 -f "$dir" > "$RIG_DIR/ua-$name.log" 2>&1 < /dev/null &
-  pids+=($!)
+  RIG_PIDS+=($!)
 done
 for phone in "${phones[@]}"; do
   IFS=: read -r name sip ctrl rtp <<<"$phone"
