@@ -164,6 +164,21 @@ def caller_pcap(path, prompt_seconds):
 
 
 # --------------------------------------------------------------------------- the receiver
+def between(plays, by_step, start):
+    """One call's gaps between consecutive prompts of a menu, and how far behind the
+    recordings' lengths each menu followed by a key ended."""
+    gaps, behind, at, due = [], [], 0, 0.0
+    for (prompts, wait, key), seconds in zip(CALL, by_step):
+        mine = plays[at:at + len(prompts)]
+        at += len(prompts)
+        gaps.extend(b[5] - a[6] - 0.02 for a, b in zip(mine, mine[1:]) if a[6] is not None and b[5] is not None)
+        due += seconds
+        if key and mine[-1][6] is not None:
+            behind.append(mine[-1][6] + 0.02 - start - due)
+        due += PRESS_INTO_WAIT + KEY_MS / 1000 if key else wait
+    return gaps, behind
+
+
 def arrival(ancillary):
     """When the kernel received a packet (SO_TIMESTAMPNS), or now."""
     for level, kind, value in ancillary:
@@ -248,14 +263,15 @@ def common_prefix(a, b):
 def heard(prompts, stream, offsets, times):
     """Per prompt, in the order played: (name, seconds of it received, whole, the most one of
     its packets arrived after its place in the recording, counted from its first packet, the
-    longest pause between two of its packets). Its last part-frame, which Asterisk may send
-    only with the next sound, is left out of both times."""
+    longest pause between two of its packets, when its first and its last whole frame arrived).
+    Its last part-frame, which Asterisk may send only with the next sound, is left out of the
+    times."""
     out, cursor = [], 0
     for prompt in prompts:
         anchor = prompt.data[prompt.anchor:prompt.anchor + FRAME]
         at = stream.find(anchor, cursor)
         if at < 0:
-            out.append((prompt.name, 0.0, False, 0.0, 0.0))
+            out.append((prompt.name, 0.0, False, 0.0, 0.0, None, None))
             continue
         forward = common_prefix(stream[at:], prompt.data[prompt.anchor:])
         before = stream[max(0, at - prompt.anchor):at][::-1]
@@ -265,7 +281,7 @@ def heard(prompts, stream, offsets, times):
         last = max(first, bisect.bisect_right(offsets, at + forward - 1 - FRAME) - 1)
         late = max(times[i] - times[first] - (offsets[i] - offsets[first]) / 8000 for i in range(first, last + 1))
         pause = max((times[i + 1] - times[i] for i in range(first, last)), default=0.0)
-        out.append((prompt.name, got / 8000, got >= len(prompt.data) - FRAME, late, pause))
+        out.append((prompt.name, got / 8000, got >= len(prompt.data) - FRAME, late, pause, times[first], times[last]))
         cursor = at + forward
     return out
 
@@ -363,11 +379,16 @@ def main():
 
     successful, failed = sipp_counts(stat)
     call_minutes = successful * length / 60
-    plays, lost, spans = [], 0, []
+    plays, lost, spans, gaps, behind = [], 0, [], [], []
     for port in ports:
         stream, offsets, times, gone = call_audio(receiver.packets[port])
         lost += gone
-        plays.extend(heard(prompts, stream, offsets, times) if stream else [(p.name, 0.0, False, 0.0, 0.0) for p in prompts])
+        mine = heard(prompts, stream, offsets, times) if stream else [(p.name, 0.0, False, 0.0, 0.0, None, None)
+                                                                       for p in prompts]
+        plays.extend(mine)
+        turns, lags = between(mine, by_step, times[0] if times else 0.0)
+        gaps.extend(turns)
+        behind.extend(lags)
     cut = [p for p in plays if not p[2]]
     for prompt in {p.name: p for p in prompts}.values():
         mine = [p for p in plays if p[0] == prompt.name and p[2]]
@@ -390,6 +411,12 @@ def main():
         # one of them arrived after its place in the recording (from the prompt's first)
         "pause_inside_prompt_ms": spread([p[4] for p in plays if p[2]]),
         "late_inside_prompt_ms": spread([p[3] for p in plays if p[2]]),
+        # from one prompt's last packet to the next one's first, inside a menu: a FastAGI turn
+        # (STREAM FILE's reply, the next STREAM FILE) or Read()'s next file, 20 ms less
+        "gap_between_prompts_ms": spread(gaps),
+        # how far behind the recordings' own lengths (and the waits) a menu's last prompt
+        # ended, counted from the call's first packet: past PRESS_INTO_WAIT, a key cuts it
+        "behind_at_key_ms": spread(behind),
         "per_prompt": [{"prompt": n, "seconds": round(s, 3), "least_heard": round(h, 3),
                         "latest_packet_ms": round(x * 1000, 1), "longest_pause_ms": round(g * 1000, 1)}
                        for n, s, h, x, g in spans],
