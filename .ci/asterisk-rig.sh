@@ -132,6 +132,16 @@ rig_stop() {
   fi
 }
 
+# The processes started beside the rig (phones, `ivr serve`): rig_cleanup ends them by their
+# ids, then stops Asterisk (`trap rig_cleanup EXIT`).
+RIG_PIDS=()
+rig_cleanup() {
+  local pid
+  for pid in "${RIG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${RIG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rig_stop
+}
+
 # The checks of the loaded dialplan: every context listed, a reload without an error.
 rig_check() {
   local context

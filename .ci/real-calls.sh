@@ -29,12 +29,8 @@ server=${IVR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 database="real_calls_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 database_url="${server%/*}/$database"
 RIG_DIR=$(mktemp -d /tmp/real-calls.XXXXXX)
-pids=()
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rig_stop
+  rig_cleanup
   psql -q "$server" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -105,7 +101,7 @@ done | paste -sd, | sed 's/^/{/; s/$/}/')
 for phone in "${phones[@]}"; do
   IFS=: read -r name sip ctrl rtp <<<"$phone"
   baresip -4 -f "$RIG_DIR/ua-$name" > "$RIG_DIR/ua-$name.log" 2>&1 < /dev/null &
-  pids+=($!)
+  RIG_PIDS+=($!)
 done
 for phone in "${phones[@]}"; do
   IFS=: read -r name sip ctrl rtp <<<"$phone"
