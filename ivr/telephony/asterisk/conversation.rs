@@ -122,8 +122,8 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
                 let argument = dial::dial_argument(&targets, *ring_seconds, &self.whisper(turn));
                 let input = self.transfer(argument).await?;
                 if let Input::DialEnded { outcome, .. } = input {
-                    // Who answered is not known here (the whisper runs in the dialplan), so
-                    // this tells the operators rung of a ring not answered, never of a call.
+                    // Who answered is not known here (the whisper runs in the dialplan and
+                    // nobody is on a call by this transfer), so only a ring not answered counts.
                     Line::new(self.app).transfer_ended(turn.ringing.as_ref(), outcome);
                 }
                 Ok(Some(input))

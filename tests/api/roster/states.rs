@@ -171,3 +171,26 @@ async fn an_operator_sets_their_own_state_and_nobody_elses() {
     assert_eq!(api(app, Method::GET, &path(me), Some(&analyst), None).await.0, 403);
     assert_eq!(api(app, Method::GET, &path(9999), Some(&admin), None).await.0, 404);
 }
+
+/// The default reload (1 s): an operator answering on one instance is no longer rung by
+/// another within 2 s (the time is printed: `--nocapture`; it depends on where the other
+/// instance is in its reload period, at most 1 s and a reload).
+#[tokio::test]
+async fn a_change_on_one_instance_reaches_another_within_two_seconds() {
+    let every = ("IVR_ROSTER_REFRESH_MS", "1000".to_owned());
+    let roster = roster_app(&Backend::Sqlite, Options { env: vec![every.clone()], ..Options::default() }).await;
+    roster.add("Айгерим", FIRST, "kk", true).await;
+    roster.add("Динара", SECOND, "kk", true).await;
+    let options = Options { database_url: Some(roster.db.url.clone()), env: vec![every], ..Options::default() };
+    let other = crate::helpers::spawn_app_with(options).await;
+    rings_eventually(&other, "kk", &[FIRST, SECOND]).await;
+    rings_eventually(&roster.app, "kk", &[FIRST, SECOND]).await;
+    let mut call = roster.app.call_at("main", Some("kk"));
+    call.press("0").await;
+    let answered = std::time::Instant::now();
+    call.whisper(0).await;
+    rings_eventually(&other, "kk", &[SECOND]).await;
+    let took = answered.elapsed();
+    eprintln!("an answer on one instance reached the other in {took:?}");
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+}
