@@ -123,6 +123,10 @@ impl Server {
         let state = AppState::start(loaded, db.clone(), stats.clone());
         let roster_refresh = crate::operators::spawn_refresh(state.roster.clone(), db.clone(), every);
         tasks.add_loop(Stage::Producers, "roster refresh", roster_refresh);
+        if let Some(inbox) = state.take_line_reports_inbox() {
+            let writer = crate::operators::spawn_state_writer(db.clone(), state.roster.clone(), inbox);
+            tasks.add_loop(Stage::Producers, "operator state writer", writer);
+        }
         let metrics_address = metrics.as_ref().map(|m| m.local_addr()).transpose()?;
         if let Some((metrics, address)) = metrics.zip(metrics_address) {
             tracing::info!(%address, "metrics listening: GET /metrics");

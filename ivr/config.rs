@@ -52,6 +52,8 @@ pub struct Settings {
     pub stats_timeout_ms: u64,
     /// How often the operator roster is reloaded from the database into memory.
     pub roster_refresh_ms: u64,
+    /// Seconds of wrap-up after an operator's call ends, before they are rung again.
+    pub wrap_up_seconds: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`access/client.rs`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Password checks (argon2id, 19 MiB each) that may run at once.
@@ -192,7 +194,9 @@ impl Settings {
         let stats_batch_ms = number("IVR_STATS_BATCH_MS", 50, 1..=600_000);
         let stats_queue = number("IVR_STATS_QUEUE", 8192, 1..=1_000_000) as usize;
         let stats_timeout_ms = number("IVR_STATS_TIMEOUT_MS", 200, 100..=600_000);
-        let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 2000, 50..=3_600_000);
+        // 1 s: a state changed on one instance reaches every other one within 2 s.
+        let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 1000, 50..=3_600_000);
+        let wrap_up_seconds = number("IVR_WRAP_UP_SECONDS", 30, 0..=3600) as u32;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
         let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
@@ -241,6 +245,7 @@ impl Settings {
             stats_queue,
             stats_timeout_ms,
             roster_refresh_ms,
+            wrap_up_seconds,
             trusted_proxies,
             password_checks,
             metrics_listen,

@@ -34,7 +34,7 @@ enum Command {
         #[command(subcommand)]
         command: ivr::prompts::PromptsCommand,
     },
-    /// Manage the operator roster: add, list, update, remove, available, unavailable.
+    /// Manage the operator roster: add, list, update, remove, available, unavailable, state.
     Operators {
         #[command(subcommand)]
         command: ivr::operators::cli::OperatorsCommand,

@@ -16,13 +16,13 @@
 //! `state.flow` and `state.db` alike.
 
 use std::ops::Deref;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::config::Settings;
 use crate::db::Db;
 use crate::flow::{Flow, Language, PromptCatalog};
-use crate::operators::{LiveRoster, Roster, all_whisper_prompts};
+use crate::operators::{LineReports, LineReportsInbox, LiveRoster, Roster, all_whisper_prompts, line_reports};
 use crate::prompts::PromptLibrary;
 use crate::stats::Recorder;
 
@@ -53,6 +53,13 @@ pub struct Running {
     pub stats: Recorder,
     /// The operators the call path rings: a snapshot the refresh task keeps current.
     pub roster: Arc<LiveRoster>,
+    /// What the line learns of operators (answered, call ended, not answered): handed to
+    /// the state writer, never waited on.
+    pub line_reports: LineReports,
+    /// The writer's end of `line_reports`, until `ivr serve` starts the writer
+    /// ([`AppState::take_line_reports_inbox`]); where nobody does (the simulator, tests of
+    /// the call path alone), reports past the channel's room are dropped.
+    line_reports_inbox: Mutex<Option<LineReportsInbox>>,
     /// Set when a shutdown begins: `/readyz` fails at once, so a load balancer stops sending
     /// calls here while the ones in flight finish. Calls are still answered.
     draining: Arc<AtomicBool>,
@@ -62,8 +69,22 @@ impl AppState {
     /// Puts the loaded half and the running parts together.
     pub fn start(loaded: Loaded, db: Db, stats: Recorder) -> AppState {
         let switchboard = loaded.settings.operator_number.clone();
-        let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard }));
-        AppState(Arc::new(Running { loaded: Arc::new(loaded), db, stats, roster, draining: Arc::default() }))
+        let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard, states_stale: false }));
+        let (line_reports, inbox) = line_reports(loaded.settings.wrap_up_seconds);
+        AppState(Arc::new(Running {
+            loaded: Arc::new(loaded),
+            db,
+            stats,
+            roster,
+            line_reports,
+            line_reports_inbox: Mutex::new(Some(inbox)),
+            draining: Arc::default(),
+        }))
+    }
+
+    /// The writer's end of the line's reports, once: for the task that writes them.
+    pub fn take_line_reports_inbox(&self) -> Option<LineReportsInbox> {
+        self.line_reports_inbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
     }
 
     /// Whether a shutdown has begun (`/readyz` then fails).
@@ -91,6 +112,9 @@ impl crate::call::Service for AppState {
     }
     fn roster(&self) -> &LiveRoster {
         &self.roster
+    }
+    fn line_reports(&self) -> &LineReports {
+        &self.line_reports
     }
 }
 

@@ -17,7 +17,10 @@ use super::views::{OperatorDraft, OperatorRow, OperatorsView, operators_page, pa
 use crate::access::Role;
 use crate::error::Error;
 use crate::flow::Language;
-use crate::operators::{Languages, NewOperator, OperatorChange, RosterError, RosterStore, StoredOperator, parse_id};
+use crate::operators::{
+    AwayReason, Languages, NewOperator, OperatorChange, RosterError, RosterStore, StoredOperator, parse_id,
+    switch_available,
+};
 use crate::state::AppState;
 
 type Fields = Form<Vec<(String, String)>>;
@@ -81,7 +84,10 @@ pub async fn availability(
     };
     let id = match parse_id(&id) {
         Ok(id) if viewer.role == Role::Operator && viewer.operator_id != Some(id) => return Err(Error::Forbidden),
-        Ok(id) => state.db.set_available(id, available).await.map(|op| op.id),
+        Ok(id) => {
+            let by = if viewer.role == Role::Operator { AwayReason::Operator } else { AwayReason::Administrator };
+            switch_available(&state.db, id, available, by).await.map(|op| op.id)
+        }
         Err(refused) => Err(refused),
     };
     settle(&viewer, &state, id, "availability switched", OperatorDraft::default()).await

@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 
 use crate::access::{Guarded, Principal, Role};
 use crate::error::{Error, JsonError};
-use crate::operators::{NewOperator, OperatorChange, RosterStore, StoredOperator, parse_id};
+use crate::operators::{
+    AwayReason, NewOperator, OperatorChange, RosterStore, StoredOperator, parse_id, switch_available,
+};
 use crate::state::AppState;
 
 /// The roster: list (GET) and add (POST).
@@ -128,14 +130,16 @@ async fn availability(
         return Err(Error::Forbidden.into());
     }
     let request: AvailabilityRequest = parse_body(&body)?;
-    let updated = app.db.set_available(id, request.available).await?;
+    // The same change as `PUT …/state`: who made them away is recorded.
+    let by = if principal.role == Role::Operator { AwayReason::Operator } else { AwayReason::Administrator };
+    let updated = switch_available(&app.db, id, request.available, by).await?;
     app.roster.request_reload();
     tracing::info!(operator = id, available = request.available, by = %principal.name, "availability switched");
     Ok(Json(updated))
 }
 
 /// The JSON body, or a 400 that says what is wrong with it.
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("the body is not the JSON this request takes: {e}")))
 }

@@ -1,11 +1,13 @@
 //! [`Line`]: the call core bound to the running service. It reads the in-memory roster
-//! snapshot (never the database) and hands every step's events to the statistics
-//! recorder (which never waits), so a dialect's handler is parse → [`Line`] → render.
+//! snapshot (never the database), hands every step's events to the statistics recorder
+//! and what it learns of operators to the operators' line reports (neither ever waits), so
+//! a dialect's handler is parse → [`Line`] → render.
 
 use tracing::Span;
 
+use crate::flow::DialOutcome;
 use crate::flow::{CallState, Flow, Language, PromptKey};
-use crate::operators::LiveRoster;
+use crate::operators::{LineReports, LiveRoster, Ringing};
 use crate::stats::Recorder;
 
 use super::{CallEnd, Input, Turn, WhisperFor};
@@ -18,6 +20,8 @@ pub trait Service {
     fn stats(&self) -> &Recorder;
     /// The operators a transfer rings.
     fn roster(&self) -> &LiveRoster;
+    /// Where what the line learns of operators goes (answered, call ended, not answered).
+    fn line_reports(&self) -> &LineReports;
 }
 
 /// One service's phone line, as every dialect's webhooks use it.
@@ -26,12 +30,13 @@ pub struct Line<'a> {
     flow: &'a Flow,
     stats: &'a Recorder,
     roster: &'a LiveRoster,
+    reports: &'a LineReports,
 }
 
 impl<'a> Line<'a> {
     /// The line of `service`, borrowed for one request.
     pub fn new(service: &'a impl Service) -> Line<'a> {
-        Line { flow: service.flow(), stats: service.stats(), roster: service.roster() }
+        Line { flow: service.flow(), stats: service.stats(), roster: service.roster(), reports: service.line_reports() }
     }
 
     /// A call arrived. `platform_call_id` (CallSid, call_sid) becomes our call id by a keyed
@@ -71,7 +76,7 @@ impl<'a> Line<'a> {
         let mut step = self.flow.resume(state);
         step.next = state;
         step.events.clear();
-        Turn { step, callees: Vec::new(), events: Vec::new(), passed: Vec::new() }
+        Turn { step, callees: Vec::new(), events: Vec::new(), passed: Vec::new(), ringing: None }
     }
 
     /// A call held on a connection ended (the caller hung up): how long it lasted, from the
@@ -82,10 +87,22 @@ impl<'a> Line<'a> {
         self.stats.call_ended_as(state.call, CallEnd::Completed, duration);
     }
 
-    /// The whisper for an operator who answered.
+    /// The whisper for an operator who answered: that operator is on a call from now.
     pub fn whisper(&self, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
         Span::current().record("call", tracing::field::display(whisper.caller.call));
+        if let Some(answering) = whisper.answering {
+            self.reports.answered(answering);
+        }
         super::whisper(self.flow, whisper)
+    }
+
+    /// A transfer's dial ended with `outcome`: the operators it rang (`ringing`, from the
+    /// dial's action URL) are told of it (wrap-up for whoever answered, a ring not answered
+    /// for each when nobody did). The caller's next turn is [`Line::answer`]'s.
+    pub fn transfer_ended(&self, ringing: Option<&Ringing>, outcome: DialOutcome) {
+        if let Some(ringing) = ringing {
+            self.reports.transfer_ended(ringing, outcome);
+        }
     }
 
     /// The platform's call status webhook said the call ended: records how (`end`) and how
@@ -98,8 +115,10 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// Hands the turn's steps and events to the statistics; what is left is what to render.
+    /// Hands the turn's steps and events to the statistics, and draws the ring of a
+    /// transfer to roster operators; what is left is what to render.
     fn recorded(&self, mut turn: Turn<'a>) -> Turn<'a> {
+        turn.ringing = Ringing::draw(turn.callees.iter().filter_map(|callee| callee.operator).collect());
         let flow = self.flow;
         for (step, events) in turn.passed.drain(..) {
             self.stats.record_step_with(flow, &step, events);

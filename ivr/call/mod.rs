@@ -16,7 +16,8 @@
 //! hears that operators are busy, never an empty dial), and the statistics events the flow
 //! does not know of (who was rung, how long an answered transfer talked). [`answer`] is pure
 //! and tested without HTTP; [`Line`] binds it to the running service (the roster snapshot,
-//! the statistics).
+//! the statistics, and the operators' states: a transfer's [`Ringing`] drawn for its
+//! webhook URLs, and what its whisper and its dial's end say of the operators rung).
 
 mod line;
 #[cfg(test)]
@@ -25,6 +26,8 @@ mod words;
 
 use crate::flow::{CallId, CallState, Digit, Event, Flow, Instruction, Language, PromptKey, Step, step};
 use crate::operators::{Roster, Route, whisper_prompts};
+
+pub use crate::operators::{Answering, Ringing};
 use crate::stats::CallEvent;
 
 pub use crate::call_edge::{CallEnd, DialTarget};
@@ -69,6 +72,8 @@ pub struct Callee {
     pub target: DialTarget,
     /// The language the operator hears the whisper in.
     pub whisper: Language,
+    /// The roster entry rung; `None` for the switchboard.
+    pub operator: Option<i64>,
 }
 
 /// The flow's steps for one request, and what the service adds beside them.
@@ -84,6 +89,17 @@ pub struct Turn<'f> {
     /// Steps taken before `step` in this same request, each with its own extra events: a
     /// transfer nobody could be rung for, recorded before the fallback the caller hears.
     pub passed: Vec<(Step<'f>, Vec<CallEvent>)>,
+    /// The ring of a transfer to roster operators, drawn by [`Line`]: it travels in the
+    /// dial's action URL and, one operator each, in the whisper URLs. `None` otherwise.
+    pub ringing: Option<Ringing>,
+}
+
+impl Turn<'_> {
+    /// Whom the whisper of `callee` is for, on this turn's transfer.
+    pub fn whisper_for(&self, callee: &Callee) -> WhisperFor {
+        let answering = self.ringing.as_ref().zip(callee.operator).map(|(ringing, id)| ringing.answering(id));
+        WhisperFor { caller: self.step.next, listener: callee.whisper, answering }
+    }
 }
 
 /// Whom a whisper is for: the caller it describes and the language the operator hears.
@@ -94,6 +110,8 @@ pub struct WhisperFor {
     pub caller: CallState,
     /// The language of the operator hearing the whisper.
     pub listener: Language,
+    /// The operator it is for and the transfer ringing them: fetched, they answered.
+    pub answering: Option<Answering>,
 }
 
 /// A new call: the start of the flow.
@@ -145,14 +163,17 @@ fn settle<'f>(flow: &'f Flow, first: Step<'f>, roster: &Roster, mut events: Vec<
         let (route, rings) = roster.route_for(step.next.language, flow.default_language);
         events.push(rung(route, rings.len()));
         if !rings.is_empty() {
-            let callees = rings.into_iter().map(|r| Callee { target: r.target.clone(), whisper: r.whisper }).collect();
-            return Turn { step, callees, events, passed };
+            let callees = rings
+                .into_iter()
+                .map(|r| Callee { target: r.target.clone(), whisper: r.whisper, operator: r.operator })
+                .collect();
+            return Turn { step, callees, events, passed, ringing: None };
         }
         tracing::warn!("no operator can be rung");
         let next = crate::flow::step(flow, step.next, crate::flow::Input::Dial(DialOutcome::Failed));
         passed.push((std::mem::replace(&mut step, next), std::mem::take(&mut events)));
     }
-    Turn { step, callees: Vec::new(), events, passed }
+    Turn { step, callees: Vec::new(), events, passed, ringing: None }
 }
 
 fn rung(route: Route, operators: usize) -> CallEvent {

@@ -1,7 +1,7 @@
 //! The call core as plain function calls over the bundled flow: no HTTP, no database.
 
 use super::*;
-use crate::operators::{Languages, Operator};
+use crate::operators::{Languages, Operator, State};
 
 const BUNDLED: &str = include_str!("../../flows/hotline.toml");
 
@@ -14,7 +14,8 @@ fn target(text: &str) -> DialTarget {
 }
 
 fn operator(id: i64, at: &str, languages: Languages, available: bool) -> Operator {
-    Operator { id, name: format!("operator {id}"), target: target(at), languages, available }
+    let state = if available { State::Available } else { State::Away };
+    Operator { id, name: format!("operator {id}"), target: target(at), languages, available, state }
 }
 
 fn key(k: &str) -> Input {
@@ -48,6 +49,7 @@ fn an_operator_transfer_rings_the_callers_language_with_the_whisper_in_it() {
             operator(3, "+77170000003", Languages::Both, true),
         ],
         switchboard: Some(target("+77170000111")),
+        states_stale: false,
     };
     let turn = answer(&flow, on_main(&flow, Language::Ru), key("0"), &roster);
     assert_eq!(node(&flow, &turn), "operator");
@@ -55,8 +57,8 @@ fn an_operator_transfer_rings_the_callers_language_with_the_whisper_in_it() {
     assert_eq!(
         turn.callees,
         [
-            Callee { target: target("sip:olga@pbx.111.kz"), whisper: Language::Ru },
-            Callee { target: target("+77170000003"), whisper: Language::Ru }
+            Callee { target: target("sip:olga@pbx.111.kz"), whisper: Language::Ru, operator: Some(2) },
+            Callee { target: target("+77170000003"), whisper: Language::Ru, operator: Some(3) }
         ]
     );
     assert_eq!(turn.events, [rung(2, Route::Language)]);
@@ -66,9 +68,13 @@ fn an_operator_transfer_rings_the_callers_language_with_the_whisper_in_it() {
 #[test]
 fn an_operator_of_another_language_hears_the_whisper_in_their_own() {
     let flow = flow();
-    let roster = Roster { operators: vec![operator(1, "+77170000001", Languages::Kk, true)], switchboard: None };
+    let roster = Roster {
+        operators: vec![operator(1, "+77170000001", Languages::Kk, true)],
+        switchboard: None,
+        states_stale: false,
+    };
     let turn = answer(&flow, on_main(&flow, Language::Ru), key("0"), &roster);
-    assert_eq!(turn.callees, [Callee { target: target("+77170000001"), whisper: Language::Kk }]);
+    assert_eq!(turn.callees, [Callee { target: target("+77170000001"), whisper: Language::Kk, operator: Some(1) }]);
     assert_eq!(turn.events, [rung(1, Route::AnyLanguage)]);
 }
 
@@ -78,9 +84,10 @@ fn nobody_available_rings_the_switchboard() {
     let roster = Roster {
         operators: vec![operator(1, "+77170000001", Languages::Both, false)],
         switchboard: Some(target("+77170000111")),
+        states_stale: false,
     };
     let turn = answer(&flow, on_main(&flow, Language::Kk), key("0"), &roster);
-    assert_eq!(turn.callees, [Callee { target: target("+77170000111"), whisper: Language::Kk }]);
+    assert_eq!(turn.callees, [Callee { target: target("+77170000111"), whisper: Language::Kk, operator: None }]);
     assert_eq!(turn.events, [rung(1, Route::Switchboard)]);
 }
 
@@ -117,7 +124,7 @@ fn the_emergency_key_needs_no_roster_and_rings_nobody_from_it() {
 #[test]
 fn an_answered_operator_transfer_records_how_long_it_talked_and_the_police_line_does_not() {
     let flow = flow();
-    let roster = Roster { operators: Vec::new(), switchboard: Some(target("+77170000111")) };
+    let roster = Roster { operators: Vec::new(), switchboard: Some(target("+77170000111")), states_stale: false };
     let ringing = answer(&flow, on_main(&flow, Language::Kk), key("0"), &roster).step.next;
     let answered = dial_ended(DialOutcome::Completed, Some(140));
     assert_eq!(answer(&flow, ringing, answered, &roster).events, [CallEvent::Talked { seconds: 140 }]);
@@ -157,12 +164,12 @@ fn a_dialects_words_are_its_table_and_the_cores_rule_for_any_other() {
 #[test]
 fn the_whisper_is_in_the_listeners_language_about_the_caller() {
     let flow = flow();
-    let roster = Roster { operators: Vec::new(), switchboard: Some(target("+77170000111")) };
+    let roster = Roster { operators: Vec::new(), switchboard: Some(target("+77170000111")), states_stale: false };
     let mut state = on_main(&flow, Language::Ru);
     for k in ["2", "2", "0"] {
         state = answer(&flow, state, key(k), &roster).step.next;
     }
-    let (language, prompts) = whisper(&flow, &WhisperFor { caller: state, listener: Language::Kk });
+    let (language, prompts) = whisper(&flow, &WhisperFor { caller: state, listener: Language::Kk, answering: None });
     assert_eq!(language, Language::Kk);
     let keys: Vec<&str> = prompts.iter().map(PromptKey::as_str).collect();
     assert_eq!(keys, ["whisper_language_ru", "whisper_chose", "whisper_topic_safety_plan"]);
@@ -175,10 +182,12 @@ fn the_whisper_token_carries_the_listeners_language() {
     let mut caller = on_main(&flow, Language::Ru);
     caller.topics.insert(1);
     caller.police_unreachable = true;
-    for listener in Language::ALL {
+    let answering = Some(crate::call::Answering { transfer: 0xabc, operator: 12 });
+    for (listener, answering) in Language::ALL.into_iter().zip([None, answering]) {
+        let whisper = WhisperFor { caller, listener, answering };
         let mut token = String::new();
-        encode_whisper(&flow, &WhisperFor { caller, listener }, &mut token);
-        assert_eq!(decode_whisper(&flow, &token), WhisperFor { caller, listener }, "{token}");
+        encode_whisper(&flow, &whisper, &mut token);
+        assert_eq!(decode_whisper(&flow, &token), whisper, "{token}");
     }
     let without = decode_whisper(&flow, "n=main&l=ru");
     assert_eq!(without.listener, flow.default_language, "a token without one: the flow's default");

@@ -1,7 +1,10 @@
 //! `GET /healthz`: the process answers HTTP. `GET /readyz`: this instance is fit to be sent
 //! calls: its flow and prompts are loaded, its database is reachable (or its statistics
 //! spool safely within limits), it is not draining for a shutdown, and a caller who asks for
-//! an operator rings someone. The JSON body names each part and what is wrong with it.
+//! an operator rings someone. The JSON body names each part and what is wrong with it;
+//! `operator_states` says whether the operators' states are current or stale (the roster
+//! could not be reloaded: transfers ring every available operator whatever their state),
+//! which is no reason to send calls elsewhere, since every instance shares the database.
 //!
 //! Readiness is advice for a load balancer and an alert, never a gate: the webhooks answer
 //! calls whatever it says, and the emergency key works with every part down.
@@ -49,7 +52,7 @@ pub async fn ready(State(app): State<AppState>) -> Response {
 
 /// Every part of readiness, as this instance sees it now. Reads the spool's folder only.
 pub fn readiness(app: &AppState) -> Readiness {
-    let checks = vec![flow(app), database(app.stats.health()), draining(app), operators(app)];
+    let checks = vec![flow(app), database(app.stats.health()), draining(app), operators(app), operator_states(app)];
     Readiness { ready: checks.iter().all(|c| c.ok), checks }
 }
 
@@ -115,4 +118,21 @@ fn operators(app: &AppState) -> Check {
     let by_language = Language::ALL.map(|l| format!("{l}: {}", roster.available_for(l))).join(", ");
     let switchboard = if roster.switchboard.is_some() { "set" } else { "not set" };
     check("someone_to_ring", true, format!("available operators {by_language}; switchboard {switchboard}"))
+}
+
+/// Whether routing sees the operators' states; stale states are said, not failed: every
+/// instance shares the database, and each answers calls as before operator states.
+fn operator_states(app: &AppState) -> Check {
+    let roster = app.roster.snapshot();
+    let detail = if roster.states_stale {
+        "STALE: the roster could not be reloaded from the database, so transfers ring every available operator \
+         of the last roster loaded, whatever their state (on a call, in wrap-up)"
+            .to_owned()
+    } else if app.roster.loaded_at().is_none() {
+        "not loaded yet: transfers ring the switchboard until the roster is".to_owned()
+    } else {
+        let rung = roster.operators.iter().filter(|o| o.available && o.state.rung()).count();
+        format!("current: {rung} of {} operators can be rung now", roster.operators.len())
+    };
+    check("operator_states", true, detail)
 }

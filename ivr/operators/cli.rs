@@ -1,5 +1,5 @@
-//! `ivr operators add|list|update|remove|available|unavailable`: the roster from the command
-//! line, on the database `IVR_DATABASE_URL` names.
+//! `ivr operators add|list|update|remove|available|unavailable|state`: the roster and the
+//! operators' states from the command line, on the database `IVR_DATABASE_URL` names.
 //!
 //! Every argument is checked before the database is opened, so bad input exits 1 with a
 //! sentence and touches nothing; each change is one transaction. A running `ivr serve` picks
@@ -8,8 +8,11 @@
 
 use std::io::Write;
 
+use chrono::Utc;
+
 use super::input::{NewOperator, OperatorChange, RosterError, parse_id};
-use super::store::{RosterStore, StoredOperator};
+use super::state::{AwayReason, Change};
+use super::store::{RosterStore, StateStore, StoredOperator, switch_available};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::db::cli::{Outcome, with_db};
@@ -71,6 +74,14 @@ pub enum OperatorsCommand {
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
+    /// Print an operator's state (available, on_call, wrap_up, away) as JSON, or set it.
+    State {
+        /// The operator's id, as `list` shows it.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// `available` (also ends a wrap-up early) or `away`; omitted, the state is printed.
+        set: Option<String>,
+    },
 }
 
 /// How `ivr operators list` prints.
@@ -101,6 +112,7 @@ enum Action {
     Update(i64, OperatorChange),
     Remove(i64),
     Available(i64, bool),
+    State(i64, Option<Change>),
 }
 
 impl Action {
@@ -120,6 +132,16 @@ impl Action {
             OperatorsCommand::Remove { id } => Action::Remove(parse_id(&id)?),
             OperatorsCommand::Available { id } => Action::Available(parse_id(&id)?, true),
             OperatorsCommand::Unavailable { id } => Action::Available(parse_id(&id)?, false),
+            OperatorsCommand::State { id, set } => {
+                let id = parse_id(&id)?;
+                let change = match set.as_deref() {
+                    None => None,
+                    Some("available") => Some(Change::MadeAvailable),
+                    Some("away") => Some(Change::MadeAway(AwayReason::Administrator)),
+                    Some(other) => return Err(RosterError::UnknownState(other.to_owned())),
+                };
+                Action::State(id, change)
+            }
         })
     }
 
@@ -133,7 +155,16 @@ impl Action {
             }
             Action::Remove(id) => format!("ok: removed {}\n", describe(&store.remove_operator(id).await?)),
             Action::Available(id, available) => {
-                format!("ok: {}\n", describe(&store.set_available(id, available).await?))
+                let switched = switch_available(store, id, available, AwayReason::Administrator).await?;
+                format!("ok: {}\n", describe(&switched))
+            }
+            Action::State(id, change) => {
+                let now = Utc::now();
+                let state = match change {
+                    Some(change) => store.change_state(id, change, now).await?,
+                    None => store.operator_state(id).await?,
+                };
+                serde_json::to_string_pretty(&state.view(id, now)).unwrap_or_default() + "\n"
             }
         })
     }
@@ -195,7 +226,7 @@ pub fn nobody_to_ring(settings: &Settings) -> Option<String> {
     match loaded {
         Ok(operators) => {
             let operators = operators.iter().map(StoredOperator::to_operator).collect();
-            let roster = super::Roster { operators, switchboard: None };
+            let roster = super::Roster { operators, switchboard: None, states_stale: false };
             (!roster.someone_to_ring()).then(|| super::NOBODY_TO_RING.to_owned())
         }
         Err(problems) => {

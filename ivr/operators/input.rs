@@ -31,6 +31,9 @@ pub enum RosterError {
     /// No operator has this id.
     #[error("there is no operator with id {0}")]
     UnknownOperator(i64),
+    /// A state that cannot be set by hand.
+    #[error("unknown state `{0}`: set available or away (a call and its wrap-up are the line's to say)")]
+    UnknownState(String),
     /// An update that changes nothing.
     #[error("nothing to change: give a new name, target or languages")]
     NothingToChange,

@@ -6,11 +6,19 @@
 //! is kept in the database (`store/`), managed with `ivr operators …` (`cli.rs`) and over
 //! HTTP (the dashboard's page, in `admin`, and `/api/v1/operators`, in `api`), all of which check their
 //! input with the types of `input.rs`.
+//!
+//! Each operator also has a state (`state.rs`: available, on a call, in wrap-up, away),
+//! stored beside the roster (`store/states.rs`), changed by the API, the CLI and the line
+//! itself (`reports.rs`: what the platforms report of a transfer, written by a task beside
+//! the calls), and read into the same snapshot, so routing never rings an operator who is
+//! on a call, in wrap-up or away.
 
 pub mod cli;
 mod input;
 mod refresh;
+mod reports;
 mod routing;
+pub mod state;
 pub mod store;
 mod whisper;
 
@@ -25,8 +33,10 @@ use crate::flow::Language;
 
 pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, RosterError, parse_id};
 pub use refresh::spawn_refresh;
+pub use reports::{Answering, LineReports, LineReportsInbox, Ringing, line_reports, spawn_state_writer};
 pub use routing::{MAX_RUNG, Ring, Route};
-pub use store::{RosterStore, StoredOperator};
+pub use state::{AwayReason, Change, OperatorState, State, StateView};
+pub use store::{RosterStore, StateStore, StoredOperator, switch_available};
 pub use whisper::{all_whisper_prompts, every_whisper, whisper_prompts};
 
 /// The languages an operator takes calls in.
@@ -93,8 +103,10 @@ pub struct Operator {
     pub target: DialTarget,
     /// The languages they take calls in.
     pub languages: Languages,
-    /// Whether they are rung now.
+    /// The roster's switch: off is away.
     pub available: bool,
+    /// Their state when the snapshot was loaded (away whenever `available` is off).
+    pub state: State,
 }
 
 /// A snapshot of the roster, as the call path sees it.
@@ -104,6 +116,9 @@ pub struct Roster {
     pub operators: Vec<Operator>,
     /// Rung when no operator on the roster is available (`IVR_OPERATOR_NUMBER`).
     pub switchboard: Option<DialTarget>,
+    /// The last reload failed: the operators' states may be out of date, so routing rings
+    /// every available operator as it did before operator states (on a call or not).
+    pub states_stale: bool,
 }
 
 /// Said loudly at start-up, by `ivr check`, on `/` and by `/readyz` while nobody can be rung.
@@ -154,6 +169,15 @@ impl LiveRoster {
     /// The roster as it is now: what one transfer uses throughout.
     pub fn snapshot(&self) -> Arc<Roster> {
         self.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone())
+    }
+
+    /// Says the states in the snapshot are out of date (the database did not answer):
+    /// routing ignores them until the next reload succeeds.
+    pub fn mark_states_stale(&self) {
+        let mut current = self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !current.states_stale {
+            *current = Arc::new(Roster { states_stale: true, ..Roster::clone(&current) });
+        }
     }
 
     /// Puts a freshly loaded roster in place and notes when.

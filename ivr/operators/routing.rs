@@ -4,6 +4,11 @@
 //! is none, nobody (the caller hears the fallback, never an empty `<Dial>`).
 //!
 //! A caller who chose no language is never taken for a Kazakh speaker: nobody said so.
+//!
+//! "Available" is the operator's state ([`State`](super::State)): never someone on a call,
+//! in wrap-up or away. When the snapshot's states are stale (the database did not answer
+//! at the last reload), every operator whose roster switch is on is rung, as before
+//! operator states: a caller is put through to someone rather than wait on the database.
 
 use crate::call_edge::DialTarget;
 use crate::flow::Language;
@@ -18,6 +23,8 @@ pub const MAX_RUNG: usize = 10;
 pub struct Ring<'a> {
     /// Where to ring.
     pub target: &'a DialTarget,
+    /// The roster entry rung; `None` for the switchboard.
+    pub operator: Option<i64>,
     /// The language of their whisper.
     pub whisper: Language,
 }
@@ -64,33 +71,35 @@ impl Roster {
     /// rule. `default` is the whisper's language for a bilingual operator or the switchboard
     /// when the caller chose none.
     pub fn route_for(&self, caller: Option<Language>, default: Language) -> (Route, Vec<Ring<'_>>) {
-        let available = || self.operators.iter().filter(|o| o.available);
+        let available = || self.operators.iter().filter(|o| o.available && (self.states_stale || o.state.rung()));
         let Some(caller) = caller else {
             let everyone: Vec<Ring<'_>> = available()
-                .map(|o| Ring { target: &o.target, whisper: o.languages.own(default) })
+                .map(|o| Ring { target: &o.target, operator: Some(o.id), whisper: o.languages.own(default) })
                 .take(MAX_RUNG)
                 .collect();
             return match (everyone.is_empty(), &self.switchboard) {
                 (false, _) => (Route::LanguageNotChosen, everyone),
-                (true, Some(target)) => (Route::Switchboard, vec![Ring { target, whisper: default }]),
+                (true, Some(target)) => (Route::Switchboard, vec![Ring { target, operator: None, whisper: default }]),
                 (true, None) => (Route::Nobody, Vec::new()),
             };
         };
         let same_language: Vec<Ring<'_>> = available()
             .filter(|o| o.languages.speaks(caller))
-            .map(|o| Ring { target: &o.target, whisper: caller })
+            .map(|o| Ring { target: &o.target, operator: Some(o.id), whisper: caller })
             .take(MAX_RUNG)
             .collect();
         if !same_language.is_empty() {
             return (Route::Language, same_language);
         }
-        let anyone: Vec<Ring<'_>> =
-            available().map(|o| Ring { target: &o.target, whisper: o.languages.own(caller) }).take(MAX_RUNG).collect();
+        let anyone: Vec<Ring<'_>> = available()
+            .map(|o| Ring { target: &o.target, operator: Some(o.id), whisper: o.languages.own(caller) })
+            .take(MAX_RUNG)
+            .collect();
         if !anyone.is_empty() {
             return (Route::AnyLanguage, anyone);
         }
         match &self.switchboard {
-            Some(target) => (Route::Switchboard, vec![Ring { target, whisper: caller }]),
+            Some(target) => (Route::Switchboard, vec![Ring { target, operator: None, whisper: caller }]),
             None => (Route::Nobody, Vec::new()),
         }
     }
@@ -99,11 +108,12 @@ impl Roster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::{Languages, Operator};
+    use crate::operators::{Languages, Operator, State};
 
     fn operator(id: i64, languages: Languages, available: bool) -> Operator {
         let target = DialTarget::parse(&format!("+7717000{id:04}")).unwrap();
-        Operator { id, name: format!("operator {id}"), target, languages, available }
+        let state = if available { State::Available } else { State::Away };
+        Operator { id, name: format!("operator {id}"), target, languages, available, state }
     }
 
     fn rung(roster: &Roster, caller: Language) -> Vec<(String, Language)> {
@@ -124,6 +134,7 @@ mod tests {
                 operator(4, Languages::Kk, false),
             ],
             switchboard: None,
+            states_stale: false,
         };
         let numbers = |caller| rung(&roster, caller).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
         assert_eq!(numbers(Language::Kk), ["+77170000001", "+77170000003"]);
@@ -135,13 +146,15 @@ mod tests {
         let roster = Roster {
             operators: vec![operator(1, Languages::Kk, true), operator(2, Languages::Ru, false)],
             switchboard: None,
+            states_stale: false,
         };
         assert_eq!(rung(&roster, Language::Ru), [("+77170000001".to_owned(), Language::Kk)]);
     }
 
     #[test]
     fn nobody_available_rings_the_switchboard_or_nobody() {
-        let mut roster = Roster { operators: vec![operator(1, Languages::Both, false)], switchboard: None };
+        let mut roster =
+            Roster { operators: vec![operator(1, Languages::Both, false)], switchboard: None, states_stale: false };
         assert!(roster.ring_for(Some(Language::Kk), Language::Kk).is_empty());
         roster.switchboard = DialTarget::parse("+77170009999");
         assert_eq!(rung(&roster, Language::Kk), [("+77170009999".to_owned(), Language::Kk)]);
@@ -149,8 +162,11 @@ mod tests {
 
     #[test]
     fn rings_at_most_ten_at_once() {
-        let roster =
-            Roster { operators: (0..15).map(|i| operator(i, Languages::Both, true)).collect(), switchboard: None };
+        let roster = Roster {
+            operators: (0..15).map(|i| operator(i, Languages::Both, true)).collect(),
+            switchboard: None,
+            states_stale: false,
+        };
         assert_eq!(roster.ring_for(Some(Language::Kk), Language::Kk).len(), MAX_RUNG);
         assert_eq!(roster.ring_for(None, Language::Kk).len(), MAX_RUNG);
     }
@@ -165,11 +181,36 @@ mod tests {
                 operator(4, Languages::Kk, false),
             ],
             switchboard: None,
+            states_stale: false,
         };
         let (route, rings) = roster.route_for(None, Language::Kk);
         assert_eq!(route, Route::LanguageNotChosen);
         let rung: Vec<(&DialTarget, Language)> = rings.iter().map(|r| (r.target, r.whisper)).collect();
         let target = |i: usize| &roster.operators[i].target;
         assert_eq!(rung, [(target(0), Language::Kk), (target(1), Language::Ru), (target(2), Language::Kk)]);
+    }
+
+    #[test]
+    fn never_rings_an_operator_on_a_call_in_wrap_up_or_away_unless_the_states_are_stale() {
+        let with = |state| Operator { state, ..operator(2, Languages::Kk, true) };
+        let mut roster = Roster {
+            operators: vec![
+                operator(1, Languages::Kk, true),
+                with(State::OnCall),
+                Operator { id: 3, ..with(State::WrapUp) },
+                Operator { id: 4, available: false, ..with(State::Away) },
+            ],
+            switchboard: None,
+            states_stale: false,
+        };
+        roster.operators[2].target = DialTarget::parse("+77170000003").unwrap();
+        roster.operators[3].target = DialTarget::parse("+77170000004").unwrap();
+        let numbers = |roster: &Roster| rung(roster, Language::Kk).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(numbers(&roster), ["+77170000001"]);
+        let ids: Vec<Option<i64>> =
+            roster.ring_for(Some(Language::Kk), Language::Kk).iter().map(|r| r.operator).collect();
+        assert_eq!(ids, [Some(1)], "each ring names the roster entry rung");
+        roster.states_stale = true;
+        assert_eq!(numbers(&roster), ["+77170000001", "+77170000002", "+77170000003"], "away stays away");
     }
 }

@@ -1,5 +1,8 @@
 //! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0&b=…`), and
 //! in a whisper's URL with the operator's language (`&o=ru`). Every dialect uses the same token.
+//! A transfer to roster operators adds its ring (`&x=<transfer>.<id>.<id>…`, see
+//! [`Ringing`]) to the dial's action URL, and to each whisper's URL with the one operator it
+//! is for: never anything about the caller.
 //!
 //! Decoding never fails: whatever arrives becomes a state a caller can safely continue from
 //! (see [`Flow::recover`]). A provider retrying an old URL or someone editing one lands the
@@ -7,7 +10,7 @@
 
 use std::fmt::Write;
 
-use crate::call::WhisperFor;
+use crate::call::{Answering, Ringing, WhisperFor};
 use crate::flow::{CallId, CallState, Flow, Language, TopicSet};
 
 /// Appends the state as a query string (without the leading `?`).
@@ -33,19 +36,39 @@ pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
     }
 }
 
-/// Appends a whisper's token: the caller's state and the language the operator hears (`o`).
+/// Appends a whisper's token: the caller's state, the language the operator hears (`o`)
+/// and, for a roster operator, who they are on which transfer (`x`).
 pub fn encode_whisper(flow: &Flow, whisper: &WhisperFor, out: &mut String) {
     encode(flow, &whisper.caller, out);
     let _ = write!(out, "&o={}", whisper.listener);
+    if let Some(answering) = &whisper.answering {
+        out.push_str("&x=");
+        answering.encode(out);
+    }
 }
 
-/// Reads a whisper's token; a missing or unknown operator language is the flow's default.
+/// Reads a whisper's token; a missing or unknown operator language is the flow's default,
+/// and a missing or malformed `x` answers for nobody.
 pub fn decode_whisper(flow: &Flow, query: &str) -> WhisperFor {
-    let listener = form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "o")
-        .and_then(|(_, code)| Language::from_code(&code))
-        .unwrap_or(flow.default_language);
-    WhisperFor { caller: decode(flow, query), listener }
+    let listener = param(query, "o").and_then(|code| Language::from_code(&code)).unwrap_or(flow.default_language);
+    let answering = param(query, "x").and_then(|text| Answering::parse(&text));
+    WhisperFor { caller: decode(flow, query), listener, answering }
+}
+
+/// Appends a transfer's ring to its dial's action URL (`x`).
+pub fn encode_ringing(ringing: &Ringing, out: &mut String) {
+    out.push_str("&x=");
+    ringing.encode(out);
+}
+
+/// Reads the ring from a dial's action URL; `None` when there is none or it is malformed
+/// (the switchboard or the police were dialled, or the URL was edited).
+pub fn decode_ringing(query: &str) -> Option<Ringing> {
+    param(query, "x").and_then(|text| Ringing::parse(&text))
+}
+
+fn param(query: &str, wanted: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == wanted).map(|(_, value)| value.into_owned())
 }
 
 /// Reads a state from a query string; anything missing or wrong is replaced by a safe value.

@@ -146,6 +146,7 @@ pub fn roster_message(ui: Ui, error: &RosterError) -> Option<&'static str> {
         RosterError::BadId(_) | RosterError::UnknownOperator(_) => t.roster_unknown,
         RosterError::DuplicateTarget(_) => t.roster_duplicate,
         RosterError::NothingToChange => t.roster_unchanged,
-        RosterError::Database(_) => return None,
+        // The page sets no state by name: that refusal is the API's and the CLI's.
+        RosterError::UnknownState(_) | RosterError::Database(_) => return None,
     })
 }

@@ -6,6 +6,7 @@
 //! with bind parameters only, written once for both databases (`sql.rs`).
 
 mod sql;
+mod states;
 
 use std::future::Future;
 
@@ -15,6 +16,8 @@ use super::input::{NewOperator, OperatorChange, RosterError, target_text};
 use super::{Languages, Operator};
 use crate::call_edge::DialTarget;
 use crate::db::{Db, on_db};
+
+pub use states::{StateStore, switch_available};
 
 /// One roster entry as stored.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -45,6 +48,7 @@ impl StoredOperator {
             target: self.target.clone(),
             languages: self.languages,
             available: self.available,
+            state: if self.available { super::State::Available } else { super::State::Away },
         }
     }
 

@@ -70,6 +70,13 @@ macro_rules! roster_sql {
                     .await
                     .map_err(|e| refused(e, change.target.as_ref()))?;
                 let updated = one(id, row)?;
+                if updated.available && !old.available {
+                    // Made available again: rings not answered before and why they were
+                    // away no longer count (see store/states.rs).
+                    let sql = "UPDATE operator_states SET unanswered_rings = 0, away_reason = NULL, away_since = NULL, \
+                               updated_at = $1 WHERE operator_id = $2";
+                    sqlx::query(sql).bind(Utc::now()).bind(id).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(updated)
             }

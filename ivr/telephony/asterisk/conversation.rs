@@ -120,7 +120,13 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
                 self.prompts(step.spoken, prompts, "").await?;
                 let targets = dial::operator_targets(&self.app.settings.asterisk, &turn.callees);
                 let argument = dial::dial_argument(&targets, *ring_seconds, &self.whisper(turn));
-                self.transfer(argument).await.map(Some)
+                let input = self.transfer(argument).await?;
+                if let Input::DialEnded { outcome, .. } = input {
+                    // Who answered is not known here (the whisper runs in the dialplan and
+                    // nobody is on a call by this transfer), so only a ring not answered counts.
+                    Line::new(self.app).transfer_ended(turn.ringing.as_ref(), outcome);
+                }
+                Ok(Some(input))
             }
             Instruction::Hangup { prompts } => {
                 self.prompts(step.spoken, prompts, "").await?;
@@ -238,7 +244,8 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         languages
             .into_iter()
             .flat_map(|listener| {
-                let (language, keys) = line.whisper(&crate::call::WhisperFor { caller: turn.step.next, listener });
+                let whisper = crate::call::WhisperFor { caller: turn.step.next, listener, answering: None };
+                let (language, keys) = line.whisper(&whisper);
                 keys.iter().map(|key| self.prompt_url(language, key)).collect::<Vec<_>>()
             })
             .collect()

@@ -102,14 +102,16 @@ async fn gathered(State(app): State<AppState>, hook: Hook) -> Response {
 
 /// A transfer ended: how, by its `dial_call_status` ([`WORDS`]). jambonz reports no talk
 /// time for the dialled leg, so an answered operator's seconds to answer are not measured
-/// on this dialect.
+/// on this dialect. The operators it rang are told how it ended.
 #[instrument(name = "dial_ended", skip_all, fields(call, dialect = "jambonz"))]
 async fn dial_ended(State(app): State<AppState>, hook: Hook) -> Response {
     let outcome = WORDS.dial_outcome(hook.body.dial_call_status.text());
+    Line::new(&app).transfer_ended(state_token::decode_ringing(&hook.query).as_ref(), outcome);
     advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: None })
 }
 
-/// The operator's `confirmHook`: what the caller heard, never who they are.
+/// The operator's `confirmHook` (they answered: on a call from now): what the caller heard,
+/// never who they are.
 #[instrument(name = "whisper", skip_all, fields(call, dialect = "jambonz"))]
 async fn whisper(State(app): State<AppState>, hook: Hook) -> Response {
     let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query));

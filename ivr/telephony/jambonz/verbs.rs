@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use crate::call::{Callee, DialTarget, Turn, WhisperFor};
+use crate::call::{Callee, DialTarget, Ringing, Turn};
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Spoken};
 use crate::telephony::fallback::FallbackCall;
 use crate::telephony::state_token;
@@ -91,12 +91,12 @@ impl Jambonz<'_> {
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
                 self.plays(spoken, prompts, &mut verbs);
                 let target = vec![target(self.emergency, None)];
-                verbs.push(self.dial(flow, &step.next, target, *ring_seconds));
+                verbs.push(self.dial(flow, &step.next, None, target, *ring_seconds));
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
                 self.plays(spoken, prompts, &mut verbs);
-                let target = turn.callees.iter().map(|c| self.operator(flow, &step.next, c)).collect();
-                verbs.push(self.dial(flow, &step.next, target, *ring_seconds));
+                let target = turn.callees.iter().map(|c| self.operator(flow, turn, c)).collect();
+                verbs.push(self.dial(flow, &step.next, turn.ringing.as_ref(), target, *ring_seconds));
             }
             Instruction::Hangup { prompts } => {
                 self.plays(spoken, prompts, &mut verbs);
@@ -113,14 +113,24 @@ impl Jambonz<'_> {
         json(&verbs)
     }
 
-    fn dial(&self, flow: &Flow, next: &CallState, target: Vec<Target>, ring_seconds: u8) -> Verb {
-        let action_hook = self.hook(flow, DIAL_PATH, next);
+    fn dial(
+        &self,
+        flow: &Flow,
+        next: &CallState,
+        ringing: Option<&Ringing>,
+        target: Vec<Target>,
+        ring_seconds: u8,
+    ) -> Verb {
+        let mut action_hook = self.hook(flow, DIAL_PATH, next);
+        if let Some(ringing) = ringing {
+            state_token::encode_ringing(ringing, &mut action_hook);
+        }
         Verb::Dial { target, answer_on_bridge: true, timeout: ring_seconds, action_hook: Some(action_hook) }
     }
 
-    fn operator(&self, flow: &Flow, caller: &CallState, callee: &Callee) -> Target {
+    fn operator(&self, flow: &Flow, turn: &Turn<'_>, callee: &Callee) -> Target {
         let mut hook = format!("{}{WHISPER_PATH}?", self.public_url);
-        state_token::encode_whisper(flow, &WhisperFor { caller: *caller, listener: callee.whisper }, &mut hook);
+        state_token::encode_whisper(flow, &turn.whisper_for(callee), &mut hook);
         target(&callee.target, Some(hook))
     }
 

@@ -109,15 +109,17 @@ async fn no_input(State(app): State<AppState>, hook: Webhook) -> Response {
 }
 
 /// A transfer ended: how, by its `DialCallStatus` ([`WORDS`]), and how long an answered
-/// one talked (`DialCallDuration`).
+/// one talked (`DialCallDuration`); the operators it rang are told.
 #[instrument(name = "dial_ended", skip_all, fields(call))]
 async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
     let talked = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
     let outcome = WORDS.dial_outcome(hook.param("DialCallStatus"));
+    Line::new(&app).transfer_ended(state_token::decode_ringing(&hook.query).as_ref(), outcome);
     advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: talked })
 }
 
-/// Played to the operator who answers: what the caller heard, never who they are.
+/// Played to the operator who answers (who is on a call from now): what the caller heard,
+/// never who they are.
 #[instrument(name = "whisper", skip_all, fields(call))]
 async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
     let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query));

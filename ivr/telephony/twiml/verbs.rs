@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::call::{DialTarget, Turn, WhisperFor};
+use crate::call::{DialTarget, Ringing, Turn, WhisperFor};
 use crate::flow::{CallState, Flow, Instruction, Language, PromptKey, Spoken, Step};
 
 use crate::telephony::fallback::FallbackCall;
@@ -52,15 +52,15 @@ impl Twiml<'_> {
             }
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {
                 self.plays(step.spoken, prompts, &mut doc);
-                self.dial_open(flow, step, *ring_seconds, &mut doc);
+                self.dial_open(flow, step, None, *ring_seconds, &mut doc);
                 target(self.emergency, None, &mut doc);
                 doc.push_str("</Dial>");
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
                 self.plays(step.spoken, prompts, &mut doc);
-                self.dial_open(flow, step, *ring_seconds, &mut doc);
+                self.dial_open(flow, step, turn.ringing.as_ref(), *ring_seconds, &mut doc);
                 for callee in &turn.callees {
-                    let whisper = self.whisper_url(flow, &step.next, callee.whisper);
+                    let whisper = self.whisper_url(flow, &turn.whisper_for(callee));
                     target(&callee.target, Some(&whisper), &mut doc);
                 }
                 doc.push_str("</Dial>");
@@ -91,9 +91,9 @@ impl Twiml<'_> {
         push_escaped(doc, &query(flow, &step.next));
     }
 
-    fn whisper_url(&self, flow: &Flow, caller: &CallState, listener: Language) -> String {
+    fn whisper_url(&self, flow: &Flow, whisper: &WhisperFor) -> String {
         let mut url = format!("{}{WHISPER_PATH}?", self.public_url);
-        state_token::encode_whisper(flow, &WhisperFor { caller: *caller, listener }, &mut url);
+        state_token::encode_whisper(flow, whisper, &mut url);
         url
     }
 
@@ -106,9 +106,14 @@ impl Twiml<'_> {
         }
     }
 
-    fn dial_open(&self, flow: &Flow, step: &Step<'_>, ring_seconds: u8, doc: &mut String) {
+    fn dial_open(&self, flow: &Flow, step: &Step<'_>, ringing: Option<&Ringing>, ring_seconds: u8, doc: &mut String) {
         let _ = write!(doc, r#"<Dial timeout="{ring_seconds}" answerOnBridge="true" method="POST" action=""#);
         self.action(flow, step, DIAL_PATH, doc);
+        if let Some(ringing) = ringing {
+            let mut ring = String::with_capacity(32);
+            state_token::encode_ringing(ringing, &mut ring);
+            push_escaped(doc, &ring);
+        }
         doc.push_str(r#"">"#);
     }
 }
@@ -197,7 +202,7 @@ mod tests {
         let flow = Flow::load(path).expect("the bundled flow");
         let emergency = DialTarget::Number("102".to_owned());
         let switchboard = Some(DialTarget::Number("+77170000111".to_owned()));
-        let roster = Roster { operators: Vec::new(), switchboard };
+        let roster = Roster { operators: Vec::new(), switchboard, states_stale: false };
         let twiml = Twiml { public_url, emergency: &emergency };
         let first = begin(&flow, CallId::random(), &roster);
         let operator = answer(&flow, first.step.next, Input::Key(flow.operator_key), &roster);

@@ -17,12 +17,18 @@ async fn app_reloading_only_on_change() -> RosterApp {
     roster_app(&Backend::Sqlite, options).await
 }
 
-async fn token(roster: &RosterApp, role: Role, operator_id: Option<i64>) -> String {
+pub(super) async fn token(roster: &RosterApp, role: Role, operator_id: Option<i64>) -> String {
     create_token(&roster.store, role, "roster test", operator_id).await.expect("a token")
 }
 
 /// Sends a request; returns the status and the JSON body (`Null` when there is none).
-async fn api(app: &TestApp, method: Method, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+pub(super) async fn api(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
     let mut request = app.client.request(method, format!("{}{path}", app.address));
     if let Some(token) = token {
         request = request.bearer_auth(token);

@@ -8,6 +8,8 @@
 mod api;
 mod calls;
 mod cli;
+mod state_store;
+mod states;
 mod store_suite;
 mod transfer_stats;
 
