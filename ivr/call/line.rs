@@ -1,11 +1,18 @@
 //! [`Line`]: the call core bound to the running service. It reads the in-memory roster
 //! snapshot (never the database) and hands every step's events to the statistics
 //! recorder (which never waits), so a dialect's handler is parse → [`Line`] → render.
+//!
+//! A webhook platform (TwiML, jambonz) cannot dial an Asterisk dial string: on a line built
+//! for one ([`Line::new`]), such a roster entry or switchboard is left out of whom a transfer
+//! rings, as if it were not available, so a call never gets a document that rings it. A
+//! FastAGI call ([`Line::on_asterisk`]) rings it as written.
+
+use std::sync::Arc;
 
 use tracing::Span;
 
 use crate::flow::{CallState, Flow, Language, PromptKey};
-use crate::operators::LiveRoster;
+use crate::operators::{LiveRoster, Roster};
 use crate::stats::Recorder;
 
 use super::{CallEnd, Input, Turn, WhisperFor};
@@ -26,12 +33,25 @@ pub struct Line<'a> {
     flow: &'a Flow,
     stats: &'a Recorder,
     roster: &'a LiveRoster,
+    /// Whether the platform dials Asterisk dial strings: only Asterisk does.
+    dials_channels: bool,
 }
 
 impl<'a> Line<'a> {
-    /// The line of `service`, borrowed for one request.
+    /// The line of `service` for a webhook platform's call, borrowed for one request.
     pub fn new(service: &'a impl Service) -> Line<'a> {
-        Line { flow: service.flow(), stats: service.stats(), roster: service.roster() }
+        Line { flow: service.flow(), stats: service.stats(), roster: service.roster(), dials_channels: false }
+    }
+
+    /// The line of `service` for a call Asterisk holds over FastAGI.
+    pub fn on_asterisk(service: &'a impl Service) -> Line<'a> {
+        Line { dials_channels: true, ..Line::new(service) }
+    }
+
+    /// The roster now, as this line's platform can ring it.
+    fn roster(&self) -> Arc<Roster> {
+        let roster = self.roster.snapshot();
+        if self.dials_channels { roster } else { Roster::without_dial_strings(roster) }
     }
 
     /// A call arrived. `platform_call_id` (CallSid, call_sid) becomes our call id by a keyed
@@ -46,7 +66,7 @@ impl<'a> Line<'a> {
         // stderr on every incoming call (benches/loopback.sh); the metrics count calls.
         tracing::debug!("call started");
         let started = u32::try_from(chrono::Utc::now().timestamp()).ok();
-        let mut turn = super::begin(self.flow, call, &self.roster.snapshot());
+        let mut turn = super::begin(self.flow, call, &self.roster());
         for (step, _) in &mut turn.passed {
             step.next.started = started;
         }
@@ -60,7 +80,7 @@ impl<'a> Line<'a> {
         if let Input::DialEnded { outcome, .. } = input {
             tracing::info!(?outcome, "transfer ended");
         }
-        self.recorded(super::answer(self.flow, state, input, &self.roster.snapshot()))
+        self.recorded(super::answer(self.flow, state, input, &self.roster()))
     }
 
     /// A call the platform hands back with its state (Asterisk's failover re-entering this

@@ -172,4 +172,21 @@ mod tests {
         let target = |i: usize| &roster.operators[i].target;
         assert_eq!(rung, [(target(0), Language::Kk), (target(1), Language::Ru), (target(2), Language::Kk)]);
     }
+
+    #[test]
+    fn a_webhook_line_leaves_out_whoever_is_rung_at_an_asterisk_dial_string() {
+        let mut desk = operator(1, Languages::Kk, true);
+        desk.target = DialTarget::parse("PJSIP/desk").unwrap();
+        let roster = Roster {
+            operators: vec![desk, operator(2, Languages::Kk, true)],
+            switchboard: DialTarget::parse("PJSIP/switchboard"),
+        };
+        let webhooks = Roster::without_dial_strings(std::sync::Arc::new(roster.clone()));
+        assert_eq!(rung(&webhooks, Language::Kk), [("+77170000002".to_owned(), Language::Kk)]);
+        assert_eq!(webhooks.switchboard, None, "a switchboard only Asterisk can dial is none");
+        assert_eq!(rung(&roster, Language::Kk).len(), 2, "Asterisk rings both");
+        let plain =
+            std::sync::Arc::new(Roster { operators: vec![operator(3, Languages::Ru, true)], switchboard: None });
+        assert!(std::sync::Arc::ptr_eq(&Roster::without_dial_strings(plain.clone()), &plain), "nothing to leave out");
+    }
 }
