@@ -217,7 +217,7 @@ impl Settings {
         let asterisk = AsteriskSettings::read(&get, agi_timeout_ms, &mut problems);
         let twilio_auth_token = get("IVR_TWILIO_AUTH_TOKEN");
         let jambonz_webhook_secret = get("IVR_JAMBONZ_WEBHOOK_SECRET");
-        let webhooks = [("TwiML", twilio_auth_token.is_some()), ("jambonz", jambonz_webhook_secret.is_some())];
+        let webhooks = configured_webhooks(&twilio_auth_token, &jambonz_webhook_secret);
         for (name, target) in [("IVR_EMERGENCY_NUMBER", &emergency_number), ("IVR_OPERATOR_NUMBER", &operator_number)] {
             if let Some(target) = target {
                 problems.extend(asterisk::undialable(name, target, &asterisk, &webhooks));
@@ -260,6 +260,14 @@ impl Settings {
         if problems.is_empty() { Ok(settings) } else { Err(problems) }
     }
 
+    /// What is wrong with ringing `target` (named `name` in each sentence) on this line: a
+    /// dialect it is configured for cannot dial it (the rule `IVR_EMERGENCY_NUMBER` and
+    /// `IVR_OPERATOR_NUMBER` are held to at start, see `config::asterisk`).
+    pub fn undialable(&self, name: &str, target: &DialTarget) -> Vec<String> {
+        let webhooks = configured_webhooks(&self.twilio_auth_token, &self.jambonz_webhook_secret);
+        asterisk::undialable(name, target, &self.asterisk, &webhooks)
+    }
+
     /// What works but should not go to production this way.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
@@ -285,6 +293,14 @@ impl Settings {
         }
         warnings
     }
+}
+
+/// The webhook dialects, each with whether the line is configured for it (its secret set).
+fn configured_webhooks(
+    twilio_auth_token: &Option<String>,
+    jambonz_webhook_secret: &Option<String>,
+) -> [(&'static str, bool); 2] {
+    [("TwiML", twilio_auth_token.is_some()), ("jambonz", jambonz_webhook_secret.is_some())]
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@ pub async fn list(viewer: Viewer, State(state): State<AppState>) -> Result<Respo
 /// `POST /admin/operators`: `name`, `target`, `languages`.
 pub async fn add(viewer: Viewer, State(state): State<AppState>, Form(fields): Fields) -> Result<Response, Error> {
     let (name, target, languages) = (field(&fields, "name"), field(&fields, "target"), field(&fields, "languages"));
-    let added = match NewOperator::parse(name, target, languages, true) {
+    let added = match NewOperator::parse(name, target, languages, true).and_then(|new| new.dialable_on(&state.settings))
+    {
         Ok(new) => state.db.add_operator(&new).await,
         Err(refused) => Err(refused),
     };
@@ -53,7 +54,8 @@ pub async fn edit(
     Form(fields): Fields,
 ) -> Result<Response, Error> {
     let text = |name| Some(field(&fields, name));
-    let updated = match (parse_id(&id), OperatorChange::parse(text("name"), text("target"), text("languages"), None)) {
+    let change = OperatorChange::parse(text("name"), text("target"), text("languages"), None);
+    let updated = match (parse_id(&id), change.and_then(|change| change.dialable_on(&state.settings))) {
         (Ok(id), Ok(change)) => state.db.update_operator(id, &change).await,
         (Err(refused), _) | (_, Err(refused)) => Err(refused),
     };

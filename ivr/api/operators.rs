@@ -80,7 +80,8 @@ async fn list(State(app): State<AppState>) -> Answer<Json<Vec<StoredOperator>>> 
 
 async fn add(State(app): State<AppState>, principal: Principal, body: Bytes) -> Answer<Response> {
     let request: AddRequest = parse_body(&body)?;
-    let new = NewOperator::parse(&request.name, &request.target, &request.languages, request.available)?;
+    let new = NewOperator::parse(&request.name, &request.target, &request.languages, request.available)?
+        .dialable_on(&app.settings)?;
     let added = app.db.add_operator(&new).await?;
     app.roster.request_reload();
     tracing::info!(operator = added.id, by = %principal.name, "operator added");
@@ -104,7 +105,8 @@ async fn update(
         request.target.as_deref(),
         request.languages.as_deref(),
         request.available,
-    )?;
+    )?
+    .dialable_on(&app.settings)?;
     let updated = app.db.update_operator(id, &change).await?;
     app.roster.request_reload();
     tracing::info!(operator = id, by = %principal.name, "operator updated");

@@ -2,12 +2,19 @@
 //! snapshot (never the database), hands every step's events to the statistics recorder
 //! and what it learns of operators to the operators' line reports (neither ever waits), so
 //! a dialect's handler is parse → [`Line`] → render.
+//!
+//! A webhook platform (TwiML, jambonz) cannot dial an Asterisk dial string: on a line built
+//! for one ([`Line::new`]), such a roster entry or switchboard is left out of whom a transfer
+//! rings, as if it were not available, so a call never gets a document that rings it. A
+//! FastAGI call ([`Line::on_asterisk`]) rings it as written.
+
+use std::sync::Arc;
 
 use tracing::Span;
 
 use crate::flow::DialOutcome;
 use crate::flow::{CallState, Flow, Language, PromptKey};
-use crate::operators::{LineReports, LiveRoster, Ringing};
+use crate::operators::{LineReports, LiveRoster, Ringing, Roster};
 use crate::stats::Recorder;
 
 use super::{CallEnd, Input, Turn, WhisperFor};
@@ -31,12 +38,31 @@ pub struct Line<'a> {
     stats: &'a Recorder,
     roster: &'a LiveRoster,
     reports: &'a LineReports,
+    /// Whether the platform dials Asterisk dial strings: only Asterisk does.
+    dials_channels: bool,
 }
 
 impl<'a> Line<'a> {
-    /// The line of `service`, borrowed for one request.
+    /// The line of `service` for a webhook platform's call, borrowed for one request.
     pub fn new(service: &'a impl Service) -> Line<'a> {
-        Line { flow: service.flow(), stats: service.stats(), roster: service.roster(), reports: service.line_reports() }
+        Line {
+            flow: service.flow(),
+            stats: service.stats(),
+            roster: service.roster(),
+            reports: service.line_reports(),
+            dials_channels: false,
+        }
+    }
+
+    /// The line of `service` for a call Asterisk holds over FastAGI.
+    pub fn on_asterisk(service: &'a impl Service) -> Line<'a> {
+        Line { dials_channels: true, ..Line::new(service) }
+    }
+
+    /// The roster now, as this line's platform can ring it.
+    fn roster(&self) -> Arc<Roster> {
+        let roster = self.roster.snapshot();
+        if self.dials_channels { roster } else { Roster::without_dial_strings(roster) }
     }
 
     /// A call arrived. `platform_call_id` (CallSid, call_sid) becomes our call id by a keyed
@@ -51,7 +77,7 @@ impl<'a> Line<'a> {
         // stderr on every incoming call (benches/loopback.sh); the metrics count calls.
         tracing::debug!("call started");
         let started = u32::try_from(chrono::Utc::now().timestamp()).ok();
-        let mut turn = super::begin(self.flow, call, &self.roster.snapshot());
+        let mut turn = super::begin(self.flow, call, &self.roster());
         for (step, _) in &mut turn.passed {
             step.next.started = started;
         }
@@ -65,7 +91,7 @@ impl<'a> Line<'a> {
         if let Input::DialEnded { outcome, .. } = input {
             tracing::info!(?outcome, "transfer ended");
         }
-        self.recorded(super::answer(self.flow, state, input, &self.roster.snapshot()))
+        self.recorded(super::answer(self.flow, state, input, &self.roster()))
     }
 
     /// A call the platform hands back with its state (Asterisk's failover re-entering this

@@ -97,6 +97,7 @@ pub enum ListFormat {
 pub fn command(command: OperatorsCommand) -> Outcome {
     let action = Action::parse(command).map_err(|e| vec![e.to_string()])?;
     let settings = Settings::from_env()?;
+    action.dialable_on(&settings).map_err(|e| vec![e.to_string()])?;
     with_db(&settings, |store| async move {
         let printed = action.run(&store).await.map_err(|e| vec![e.to_string()])?;
         // A closed pipe (`| head`) is the reader's choice, not an error.
@@ -143,6 +144,15 @@ impl Action {
                 Action::State(id, change)
             }
         })
+    }
+
+    /// Refuses a target a dialect the line is configured for cannot dial.
+    fn dialable_on(&self, settings: &Settings) -> Result<(), RosterError> {
+        match self {
+            Action::Add(new) => super::input::dialable(&new.target, settings),
+            Action::Update(_, OperatorChange { target: Some(target), .. }) => super::input::dialable(target, settings),
+            _ => Ok(()),
+        }
     }
 
     /// Does it; returns what to print.

@@ -1,9 +1,17 @@
 //! What may go onto the roster, checked before anything touches the database: a name of 1
-//! to 100 characters, a number or SIP URI the provider can dial, and `kk`, `ru` or `both`.
+//! to 100 characters, a target the line's dialects can dial, and `kk`, `ru` or `both`.
 //! The CLI, the roster page and the API build these from text, so all three refuse the same
 //! input with the same sentence, and a refused change writes nothing.
+//!
+//! A target is parsed as the settings' are (a number, a `sip:` URI or an Asterisk dial
+//! string), then held to the rule the settings' own targets are ([`Settings::undialable`]):
+//! a dialect the line is configured for must be able to dial it. So a dial string is
+//! refused while TwiML or jambonz is configured (their secret set) or while FastAGI is off;
+//! a number or `sip:` URI while Asterisk is configured without `IVR_ASTERISK_DIAL`. (The
+//! database's CHECK on `operators.target` still refuses any dial string that passes.)
 
 use crate::call_edge::DialTarget;
+use crate::config::Settings;
 
 use super::Languages;
 
@@ -16,9 +24,14 @@ pub enum RosterError {
     /// A name of this many characters (or with control characters).
     #[error("the name must be 1 to {MAX_NAME_CHARS} characters (got {0})")]
     BadName(usize),
-    /// Neither a phone number nor a `sip:` URI.
-    #[error("`{0}` is neither a phone number (2 to 15 digits, optional leading +) nor a sip: URI")]
+    /// Neither a phone number, a `sip:` URI nor an Asterisk dial string.
+    #[error(
+        "`{0}` is neither a phone number (2 to 15 digits, optional leading +), a sip: URI nor an Asterisk dial string (PJSIP/…)"
+    )]
     BadTarget(String),
+    /// A dialect the line is configured for cannot dial this target (the sentences say why).
+    #[error("{0}")]
+    Undialable(String),
     /// Not `kk`, `ru` or `both`.
     #[error("unknown language `{0}`: use kk, ru or both")]
     UnknownLanguage(String),
@@ -139,6 +152,30 @@ impl OperatorChange {
             return Err(RosterError::NothingToChange);
         }
         Ok(change)
+    }
+}
+
+/// Refuses `target` when a dialect the line is configured for cannot dial it.
+pub fn dialable(target: &DialTarget, settings: &Settings) -> Result<(), RosterError> {
+    let problems = settings.undialable("the target", target);
+    if problems.is_empty() { Ok(()) } else { Err(RosterError::Undialable(problems.join("; "))) }
+}
+
+impl NewOperator {
+    /// The entry, once its target is [`dialable`] on this line.
+    pub fn dialable_on(self, settings: &Settings) -> Result<NewOperator, RosterError> {
+        dialable(&self.target, settings)?;
+        Ok(self)
+    }
+}
+
+impl OperatorChange {
+    /// The change, once its new target (if any) is [`dialable`] on this line.
+    pub fn dialable_on(self, settings: &Settings) -> Result<OperatorChange, RosterError> {
+        if let Some(target) = &self.target {
+            dialable(target, settings)?;
+        }
+        Ok(self)
     }
 }
 

@@ -133,6 +133,20 @@ impl Roster {
         self.switchboard.is_some() || self.operators.iter().any(|o| o.available)
     }
 
+    /// `roster` without the operators and switchboard rung at an Asterisk dial string,
+    /// which a webhook platform cannot dial (the same roster when it has none).
+    pub fn without_dial_strings(roster: Arc<Roster>) -> Arc<Roster> {
+        let channel = |target: &DialTarget| matches!(target, DialTarget::Channel(_));
+        if !roster.operators.iter().any(|o| channel(&o.target)) && !roster.switchboard.as_ref().is_some_and(channel) {
+            return roster;
+        }
+        Arc::new(Roster {
+            operators: roster.operators.iter().filter(|o| !channel(&o.target)).cloned().collect(),
+            switchboard: roster.switchboard.clone().filter(|target| !channel(target)),
+            states_stale: roster.states_stale,
+        })
+    }
+
     /// Available operators who take calls in `language`.
     pub fn available_for(&self, language: Language) -> usize {
         self.operators.iter().filter(|o| o.available && o.languages.speaks(language)).count()

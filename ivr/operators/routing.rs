@@ -213,4 +213,25 @@ mod tests {
         roster.states_stale = true;
         assert_eq!(numbers(&roster), ["+77170000001", "+77170000002", "+77170000003"], "away stays away");
     }
+
+    #[test]
+    fn a_webhook_line_leaves_out_whoever_is_rung_at_an_asterisk_dial_string() {
+        let mut desk = operator(1, Languages::Kk, true);
+        desk.target = DialTarget::parse("PJSIP/desk").unwrap();
+        let roster = Roster {
+            operators: vec![desk, operator(2, Languages::Kk, true)],
+            switchboard: DialTarget::parse("PJSIP/switchboard"),
+            states_stale: false,
+        };
+        let webhooks = Roster::without_dial_strings(std::sync::Arc::new(roster.clone()));
+        assert_eq!(rung(&webhooks, Language::Kk), [("+77170000002".to_owned(), Language::Kk)]);
+        assert_eq!(webhooks.switchboard, None, "a switchboard only Asterisk can dial is none");
+        assert_eq!(rung(&roster, Language::Kk).len(), 2, "Asterisk rings both");
+        let plain = std::sync::Arc::new(Roster {
+            operators: vec![operator(3, Languages::Ru, true)],
+            switchboard: None,
+            states_stale: false,
+        });
+        assert!(std::sync::Arc::ptr_eq(&Roster::without_dial_strings(plain.clone()), &plain), "nothing to leave out");
+    }
 }

@@ -1,13 +1,14 @@
 //! The simulator's Asterisk: the real FastAGI conversation (`telephony::asterisk`) on one
 //! end of an in-memory pipe, the in-process Asterisk peer (`softphone::asterisk`) on the
-//! other. A turn is what the peer heard up to the next decision: the menu's prompts and
-//! the wait for a key, a `Dial`, or the end.
+//! other. After each action the peer plays the menu to its end and says where the call
+//! stands, as a [`Reply`]: waiting for a key, a `Dial`, or the end.
 
 use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
 
-use crate::flow::{DialOutcome, Digit};
-use crate::softphone::asterisk::{AgiCall, At, Channel, environment};
+use crate::flow::Digit;
+use crate::softphone::asterisk::{AgiCall, Channel, environment};
+use crate::softphone::{Dialect, Reply};
 use crate::state::AppState;
 
 use super::line::LineError;
@@ -19,68 +20,44 @@ pub struct AgiLeg {
     conversation: JoinHandle<()>,
 }
 
-/// Where an Asterisk call stands after an action, for the line to turn into a [`Turn`](super::Turn).
-pub enum Stand {
-    /// The menu's prompts (as `lang/key`) played; the line waits this many seconds for a key.
-    Listening(Vec<String>, u32),
-    /// The prompts played, then `Dial` with this argument.
-    Dialling(Vec<String>, String),
-    /// The prompts played and the call ended.
-    Ended(Vec<String>),
-}
-
 impl AgiLeg {
     /// A new call to `app`, and where it stands first.
-    pub async fn start(app: &AppState) -> Result<(AgiLeg, Stand), LineError> {
+    pub async fn start(app: &AppState) -> Result<(AgiLeg, Reply), LineError> {
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
         let app = app.clone();
         let conversation = tokio::spawn(async move { crate::telephony::asterisk::converse(&app, theirs).await });
         let anonymous = Channel::new("anonymous", "simulated.1");
         let call = AgiCall::start(ours, &environment(&anonymous, None)).await.map_err(broken)?;
         let mut leg = AgiLeg { call, conversation };
-        let stand = leg.stand(0).await?;
-        Ok((leg, stand))
+        let reply = leg.turn().await?;
+        Ok((leg, reply))
     }
 
     /// The caller presses `key` where the line listens.
-    pub async fn press(&mut self, key: Digit) -> Result<Stand, LineError> {
-        let from = self.call.heard.len();
+    pub async fn press(&mut self, key: Digit) -> Result<Reply, LineError> {
         self.call.press(key.as_char()).await.map_err(broken)?;
-        self.stand(from).await
+        self.turn().await
     }
 
     /// The caller says nothing until the wait for a key ends.
-    pub async fn stay_silent(&mut self) -> Result<Stand, LineError> {
-        let from = self.call.heard.len();
+    pub async fn stay_silent(&mut self) -> Result<Reply, LineError> {
         self.call.wait().await.map_err(broken)?;
-        self.stand(from).await
+        self.turn().await
     }
 
-    /// The `Dial` in progress ends with `outcome`.
-    pub async fn dial_ends(&mut self, outcome: DialOutcome) -> Result<Stand, LineError> {
-        let status = match outcome {
-            DialOutcome::Completed => "ANSWER",
-            DialOutcome::Busy => "BUSY",
-            DialOutcome::NoAnswer => "NOANSWER",
-            DialOutcome::Failed => "CHANUNAVAIL",
-        };
-        let from = self.call.heard.len();
-        self.call.dial_ends(status, 60).await.map_err(broken)?;
-        self.stand(from).await
+    /// The `Dial` in progress ends with `status` (a TwiML `DialCallStatus` word).
+    pub async fn dial_ends(&mut self, status: &str) -> Result<Reply, LineError> {
+        self.call.dial_ends(Dialect::Asterisk.dial_status(status), 60).await.map_err(broken)?;
+        self.turn().await
     }
 
     /// Plays the menu's prompts to their end, then says where the call stands.
-    async fn stand(&mut self, from: usize) -> Result<Stand, LineError> {
-        self.call.listen().await.map_err(broken)?;
-        let heard = self.call.heard[from..].to_vec();
-        Ok(match self.call.at.clone() {
-            At::WaitForDigit(ms) => Stand::Listening(heard, u32::try_from(ms / 1000).unwrap_or(u32::MAX)),
-            At::Dial(argument) => Stand::Dialling(heard, argument),
-            At::Prompt(_) | At::HungUp | At::Closed => {
-                self.conversation.abort();
-                Stand::Ended(heard)
-            }
-        })
+    async fn turn(&mut self) -> Result<Reply, LineError> {
+        let reply = self.call.turn().await.map_err(broken)?;
+        if matches!(reply, Reply::Hangup { .. } | Reply::Empty) {
+            self.conversation.abort();
+        }
+        Ok(reply)
     }
 }
 

@@ -18,11 +18,11 @@ use tower::ServiceExt;
 use crate::app::router;
 use crate::db::Db;
 use crate::flow::{DialOutcome, Digit, Language, PromptKey};
-use crate::softphone::{self, Caller, Dialect, Event, Reply};
+use crate::softphone::{self, Caller, Dialect, Event, Reply, WebhookDialect};
 use crate::state::{AppState, Loaded};
 use crate::stats::{StatsTasks, WriterConfig};
 
-use super::agi::{AgiLeg, Stand};
+use super::agi::AgiLeg;
 
 /// A platform's call id; the service must never keep or log it.
 const CALL_SID: &str = "CA5111111111111111111111111111111";
@@ -127,37 +127,17 @@ impl Turn {
     }
 }
 
-/// The platforms the simulator can be: a webhook dialect, or Asterisk over FastAGI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Platform {
-    /// TwiML (Twilio's webhooks).
-    Twiml,
-    /// jambonz's webhooks.
-    Jambonz,
-    /// Asterisk, over FastAGI.
-    Asterisk,
-}
-
-impl From<Dialect> for Platform {
-    fn from(dialect: Dialect) -> Platform {
-        match dialect {
-            Dialect::Twiml => Platform::Twiml,
-            Dialect::Jambonz => Platform::Jambonz,
-        }
-    }
-}
-
 /// The service, reached in-process as a provider reaches it over HTTP (or Asterisk over FastAGI).
 pub struct Line {
     router: Router,
     app: AppState,
-    platform: Platform,
+    dialect: Dialect,
     /// Keeps the scratch statistics' tasks (the writer among them) running while the line is up.
     _stats: StatsTasks,
 }
 
-/// One call on the line: the last document the service answered (TwiML or jambonz), or the
-/// FastAGI call.
+/// One call on the line: what the service last asked the platform to do (a TwiML or jambonz
+/// document, or an Asterisk turn), and the FastAGI call when it is on Asterisk.
 pub struct Call<'l> {
     line: &'l Line,
     reply: Reply,
@@ -165,11 +145,11 @@ pub struct Call<'l> {
 }
 
 impl Line {
-    /// The whole service on `loaded`, called on `platform`. Its statistics are recorded as
+    /// The whole service on `loaded`, called in `dialect`. Its statistics are recorded as
     /// they would be, into a scratch in-memory database that goes with the line, since
     /// simulated calls are not calls; its spool folder is a fresh one, never the service's.
     /// Call it within a Tokio runtime (it starts the statistics writer).
-    pub fn new(loaded: Loaded, platform: impl Into<Platform>) -> Line {
+    pub fn new(loaded: Loaded, dialect: Dialect) -> Line {
         #[allow(clippy::expect_used, reason = "a literal SQLite URL: it always parses")]
         let db = Db::connect_lazy("sqlite::memory:").expect("an in-memory SQLite URL");
         let scratch =
@@ -177,7 +157,7 @@ impl Line {
         let config = WriterConfig::from_settings(&loaded.settings);
         let (stats, stats_tasks) = crate::stats::start_with(config, db.clone(), loaded.settings.stats_queue, &scratch);
         let app = AppState::start(loaded, db, stats);
-        Line { router: router(app.clone()), app, platform: platform.into(), _stats: stats_tasks }
+        Line { router: router(app.clone()), app, dialect, _stats: stats_tasks }
     }
 
     /// The service's settings, flow and prompts.
@@ -187,56 +167,22 @@ impl Line {
 
     /// A new incoming call, and what the caller hears first.
     pub async fn call(&self) -> Result<(Call<'_>, Turn), LineError> {
-        let Some(dialect) = self.dialect() else {
-            let (agi, stand) = AgiLeg::start(&self.app).await?;
-            let turn = self.stand(stand).await?;
-            return Ok((Call { line: self, reply: Reply::Empty, agi: Some(agi) }, turn));
+        let Some(hooks) = self.dialect.webhooks() else {
+            let (agi, reply) = AgiLeg::start(&self.app).await?;
+            let call = Call { line: self, reply, agi: Some(agi) };
+            let turn = call.turn().await?;
+            return Ok((call, turn));
         };
-        let url = dialect.incoming_url(&self.app.settings.public_url);
+        let url = hooks.incoming_url(&self.app.settings.public_url);
         let mut call = Call { line: self, reply: Reply::Empty, agi: None };
         let turn = call.post(&url, Event::Incoming).await?;
         Ok((call, turn))
-    }
-
-    /// The webhook dialect, `None` for Asterisk.
-    fn dialect(&self) -> Option<Dialect> {
-        match self.platform {
-            Platform::Twiml => Some(Dialect::Twiml),
-            Platform::Jambonz => Some(Dialect::Jambonz),
-            Platform::Asterisk => None,
-        }
     }
 
     /// The number or address an Asterisk dial string rings, as the settings name it.
     fn address(&self, dial: &str) -> String {
         let template = self.app.settings.asterisk.dial.as_ref();
         template.and_then(|t| t.address_in(dial)).unwrap_or(dial).to_owned()
-    }
-
-    /// An Asterisk call's stand as the turn the caller goes through.
-    async fn stand(&self, stand: Stand) -> Result<Turn, LineError> {
-        let fetch = async |heard: Vec<String>| {
-            let mut prompts = Vec::with_capacity(heard.len());
-            for prompt in heard {
-                prompts.push(self.fetch(&format!("{}/prompts/{prompt}.wav", self.app.settings.public_url)).await?);
-            }
-            Ok::<_, LineError>(prompts)
-        };
-        Ok(match stand {
-            Stand::Listening(heard, timeout_seconds) => Turn::Listen { prompts: fetch(heard).await?, timeout_seconds },
-            Stand::Dialling(heard, argument) => {
-                let mut parts = argument.split(',');
-                let targets = parts.next().unwrap_or("").split('&').map(|t| self.address(t)).collect::<Vec<_>>();
-                let ring_seconds = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-                let police = self.app.settings.emergency_number.as_str();
-                let callee = match targets.as_slice() {
-                    [only] if only == police => Callee::Police(only.clone()),
-                    _ => Callee::Operators(targets),
-                };
-                Turn::Ring { prompts: fetch(heard).await?, callee, ring_seconds }
-            }
-            Stand::Ended(heard) => Turn::End { prompts: fetch(heard).await? },
-        })
     }
 
     async fn send(&self, request: Request<Body>) -> Result<Bytes, LineError> {
@@ -273,7 +219,11 @@ impl Line {
 
     fn callee(&self, targets: &[softphone::Target]) -> Callee {
         let emergency = self.app.settings.emergency_number.as_str();
-        let addresses: Vec<String> = targets.iter().map(|t| t.address.clone()).collect();
+        let address = |target: &softphone::Target| match self.dialect {
+            Dialect::Asterisk => self.address(&target.address),
+            Dialect::Twiml | Dialect::Jambonz => target.address.clone(),
+        };
+        let addresses: Vec<String> = targets.iter().map(address).collect();
         match addresses.as_slice() {
             [only] if only == emergency => Callee::Police(only.clone()),
             _ => Callee::Operators(addresses),
@@ -285,7 +235,8 @@ impl Call<'_> {
     /// The caller presses `key` while the prompts play or the line listens.
     pub async fn press(&mut self, key: Digit) -> Result<Turn, LineError> {
         if let Some(agi) = &mut self.agi {
-            return self.line.stand(agi.press(key).await?).await;
+            self.reply = agi.press(key).await?;
+            return self.turn().await;
         }
         let Reply::Gather { action, .. } = &self.reply else {
             return Err(LineError::NotNow("pressing a key", self.situation()));
@@ -297,7 +248,8 @@ impl Call<'_> {
     /// The caller says nothing until the line stops listening.
     pub async fn stay_silent(&mut self) -> Result<Turn, LineError> {
         if let Some(agi) = &mut self.agi {
-            return self.line.stand(agi.stay_silent().await?).await;
+            self.reply = agi.stay_silent().await?;
+            return self.turn().await;
         }
         let Reply::Gather { no_input, .. } = &self.reply else {
             return Err(LineError::NotNow("staying silent", self.situation()));
@@ -309,7 +261,8 @@ impl Call<'_> {
     /// The transfer being rung ends with `outcome`.
     pub async fn dial_ends(&mut self, outcome: DialOutcome) -> Result<Turn, LineError> {
         if let Some(agi) = &mut self.agi {
-            return self.line.stand(agi.dial_ends(outcome).await?).await;
+            self.reply = agi.dial_ends(dial_call_status(outcome)).await?;
+            return self.turn().await;
         }
         let Reply::Dial { action, .. } = &self.reply else {
             return Err(LineError::NotNow("ending a transfer", self.situation()));
@@ -330,10 +283,10 @@ impl Call<'_> {
     async fn post(&mut self, url: &str, event: Event<'_>) -> Result<Turn, LineError> {
         let line = self.line;
         let settings = &line.app.settings;
-        let dialect = line.dialect().ok_or(LineError::NotNow("a webhook", "the call is on Asterisk"))?;
+        let dialect = line.dialect.webhooks().ok_or(LineError::NotNow("a webhook", "the call is on Asterisk"))?;
         let secret = match dialect {
-            Dialect::Twiml => settings.twilio_auth_token.as_deref(),
-            Dialect::Jambonz => settings.jambonz_webhook_secret.as_deref(),
+            WebhookDialect::Twiml => settings.twilio_auth_token.as_deref(),
+            WebhookDialect::Jambonz => settings.jambonz_webhook_secret.as_deref(),
         };
         let caller = Caller { number: "anonymous".to_owned(), call_sid: CALL_SID.to_owned() };
         let hook = dialect.webhook(url, &caller, event, secret, chrono::Utc::now().timestamp());
@@ -366,7 +319,8 @@ impl Call<'_> {
     }
 }
 
-/// The `DialCallStatus` a provider reports for each outcome.
+/// The `DialCallStatus` a provider reports for each outcome (TwiML's words, which
+/// [`Dialect::dial_status`] says in each dialect's).
 fn dial_call_status(outcome: DialOutcome) -> &'static str {
     match outcome {
         DialOutcome::Completed => "completed",

@@ -3,7 +3,8 @@
 //! The people who write and record the guidance, and the engineers who change the menu,
 //! need to walk the whole IVR as a caller would. The simulator calls the service in-process
 //! through the same router and webhooks the platform calls (`line`, in TwiML or jambonz
-//! with `--dialect`), follows the documents it answers, plays the prompts it points to, and sends back the keys pressed. What it shows
+//! with `--dialect`), or over FastAGI as Asterisk does (`--dialect asterisk`), follows what
+//! it answers, plays the prompts it points to, and sends back the keys pressed. What it shows
 //! is therefore what a caller gets, not what the flow file seems to say.
 //!
 //! At the keyboard (`interactive`) prompts play through the sound card (cargo feature
@@ -24,7 +25,7 @@ use crate::state::{self, Loaded};
 
 pub use interactive::{Caller, KEY_HELP};
 pub use keypad::{Keys, Pressed, RawTerminal, Screen};
-pub use line::{Call, Callee, Heard, Line, LineError, Platform, Turn};
+pub use line::{Call, Callee, Heard, Line, LineError, Turn};
 pub use script::{parse as parse_script, token, transcript};
 pub use speaker::{Silent, Speaker};
 pub use transcript::{Action, outcome_name};
@@ -45,7 +46,7 @@ pub struct SimulateArgs {
     /// The platform's dialect to call the service in: twiml (Twilio's webhooks), jambonz, or
     /// asterisk (FastAGI).
     #[arg(long, value_enum, default_value = "twiml")]
-    pub dialect: Platform,
+    pub dialect: crate::softphone::Dialect,
 }
 
 /// Why a simulated call stopped.

@@ -6,11 +6,14 @@
 //! [`AgiCall`] answers the commands that need no decision at once (`ANSWER`, `SET
 //! VARIABLE`, `GET VARIABLE`, `CHANNEL STATUS`, a prompt played without escape digits) and
 //! stops where a caller or the far end decides: a menu prompt a key may cut, the wait for a
-//! key, a `Dial`, the service's `HANGUP`, or the connection's end.
+//! key, a `Dial`, the service's `HANGUP`, or the connection's end. [`AgiCall::turn`] says
+//! where the call stands as the webhook dialects' platforms read a document: a [`Reply`].
 
 use std::collections::HashMap;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
+
+use super::{Reply, Target, Whisper};
 
 /// Where the conversation waits for the caller or the far end.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,8 +90,10 @@ pub struct AgiCall<S> {
     writer: WriteHalf<S>,
     /// Where the conversation waits now.
     pub at: At,
-    /// Every prompt played to the caller so far, as `lang/key`.
-    pub heard: Vec<String>,
+    /// The URL of every prompt played to the caller so far.
+    pub played: Vec<String>,
+    /// Where the prompts of the turn in progress start in `played`.
+    turn_start: usize,
     /// The channel variables the service set (`IVR_STATE`) and those a `Dial` sets.
     pub variables: HashMap<String, String>,
     /// Every command line the service sent, in order.
@@ -104,7 +109,8 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
             reader: BufReader::new(reader),
             writer,
             at: At::Closed,
-            heard: Vec::new(),
+            played: Vec::new(),
+            turn_start: 0,
             variables: HashMap::new(),
             commands: Vec::new(),
             dead: false,
@@ -119,15 +125,44 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
         self.variables.get("IVR_STATE").map(String::as_str)
     }
 
+    /// Listens to the menu playing to its end, then says where the call stands: waiting
+    /// for a key, ringing, or over, with every prompt played since the caller's last action
+    /// (the service's whole answer to it).
+    pub async fn turn(&mut self) -> std::io::Result<Reply> {
+        self.listen().await?;
+        let prompts = self.played[self.turn_start..].to_vec();
+        let state = self.state().unwrap_or_default().to_owned();
+        Ok(match &self.at {
+            At::Dial(argument) => {
+                let (targets, ring_seconds) = dial(argument);
+                Reply::Dial { prompts, targets, action: state, ring_seconds }
+            }
+            At::HungUp => Reply::Hangup { prompts },
+            // The connection closed without the service's `HANGUP` (a drain, a failure).
+            At::Closed if prompts.is_empty() => Reply::Empty,
+            At::Closed => Reply::Hangup { prompts },
+            // Once the menu has played, a call that goes on waits for a key.
+            At::WaitForDigit(_) | At::Prompt(_) => {
+                let ms = if let At::WaitForDigit(ms) = self.at { ms } else { 0 };
+                let timeout_seconds = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
+                Reply::Gather { prompts, action: state.clone(), no_input: state, timeout_seconds }
+            }
+        })
+    }
+
     /// The caller presses `key` during a menu prompt or the wait after it.
     pub async fn press(&mut self, key: char) -> std::io::Result<&mut Self> {
         let code = u32::from(key);
         match self.at.clone() {
             At::Prompt(url) => {
-                self.heard.push(heard(&url));
+                self.played.push(url);
+                self.turn_start = self.played.len();
                 self.reply(&format!("200 result={code} endpos=8000")).await?;
             }
-            At::WaitForDigit(_) => self.reply(&format!("200 result={code}")).await?,
+            At::WaitForDigit(_) => {
+                self.turn_start = self.played.len();
+                self.reply(&format!("200 result={code}")).await?;
+            }
             other => return Err(std::io::Error::other(format!("a key pressed at {other:?}"))),
         }
         self.advance().await?;
@@ -137,7 +172,7 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
     /// The caller listens to the menu's prompts to their end.
     pub async fn listen(&mut self) -> std::io::Result<&mut Self> {
         while let At::Prompt(url) = self.at.clone() {
-            self.heard.push(heard(&url));
+            self.played.push(url);
             self.reply("200 result=0 endpos=32000").await?;
             self.advance().await?;
         }
@@ -148,6 +183,7 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
     pub async fn wait(&mut self) -> std::io::Result<&mut Self> {
         self.listen().await?;
         if matches!(self.at, At::WaitForDigit(_)) {
+            self.turn_start = self.played.len();
             self.reply("200 result=0").await?;
             self.advance().await?;
         }
@@ -160,6 +196,7 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
         self.variables.insert("DIALSTATUS".into(), status.into());
         let answered = if status == "ANSWER" { answered_seconds.to_string() } else { String::new() };
         self.variables.insert("ANSWEREDTIME".into(), answered);
+        self.turn_start = self.played.len();
         self.reply("200 result=0").await?;
         self.advance().await?;
         Ok(self)
@@ -169,6 +206,7 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
     /// only what a dead channel allows.
     pub async fn hang_up(&mut self) -> std::io::Result<&mut Self> {
         self.dead = true;
+        self.turn_start = self.played.len();
         self.writer.write_all(b"HANGUP\n").await?;
         if !matches!(self.at, At::Closed | At::HungUp) {
             self.reply("200 result=-1").await?;
@@ -218,7 +256,7 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
                     self.reply("200 result=1").await?;
                 }
                 ("STREAM FILE", _) if args.get(1).is_none_or(String::is_empty) => {
-                    self.heard.push(heard(args.first().map_or("", String::as_str)));
+                    self.played.push(args.first().cloned().unwrap_or_default());
                     self.reply("200 result=0 endpos=16000").await?;
                 }
                 ("STREAM FILE", _) => {
@@ -269,8 +307,42 @@ pub fn split_command(line: &str) -> (String, Vec<String>) {
     (words.to_owned(), args)
 }
 
-/// `http://…/prompts/kk/main_menu.wav` as `kk/main_menu`.
-fn heard(url: &str) -> String {
-    let path = url.split("/prompts/").nth(1).unwrap_or(url);
-    path.trim_end_matches(".wav").to_owned()
+/// `Dial`'s argument (`PJSIP/a&PJSIP/b,30,gU(ivr-111-whisper^url&url)`) as who is rung,
+/// each told by the whisper's prompts, and for how long.
+fn dial(argument: &str) -> (Vec<Target>, u32) {
+    let mut parts = argument.splitn(3, ',');
+    let targets = parts.next().unwrap_or("");
+    let ring_seconds = parts.next().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let options = parts.next().unwrap_or("");
+    let whisper = options.split_once("U(").and_then(|(_, rest)| rest.rsplit_once(')')).map(|(inside, _)| {
+        let urls = inside.split_once('^').map_or("", |(_, urls)| urls);
+        Whisper::Prompts(urls.split('&').map(percent_decode).collect())
+    });
+    let targets = targets
+        .split('&')
+        .filter(|t| !t.is_empty())
+        .map(|address| Target { address: address.to_owned(), whisper: whisper.clone() })
+        .collect();
+    (targets, ring_seconds)
+}
+
+/// A URL as it was before it went into `Dial(…)`, where what would split it is
+/// percent-encoded (`%2C` for `,`).
+fn percent_decode(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        let hex = |b: Option<u8>| b.and_then(|b| char::from(b).to_digit(16));
+        match byte {
+            b'%' => {
+                let (high, low) = (bytes.next(), bytes.next());
+                match (hex(high), hex(low)) {
+                    (Some(h), Some(l)) => out.push(u8::try_from(h * 16 + l).unwrap_or(b'%')),
+                    _ => out.extend([Some(b'%'), high, low].into_iter().flatten()),
+                }
+            }
+            byte => out.push(byte),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Reply, Target};
+use super::{Reply, Target, Whisper};
 
 /// Reads one application document (a JSON array of verbs).
 pub fn parse(doc: &str) -> Result<Reply, String> {
@@ -75,7 +75,7 @@ fn dial(verb: &Map<String, Value>, prompts: Vec<String>) -> Result<Reply, String
             Some("sip") => text(target, "sipUri")?,
             other => return Err(format!("a target of type {other:?}")),
         };
-        let whisper = target.get("confirmHook").and_then(Value::as_str).map(str::to_owned);
+        let whisper = target.get("confirmHook").and_then(Value::as_str).map(|url| Whisper::Hook(url.to_owned()));
         targets.push(Target { address, whisper });
     }
     if targets.is_empty() {

@@ -1,7 +1,8 @@
 //! The platform's side of every dialect: the webhooks a telephony platform sends and how it
-//! reads the documents this service answers. Tests and `ivr simulate` drive a call through
-//! the real webhooks with it, the same way whatever the dialect, so one whole-call test
-//! runs against TwiML and jambonz alike.
+//! reads the documents this service answers, and Asterisk's side of a FastAGI conversation
+//! (`asterisk`). Tests and `ivr simulate` drive a call with it the same way whatever the
+//! dialect: what the platform is asked to do next is a [`Reply`] in each, so one whole-call
+//! test runs against TwiML, jambonz and Asterisk alike.
 
 pub mod asterisk;
 pub mod jambonz;
@@ -19,9 +20,33 @@ pub enum Dialect {
     Twiml,
     /// jambonz: JSON webhooks, JSON arrays of verbs.
     Jambonz,
+    /// Asterisk over FastAGI: one TCP connection per call, one command at a time.
+    Asterisk,
 }
 
-/// What a document asks the platform to do next.
+/// The dialects whose platform calls webhooks and reads documents: what only they have
+/// (hook URLs, signatures, documents) is theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookDialect {
+    /// TwiML: form webhooks, XML documents.
+    Twiml,
+    /// jambonz: JSON webhooks, JSON arrays of verbs.
+    Jambonz,
+}
+
+impl From<WebhookDialect> for Dialect {
+    fn from(dialect: WebhookDialect) -> Dialect {
+        match dialect {
+            WebhookDialect::Twiml => Dialect::Twiml,
+            WebhookDialect::Jambonz => Dialect::Jambonz,
+        }
+    }
+}
+
+/// What the service asks the platform to do next: a document's verbs, or the AGI commands
+/// up to the next decision. The webhook dialects report what happened to the hook URL in
+/// `action` (or `no_input`); Asterisk reports it over the same connection, and both hold
+/// the state token it saved in `IVR_STATE`, the state the call goes on from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// Play the prompts while listening for a key; report the key to `action`, or report
@@ -61,8 +86,18 @@ pub enum Reply {
 pub struct Target {
     /// The number or SIP address rung.
     pub address: String,
-    /// The URL of the whisper played to them on answer, if any.
-    pub whisper: Option<String>,
+    /// What they hear on answer, before the caller is connected, if anything.
+    pub whisper: Option<Whisper>,
+}
+
+/// How a party who answers is told about the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Whisper {
+    /// The URL whose document (prompts only) the platform fetches and plays: the webhook
+    /// dialects.
+    Hook(String),
+    /// These prompt URLs, played by the dialplan's whisper subroutine: Asterisk.
+    Prompts(Vec<String>),
 }
 
 impl Reply {
@@ -116,21 +151,78 @@ pub struct Webhook {
 
 impl Dialect {
     /// Every dialect, to run a test in each.
-    pub const ALL: [Dialect; 2] = [Dialect::Twiml, Dialect::Jambonz];
+    pub const ALL: [Dialect; 3] = [Dialect::Twiml, Dialect::Jambonz, Dialect::Asterisk];
+
+    /// The webhook dialect this is; `None` for Asterisk, which calls no webhooks.
+    pub fn webhooks(self) -> Option<WebhookDialect> {
+        match self {
+            Dialect::Twiml => Some(WebhookDialect::Twiml),
+            Dialect::Jambonz => Some(WebhookDialect::Jambonz),
+            Dialect::Asterisk => None,
+        }
+    }
+
+    /// How this dialect's platform reports a dial that ended as TwiML's `DialCallStatus`
+    /// `status` says (`completed`, `busy`, `no-answer`, `failed`, `canceled`): jambonz in
+    /// the same words, Asterisk in its `DIALSTATUS`. Any other word is taken as the
+    /// platform's own and passes unchanged (an Asterisk `CONGESTION`, nothing at all).
+    pub fn dial_status(self, status: &str) -> &str {
+        match (self, status) {
+            (Dialect::Asterisk, "completed") => "ANSWER",
+            (Dialect::Asterisk, "busy") => "BUSY",
+            (Dialect::Asterisk, "no-answer") => "NOANSWER",
+            (Dialect::Asterisk, "failed") => "CHANUNAVAIL",
+            (Dialect::Asterisk, "canceled") => "CANCEL",
+            _ => status,
+        }
+    }
+
+    /// Every word this dialect's platform reports a dial nobody answered with, in its own
+    /// words, and what else may come instead: nothing at all, or a word of a later version.
+    pub fn unanswered_dial_statuses(self) -> &'static [&'static str] {
+        match self {
+            Dialect::Twiml | Dialect::Jambonz => &["busy", "no-answer", "failed", "canceled", "", "something-new"],
+            Dialect::Asterisk => &[
+                "BUSY",
+                "NOANSWER",
+                "CHANUNAVAIL",
+                "CONGESTION",
+                "CANCEL",
+                "DONTCALL",
+                "TORTURE",
+                "INVALIDARGS",
+                "",
+                "SOMETHING-NEW",
+            ],
+        }
+    }
+}
+
+impl WebhookDialect {
+    /// Both webhook dialects.
+    pub const ALL: [WebhookDialect; 2] = [WebhookDialect::Twiml, WebhookDialect::Jambonz];
 
     /// The first segment of the dialect's webhook paths.
     pub fn prefix(self) -> &'static str {
         match self {
-            Dialect::Twiml => "twilio",
-            Dialect::Jambonz => "jambonz",
+            WebhookDialect::Twiml => "twilio",
+            WebhookDialect::Jambonz => "jambonz",
+        }
+    }
+
+    /// The setting holding the secret the platform signs its webhooks with.
+    pub fn secret_setting(self) -> &'static str {
+        match self {
+            WebhookDialect::Twiml => "IVR_TWILIO_AUTH_TOKEN",
+            WebhookDialect::Jambonz => "IVR_JAMBONZ_WEBHOOK_SECRET",
         }
     }
 
     /// The URL the platform calls for a new call.
     pub fn incoming_url(self, public_url: &str) -> String {
         match self {
-            Dialect::Twiml => format!("{public_url}/twilio/voice"),
-            Dialect::Jambonz => format!("{public_url}/jambonz/call"),
+            WebhookDialect::Twiml => format!("{public_url}/twilio/voice"),
+            WebhookDialect::Jambonz => format!("{public_url}/jambonz/call"),
         }
     }
 
@@ -143,8 +235,8 @@ impl Dialect {
     pub fn listening(self, public_url: &str, query: &str) -> Reply {
         let action = format!("{public_url}/{}/gather?{query}", self.prefix());
         let no_input = match self {
-            Dialect::Twiml => format!("{public_url}/twilio/no-input?{query}"),
-            Dialect::Jambonz => action.clone(),
+            WebhookDialect::Twiml => format!("{public_url}/twilio/no-input?{query}"),
+            WebhookDialect::Jambonz => action.clone(),
         };
         Reply::Gather { prompts: Vec::new(), action, no_input, timeout_seconds: 5 }
     }
@@ -152,17 +244,17 @@ impl Dialect {
     /// Reads a document the service answered.
     pub fn parse(self, doc: &str) -> Result<Reply, String> {
         match self {
-            Dialect::Twiml => twiml::parse(doc),
-            Dialect::Jambonz if doc.is_empty() => Ok(Reply::Empty),
-            Dialect::Jambonz => jambonz::parse(doc),
+            WebhookDialect::Twiml => twiml::parse(doc),
+            WebhookDialect::Jambonz if doc.is_empty() => Ok(Reply::Empty),
+            WebhookDialect::Jambonz => jambonz::parse(doc),
         }
     }
 
     /// Reads a whisper document: the prompts an operator hears.
     pub fn parse_whisper(self, doc: &str) -> Result<Vec<String>, String> {
         match self {
-            Dialect::Twiml => twiml::parse_whisper(doc),
-            Dialect::Jambonz => jambonz::parse_whisper(doc),
+            WebhookDialect::Twiml => twiml::parse_whisper(doc),
+            WebhookDialect::Jambonz => jambonz::parse_whisper(doc),
         }
     }
 
@@ -171,13 +263,13 @@ impl Dialect {
     /// `now` is the unix time jambonz stamps its signature with.
     pub fn webhook(self, url: &str, caller: &Caller, event: Event<'_>, secret: Option<&str>, now: i64) -> Webhook {
         match self {
-            Dialect::Twiml => {
+            WebhookDialect::Twiml => {
                 let params = twilio_params(caller, event);
                 let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
                 let signature = secret.map(|token| ("x-twilio-signature", twilio_signature::sign(token, url, &params)));
                 Webhook { url: url.to_owned(), content_type: "application/x-www-form-urlencoded", body, signature }
             }
-            Dialect::Jambonz => {
+            WebhookDialect::Jambonz => {
                 let body = jambonz_body(caller, event).to_string();
                 let signature =
                     secret.map(|secret| ("jambonz-signature", jambonz_signature::sign(secret, now, body.as_bytes())));

@@ -1,6 +1,6 @@
 //! TwiML as a provider reads it: the documents this service renders, turned into [`Reply`]s.
 
-use super::{Reply, Target};
+use super::{Reply, Target, Whisper};
 
 /// Reads one TwiML document; anything this service must never render is an error.
 pub fn parse(doc: &str) -> Result<Reply, String> {
@@ -70,7 +70,8 @@ fn dial(verb: &roxmltree::Node<'_, '_>, prompts: Vec<String>) -> Result<Reply, S
     for target in verb.children().filter(|n| n.is_element()) {
         match target.tag_name().name() {
             "Number" | "Sip" => {
-                targets.push(Target { address: text(&target)?, whisper: target.attribute("url").map(str::to_owned) })
+                let whisper = target.attribute("url").map(|url| Whisper::Hook(url.to_owned()));
+                targets.push(Target { address: text(&target)?, whisper })
             }
             other => return Err(format!("<Dial> holds <{other}>")),
         }

@@ -3,9 +3,9 @@
 
 use ivr::softphone::{Dialect, Reply};
 
-use crate::helpers::{OPERATOR_NUMBER, Options, in_both_dialects, spawn_app_with, spawn_in};
+use crate::helpers::{OPERATOR_NUMBER, Options, in_every_dialect, spawn_app_with, spawn_in};
 
-in_both_dialects!(
+in_every_dialect!(
     a_call_starts_with_the_bilingual_language_choice_that_says_silence_reaches_a_person,
     a_caller_who_chose_no_language_hears_both_languages_after_a_wrong_key_or_a_failed_transfer,
     the_safety_notice_leads_to_the_welcome_and_the_topics_in_the_chosen_language,
@@ -195,7 +195,7 @@ async fn failures_are_counted_in_a_row_only(dialect: Dialect) {
 async fn the_operator_key_works_on_every_menu(dialect: Dialect) {
     let app = spawn_in(dialect).await;
     for node in app.flow.node_ids().map(|id| app.flow.node(id)).filter(|n| n.options().is_some()) {
-        let mut call = app.call_at(&node.name, Some("ru"));
+        let mut call = app.call_at(&node.name, Some("ru")).await;
         call.press("0").await;
         assert_eq!(call.node(), "operator", "from {}", node.name);
         assert_eq!(call.ringing(), [OPERATOR_NUMBER]);
@@ -248,8 +248,13 @@ async fn a_stale_or_forged_state_lands_on_a_safe_menu(dialect: Dialect) {
         ("n=police&l=kk", "main", "kk/keys_reminder"),
         ("n=main&l=ru&f=250", "operator", "ru/transfer_operator"),
     ];
-    for (query, node, first) in cases {
-        let mut call = app.resume(query);
+    for (query, mut node, mut first) in cases {
+        if dialect == Dialect::Asterisk && query == "n=police&l=kk" {
+            // Re-entered at a transfer, the dialplan's state says a Dial was running when
+            // the connection broke: how it ended is read first (no DIALSTATUS, a failure).
+            (node, first) = ("police_unreachable", "kk/invalid_choice");
+        }
+        let mut call = app.resume(query).await;
         call.press("7").await;
         assert_eq!(call.node(), node, "{query}");
         assert_eq!(call.hearing()[0], first, "{query}");

@@ -3,9 +3,9 @@
 
 use ivr::softphone::{Dialect, Reply};
 
-use crate::helpers::{OPERATOR_NUMBER, in_both_dialects, spawn_in};
+use crate::helpers::{OPERATOR_NUMBER, in_every_dialect, spawn_in};
 
-in_both_dialects!(
+in_every_dialect!(
     the_emergency_key_dials_102_from_every_menu_in_both_languages,
     the_emergency_key_works_on_the_first_prompt_and_after_failures,
     a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again,
@@ -28,7 +28,7 @@ async fn the_emergency_key_dials_102_from_every_menu_in_both_languages(dialect: 
     assert!(nodes.len() >= 10, "the bundled flow has many menus: {nodes:?}");
     for node in &nodes {
         for language in [None, Some("kk"), Some("ru")] {
-            let mut call = app.call_at(node, language);
+            let mut call = app.call_at(node, language).await;
             call.press("9").await;
             assert_eq!(call.ringing(), ["102"], "from {node} ({language:?})");
             // A caller who chose no language hears it in Kazakh, then in Russian.
@@ -54,11 +54,11 @@ async fn the_emergency_key_works_on_the_first_prompt_and_after_failures(dialect:
 
 async fn a_failed_police_transfer_speaks_the_number_and_offers_both_ways_again(dialect: Dialect) {
     let app = spawn_in(dialect).await;
-    for status in ["busy", "no-answer", "failed"] {
+    for status in dialect.unanswered_dial_statuses() {
         for (lang_key, lang) in [("1", "kk"), ("2", "ru")] {
             let mut call = app.call().await;
             call.press(lang_key).await.press("9").await.dial_ends(status).await;
-            assert_eq!(call.node(), "police_unreachable", "{status}");
+            assert_eq!(call.node(), "police_unreachable", "{status:?}");
             assert_eq!(call.hearing(), [format!("{lang}/police_unreachable"), format!("{lang}/police_number")]);
             call.press("9").await;
             assert_eq!(call.ringing(), ["102"], "9 tries the police again");
@@ -82,8 +82,10 @@ async fn the_police_transfer_uses_the_configured_number_and_comes_back(dialect: 
     let mut call = app.call().await;
     call.press("9").await;
     let Reply::Dial { action, ring_seconds, .. } = &call.reply else { panic!() };
-    let dial = format!("https://ivr.test/{}/dial?", dialect.prefix());
-    assert!(action.starts_with(&dial), "{action}");
+    if let Some(hooks) = dialect.webhooks() {
+        let dial = format!("https://ivr.test/{}/dial?", hooks.prefix());
+        assert!(action.starts_with(&dial), "{action}");
+    }
     assert!(*ring_seconds >= 20);
     assert_eq!(call.node(), "police");
 }

@@ -1,8 +1,13 @@
-//! `spawn_app` starts the real service on port 0; `Call` plays the telephony platform in
-//! the app's dialect (TwiML or jambonz), following the documents it gets back exactly as
-//! the platform would. Whole-call tests take a [`Dialect`] and run once per dialect
-//! (`in_both_dialects!`): one driver, not a copy per dialect. Every jambonz document a test
-//! receives is written to [`jambonz_documents_dir`] for CI to run jambonz's own validator over.
+//! `spawn_app` starts the real service on port 0; `Call` (`call.rs`) plays the telephony
+//! platform in the app's dialect (TwiML, jambonz, or Asterisk over FastAGI), following what
+//! the service answers exactly as the platform would. Whole-call tests take a [`Dialect`]
+//! and run once per dialect (`in_every_dialect!`): one driver, not a copy per dialect.
+//! Every jambonz document a test receives is written to [`jambonz_documents_dir`] for CI to
+//! run jambonz's own validator over.
+
+mod call;
+
+pub use call::Call;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,9 +16,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ivr::app;
 use ivr::config::Settings;
-use ivr::flow::{Flow, NodeKind};
+use ivr::flow::Flow;
 use ivr::prompts::PromptLibrary;
-use ivr::softphone::{self, Caller, Dialect, Event, Reply, Webhook};
+use ivr::softphone::{self, Caller, Dialect, Event, Reply};
 use ivr::stats::Recorder;
 use sqlx::Connection;
 
@@ -52,7 +57,8 @@ struct Server {
 /// What a test may change about the service it starts.
 pub struct Options {
     pub dialect: Dialect,
-    /// The dialect's signing secret (`IVR_TWILIO_AUTH_TOKEN` or `IVR_JAMBONZ_WEBHOOK_SECRET`).
+    /// The webhook dialect's signing secret (`IVR_TWILIO_AUTH_TOKEN` or
+    /// `IVR_JAMBONZ_WEBHOOK_SECRET`).
     pub token: Option<String>,
     pub operator: Option<String>,
     pub public_url: String,
@@ -92,14 +98,25 @@ pub async fn spawn_in(dialect: Dialect) -> TestApp {
     spawn_app_with(Options { dialect, ..Options::default() }).await
 }
 
-/// Runs each named `async fn(Dialect)` as two tests, `twiml::name` and `jambonz::name`.
-macro_rules! in_both_dialects {
+/// Runs each named `async fn(Dialect)` as three tests, `twiml::name`, `jambonz::name` and
+/// `asterisk::name` (over FastAGI). The names after `webhooks only:` run as the first two
+/// only: each such test says why it is no concern of FastAGI's.
+macro_rules! in_every_dialect {
     ($($name:ident),* $(,)?) => {
+        $crate::helpers::in_every_dialect!($($name),*; webhooks only:);
+    };
+    ($($name:ident),* ; webhooks only: $($hook:ident),* $(,)?) => {
         mod twiml {
             $(
                 #[tokio::test]
                 async fn $name() {
                     super::$name(ivr::softphone::Dialect::Twiml).await
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $hook() {
+                    super::$hook(ivr::softphone::WebhookDialect::Twiml).await
                 }
             )*
         }
@@ -110,10 +127,24 @@ macro_rules! in_both_dialects {
                     super::$name(ivr::softphone::Dialect::Jambonz).await
                 }
             )*
+            $(
+                #[tokio::test]
+                async fn $hook() {
+                    super::$hook(ivr::softphone::WebhookDialect::Jambonz).await
+                }
+            )*
+        }
+        mod asterisk {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(ivr::softphone::Dialect::Asterisk).await
+                }
+            )*
         }
     };
 }
-pub(crate) use in_both_dialects;
+pub(crate) use in_every_dialect;
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     capture_logs();
@@ -131,11 +162,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("IVR_DRAIN_MS", "0".to_owned()),
     ]);
     if let Some(token) = &options.token {
-        let name = match options.dialect {
-            Dialect::Twiml => "IVR_TWILIO_AUTH_TOKEN",
-            Dialect::Jambonz => "IVR_JAMBONZ_WEBHOOK_SECRET",
-        };
-        env.insert(name, token.clone());
+        let hooks = options.dialect.webhooks().expect("FastAGI has no signature: no token to set");
+        env.insert(hooks.secret_setting(), token.clone());
     }
     if let Some(operator) = &options.operator {
         env.insert("IVR_OPERATOR_NUMBER", operator.clone());
@@ -183,7 +211,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// A reply as text without the call's start second (`&b=…` in its URLs): a redelivered
 /// incoming-call webhook is answered a second later, perhaps, and says so.
-fn without_start(reply: &Reply) -> String {
+pub fn without_start(reply: &Reply) -> String {
     let text = format!("{reply:?}");
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
@@ -297,212 +325,6 @@ impl TestApp {
         self.send_shutdown_signal();
         if let Some(task) = self.server.task.take() {
             task.await.expect("the server task ends").expect("the server stops cleanly");
-        }
-    }
-
-    /// Sends a platform's webhook (signed as built) and reads the answer.
-    pub async fn send(&self, hook: &Webhook) -> Posted {
-        let local = hook.url.replacen(&self.public_url, &self.address, 1);
-        let mut request = self.client.post(&local).header("content-type", hook.content_type);
-        if let Some((name, value)) = &hook.signature {
-            request = request.header(*name, value);
-        }
-        let response = request.body(hook.body.clone()).send().await.expect("request reaches the server");
-        let posted = Posted { status: response.status().as_u16(), body: response.text().await.expect("body") };
-        if self.dialect == Dialect::Jambonz && posted.status == 200 {
-            keep_jambonz_document(&posted.body);
-        }
-        posted
-    }
-
-    /// The webhook the platform sends to `url` for `event` on `caller`'s call, signed when
-    /// the app checks signatures.
-    pub fn webhook(&self, url: &str, caller: &Caller, event: Event<'_>) -> Webhook {
-        self.dialect.webhook(url, caller, event, self.token.as_deref(), chrono::Utc::now().timestamp())
-    }
-
-    /// A new incoming call from `number`.
-    pub async fn call_from(&self, number: &str, call_sid: &str) -> Call<'_> {
-        let caller = caller(number, call_sid);
-        let hook = self.webhook(&self.dialect.incoming_url(&self.public_url), &caller, Event::Incoming);
-        let posted = self.send(&hook).await;
-        let mut call = Call { app: self, caller, reply: Reply::Empty, heard: Vec::new(), last: Some(hook) };
-        call.follow(posted);
-        call
-    }
-
-    pub async fn call(&self) -> Call<'_> {
-        self.call_from("+77011234567", "CA00000000000000000000000000000001").await
-    }
-
-    /// A call already on `node`, in `language`, as if its action URL had come back.
-    pub fn call_at(&self, node: &str, language: Option<&str>) -> Call<'_> {
-        let mut state = format!("c=00000000000000ab&n={node}&f=0&t=0&s=0");
-        if let Some(language) = language {
-            state.push_str(&format!("&l={language}"));
-        }
-        self.resume(&state)
-    }
-
-    /// A call whose platform comes back with `state` as the query of a menu's action URL.
-    pub fn resume(&self, state: &str) -> Call<'_> {
-        let reply = self.dialect.listening(&self.public_url, state);
-        let caller = caller("+77011234567", "CA00000000000000000000000000000002");
-        Call { app: self, caller, reply, heard: Vec::new(), last: None }
-    }
-}
-
-/// One call in progress, as the platform sees it.
-pub struct Call<'a> {
-    app: &'a TestApp,
-    caller: Caller,
-    pub reply: Reply,
-    /// Every prompt played so far, as `lang/key`.
-    pub heard: Vec<String>,
-    /// The last webhook sent, for a platform's duplicate delivery.
-    last: Option<Webhook>,
-}
-
-impl Call<'_> {
-    /// The platform sends this call's next webhooks to `app`: another instance behind the
-    /// same load balancer, or the same instance restarted.
-    pub fn handed_to(self, app: &TestApp) -> Call<'_> {
-        Call { app, caller: self.caller, reply: self.reply, heard: self.heard, last: self.last }
-    }
-
-    fn follow(&mut self, posted: Posted) {
-        assert_eq!(posted.status, 200, "webhook answered {}: {}", posted.status, posted.body);
-        self.reply = self
-            .app
-            .dialect
-            .parse(&posted.body)
-            .unwrap_or_else(|e| panic!("bad {:?} document ({e}): {}", self.app.dialect, posted.body));
-        let prompts: Vec<String> = self.reply.prompts().iter().map(|url| self.prompt(url)).collect();
-        self.heard.extend(prompts);
-    }
-
-    /// `lang/key` of one of the service's prompt URLs.
-    fn prompt(&self, url: &str) -> String {
-        let prefix = format!("{}/prompts/", self.app.public_url);
-        url.strip_prefix(&prefix).and_then(|p| p.strip_suffix(".wav")).expect("absolute prompt URL").to_owned()
-    }
-
-    async fn post(&mut self, url: String, event: Event<'_>) -> &mut Self {
-        let hook = self.app.webhook(&url, &self.caller, event);
-        let posted = self.app.send(&hook).await;
-        self.follow(posted);
-        self.last = Some(hook);
-        self
-    }
-
-    /// The platform delivers the last webhook again (a retry); the reply must not change.
-    pub async fn redeliver(&mut self) -> &mut Self {
-        let hook = self.last.clone().expect("a webhook was sent");
-        let before = self.reply.clone();
-        let posted = self.app.send(&hook).await;
-        if hook.url.ends_with("/status") {
-            assert!(matches!(posted.status, 200 | 204), "status callback answered {}", posted.status);
-            return self;
-        }
-        self.follow(posted);
-        assert_eq!(
-            without_start(&self.reply),
-            without_start(&before),
-            "a redelivered webhook is answered the same (but for the second an incoming call started)"
-        );
-        self
-    }
-
-    /// The call ends: the platform's status callback with a final call status.
-    pub async fn hang_up(&mut self, status: &str) -> &mut Self {
-        self.status_callback(status).await
-    }
-
-    /// The platform's status callback with `status`, final or not (`ringing`, `in-progress`).
-    pub async fn status_callback(&mut self, status: &str) -> &mut Self {
-        let hook =
-            self.app.webhook(&self.app.dialect.status_url(&self.app.public_url), &self.caller, Event::Status(status));
-        let posted = self.app.send(&hook).await;
-        assert!(matches!(posted.status, 200 | 204), "status callback answered {}: {}", posted.status, posted.body);
-        self.last = Some(hook);
-        self.reply = Reply::Empty;
-        self
-    }
-
-    /// The caller presses `key` while the current menu plays.
-    pub async fn press(&mut self, key: &str) -> &mut Self {
-        let Reply::Gather { action, .. } = &self.reply else {
-            panic!("pressed {key} but nothing listens: {:?}", self.reply)
-        };
-        let action = action.clone();
-        self.post(action, Event::Pressed(key)).await
-    }
-
-    /// The caller chooses a language (`1` Kazakh, `2` Russian) and listens on, pressing
-    /// nothing, through what plays before the first menu (the safety notice) to the main
-    /// menu as first heard (the welcome and the topics).
-    pub async fn choose_language(&mut self, key: &str) -> &mut Self {
-        self.press(key).await;
-        for _ in 0..self.app.flow.nodes.len() {
-            let here = self.app.flow.node_id(&self.node()).expect("the call is on a node of the flow");
-            if !matches!(self.app.flow.node(here).kind, NodeKind::Message { .. }) {
-                return self;
-            }
-            self.wait().await;
-        }
-        panic!("choosing a language never led to a menu: {:?}", self.reply)
-    }
-
-    /// The caller says nothing until the menu times out.
-    pub async fn wait(&mut self) -> &mut Self {
-        let Reply::Gather { no_input, .. } = &self.reply else {
-            panic!("waited but nothing listens: {:?}", self.reply)
-        };
-        let no_input = no_input.clone();
-        self.post(no_input, Event::Silence).await
-    }
-
-    /// The transfer in progress ends with `status` (Twilio's `DialCallStatus`, jambonz's
-    /// `dial_call_status`).
-    pub async fn dial_ends(&mut self, status: &str) -> &mut Self {
-        let Reply::Dial { action, .. } = &self.reply else { panic!("no transfer in progress: {:?}", self.reply) };
-        let action = action.clone();
-        self.post(action, Event::DialEnded(status)).await
-    }
-
-    /// What the `index`-th party rung hears when they answer, as `lang/key`.
-    pub async fn whisper(&self, index: usize) -> Vec<String> {
-        let Reply::Dial { targets, .. } = &self.reply else { panic!("not a transfer: {:?}", self.reply) };
-        let url = targets[index].whisper.as_ref().expect("operators are whispered to");
-        let posted = self.app.send(&self.app.webhook(url, &self.caller, Event::Answered)).await;
-        assert_eq!(posted.status, 200, "whisper answered {}: {}", posted.status, posted.body);
-        let prompts = self.app.dialect.parse_whisper(&posted.body).expect("a whisper is only prompts");
-        prompts.iter().map(|url| self.prompt(url)).collect()
-    }
-
-    /// The node the call is on now, read from the state in its action URL.
-    pub fn node(&self) -> String {
-        let url = match &self.reply {
-            Reply::Gather { action, .. } | Reply::Dial { action, .. } => action,
-            other => panic!("the call is over: {other:?}"),
-        };
-        let query = url.split_once('?').map_or("", |(_, q)| q);
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(n, _)| n == "n")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    }
-
-    /// The prompts of the current reply, as `lang/key`.
-    pub fn hearing(&self) -> Vec<String> {
-        self.heard[self.heard.len() - self.reply.prompts().len()..].to_vec()
-    }
-
-    /// The numbers or SIP addresses being rung, if the call is being transferred.
-    pub fn ringing(&self) -> Vec<String> {
-        match &self.reply {
-            Reply::Dial { targets, .. } => targets.iter().map(|t| t.address.clone()).collect(),
-            _ => Vec::new(),
         }
     }
 }

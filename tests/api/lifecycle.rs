@@ -310,7 +310,7 @@ async fn a_panicking_webhook_answers_the_caller_with_the_emergency_key() {
         panic!("the caller is not listened to: {document}")
     };
     let app = spawn_app().await;
-    let mut call = app.resume(action.split_once('?').map_or("", |(_, query)| query));
+    let mut call = app.resume(action.split_once('?').map_or("", |(_, query)| query)).await;
     call.press("9").await;
     assert_eq!(call.ringing(), ["102"], "9 reaches the police from the answer to a panic");
 

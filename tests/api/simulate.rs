@@ -11,10 +11,8 @@ use std::time::Duration;
 use ivr::config::Settings;
 use ivr::flow::{Flow, Language, NodeKind, PromptKey, Spoken};
 use ivr::review::{self, Audit, Durations, Format, Outcome};
-use ivr::simulate::{
-    Caller, Heard, Keys, Line, Platform, Pressed, Screen, SimulateError, Speaker, parse_script, transcript,
-};
-use ivr::softphone::Dialect;
+use ivr::simulate::{Caller, Heard, Keys, Line, Pressed, Screen, SimulateError, Speaker, parse_script, transcript};
+use ivr::softphone::{Dialect, WebhookDialect};
 use ivr::state::{self, Loaded};
 
 use crate::helpers::{OPERATOR_NUMBER, bundled_prompts};
@@ -40,11 +38,7 @@ async fn scripted(language: Option<Language>, keys: &str) -> Result<String, Simu
     scripted_in(Dialect::Twiml, language, keys).await
 }
 
-async fn scripted_in(
-    dialect: impl Into<Platform>,
-    language: Option<Language>,
-    keys: &str,
-) -> Result<String, SimulateError> {
+async fn scripted_in(dialect: Dialect, language: Option<Language>, keys: &str) -> Result<String, SimulateError> {
     let line = Line::new(app(None), dialect);
     transcript(&line, language, &parse_script(keys)?).await
 }
@@ -82,7 +76,7 @@ async fn scripted_calls_match_the_golden_transcripts() {
         assert_golden(name, &text);
         let jambonz = scripted_in(Dialect::Jambonz, language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(jambonz, text, "{name}: the same call through jambonz (`ivr simulate --dialect jambonz`)");
-        let asterisk = scripted_in(Platform::Asterisk, language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let asterisk = scripted_in(Dialect::Asterisk, language, keys).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(asterisk, text, "{name}: the same call over FastAGI (`ivr simulate --dialect asterisk`)");
     }
 }
@@ -114,8 +108,8 @@ async fn a_script_that_does_not_fit_the_call_fails_at_its_step() {
 
 #[tokio::test]
 async fn the_simulator_signs_its_webhooks_like_the_provider() {
-    for dialect in Dialect::ALL {
-        let line = Line::new(app(Some("simulator-test-token")), dialect);
+    for dialect in WebhookDialect::ALL {
+        let line = Line::new(app(Some("simulator-test-token")), dialect.into());
         let text =
             transcript(&line, None, &parse_script("1,-,1").expect("script")).await.expect("signed webhooks pass");
         assert!(text.contains("♪ kk/guidance_definition"), "{dialect:?}: {text}");

@@ -142,6 +142,7 @@ pub fn roster_message(ui: Ui, error: &RosterError) -> Option<&'static str> {
     Some(match error {
         RosterError::BadName(_) => t.roster_bad_name,
         RosterError::BadTarget(_) => t.roster_bad_target,
+        RosterError::Undialable(_) => t.roster_undialable,
         RosterError::UnknownLanguage(_) => t.roster_bad_languages,
         RosterError::BadId(_) | RosterError::UnknownOperator(_) => t.roster_unknown,
         RosterError::DuplicateTarget(_) => t.roster_duplicate,

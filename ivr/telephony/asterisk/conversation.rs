@@ -74,7 +74,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
             return Err(Ended::Broken(super::codec::Broken::Malformed("script path")));
         }
         self.quick_command("ANSWER", &[]).await?;
-        let line = Line::new(self.app);
+        let line = Line::on_asterisk(self.app);
         let mut turn = self.first_turn(&line, environment).await?;
         loop {
             self.state = Some(turn.step.next);
@@ -196,7 +196,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         let input = self.dial_ended().await?;
         if matches!(reply, Reply::Success { result: -1, .. }) || self.peer.hung_up {
             // The caller hung up during the transfer: its outcome is recorded, then the end.
-            let line = Line::new(self.app);
+            let line = Line::on_asterisk(self.app);
             if let Some(state) = self.state {
                 let _ = line.answer(state, input);
             }
@@ -234,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
 
     /// The whisper's prompt URLs, in each language the operators rung hear, in order rung.
     fn whisper(&self, turn: &Turn<'_>) -> Vec<String> {
-        let line = Line::new(self.app);
+        let line = Line::on_asterisk(self.app);
         let mut languages: Vec<Language> = Vec::new();
         for callee in &turn.callees {
             if !languages.contains(&callee.whisper) {
@@ -260,7 +260,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         match ended {
             Ended::HungUp => {
                 if let Some(state) = self.state {
-                    Line::new(self.app).ended(&state);
+                    Line::on_asterisk(self.app).ended(&state);
                 }
             }
             Ended::Broken(broken) => {

@@ -174,7 +174,8 @@ pub fn fallback(call: &FallbackCall<'_>) -> String {
 /// A phone number the SIP trunk routes, or a SIP address.
 fn target(target: &DialTarget, confirm_hook: Option<String>) -> Target {
     match target {
-        // Refused by `ivr check` while jambonz is configured , as in the TwiML dialect.
+        // Never a roster's, and refused as IVR_EMERGENCY_NUMBER while jambonz is configured,
+        // as in the TwiML dialect.
         DialTarget::Number(number) | DialTarget::Channel(number) => {
             Target::Phone { number: number.clone(), confirm_hook }
         }

@@ -127,8 +127,9 @@ fn query(flow: &Flow, state: &CallState) -> String {
 /// A `<Number>` or `<Sip>`, with the URL whose TwiML the answering party hears first.
 fn target(target: &DialTarget, whisper: Option<&str>, doc: &mut String) {
     let (verb, address) = match target {
-        // An Asterisk dial string is refused by `ivr check` while TwiML is configured; one
-        // that reaches a TwiML document anyway (a roster target) fails as a number would.
+        // A roster's Asterisk dial string never gets here (`call::Line` leaves it out for a
+        // webhook call); as IVR_EMERGENCY_NUMBER it is refused at start while TwiML is
+        // configured, and on a line that is not (FastAGI only) it fails as a number would.
         DialTarget::Number(number) | DialTarget::Channel(number) => ("Number", number),
         DialTarget::Sip(uri) => ("Sip", uri),
     };

@@ -87,7 +87,7 @@ async fn bad_input_gets_a_clear_json_error_and_changes_nothing() {
             "unknown language `en`: use kk, ru or both",
         ),
         (add(r#"{"name": "A", "target": "8 701", "languages": "kk"}"#), 400, "`8 701` is neither a phone number"),
-        (add(r#"{"name": "A", "target": "sip:", "languages": "kk"}"#), 400, "nor a sip: URI"),
+        (add(r#"{"name": "A", "target": "sip:", "languages": "kk"}"#), 400, "a sip: URI nor an Asterisk dial string"),
         (
             add(r#"{"name": "", "target": "+77170000002", "languages": "kk"}"#),
             400,
@@ -168,4 +168,28 @@ async fn an_operator_switches_their_own_availability_but_not_anothers() {
     let (status, _) = api(app, Method::PUT, &mine, Some(&own), Some(r#"{"available": true}"#)).await;
     assert_eq!(status, 200);
     rings_eventually(app, "kk", &["+77170000001", "+77170000002"]).await;
+}
+
+#[tokio::test]
+async fn a_dial_string_is_refused_while_a_webhook_dialect_is_configured() {
+    let options = Options { token: Some("twilio-auth-token".into()), ..Options::default() };
+    let roster = roster_app(&Backend::Sqlite, options).await;
+    let admin = token(&roster, Role::Admin, None).await;
+    let app = &roster.app;
+    let desk = r#"{"name": "Пульт", "target": "PJSIP/ops", "languages": "kk"}"#;
+    let (status, refused) = api(app, Method::POST, "/api/v1/operators", Some(&admin), Some(desk)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], json!("the target: `PJSIP/ops` is an Asterisk dial string, which TwiML cannot dial"));
+    let body = r#"{"name": "Айгерим", "target": "+77170000001", "languages": "kk"}"#;
+    let (status, added) = api(app, Method::POST, "/api/v1/operators", Some(&admin), Some(body)).await;
+    assert_eq!(status, 201, "{added}");
+    let path = format!("/api/v1/operators/{}", added["id"]);
+    let (status, refused) = api(app, Method::PATCH, &path, Some(&admin), Some(r#"{"target": "PJSIP/ops"}"#)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("`PJSIP/ops`")), "{refused}");
+    let (_, list) = api(app, Method::GET, "/api/v1/operators", Some(&admin), None).await;
+    assert_eq!(
+        list.as_array().map(|l| l.iter().map(|o| o["target"].clone()).collect()),
+        Some(vec![json!("+77170000001")])
+    );
 }

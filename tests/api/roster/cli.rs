@@ -12,12 +12,18 @@ use super::{rings_eventually, roster_app};
 on_both_databases!(bad_input_exits_1_with_a_clear_message_and_changes_nothing, the_roster_is_managed_end_to_end);
 
 fn ivr(url: &str, args: &[&str]) -> Output {
+    ivr_with(url, &[], args)
+}
+
+/// `ivr operators` with these settings beside the database's.
+fn ivr_with(url: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ivr"))
         .arg("operators")
         .args(args)
         .env_clear()
         .env("IVR_DATABASE_URL", url)
         .env("IVR_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("ivr runs")
 }
@@ -53,7 +59,10 @@ async fn bad_input_exits_1_with_a_clear_message_and_changes_nothing(backend: Bac
         ),
         (&["add", "--name", "A", "--target", "+7717000000012345", "--languages", "kk"], "is neither a phone number"),
         (&["add", "--name", "A", "--target", "sip:", "--languages", "kk"], "`sip:` is neither a phone number"),
-        (&["add", "--name", "A", "--target", "sip:a b@pbx", "--languages", "kk"], "nor a sip: URI"),
+        (
+            &["add", "--name", "A", "--target", "sip:a b@pbx", "--languages", "kk"],
+            "a sip: URI nor an Asterisk dial string",
+        ),
         (
             &["add", "--name", &long_name, "--target", "+77170000009", "--languages", "kk"],
             "the name must be 1 to 100 characters (got 101)",
@@ -104,4 +113,29 @@ async fn the_roster_is_managed_end_to_end(backend: Backend) {
     succeeds(url, &["remove", "1"]);
     rings_eventually(&roster.app, "kk", &[crate::helpers::OPERATOR_NUMBER]).await;
     assert_eq!(roster_json(url).as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_dial_string_is_refused_where_a_configured_dialect_cannot_dial_it() {
+    let db = TestDatabase::new(&Backend::Sqlite).await;
+    let url = db.url.as_str();
+    let desk = ["add", "--name", "Пульт", "--target", "PJSIP/ops", "--languages", "kk"];
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("IVR_TWILIO_AUTH_TOKEN", "t")],
+            "the target: `PJSIP/ops` is an Asterisk dial string, which TwiML cannot dial",
+        ),
+        (&[("IVR_JAMBONZ_WEBHOOK_SECRET", "s")], "`PJSIP/ops` is an Asterisk dial string, which jambonz cannot dial"),
+        (&[("IVR_AGI_LISTEN", "off")], "`PJSIP/ops` is an Asterisk dial string, but IVR_AGI_LISTEN is off"),
+    ];
+    for (env, message) in cases {
+        let output = ivr_with(url, env, &desk);
+        assert_eq!(output.status.code(), Some(1), "{env:?}: {}", text(&output));
+        assert!(text(&output).contains(message), "{env:?} should say {message:?}: {}", text(&output));
+    }
+    succeeds(url, &["add", "--name", "Айгерим", "--target", "+77170000001", "--languages", "kk"]);
+    let output = ivr_with(url, &[("IVR_TWILIO_AUTH_TOKEN", "t")], &["update", "1", "--target", "PJSIP/ops"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let targets: Vec<String> = roster_json(url).as_array().unwrap().iter().map(|o| o["target"].to_string()).collect();
+    assert_eq!(targets, ["\"+77170000001\""], "nothing refused was written");
 }

@@ -58,7 +58,7 @@ impl RosterApp {
 
 /// Who is rung for a caller of `language` who asks for an operator from the main menu.
 pub async fn rung_for(app: &TestApp, language: &str) -> Vec<String> {
-    let mut call = app.call_at("main", Some(language));
+    let mut call = app.call_at("main", Some(language)).await;
     call.press("0").await;
     call.ringing()
 }

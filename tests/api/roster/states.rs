@@ -9,11 +9,11 @@
 
 use ivr::access::Role;
 use ivr::operators::RosterStore;
-use ivr::softphone::Dialect;
+use ivr::softphone::{Dialect, WebhookDialect};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{OPERATOR_NUMBER, Options, TestApp, in_both_dialects};
+use crate::helpers::{OPERATOR_NUMBER, Options, TestApp, in_every_dialect};
 use crate::stats::support::{Backend, eventually};
 
 use super::api::{api, token};
@@ -22,10 +22,13 @@ use super::{RosterApp, rings_eventually, roster_app, rung_for};
 const FIRST: &str = "+77170000001";
 const SECOND: &str = "+77170000002";
 
-in_both_dialects!(
-    an_operator_who_answers_is_not_rung_on_the_call_nor_in_wrap_up_then_is_again,
+// Webhooks only, for now: over FastAGI the whisper runs in the PBX's dialplan and
+// DIALSTATUS comes after the call, so the line does not yet learn which operator answered
+// (docs/operators.md, "Operator states").
+in_every_dialect!(
     two_rings_in_a_row_not_answered_make_an_operator_away_and_the_api_says_why,
-    with_the_states_unreadable_routing_rings_as_before_and_readyz_says_they_are_stale,
+    with_the_states_unreadable_routing_rings_as_before_and_readyz_says_they_are_stale;
+    webhooks only: an_operator_who_answers_is_not_rung_on_the_call_nor_in_wrap_up_then_is_again,
 );
 
 /// Two Kazakh operators, and wrap-up of `wrap_up` seconds.
@@ -53,10 +56,10 @@ async fn state_eventually(roster: &RosterApp, id: i64, expected: &str) -> Value 
     state_of(roster, id).await
 }
 
-async fn an_operator_who_answers_is_not_rung_on_the_call_nor_in_wrap_up_then_is_again(dialect: Dialect) {
-    let (roster, first, second) = two_operators(dialect, "3").await;
+async fn an_operator_who_answers_is_not_rung_on_the_call_nor_in_wrap_up_then_is_again(dialect: WebhookDialect) {
+    let (roster, first, second) = two_operators(dialect.into(), "3").await;
     let app = &roster.app;
-    let mut call = app.call_at("main", Some("kk"));
+    let mut call = app.call_at("main", Some("kk")).await;
     call.press("0").await;
     assert_eq!(call.ringing(), [FIRST, SECOND]);
     call.whisper(0).await; // the first operator answers
@@ -78,7 +81,7 @@ async fn two_rings_in_a_row_not_answered_make_an_operator_away_and_the_api_says_
     // One ring nobody answered, one the second operator answered: a ring someone else
     // answered counts for nobody.
     for outcome in ["no-answer", "completed"] {
-        let mut call = app.call_at("main", Some("kk"));
+        let mut call = app.call_at("main", Some("kk")).await;
         call.press("0").await;
         assert_eq!(call.ringing(), [FIRST, SECOND]);
         if outcome == "completed" {
@@ -92,7 +95,7 @@ async fn two_rings_in_a_row_not_answered_make_an_operator_away_and_the_api_says_
     // Busy is not answered either; a failed dial (the caller hung up while it rang) is nobody's.
     rings_eventually(app, "kk", &[FIRST]).await;
     for outcome in ["failed", "busy"] {
-        let mut call = app.call_at("main", Some("kk"));
+        let mut call = app.call_at("main", Some("kk")).await;
         call.press("0").await;
         assert_eq!(call.ringing(), [FIRST], "the second operator is in wrap-up");
         call.dial_ends(outcome).await;
@@ -107,7 +110,7 @@ async fn two_rings_in_a_row_not_answered_make_an_operator_away_and_the_api_says_
 async fn with_the_states_unreadable_routing_rings_as_before_and_readyz_says_they_are_stale(dialect: Dialect) {
     let (roster, first, _) = two_operators(dialect, "30").await;
     let app = &roster.app;
-    let mut call = app.call_at("main", Some("kk"));
+    let mut call = app.call_at("main", Some("kk")).await;
     call.press("0").await;
     call.whisper(0).await;
     state_eventually(&roster, first, "on_call").await;
@@ -118,7 +121,7 @@ async fn with_the_states_unreadable_routing_rings_as_before_and_readyz_says_they
     sqlx::query("DROP TABLE operator_states").execute(&mut raw).await.expect("dropped");
     rings_eventually(app, "kk", &[FIRST, SECOND]).await;
     assert!(readyz(app).await.starts_with("STALE"), "{}", readyz(app).await);
-    let mut police = app.call_at("main", Some("kk"));
+    let mut police = app.call_at("main", Some("kk")).await;
     police.press("9").await;
     assert_eq!(police.ringing(), ["102"], "the emergency key never waits on the database");
 }
@@ -185,7 +188,7 @@ async fn a_change_on_one_instance_reaches_another_within_two_seconds() {
     let other = crate::helpers::spawn_app_with(options).await;
     rings_eventually(&other, "kk", &[FIRST, SECOND]).await;
     rings_eventually(&roster.app, "kk", &[FIRST, SECOND]).await;
-    let mut call = roster.app.call_at("main", Some("kk"));
+    let mut call = roster.app.call_at("main", Some("kk")).await;
     call.press("0").await;
     let answered = std::time::Instant::now();
     call.whisper(0).await;

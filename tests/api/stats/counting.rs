@@ -1,8 +1,8 @@
-//! Scripted calls through the real webhooks, counted exactly, and a platform that delivers
-//! every webhook twice: in both dialects, with the same counts from a TwiML call and a
-//! jambonz call on the same path.
+//! Scripted calls counted exactly, in every dialect, with the same counts from a TwiML, a
+//! jambonz and a FastAGI call on the same path; and a platform that delivers every webhook
+//! twice, in both webhook dialects.
 
-use ivr::softphone::Dialect;
+use ivr::softphone::{Dialect, WebhookDialect};
 use ivr::stats::Summary;
 use ivr::stats::{CallRow, Store};
 
@@ -35,12 +35,15 @@ pub async fn flushed(app: &TestApp) {
 
 async fn scripted_calls_are_counted_exactly(backend: Backend) {
     let twiml = scripted_calls_counted_in(&backend, Dialect::Twiml).await;
-    let jambonz = scripted_calls_counted_in(&backend, Dialect::Jambonz).await;
     let same = |c: &CallRow| {
         (c.path.clone(), c.outcome.clone(), c.language.clone(), c.invalid_keys, c.timeouts, c.dial_results.clone())
     };
-    assert_eq!(twiml.0, jambonz.0, "the same totals from TwiML and jambonz calls");
-    assert_eq!(twiml.1.iter().map(same).collect::<Vec<_>>(), jambonz.1.iter().map(same).collect::<Vec<_>>());
+    for dialect in [Dialect::Jambonz, Dialect::Asterisk] {
+        let other = scripted_calls_counted_in(&backend, dialect).await;
+        assert_eq!(twiml.0, other.0, "the same totals from TwiML and {dialect:?} calls");
+        let rows = |calls: &[CallRow]| calls.iter().map(same).collect::<Vec<_>>();
+        assert_eq!(rows(&twiml.1), rows(&other.1), "{dialect:?}");
+    }
 }
 
 /// Makes the scripted calls in `dialect` on a fresh database, checks the counts, and
@@ -122,8 +125,9 @@ async fn scripted_calls_counted_in(backend: &Backend, dialect: Dialect) -> (Summ
 }
 
 async fn every_webhook_delivered_twice_counts_once(backend: Backend) {
-    for dialect in Dialect::ALL {
-        delivered_twice_counts_once_in(&backend, dialect).await;
+    // A redelivery is a webhook's: a FastAGI command is answered once, on its connection.
+    for dialect in WebhookDialect::ALL {
+        delivered_twice_counts_once_in(&backend, dialect.into()).await;
     }
 }
 
@@ -141,7 +145,7 @@ async fn delivered_twice_counts_once_in(backend: &Backend, dialect: Dialect) {
     once.status_callback("ringing").await.status_callback("in-progress").await.hang_up("completed").await;
     // A status callback for a call this service never answered links to no answered call:
     // its row has no start (as a call whose first step is still to arrive), counted nowhere.
-    app.resume("c=00000000000000ab&n=main&l=kk&f=0&t=0&s=0&q=3").hang_up("completed").await;
+    app.resume("c=00000000000000ab&n=main&l=kk&f=0&t=0&s=0&q=3").await.hang_up("completed").await;
     flushed(&app).await;
 
     let s = db.summary_around_today().await;

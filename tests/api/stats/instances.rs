@@ -110,7 +110,7 @@ async fn a_restarted_process_links_the_first_ends_it_hears_to_their_calls(backen
     // The next process on the same database and data folder, with nothing waited for here.
     let next = Options { wait_for_keys: false, ..options(&db, "a") };
     let next = spawn_app_with(next).await;
-    let status_url = next.dialect.status_url(&next.public_url);
+    let status_url = next.hooks().status_url(&next.public_url);
     for caller in &callers {
         let posted = next.send(&next.webhook(&status_url, caller, Event::Status("completed"))).await;
         assert!(matches!(posted.status, 200 | 204), "status callback answered {}", posted.status);
@@ -130,7 +130,7 @@ async fn seconds_are_counted_from_the_start_the_state_carries(backend: Backend) 
     let db = TestDatabase::new(&backend).await;
     let app = instance(&db, "a").await;
     let started = chrono::Utc::now().timestamp() - 100;
-    let mut call = app.resume(&format!("c=00000000000000cd&n=main&l=ru&f=0&t=0&s=0&q=5&b={started}"));
+    let mut call = app.resume(&format!("c=00000000000000cd&n=main&l=ru&f=0&t=0&s=0&q=5&b={started}")).await;
     call.press("9").await;
     flushed(&app).await;
     let calls = db.store().await.calls(around_today()).await.expect("calls");

@@ -169,6 +169,8 @@ pub(crate) struct Text {
     pub target_hint: &'static str,
     pub roster_bad_name: &'static str,
     pub roster_bad_target: &'static str,
+    /// A target a platform the line runs on cannot dial.
+    pub roster_undialable: &'static str,
     pub roster_bad_languages: &'static str,
     pub roster_duplicate: &'static str,
     pub roster_unknown: &'static str,

@@ -108,6 +108,7 @@ pub(super) const TEXT: Text = Text {
     target_hint: "+7… или sip:…",
     roster_bad_name: "Имя должно содержать от 1 до 100 символов.",
     roster_bad_target: "Укажите номер телефона (2–15 цифр, можно с + в начале) или адрес sip:.",
+    roster_undialable: "Этот адрес не может набрать одна из платформ, на которых работает линия: строку набора Asterisk (PJSIP/…) набирает только Asterisk, а номер или адрес sip: Asterisk набирает только через IVR_ASTERISK_DIAL.",
     roster_bad_languages: "Выберите язык: казахский, русский или оба.",
     roster_duplicate: "Этот номер уже у другого оператора: один номер — один оператор.",
     roster_unknown: "Такого оператора нет: обновите страницу.",
