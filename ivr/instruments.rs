@@ -19,7 +19,8 @@ use crate::flow::{DialOutcome, Event, Step};
 pub const WEBHOOKS: &str = "ivr_webhooks_total";
 /// How long webhooks took to answer, by `dialect` and `route`.
 pub const WEBHOOK_SECONDS: &str = "ivr_webhook_duration_seconds";
-/// Calls answered (incoming-call webhooks that started a call).
+/// Calls answered, by `dialect`: `twilio` and `jambonz` (an incoming-call webhook that
+/// started a call), `asterisk` (a FastAGI conversation that started one).
 pub const CALLS_STARTED: &str = "ivr_calls_started_total";
 /// Transfers to the police begun.
 pub const EMERGENCY_TRANSFERS: &str = "ivr_emergency_transfers_total";
@@ -61,13 +62,12 @@ pub const SIGNIN_FAILURES: &str = "ivr_signin_failures_total";
 /// Sign-ins refused because their name had too many recent failures.
 pub const SIGNIN_THROTTLED: &str = "ivr_signin_throttled_total";
 
-/// Counts what one flow step did: a call started, transfers begun and ended. `rung` names
+/// Counts what one flow step did: transfers begun and ended. `rung` names
 /// the rule that chose who was rung for each transfer to operators (`Route::as_str`: a
 /// closed set, so the label's values are bounded). Called for every step the webhooks take.
 pub fn step(step: &Step<'_>, rung: impl IntoIterator<Item = &'static str>) {
     for event in &step.events {
         match event {
-            Event::CallStarted => counter!(CALLS_STARTED).increment(1),
             Event::EmergencyTransfer => counter!(EMERGENCY_TRANSFERS).increment(1),
             Event::DialEnded { emergency: true, outcome } => {
                 counter!(EMERGENCY_OUTCOMES, "outcome" => outcome_label(*outcome)).increment(1);
@@ -81,6 +81,11 @@ pub fn step(step: &Step<'_>, rung: impl IntoIterator<Item = &'static str>) {
     for route in rung {
         counter!(OPERATOR_TRANSFERS, "route" => route).increment(1);
     }
+}
+
+/// A call started on `dialect` (`twilio`, `jambonz`, `asterisk`).
+pub fn call_started(dialect: &'static str) {
+    counter!(CALLS_STARTED, "dialect" => dialect).increment(1);
 }
 
 fn outcome_label(outcome: DialOutcome) -> &'static str {

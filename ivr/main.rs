@@ -141,6 +141,9 @@ fn serve() -> Result<(), Vec<String>> {
         let server = Server::build(app).await.map_err(|e| vec![format!("cannot listen: {e:#}")])?;
         let address = server.local_addr().map_err(|e| vec![e.to_string()])?;
         tracing::info!(%address, "111 hotline IVR listening");
+        if let Some(address) = server.agi_addr() {
+            tracing::info!(%address, "FastAGI listening");
+        }
         let (drain, stop_now) = ivr::tasks::shutdown_signals();
         server.run(drain, stop_now).await.map_err(|e| vec![e.to_string()])
     })

@@ -69,7 +69,9 @@ impl<'a> Line<'a> {
     /// hash shared by every instance, so a retried delivery gets the same id wherever it
     /// lands; `from` only tells a repeat caller (hashed in memory, never kept). Neither is
     /// logged. The start time travels in the call's state, for every later webhook.
-    pub fn incoming(&self, platform_call_id: Option<&str>, from: Option<&str>) -> Turn<'a> {
+    /// `dialect` labels the call in the metrics (`twilio`, `jambonz`, `asterisk`).
+    pub fn incoming(&self, dialect: &'static str, platform_call_id: Option<&str>, from: Option<&str>) -> Turn<'a> {
+        crate::instruments::call_started(dialect);
         let call = self.stats.call_id(platform_call_id);
         self.stats.call_started(call, from);
         Span::current().record("call", tracing::field::display(call));

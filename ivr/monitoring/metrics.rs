@@ -58,7 +58,7 @@ fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!(WEBHOOKS, "Webhooks answered, by dialect, route and HTTP status");
     describe_histogram!(WEBHOOK_SECONDS, metrics::Unit::Seconds, "Time to answer a webhook");
-    describe_counter!(CALLS_STARTED, "Calls answered");
+    describe_counter!(CALLS_STARTED, "Calls answered, by dialect");
     describe_counter!(EMERGENCY_TRANSFERS, "Transfers to the police number");
     describe_counter!(EMERGENCY_OUTCOMES, "How transfers to the police ended");
     describe_counter!(OPERATOR_TRANSFERS, "Transfers to operators, by who was rung");

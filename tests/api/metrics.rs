@@ -1,8 +1,9 @@
 //! Prometheus metrics, scraped from the real `ivr` binary in a process of its own (the
 //! metrics recorder is global to a process, and this test binary runs many services at
 //! once): a first run with the database unreachable spools a call and is stopped with
-//! SIGTERM; a second run replays the spool, takes scripted calls and sign-ins, and every
-//! metric is checked by name, labels and value. Both runs log JSON lines, also checked.
+//! SIGTERM; a second run replays the spool, takes scripted calls (TwiML, and one each on
+//! jambonz and FastAGI) and sign-ins, and every metric is checked by name, labels and
+//! value. Both runs log JSON lines, also checked.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -10,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use ivr::softphone::Dialect;
+use ivr::softphone::asterisk::{AgiCall, At, Channel, environment};
 
 use crate::helpers::{PUBLIC_URL, TestApp};
 
@@ -28,11 +32,13 @@ fn ivr(settings: &[(&str, String)]) -> Command {
     command
 }
 
-/// A running `ivr serve`: its two addresses, and every log line it writes.
+/// A running `ivr serve`: its addresses, and every log line it writes.
 struct Served {
     child: Child,
     app: TestApp,
     metrics: String,
+    /// Where it takes FastAGI conversations, unless the settings turned them off.
+    agi: Option<std::net::SocketAddr>,
     logs: mpsc::Receiver<String>,
     lines: Vec<String>,
 }
@@ -44,9 +50,9 @@ impl Drop for Served {
     }
 }
 
+/// `ivr serve` with `settings`, which may override these: FastAGI off, metrics on, JSON logs.
 async fn serve(settings: &[(&str, String)], data_dir: &Path) -> Served {
-    let mut settings = settings.to_vec();
-    settings.extend([
+    let mut all = vec![
         ("IVR_LISTEN", "127.0.0.1:0".to_owned()),
         ("IVR_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         ("IVR_AGI_LISTEN", "off".to_owned()),
@@ -54,7 +60,9 @@ async fn serve(settings: &[(&str, String)], data_dir: &Path) -> Served {
         ("IVR_DATA_DIR", data_dir.display().to_string()),
         ("IVR_LOG_FORMAT", "json".to_owned()),
         ("IVR_ROSTER_REFRESH_MS", "100".to_owned()),
-    ]);
+    ];
+    all.extend_from_slice(settings);
+    let settings = all;
     let mut child = ivr(&settings).arg("serve").stderr(Stdio::piped()).spawn().expect("ivr serve starts");
     let (tx, logs) = mpsc::channel();
     let stderr = BufReader::new(child.stderr.take().expect("stderr"));
@@ -63,8 +71,9 @@ async fn serve(settings: &[(&str, String)], data_dir: &Path) -> Served {
             let _ = tx.send(line);
         }
     });
-    let (mut service, mut metrics, mut lines) = (None, None, Vec::new());
-    while service.is_none() || metrics.is_none() {
+    let agi_on = settings.iter().rev().find(|(name, _)| *name == "IVR_AGI_LISTEN").is_some_and(|(_, v)| v != "off");
+    let (mut service, mut metrics, mut agi, mut lines) = (None, None, None, Vec::new());
+    while service.is_none() || metrics.is_none() || (agi_on && agi.is_none()) {
         let line = match logs.recv_timeout(Duration::from_secs(30)) {
             Ok(line) => line,
             Err(error) => panic!("ivr serve did not say where it listens ({error}): {lines:#?}"),
@@ -73,13 +82,14 @@ async fn serve(settings: &[(&str, String)], data_dir: &Path) -> Served {
         let address = event["fields"]["address"].as_str().map(|a| format!("http://{a}"));
         match event["fields"]["message"].as_str() {
             Some("111 hotline IVR listening") => service = address,
+            Some("FastAGI listening") => agi = event["fields"]["address"].as_str().and_then(|a| a.parse().ok()),
             Some(m) if m.starts_with("metrics listening") => metrics = address,
             _ => {}
         }
         lines.push(line);
     }
     let app = TestApp::attach(service.expect("address"), PUBLIC_URL, data_dir.to_owned());
-    Served { child, app, metrics: metrics.expect("address"), logs, lines }
+    Served { child, app, metrics: metrics.expect("address"), agi, logs, lines }
 }
 
 /// A log line, which `IVR_LOG_FORMAT=json` makes one JSON object with no escape codes.
@@ -230,7 +240,13 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
         .expect("ivr operators add runs");
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
 
-    let second = serve(std::slice::from_ref(&database_url), &data_dir).await;
+    // This run takes FastAGI conversations too.
+    let with_asterisk = [
+        database_url.clone(),
+        ("IVR_AGI_LISTEN", "127.0.0.1:0".to_owned()),
+        ("IVR_ASTERISK_DIAL", "PJSIP/{}@kz-trunk".to_owned()),
+    ];
+    let second = serve(&with_asterisk, &data_dir).await;
     let app = &second.app;
     let kazakh_operator = "ivr_operators_available{language=\"kk\"}";
     second.scrape_until("the roster loaded", |s| s.get(kazakh_operator) == Some(&1.0)).await;
@@ -244,6 +260,15 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
     // No language chosen: `0` at the language choice rings whoever is free, under its own label.
     let mut undecided = app.call_from("+77010000004", "CA00000000000000000000000000000a04").await;
     undecided.press("0").await;
+    // One call on each of the other dialects, hung up at the language choice.
+    let mut jambonz = TestApp::attach(app.address.clone(), PUBLIC_URL, data_dir.clone());
+    jambonz.dialect = Dialect::Jambonz;
+    jambonz.call_from("+77010000005", "0f0c4a52-0000-4000-8000-000000000a05").await.hang_up("completed").await;
+    let agi = tokio::net::TcpStream::connect(second.agi.expect("FastAGI listens")).await.expect("connects");
+    let channel = Channel::new("+77010000006", "1765000000.6");
+    let mut asterisk = AgiCall::start(agi, &environment(&channel, None)).await.expect("a conversation");
+    assert!(matches!(asterisk.at, At::Prompt(_)), "{:?}", asterisk.at);
+    asterisk.hang_up().await.expect("hung up");
     let not_a_form = app.client.post(format!("{}/twilio/voice", app.address)).body("{}").send().await.expect("sent");
     assert_eq!(not_a_form.status(), 400);
     assert_eq!(fail_to_sign_in(app, 6).await, [401, 401, 401, 401, 401, 429]);
@@ -260,7 +285,9 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
         })
         .await;
     let expected = [
-        ("ivr_calls_started_total", 3.0),
+        ("ivr_calls_started_total{dialect=\"twilio\"}", 3.0),
+        ("ivr_calls_started_total{dialect=\"jambonz\"}", 1.0),
+        ("ivr_calls_started_total{dialect=\"asterisk\"}", 1.0),
         ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/voice\",status=\"200\"}", 3.0),
         ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/voice\",status=\"400\"}", 1.0),
         ("ivr_webhooks_total{dialect=\"twilio\",route=\"/twilio/gather\",status=\"200\"}", 6.0),
@@ -298,7 +325,7 @@ async fn metrics_count_calls_transfers_statistics_roster_and_sign_ins() {
         samples.keys().filter(|k| k.starts_with("ivr_stats_linked_by_this_process")).collect();
     assert!(process_only.is_empty(), "the keys are read before calls are accepted: {process_only:?}");
     for key in samples.keys() {
-        for secret in ["7701000000", "CA000000", "Айгерим", "7717200000", "nobody"] {
+        for secret in ["7701000000", "CA000000", "0f0c4a52", "1765000000", "Айгерим", "7717200000", "nobody"] {
             assert!(!key.contains(secret), "a caller's or anyone's identifier in a label: {key}");
         }
     }

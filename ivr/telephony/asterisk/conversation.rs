@@ -89,7 +89,11 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         let token = environment.args.first().filter(|token| !token.trim().is_empty());
         let Some(token) = token else {
             let (uniqueid, callerid) = (environment.uniqueid, environment.callerid);
-            return Ok(line.incoming(uniqueid.as_ref().map(|u| u.expose()), callerid.as_ref().map(|c| c.expose())));
+            return Ok(line.incoming(
+                "asterisk",
+                uniqueid.as_ref().map(|u| u.expose()),
+                callerid.as_ref().map(|c| c.expose()),
+            ));
         };
         let state = state_token::decode(&self.app.flow, token);
         tracing::info!("call resumed from IVR_STATE");

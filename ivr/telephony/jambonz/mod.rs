@@ -91,7 +91,7 @@ impl FromRequest<AppState> for Hook {
 
 #[instrument(name = "incoming_call", skip_all, fields(call, dialect = "jambonz"))]
 async fn incoming_call(State(app): State<AppState>, hook: Hook) -> Response {
-    let turn = Line::new(&app).incoming(hook.body.call_sid.text(), hook.body.from.text());
+    let turn = Line::new(&app).incoming("jambonz", hook.body.call_sid.text(), hook.body.from.text());
     respond(&app, &turn)
 }
 

@@ -94,7 +94,7 @@ fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Error> {
 
 #[instrument(name = "incoming_call", skip_all, fields(call))]
 async fn incoming_call(State(app): State<AppState>, hook: Webhook) -> Response {
-    let turn = Line::new(&app).incoming(hook.param("CallSid"), hook.param("From"));
+    let turn = Line::new(&app).incoming("twilio", hook.param("CallSid"), hook.param("From"));
     respond(&app, &turn)
 }
 
