@@ -54,6 +54,8 @@ pub struct Settings {
     pub roster_refresh_ms: u64,
     /// Seconds of wrap-up after an operator's call ends, before they are rung again.
     pub wrap_up_seconds: u32,
+    /// Rings in a row an operator leaves unanswered before the line makes them away; 0: never.
+    pub away_after_unanswered: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`access/client.rs`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Password checks (argon2id, 19 MiB each) that may run at once.
@@ -197,6 +199,8 @@ impl Settings {
         // 1 s: a state changed on one instance reaches every other one within 2 s.
         let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 1000, 50..=3_600_000);
         let wrap_up_seconds = number("IVR_WRAP_UP_SECONDS", 30, 0..=3600) as u32;
+        let away_after_unanswered =
+            number("IVR_AWAY_AFTER_UNANSWERED", crate::operators::UNANSWERED_BEFORE_AWAY.into(), 0..=10) as u32;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
         let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
@@ -246,6 +250,7 @@ impl Settings {
             stats_timeout_ms,
             roster_refresh_ms,
             wrap_up_seconds,
+            away_after_unanswered,
             trusted_proxies,
             password_checks,
             metrics_listen,

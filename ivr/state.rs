@@ -70,7 +70,8 @@ impl AppState {
     pub fn start(loaded: Loaded, db: Db, stats: Recorder) -> AppState {
         let switchboard = loaded.settings.operator_number.clone();
         let roster = Arc::new(LiveRoster::new(Roster { operators: Vec::new(), switchboard, states_stale: false }));
-        let (line_reports, inbox) = line_reports(loaded.settings.wrap_up_seconds);
+        let (line_reports, inbox) =
+            line_reports(loaded.settings.wrap_up_seconds, loaded.settings.away_after_unanswered);
         AppState(Arc::new(Running {
             loaded: Arc::new(loaded),
             db,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tracing::Span;
 
 use crate::flow::DialOutcome;
-use crate::flow::{CallState, Flow, Language, PromptKey};
+use crate::flow::{CallId, CallState, Flow, Language, PromptKey};
 use crate::operators::{LineReports, LiveRoster, Ringing, Roster};
 use crate::stats::Recorder;
 
@@ -40,6 +40,10 @@ pub struct Line<'a> {
     reports: &'a LineReports,
     /// Whether the platform dials Asterisk dial strings: only Asterisk does.
     dials_channels: bool,
+    /// Whether each request has a span of its own for the line to name the call in (a
+    /// webhook's). A FastAGI conversation's span lasts the whole call and names it once
+    /// itself: recorded on every turn, the field would repeat in every log line.
+    names_call_in_span: bool,
 }
 
 impl<'a> Line<'a> {
@@ -51,12 +55,20 @@ impl<'a> Line<'a> {
             roster: service.roster(),
             reports: service.line_reports(),
             dials_channels: false,
+            names_call_in_span: true,
         }
     }
 
     /// The line of `service` for a call Asterisk holds over FastAGI.
     pub fn on_asterisk(service: &'a impl Service) -> Line<'a> {
-        Line { dials_channels: true, ..Line::new(service) }
+        Line { dials_channels: true, names_call_in_span: false, ..Line::new(service) }
+    }
+
+    /// Names `call` in the request's span, where the request has one of its own.
+    fn name_call(&self, call: CallId) {
+        if self.names_call_in_span {
+            Span::current().record("call", tracing::field::display(call));
+        }
     }
 
     /// The roster now, as this line's platform can ring it.
@@ -74,7 +86,7 @@ impl<'a> Line<'a> {
         crate::instruments::call_started(dialect);
         let call = self.stats.call_id(platform_call_id);
         self.stats.call_started(call, from);
-        Span::current().record("call", tracing::field::display(call));
+        self.name_call(call);
         // Debug, not info: at the default level a line per call cost a formatted write to
         // stderr on every incoming call (benches/loopback.sh); the metrics count calls.
         tracing::debug!("call started");
@@ -89,7 +101,7 @@ impl<'a> Line<'a> {
 
     /// The caller at `state` did `input`: the next turn, recorded.
     pub fn answer(&self, state: CallState, input: Input) -> Turn<'a> {
-        Span::current().record("call", tracing::field::display(state.call));
+        self.name_call(state.call);
         if let Input::DialEnded { outcome, .. } = input {
             tracing::info!(?outcome, "transfer ended");
         }
@@ -100,7 +112,7 @@ impl<'a> Line<'a> {
     /// instance): what the caller hears where the state stands, nothing recorded (the call
     /// and its steps were counted where they happened).
     pub fn resume(&self, state: CallState) -> Turn<'a> {
-        Span::current().record("call", tracing::field::display(state.call));
+        self.name_call(state.call);
         let mut step = self.flow.resume(state);
         step.next = state;
         step.events.clear();
@@ -117,7 +129,7 @@ impl<'a> Line<'a> {
 
     /// The whisper for an operator who answered: that operator is on a call from now.
     pub fn whisper(&self, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
-        Span::current().record("call", tracing::field::display(whisper.caller.call));
+        self.name_call(whisper.caller.call);
         if let Some(answering) = whisper.answering {
             self.reports.answered(answering);
         }

@@ -35,7 +35,7 @@ pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, Roste
 pub use refresh::spawn_refresh;
 pub use reports::{Answering, LineReports, LineReportsInbox, Ringing, line_reports, spawn_state_writer};
 pub use routing::{MAX_RUNG, Ring, Route};
-pub use state::{AwayReason, Change, OperatorState, State, StateView};
+pub use state::{AwayReason, Change, OperatorState, State, StateView, UNANSWERED_BEFORE_AWAY};
 pub use store::{RosterStore, StateStore, StoredOperator, switch_available};
 pub use whisper::{all_whisper_prompts, every_whisper, whisper_prompts};
 

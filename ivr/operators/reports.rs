@@ -104,6 +104,9 @@ pub struct LineReports {
     sender: mpsc::Sender<Report>,
     /// How long a wrap-up lasts (IVR_WRAP_UP_SECONDS).
     wrap_up: TimeDelta,
+    /// Rings in a row not answered before the line makes an operator away
+    /// (IVR_AWAY_AFTER_UNANSWERED; never for zero).
+    away_after: u32,
     /// A report was dropped and that was said; cleared when the writer writes again.
     dropping: Arc<AtomicBool>,
 }
@@ -115,12 +118,13 @@ pub struct LineReportsInbox {
     dropping: Arc<AtomicBool>,
 }
 
-/// A channel for the line's reports, with `wrap_up_seconds` of wrap-up after each call.
-pub fn line_reports(wrap_up_seconds: u32) -> (LineReports, LineReportsInbox) {
+/// A channel for the line's reports, with `wrap_up_seconds` of wrap-up after each call and
+/// an operator made away after `away_after` rings in a row not answered.
+pub fn line_reports(wrap_up_seconds: u32, away_after: u32) -> (LineReports, LineReportsInbox) {
     let (sender, receiver) = mpsc::channel(QUEUE);
     let dropping = Arc::new(AtomicBool::new(false));
     let wrap_up = TimeDelta::seconds(i64::from(wrap_up_seconds));
-    (LineReports { sender, wrap_up, dropping: dropping.clone() }, LineReportsInbox { receiver, dropping })
+    (LineReports { sender, wrap_up, away_after, dropping: dropping.clone() }, LineReportsInbox { receiver, dropping })
 }
 
 impl LineReports {
@@ -135,7 +139,7 @@ impl LineReports {
     pub fn transfer_ended(&self, ringing: &Ringing, outcome: DialOutcome) {
         let change = match outcome {
             DialOutcome::Completed => Change::CallEnded { transfer: ringing.transfer, wrap_up: self.wrap_up },
-            DialOutcome::NoAnswer | DialOutcome::Busy => Change::NotAnswered,
+            DialOutcome::NoAnswer | DialOutcome::Busy => Change::NotAnswered { away_after: self.away_after },
             DialOutcome::Failed => return,
         };
         for operator in &ringing.operators {
@@ -190,6 +194,7 @@ fn failed(failing: &mut bool, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operators::UNANSWERED_BEFORE_AWAY;
 
     #[test]
     fn a_ring_reads_back_as_written_and_anything_else_is_nothing() {
@@ -210,7 +215,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_ended_transfer_reports_each_operator_rung_and_a_failed_one_nobody() {
-        let (reports, mut inbox) = line_reports(30);
+        let (reports, mut inbox) = line_reports(30, UNANSWERED_BEFORE_AWAY);
         let ringing = Ringing { transfer: 9, operators: vec![1, 2] };
         reports.transfer_ended(&ringing, DialOutcome::Failed);
         reports.transfer_ended(&ringing, DialOutcome::NoAnswer);
@@ -224,8 +229,8 @@ mod tests {
         assert_eq!(
             got,
             [
-                (1, Change::NotAnswered),
-                (2, Change::NotAnswered),
+                (1, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }),
+                (2, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }),
                 (1, ended),
                 (2, ended),
                 (2, Change::Answered { transfer: 9 })

@@ -11,7 +11,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// Rings in a row an operator does not answer, while free, before the line makes them away.
+/// Rings in a row an operator does not answer, while free, before the line makes them away,
+/// unless `IVR_AWAY_AFTER_UNANSWERED` says otherwise.
 pub const UNANSWERED_BEFORE_AWAY: u32 = 2;
 
 /// A call whose end was never reported (an instance lost it) stops keeping its operator
@@ -57,7 +58,7 @@ pub enum AwayReason {
     Operator,
     /// An administrator (or the command line) did.
     Administrator,
-    /// The line did: [`UNANSWERED_BEFORE_AWAY`] rings in a row were not answered.
+    /// The line did: rings in a row were not answered (`IVR_AWAY_AFTER_UNANSWERED`).
     UnansweredRings,
 }
 
@@ -165,14 +166,14 @@ impl OperatorState {
                 }
                 _ => self,
             },
-            Change::NotAnswered => {
+            Change::NotAnswered { away_after } => {
                 // A ring that reached someone on a call or in wrap-up (rung before the
                 // change reached every instance), or already away, is nothing to count.
                 if self.at(now) != State::Available {
                     return self;
                 }
                 let unanswered = self.unanswered_rings.saturating_add(1);
-                if unanswered < UNANSWERED_BEFORE_AWAY {
+                if away_after == 0 || unanswered < away_after {
                     return OperatorState { unanswered_rings: unanswered, ..self.settled(now) };
                 }
                 OperatorState { unanswered_rings: 0, ..self.settled(now).away(AwayReason::UnansweredRings, now) }
@@ -264,8 +265,12 @@ pub enum Change {
         /// How long the wrap-up lasts; none at all for zero.
         wrap_up: TimeDelta,
     },
-    /// The line: they were rung and did not answer (no answer, or busy).
-    NotAnswered,
+    /// The line: they were rung and did not answer (no answer, or busy); at `away_after`
+    /// such rings in a row they are made away (never, for zero).
+    NotAnswered {
+        /// `IVR_AWAY_AFTER_UNANSWERED`.
+        away_after: u32,
+    },
     /// The API, the CLI or the desk: available now; ends a wrap-up early, and forgets
     /// rings not answered.
     MadeAvailable,
@@ -322,20 +327,24 @@ mod tests {
     #[test]
     fn two_rings_in_a_row_not_answered_make_an_operator_away_and_say_why() {
         let free = OperatorState::new(true);
-        let once = free.after(Change::NotAnswered, at(0));
+        let once = free.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(0));
         assert_eq!((once.at(at(0)), once.unanswered_rings), (State::Available, 1));
-        let twice = once.after(Change::NotAnswered, at(40));
+        let twice = once.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(40));
         assert_eq!(twice.at(at(40)), State::Away);
         assert_eq!((twice.away_reason, twice.away_since), (Some(AwayReason::UnansweredRings), Some(at(40))));
-        assert_eq!(twice.after(Change::NotAnswered, at(80)), twice, "already away: nothing more to count");
+        assert_eq!(
+            twice.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(80)),
+            twice,
+            "already away: nothing more to count"
+        );
     }
 
     #[test]
     fn an_answer_between_two_unanswered_rings_starts_the_count_again() {
-        let once = OperatorState::new(true).after(Change::NotAnswered, at(0));
+        let once = OperatorState::new(true).after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(0));
         let answered = once.after(Change::Answered { transfer: 1 }, at(10));
         let ended = answered.after(Change::CallEnded { transfer: 1, wrap_up: WRAP_UP }, at(20));
-        let again = ended.after(Change::NotAnswered, at(100));
+        let again = ended.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(100));
         assert_eq!((again.at(at(100)), again.unanswered_rings), (State::Available, 1));
         assert_eq!(again.activity, Activity::Free, "the finished wrap-up is written back as free");
     }
@@ -343,9 +352,9 @@ mod tests {
     #[test]
     fn a_ring_reaching_someone_on_a_call_or_in_wrap_up_is_not_counted() {
         let on_call = OperatorState::new(true).after(Change::Answered { transfer: 1 }, at(0));
-        assert_eq!(on_call.after(Change::NotAnswered, at(5)), on_call);
+        assert_eq!(on_call.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(5)), on_call);
         let wrap_up = on_call.after(Change::CallEnded { transfer: 1, wrap_up: WRAP_UP }, at(10));
-        assert_eq!(wrap_up.after(Change::NotAnswered, at(15)), wrap_up);
+        assert_eq!(wrap_up.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(15)), wrap_up);
     }
 
     #[test]
@@ -354,7 +363,9 @@ mod tests {
         let wrap_up = on_call.after(Change::CallEnded { transfer: 1, wrap_up: WRAP_UP }, at(10));
         let ended_early = wrap_up.after(Change::MadeAvailable, at(12));
         assert_eq!(ended_early.at(at(12)), State::Available);
-        let away = OperatorState::new(true).after(Change::NotAnswered, at(0)).after(Change::NotAnswered, at(1));
+        let away = OperatorState::new(true)
+            .after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(0))
+            .after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(1));
         let back = away.after(Change::MadeAvailable, at(60));
         assert_eq!(back, OperatorState { since: Some(at(60)), ..OperatorState::new(true) });
     }
@@ -385,5 +396,18 @@ mod tests {
             assert_eq!(AwayReason::parse(reason.as_str()), Some(reason));
         }
         assert_eq!(AwayReason::parse("holiday"), None);
+    }
+
+    #[test]
+    fn away_after_is_the_count_of_rings_and_zero_is_never() {
+        let not_answered = |away_after| Change::NotAnswered { away_after };
+        let mut state = OperatorState::new(true);
+        for ring in 0..5 {
+            state = state.after(not_answered(0), at(ring * 40));
+        }
+        assert_eq!(state.at(at(200)), State::Available, "0: never away");
+        let twice = OperatorState::new(true).after(not_answered(3), at(0)).after(not_answered(3), at(40));
+        assert_eq!(twice.at(at(41)), State::Available);
+        assert_eq!(twice.after(not_answered(3), at(80)).at(at(81)), State::Away);
     }
 }

@@ -76,6 +76,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         self.quick_command("ANSWER", &[]).await?;
         let line = Line::on_asterisk(self.app);
         let mut turn = self.first_turn(&line, environment).await?;
+        tracing::Span::current().record("call", tracing::field::display(turn.step.next.call));
         loop {
             self.state = Some(turn.step.next);
             self.save_state(&turn.step.next).await?;

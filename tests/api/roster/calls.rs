@@ -25,7 +25,14 @@ in_every_dialect!(
     each_operator_hears_the_whisper_in_their_own_language,
     the_roster_database_down_at_start_still_answers_every_caller,
     a_caller_who_chose_no_language_rings_every_operator_told_it_was_not_chosen,
+    an_operator_at_a_dial_string_is_rung_over_fastagi_only,
 );
+
+/// The line in `dialect` with operators never made away by rings not answered, for tests of
+/// what a caller hears after them (roster/states.rs tests the rule itself).
+fn never_away(dialect: Dialect) -> Options {
+    Options { dialect, env: vec![("IVR_AWAY_AFTER_UNANSWERED", "0".to_owned())], ..Options::default() }
+}
 
 /// Kazakh, Russian and bilingual operators available, and one Kazakh operator away.
 async fn full_roster(options: Options) -> RosterApp {
@@ -72,7 +79,7 @@ async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_di
 }
 
 async fn every_unanswered_dial_status_offers_to_keep_waiting(dialect: Dialect) {
-    let roster = full_roster(Options { dialect, ..Options::default() }).await;
+    let roster = full_roster(never_away(dialect)).await;
     for status in dialect.unanswered_dial_statuses() {
         let mut call = roster.app.call_at("main", Some("ru")).await;
         call.press("0").await;
@@ -87,7 +94,7 @@ async fn every_unanswered_dial_status_offers_to_keep_waiting(dialect: Dialect) {
 }
 
 async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout(dialect: Dialect) {
-    let roster = full_roster(Options { dialect, ..Options::default() }).await;
+    let roster = full_roster(never_away(dialect)).await;
     let mut call = roster.app.call_at("main", Some("kk")).await;
     call.press("0").await;
     for round in 1..3 {
@@ -173,4 +180,19 @@ async fn the_roster_database_down_at_start_still_answers_every_caller(dialect: D
     let new = ivr::operators::NewOperator::parse("Айгерим", KK, "kk", true).expect("valid");
     ivr::operators::RosterStore::add_operator(&store, &new).await.expect("stored");
     rings_eventually(&app, "kk", &[KK]).await;
+}
+
+/// An operator at an Asterisk dial string is stored on either database, and rung as written
+/// by a FastAGI call; a webhook call (which cannot dial it) rings the others.
+async fn an_operator_at_a_dial_string_is_rung_over_fastagi_only(dialect: Dialect) {
+    for backend in [Some(Backend::Sqlite), Backend::postgres()].into_iter().flatten() {
+        let roster = roster_app(&backend, Options { dialect, ..Options::default() }).await;
+        roster.add("Пульт", "PJSIP/desk-3", "kk", true).await;
+        roster.add("Айгерим", KK, "kk", true).await;
+        let expected: &[&str] = match dialect {
+            Dialect::Asterisk => &["PJSIP/desk-3", KK],
+            Dialect::Twiml | Dialect::Jambonz => &[KK],
+        };
+        rings_eventually(&roster.app, "kk", expected).await;
+    }
 }

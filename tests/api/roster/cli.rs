@@ -138,4 +138,9 @@ async fn a_dial_string_is_refused_where_a_configured_dialect_cannot_dial_it() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let targets: Vec<String> = roster_json(url).as_array().unwrap().iter().map(|o| o["target"].to_string()).collect();
     assert_eq!(targets, ["\"+77170000001\""], "nothing refused was written");
+
+    let on_asterisk = [("IVR_AGI_LISTEN", "127.0.0.1:4573"), ("IVR_ASTERISK_DIAL", "PJSIP/{}@kz-trunk")];
+    let output = ivr_with(url, &on_asterisk, &desk);
+    assert!(output.status.success(), "a FastAGI-only line keeps a dial string: {}", text(&output));
+    assert_eq!(roster_json(url)[1]["target"], "PJSIP/ops");
 }

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ivr::db::Db;
-use ivr::operators::{AwayReason, Change, NewOperator, OperatorState, RosterError, RosterStore, State, StateStore};
+use ivr::operators::{
+    AwayReason, Change, NewOperator, OperatorState, RosterError, RosterStore, State, StateStore, UNANSWERED_BEFORE_AWAY,
+};
 
 use crate::stats::support::{Backend, TestDatabase, on_both_databases};
 
@@ -48,8 +50,9 @@ async fn a_state_reads_back_as_written_and_goes_with_its_operator(backend: Backe
 
 async fn two_rings_not_answered_switch_the_roster_off_and_switching_it_on_forgets_them(backend: Backend) {
     let (_db, store, id) = store_with_one(&backend).await;
-    store.change_state(id, Change::NotAnswered, at(0)).await.unwrap();
-    let away = store.change_state(id, Change::NotAnswered, at(40)).await.unwrap();
+    store.change_state(id, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(0)).await.unwrap();
+    let away =
+        store.change_state(id, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(40)).await.unwrap();
     assert_eq!((away.away_reason, away.away_since), (Some(AwayReason::UnansweredRings), Some(at(40))));
     assert!(!store.operator(id).await.unwrap().available, "away is the roster's switch off");
     assert_eq!(store.operator_state(id).await.unwrap(), away);
@@ -58,7 +61,8 @@ async fn two_rings_not_answered_switch_the_roster_off_and_switching_it_on_forget
     store.set_available(id, true).await.unwrap();
     let back = store.operator_state(id).await.unwrap();
     assert_eq!((back.at(at(50)), back.unanswered_rings, back.away_reason), (State::Available, 0, None));
-    let once = store.change_state(id, Change::NotAnswered, at(60)).await.unwrap();
+    let once =
+        store.change_state(id, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(60)).await.unwrap();
     assert_eq!((once.at(at(60)), once.unanswered_rings), (State::Available, 1));
 }
 
@@ -69,8 +73,8 @@ async fn reports_from_two_instances_at_once_apply_one_after_the_other(backend: B
         first.change_state(id, Change::MadeAvailable, at(round * 100)).await.unwrap();
         let now = at(round * 100 + 1);
         let (a, b) = tokio::join!(
-            first.change_state(id, Change::NotAnswered, now),
-            second.change_state(id, Change::NotAnswered, now)
+            first.change_state(id, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, now),
+            second.change_state(id, Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, now)
         );
         a.unwrap();
         b.unwrap();
