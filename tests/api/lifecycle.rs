@@ -70,7 +70,9 @@ async fn a_shutdown_keeps_answering_webhooks_for_the_drain_period_and_readyz_fai
     drop(call);
     assert!(answered > 5, "webhooks answered during the drain: {answered}");
     app.stop().await;
-    assert!(signalled.elapsed() < Duration::from_millis(2500), "a 2 s drain took {:?}", signalled.elapsed());
+    // A drain that waited on anything else (the kept-alive connection, the call) would run
+    // far past its period; 1.5 s of margin is for a machine busy with the rest of the suite.
+    assert!(signalled.elapsed() < Duration::from_millis(3500), "a 2 s drain took {:?}", signalled.elapsed());
 }
 
 /// A service nobody holds a connection to has nobody to wait for (issue 25); one connection
