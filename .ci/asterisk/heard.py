@@ -37,12 +37,16 @@ def recording(directory, since):
     return max(files, key=os.path.getmtime) if files else None
 
 
-def holds(path, prompt, occurrences=1):
-    """wavcheck's verdict on whether the recording at `path` holds `prompt` whole (its JSON), or None."""
+def holds(path, prompt, occurrences=1, min_corr=None):
+    """wavcheck's verdict on whether the recording at `path` holds `prompt` whole (its JSON), or None.
+
+    `min_corr` raises wavcheck's threshold where a prompt's cut-off start followed by another
+    prompt must not pass for the whole prompt (a whole one correlates at about 1.0 here)."""
     if not path:
         return None
+    extra = ["--min-corr", str(min_corr)] if min_corr is not None else []
     out = subprocess.run([sys.executable, os.path.join(SHARED_LIB, "wavcheck.py"), path, prompt,
-                          "--min-occurrences", str(occurrences)], capture_output=True, text=True)
+                          "--min-occurrences", str(occurrences), *extra], capture_output=True, text=True)
     try:
         return json.loads(out.stdout)
     except json.JSONDecodeError:

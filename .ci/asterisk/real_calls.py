@@ -142,9 +142,9 @@ class Suite(LineCalls):
                 phone.wait_event("CALL_CLOSED", 5)
         time.sleep(0.3)
 
-    def heard(self, since, prompt, occurrences=1, phone="caller"):
+    def heard(self, since, prompt, occurrences=1, phone="caller", min_corr=None):
         path = recording(self.dirs[phone], since)
-        check = holds(path, prompt, occurrences)
+        check = holds(path, prompt, occurrences, min_corr)
         return check, path or "no recording"
 
     def first_voiced(self, after):
@@ -198,7 +198,9 @@ class Suite(LineCalls):
         rang = self.police.wait_event("CALL_ESTABLISHED", 10) is not None
         self.caller.pump(1)
         self.hang_up()
-        check, _ = self.heard(since, prompt)
+        # The prompt's first second and the transfer prompt after it correlate with the whole
+        # prompt at about 0.72 (wavcheck's default threshold is 0.7); heard whole, it is 1.0.
+        check, _ = self.heard(since, prompt, min_corr=0.9)
         cut = bool(check) and not check["ok"]
         ok = bool(end and invite and rang and cut)
         self.result(f"{label}: 9 one second into the first prompt cuts it and rings the police phone", ok,
