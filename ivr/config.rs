@@ -17,6 +17,10 @@ use std::path::PathBuf;
 use crate::call_edge::DialTarget;
 use crate::logging::{self, LogFormat};
 
+/// Rings in a row an operator does not answer, while free, before the line makes them away,
+/// unless `IVR_AWAY_AFTER_UNANSWERED` says otherwise.
+pub const UNANSWERED_BEFORE_AWAY: u32 = 2;
+
 /// Everything the service reads from its environment and configuration file, checked at
 /// start (see docs/configuration.md).
 #[derive(Clone, Debug)]
@@ -199,8 +203,7 @@ impl Settings {
         // 1 s: a state changed on one instance reaches every other one within 2 s.
         let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 1000, 50..=3_600_000);
         let wrap_up_seconds = number("IVR_WRAP_UP_SECONDS", 30, 0..=3600) as u32;
-        let away_after_unanswered =
-            number("IVR_AWAY_AFTER_UNANSWERED", crate::operators::UNANSWERED_BEFORE_AWAY.into(), 0..=10) as u32;
+        let away_after_unanswered = number("IVR_AWAY_AFTER_UNANSWERED", UNANSWERED_BEFORE_AWAY.into(), 0..=10) as u32;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
         let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);

@@ -11,9 +11,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// Rings in a row an operator does not answer, while free, before the line makes them away,
-/// unless `IVR_AWAY_AFTER_UNANSWERED` says otherwise.
-pub const UNANSWERED_BEFORE_AWAY: u32 = 2;
+pub use crate::config::UNANSWERED_BEFORE_AWAY;
 
 /// A call whose end was never reported (an instance lost it) stops keeping its operator
 /// from being rung after this long; the Asterisk dialect's longest transfer too.
