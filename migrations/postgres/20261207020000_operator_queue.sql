@@ -1,0 +1,45 @@
+-- The operator queue (PostgreSQL): callers waiting for a person, one queue per language shared
+-- by every instance, so that callers are offered to operators in order of arrival and an
+-- operator is offered one caller at a time, whichever instance holds each call. See
+-- docs/operators.md, "The queue". The same tables as migrations/sqlite, with PostgreSQL's
+-- own types.
+--
+-- Nothing here is about who calls: no number, no platform call id, no call id of the
+-- statistics. A caller's `ticket` is a random number drawn when they join; it travels only in
+-- their own call's state (webhook URLs, the FastAGI channel variable) and links to nothing
+-- stored anywhere else. A row is deleted when its caller leaves the queue (put through,
+-- gave up, moved on); a caller who hung up is no longer seen and their row stops counting
+-- once `seen_at` is older than IVR_QUEUE_STALE_SECONDS, and is deleted by the next caller who
+-- joins.
+CREATE TABLE queue_callers (
+    -- The caller's random ticket (see above).
+    ticket        BIGINT      PRIMARY KEY,
+    -- The queue: 'kk', 'ru', or NULL for a caller who chose no language (a silent caller at
+    -- the language choice), whom every operator may take.
+    language      TEXT        CHECK (language IN ('kk', 'ru')),
+    -- When they joined: the order callers are offered in. Carried in the call's state too,
+    -- so a caller whose row was lost (the database restored, the row purged while an
+    -- instance was down) joins again in the same place.
+    joined_at     TIMESTAMPTZ NOT NULL,
+    -- The last time their call asked for its place (every few seconds while waiting).
+    seen_at       TIMESTAMPTZ NOT NULL,
+    -- Being rung: an operator is reserved for them until then (the ring timeout and a
+    -- margin). NULL while waiting.
+    offered_until TIMESTAMPTZ
+);
+
+-- Who is ahead of a caller: the waiting callers of one language, in order of arrival.
+CREATE INDEX queue_callers_in_order ON queue_callers (language, joined_at);
+
+-- The reservation on the operator's side: the ticket of the caller an operator is being rung
+-- for, until when. While set and not past, no other caller rings them, on any instance; it
+-- ends when the ring ends (answered: they are on a call; not answered: free again, now the
+-- most recently free, so the next free operator is offered the caller), or by itself when
+-- `offered_until` passes (the instance ringing them died).
+--
+-- "Longest free" is `activity_since` of a 'free' row: when they last became free (a call's
+-- wrap-up ending counts from `wrap_up_until`). An operator with no row is free since ever.
+ALTER TABLE operator_states
+    ADD COLUMN offered_ticket BIGINT,
+    ADD COLUMN offered_until  TIMESTAMPTZ,
+    ADD CONSTRAINT offered_together CHECK ((offered_ticket IS NULL) = (offered_until IS NULL));

@@ -1,0 +1,43 @@
+-- The operator queue (SQLite): callers waiting for a person, one queue per language, so that
+-- callers are offered to operators in order of arrival and an operator is offered one caller
+-- at a time. See docs/operators.md, "The queue". The same tables as migrations/postgres;
+-- times are RFC 3339 text in UTC, as in every SQLite table here, so they sort as text.
+--
+-- Nothing here is about who calls: no number, no platform call id, no call id of the
+-- statistics. A caller's `ticket` is a random number drawn when they join; it travels only in
+-- their own call's state (webhook URLs, the FastAGI channel variable) and links to nothing
+-- stored anywhere else. A row is deleted when its caller leaves the queue (put through,
+-- gave up, moved on); a caller who hung up is no longer seen and their row stops counting
+-- once `seen_at` is older than IVR_QUEUE_STALE_SECONDS, and is deleted by the next caller who
+-- joins.
+CREATE TABLE queue_callers (
+    -- The caller's random ticket (see above).
+    ticket        INTEGER PRIMARY KEY,
+    -- The queue: 'kk', 'ru', or NULL for a caller who chose no language (a silent caller at
+    -- the language choice), whom every operator may take.
+    language      TEXT    CHECK (language IN ('kk', 'ru')),
+    -- When they joined: the order callers are offered in. Carried in the call's state too,
+    -- so a caller whose row was lost joins again in the same place.
+    joined_at     TEXT    NOT NULL,
+    -- The last time their call asked for its place (every few seconds while waiting).
+    seen_at       TEXT    NOT NULL,
+    -- Being rung: an operator is reserved for them until then (the ring timeout and a
+    -- margin). NULL while waiting.
+    offered_until TEXT
+);
+
+-- Who is ahead of a caller: the waiting callers of one language, in order of arrival.
+CREATE INDEX queue_callers_in_order ON queue_callers (language, joined_at);
+
+-- The reservation on the operator's side: the ticket of the caller an operator is being rung
+-- for, until when. While set and not past, no other caller rings them; it ends when the ring
+-- ends (answered: they are on a call; not answered: free again, now the most recently free,
+-- so the next free operator is offered the caller), or by itself when `offered_until`
+-- passes (the instance ringing them stopped).
+--
+-- "Longest free" is `activity_since` of a 'free' row: when they last became free (a call's
+-- wrap-up ending counts from `wrap_up_until`). An operator with no row is free since ever.
+-- (SQLite adds one column per statement, and a CHECK on an added column may name only it:
+-- both are set and cleared together by the one statement that writes them.)
+ALTER TABLE operator_states ADD COLUMN offered_ticket INTEGER;
+ALTER TABLE operator_states ADD COLUMN offered_until TEXT;
