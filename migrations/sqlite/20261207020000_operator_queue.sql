@@ -7,9 +7,8 @@
 -- statistics. A caller's `ticket` is a random number drawn when they join; it travels only in
 -- their own call's state (webhook URLs, the FastAGI channel variable) and links to nothing
 -- stored anywhere else. A row is deleted when its caller leaves the queue (put through,
--- gave up, moved on); a caller who hung up is no longer seen and their row stops counting
--- once `seen_at` is older than IVR_QUEUE_STALE_SECONDS, and is deleted by the next caller who
--- joins.
+-- gave up, moved on); a caller who hung up never asks again, and their row stops counting
+-- once `due_at` has passed, and is deleted by the next caller who joins.
 CREATE TABLE queue_callers (
     -- The caller's random ticket (see above).
     ticket        INTEGER PRIMARY KEY,
@@ -19,8 +18,11 @@ CREATE TABLE queue_callers (
     -- When they joined: the order callers are offered in. Carried in the call's state too,
     -- so a caller whose row was lost joins again in the same place.
     joined_at     TEXT    NOT NULL,
-    -- The last time their call asked for its place (every few seconds while waiting).
-    seen_at       TEXT    NOT NULL,
+    -- When their call is due to ask for its place again: after what it hears now (a few
+    -- seconds of waiting, or a piece of guidance), plus a margin. Past it, the caller has
+    -- hung up (or their instance stopped and no other took the call over): nobody counts
+    -- them, in positions or on the desk.
+    due_at        TEXT    NOT NULL,
     -- Being rung: an operator is reserved for them until then (the ring timeout and a
     -- margin). NULL while waiting.
     offered_until TEXT
