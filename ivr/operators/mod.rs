@@ -17,6 +17,7 @@ pub mod cli;
 mod input;
 mod refresh;
 mod reports;
+pub mod queue;
 mod routing;
 pub mod state;
 pub mod store;
