@@ -60,6 +60,8 @@ pub struct Settings {
     pub wrap_up_seconds: u32,
     /// Rings in a row an operator leaves unanswered before the line makes them away; 0: never.
     pub away_after_unanswered: u32,
+    /// The operators' queue: who is rung, how long a caller waits for their language.
+    pub queue: QueueSettings,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`access/client.rs`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Password checks (argon2id, 19 MiB each) that may run at once.
@@ -81,6 +83,51 @@ pub struct Settings {
     pub asterisk: AsteriskSettings,
     /// Mixed into the statistics keys beside the webhook secrets (`IVR_LINE_SECRET`).
     pub line_secret: Option<String>,
+}
+
+/// The operators' queue's settings (see docs/operators.md, "The queue").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// Who is rung for the caller at the front (`IVR_QUEUE_STRATEGY`).
+    pub strategy: QueueStrategy,
+    /// How long a caller waits for an operator of their language before operators of the
+    /// other language, then the switchboard, then the busy menu are tried
+    /// (`IVR_QUEUE_LONGEST_WAIT_SECONDS`).
+    pub longest_wait_seconds: u32,
+    /// The stretch of waiting a caller hears between two asks for their turn
+    /// (`IVR_QUEUE_WAIT_SECONDS`): the longest a free operator waits for the next caller.
+    pub wait_seconds: u8,
+}
+
+/// Who is rung for a caller at the front of the queue (`IVR_QUEUE_STRATEGY`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueStrategy {
+    /// The free operator who has waited longest; no answer moves to the next.
+    #[default]
+    LongestFree,
+    /// Every free operator at once, for a small team: the caller at the front of the queue
+    /// is offered to all of them, and the first to answer takes the call. Still one caller
+    /// per operator.
+    RingAll,
+}
+
+impl QueueStrategy {
+    /// `longest_free` or `ring_all`.
+    pub fn parse(text: &str) -> Option<QueueStrategy> {
+        match text {
+            "longest_free" => Some(QueueStrategy::LongestFree),
+            "ring_all" => Some(QueueStrategy::RingAll),
+            _ => None,
+        }
+    }
+
+    /// The setting's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStrategy::LongestFree => "longest_free",
+            QueueStrategy::RingAll => "ring_all",
+        }
+    }
 }
 
 /// `IVR_PUBLIC_URL` parsed as a URL and written back in its normal form, without a trailing
@@ -204,6 +251,8 @@ impl Settings {
         let roster_refresh_ms = number("IVR_ROSTER_REFRESH_MS", 1000, 50..=3_600_000);
         let wrap_up_seconds = number("IVR_WRAP_UP_SECONDS", 30, 0..=3600) as u32;
         let away_after_unanswered = number("IVR_AWAY_AFTER_UNANSWERED", UNANSWERED_BEFORE_AWAY.into(), 0..=10) as u32;
+        let longest_wait_seconds = number("IVR_QUEUE_LONGEST_WAIT_SECONDS", 120, 0..=3600) as u32;
+        let wait_seconds = number("IVR_QUEUE_WAIT_SECONDS", 5, 1..=30) as u8;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let password_checks = number("IVR_PASSWORD_CHECKS", cores.clamp(1, 4) as u64, 1..=64) as usize;
         let drain_ms = number("IVR_DRAIN_MS", 10_000, 0..=600_000);
@@ -221,6 +270,13 @@ impl Settings {
                 Vec::new()
             })
         });
+        let strategy = get("IVR_QUEUE_STRATEGY").map_or(QueueStrategy::LongestFree, |text| {
+            QueueStrategy::parse(text.trim()).unwrap_or_else(|| {
+                problems.push(format!("IVR_QUEUE_STRATEGY: `{text}` is neither longest_free nor ring_all"));
+                QueueStrategy::LongestFree
+            })
+        });
+        let queue = QueueSettings { strategy, longest_wait_seconds, wait_seconds };
         let asterisk = AsteriskSettings::read(&get, agi_timeout_ms, &mut problems);
         let twilio_auth_token = get("IVR_TWILIO_AUTH_TOKEN");
         let jambonz_webhook_secret = get("IVR_JAMBONZ_WEBHOOK_SECRET");
@@ -254,6 +310,7 @@ impl Settings {
             roster_refresh_ms,
             wrap_up_seconds,
             away_after_unanswered,
+            queue,
             trusted_proxies,
             password_checks,
             metrics_listen,

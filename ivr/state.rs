@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::flow::{Flow, Language, PromptCatalog};
+use crate::operators::queue::all_queue_prompts;
 use crate::operators::{LineReports, LineReportsInbox, LiveRoster, Roster, all_whisper_prompts, line_reports};
 use crate::prompts::PromptLibrary;
 use crate::stats::Recorder;
@@ -117,6 +118,9 @@ impl crate::call::Service for AppState {
     fn line_reports(&self) -> &LineReports {
         &self.line_reports
     }
+    fn queue(&self) -> (&Db, crate::config::QueueSettings) {
+        (&self.db, self.loaded.settings.queue)
+    }
 }
 
 impl crate::prompts::Served for AppState {
@@ -154,9 +158,12 @@ pub fn load(settings: Settings) -> Result<Loaded, Vec<String>> {
 pub fn assemble(settings: Settings, flow: Flow, prompts: PromptLibrary) -> Result<Loaded, Vec<String>> {
     let path = settings.flow_path.display();
     let mut problems: Vec<String> = flow.validate(&prompts).iter().map(|e| format!("flow {path}: {e}")).collect();
-    for key in all_whisper_prompts(&flow) {
-        for language in Language::ALL.into_iter().filter(|l| !prompts.has(*l, &key)) {
-            problems.push(format!("prompt library: operator whisper `{key}` has no {language} recording"));
+    let fragments = [("operator whisper", all_whisper_prompts(&flow)), ("queue announcement", all_queue_prompts())];
+    for (what, keys) in fragments {
+        for key in keys {
+            for language in Language::ALL.into_iter().filter(|l| !prompts.has(*l, &key)) {
+                problems.push(format!("prompt library: {what} `{key}` has no {language} recording"));
+            }
         }
     }
     if !problems.is_empty() {

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use tracing::Span;
 
+use crate::config::QueueSettings;
+use crate::db::Db;
 use crate::flow::DialOutcome;
 use crate::flow::{CallId, CallState, Flow, Language, PromptKey};
 use crate::operators::{LineReports, LiveRoster, Ringing, Roster};
@@ -29,15 +31,21 @@ pub trait Service {
     fn roster(&self) -> &LiveRoster;
     /// Where what the line learns of operators goes (answered, call ended, not answered).
     fn line_reports(&self) -> &LineReports;
+    /// The operators' queue: the database every instance shares, and its settings.
+    fn queue(&self) -> (&Db, QueueSettings);
 }
 
 /// One service's phone line, as every dialect's webhooks use it.
 #[derive(Clone, Copy)]
 pub struct Line<'a> {
-    flow: &'a Flow,
+    pub(super) flow: &'a Flow,
     stats: &'a Recorder,
     roster: &'a LiveRoster,
     reports: &'a LineReports,
+    /// The operators' queue's store (`queue.rs`).
+    pub(super) queue: &'a Db,
+    /// Its settings.
+    pub(super) queue_settings: QueueSettings,
     /// Whether the platform dials Asterisk dial strings: only Asterisk does.
     dials_channels: bool,
     /// Whether each request has a span of its own for the line to name the call in (a
@@ -49,7 +57,10 @@ pub struct Line<'a> {
 impl<'a> Line<'a> {
     /// The line of `service` for a webhook platform's call, borrowed for one request.
     pub fn new(service: &'a impl Service) -> Line<'a> {
+        let (queue, queue_settings) = service.queue();
         Line {
+            queue,
+            queue_settings,
             flow: service.flow(),
             stats: service.stats(),
             roster: service.roster(),
@@ -99,13 +110,17 @@ impl<'a> Line<'a> {
         self.recorded(turn)
     }
 
-    /// The caller at `state` did `input`: the next turn, recorded.
-    pub fn answer(&self, state: CallState, input: Input) -> Turn<'a> {
+    /// The caller at `state` did `input`: the next turn, recorded. A step towards operators
+    /// asks the operators' queue (`queue.rs`), for at most a moment; nothing else waits.
+    pub async fn answer(&self, state: CallState, input: Input) -> Turn<'a> {
         self.name_call(state.call);
         if let Input::DialEnded { outcome, .. } = input {
             tracing::info!(?outcome, "transfer ended");
         }
-        self.recorded(super::answer(self.flow, state, input, &self.roster()))
+        let (step, extra) = super::stepped(self.flow, state, input);
+        let turn = self.settled(step, extra, &self.roster()).await;
+        self.tell_queue(&state, matches!(input, Input::DialEnded { .. }), &turn).await;
+        self.recorded(turn)
     }
 
     /// A call the platform hands back with its state (Asterisk's failover re-entering this

@@ -20,6 +20,7 @@
 //! webhook URLs, and what its whisper and its dial's end say of the operators rung).
 
 mod line;
+mod queue;
 #[cfg(test)]
 mod tests;
 mod words;
@@ -119,8 +120,15 @@ pub fn begin<'f>(flow: &'f Flow, call: CallId, roster: &Roster) -> Turn<'f> {
     settle(flow, flow.begin(call), roster, Vec::new())
 }
 
-/// The caller did something (or a transfer ended): the next turn.
+/// The caller did something (or a transfer ended): the next turn, ringing whoever the
+/// roster has available (the routing the operators' queue falls back to, see `queue.rs`).
 pub fn answer<'f>(flow: &'f Flow, state: CallState, input: Input, roster: &Roster) -> Turn<'f> {
+    let (next, extra) = stepped(flow, state, input);
+    settle(flow, next, roster, extra)
+}
+
+/// The flow's step for `input`, and what to record beside its events.
+fn stepped(flow: &Flow, state: CallState, input: Input) -> (Step<'_>, Vec<CallEvent>) {
     let (flow_input, talked) = match input {
         Input::Key(key) => (crate::flow::Input::Key(key), None),
         Input::UnknownKey => (crate::flow::Input::UnknownKey, None),
@@ -129,7 +137,17 @@ pub fn answer<'f>(flow: &'f Flow, state: CallState, input: Input, roster: &Roste
     };
     let next = step(flow, state, flow_input);
     let extra = talked_after_answer(&next, talked);
-    settle(flow, next, roster, extra)
+    (next, extra)
+}
+
+/// Counts a round of ringing on a step that rings operators: the flow counts one when the
+/// caller reaches the transfer, and none when a caller waiting in the queue asks again, so a
+/// ring after waiting counts its own.
+fn counted_round(step: &mut Step<'_>) {
+    if !step.events.iter().any(|e| matches!(e, Event::OperatorTransfer { .. })) {
+        step.next.rounds = step.next.rounds.saturating_add(1);
+        step.events.push(Event::OperatorTransfer { silent: step.next.silent, round: step.next.rounds });
+    }
 }
 
 /// The whisper an operator hears before the caller is connected: the fragments, in the
@@ -163,6 +181,7 @@ fn settle<'f>(flow: &'f Flow, first: Step<'f>, roster: &Roster, mut events: Vec<
         let (route, rings) = roster.route_for(step.next.language, flow.default_language);
         events.push(rung(route, rings.len()));
         if !rings.is_empty() {
+            counted_round(&mut step);
             let callees = rings
                 .into_iter()
                 .map(|r| Callee { target: r.target.clone(), whisper: r.whisper, operator: r.operator })

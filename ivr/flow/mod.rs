@@ -18,6 +18,6 @@ mod tests;
 
 pub use file::FlowLoadError;
 pub use model::{Choice, Digit, Flow, Language, Limits, Node, NodeId, NodeKind, PromptKey, Spoken, Topic};
-pub use state::{CallId, CallState, TopicSet};
+pub use state::{CallId, CallState, QueuePlace, TopicSet};
 pub use step::{DialOutcome, Event, Input, Instruction, Step, step};
 pub use validate::{FlowError, PromptCatalog, quoted};

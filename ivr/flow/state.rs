@@ -82,4 +82,22 @@ pub struct CallState {
     /// When the service answered the call, in seconds since 1970 (UTC); `None` when not
     /// known. Carried so that any instance can tell how long the call has lasted.
     pub started: Option<u32>,
+    /// The caller's place in the operators' queue, from when they first asked for a person
+    /// until they are put through or leave for the menus or the police; `None` otherwise.
+    pub queue: Option<QueuePlace>,
+}
+
+/// A caller's place in the operators' queue, as it travels in their call's state: whoever
+/// answers their next webhook finds their place by it (`operators::queue`), and a caller
+/// whose row was lost joins again where they were.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct QueuePlace {
+    /// A random number drawn when they joined; links to nothing else.
+    pub ticket: i64,
+    /// When they joined, in milliseconds since 1970 (UTC): their order in the queue.
+    pub joined_ms: i64,
+    /// The position they were last told (0: none yet).
+    pub told_position: u16,
+    /// When they were last told it, in seconds since 1970 (UTC).
+    pub told_at: u32,
 }

@@ -169,6 +169,7 @@ impl Flow {
             rounds: 0,
             police_unreachable: false,
             started: None,
+            queue: None,
         }
     }
 }
@@ -187,6 +188,7 @@ pub fn step<'f>(flow: &'f Flow, state: CallState, input: Input) -> Step<'f> {
         Input::NoInput => match node.kind {
             NodeKind::Message { next } => silent_through(flow, state, next),
             NodeKind::Hold { next, .. } => enter(flow, state, next, Vec::new()),
+            NodeKind::OperatorTransfer { .. } => ask_again(flow, state, Vec::new()),
             _ => failed(flow, state, Event::NoInput { node: state.node }),
         },
         Input::Dial(outcome) => dialled(flow, state, outcome),
@@ -209,6 +211,15 @@ fn pressed(flow: &Flow, state: CallState, key: Digit) -> Step<'_> {
             NodeKind::Message { .. } => pressed(flow, ahead, key),
             _ if next_node.options().is_some() => pressed(flow, ahead, key),
             _ => enter(flow, state, next, events),
+        };
+    }
+    if let NodeKind::OperatorTransfer { on_failure, .. } = node.kind {
+        // A caller waiting in the operators' queue: the operator key asks again; any other
+        // key opens what they can do meanwhile (advice, the main menu), keeping their place.
+        return if key == flow.operator_key {
+            ask_again(flow, state, events)
+        } else {
+            enter(flow, state, on_failure, events)
         };
     }
     let Some(options) = node.options() else {
@@ -290,6 +301,11 @@ fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
         NodeKind::EmergencyTransfer { on_failure, on_complete, .. } => (true, on_failure, on_complete),
         NodeKind::OperatorTransfer { max_rounds, on_failure, on_exhausted, on_complete, .. } => {
             let last_round = state.rounds >= max_rounds;
+            let unanswered = matches!(outcome, DialOutcome::NoAnswer | DialOutcome::Busy);
+            if state.queue.is_some() && unanswered && !last_round {
+                // Back to their place in the queue: the next free operator is offered them.
+                return ask_again(flow, state, vec![Event::DialEnded { emergency: false, outcome }]);
+            }
             (false, if last_round { on_exhausted } else { on_failure }, on_complete)
         }
         _ => return resume(flow, state, Vec::new()),
@@ -297,6 +313,9 @@ fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
     let mut state = state;
     if emergency && outcome != DialOutcome::Completed {
         state.police_unreachable = true;
+    }
+    if outcome == DialOutcome::Completed {
+        state.queue = None;
     }
     let events = vec![Event::DialEnded { emergency, outcome }];
     match (outcome, on_complete) {
@@ -308,6 +327,23 @@ fn dialled(flow: &Flow, state: CallState, outcome: DialOutcome) -> Step<'_> {
             events: [events, vec![Event::Hangup]].concat(),
         },
         _ => enter(flow, state, on_failure, events),
+    }
+}
+
+/// A caller waiting in the operators' queue asks for their turn again (after a stretch of
+/// waiting, a ring nobody answered, or the operator key): the transfer once more, without
+/// its prompts and without a new round. The call core rings whoever the queue offers them,
+/// or lets them wait on; it counts a round for each ring.
+fn ask_again(flow: &Flow, state: CallState, events: Vec<Event>) -> Step<'_> {
+    let NodeKind::OperatorTransfer { ring_seconds, .. } = flow.node(state.node).kind else {
+        return resume(flow, state, events);
+    };
+    let next = CallState { failures: 0, ..state };
+    Step {
+        next,
+        spoken: Spoken::of(next.language),
+        say: Instruction::OperatorTransfer { prompts: Vec::new(), ring_seconds },
+        events,
     }
 }
 
@@ -334,8 +370,13 @@ fn silent_through(flow: &Flow, state: CallState, next: NodeId) -> Step<'_> {
 /// for they have no menu in a language yet.
 fn arriving(flow: &Flow, state: CallState, to: NodeId) -> CallState {
     let mut next = CallState { node: to, failures: 0, ..state };
+    if matches!(flow.node(to).kind, NodeKind::EmergencyTransfer { .. }) {
+        // Put through to the police: their place in the operators' queue is given up.
+        next.queue = None;
+    }
     if to == flow.main_menu {
         next.rounds = 0;
+        next.queue = None;
         if state.language.is_none() {
             next.node = flow.start;
         }

@@ -423,3 +423,49 @@ fn a_quoted_value_shows_control_characters_escaped() {
     assert_eq!(quoted("a\u{1b}[2Jb\n"), "`a\\u{1b}[2Jb\\n`");
     assert_eq!(quoted(&"я".repeat(100)), format!("`{}…` (200 bytes)", "я".repeat(80)));
 }
+
+/// A caller waiting in the operators' queue: on the transfer, holding a place.
+fn queued(flow: &Flow) -> CallState {
+    let place = QueuePlace { ticket: 7, joined_ms: 1_000, told_position: 2, told_at: 1 };
+    CallState { node: flow.operator, rounds: 1, queue: Some(place), ..flow.recover(CallId(1), Some(Language::Kk)) }
+}
+
+#[test]
+fn a_caller_waiting_in_the_queue_asks_again_after_silence_or_zero_without_a_new_round() {
+    let flow = bundled();
+    for input in [Input::NoInput, Input::Key(key("0"))] {
+        let again = step(&flow, queued(&flow), input);
+        assert_eq!((again.next.node, again.next.rounds, again.next.queue), (flow.operator, 1, queued(&flow).queue));
+        assert!(matches!(again.say, Instruction::OperatorTransfer { ref prompts, .. } if prompts.is_empty()));
+        assert!(!again.events.iter().any(|e| matches!(e, Event::OperatorTransfer { .. })), "{input:?}");
+    }
+}
+
+#[test]
+fn another_key_while_waiting_opens_the_busy_menu_keeping_the_place_and_nine_gives_it_up() {
+    let flow = bundled();
+    let menu = step(&flow, queued(&flow), Input::Key(key("1")));
+    assert_eq!((flow.node(menu.next.node).name.as_str(), menu.next.queue), ("operators_busy", queued(&flow).queue));
+    let main = step(&flow, menu.next, Input::Key(key("2")));
+    assert_eq!((main.next.node, main.next.queue), (flow.main_menu, None), "the main menu leaves the queue");
+    let police = step(&flow, queued(&flow), Input::Key(key("9")));
+    assert!(matches!(police.say, Instruction::EmergencyTransfer { .. }));
+    assert_eq!(police.next.queue, None, "put through to the police: the place is given up");
+}
+
+#[test]
+fn a_ring_not_answered_sends_a_queued_caller_back_to_their_place_until_the_last_round() {
+    let flow = bundled();
+    for outcome in [DialOutcome::NoAnswer, DialOutcome::Busy] {
+        let back = step(&flow, queued(&flow), Input::Dial(outcome));
+        assert_eq!((back.next.node, back.next.queue), (flow.operator, queued(&flow).queue), "{outcome:?}");
+        assert_eq!(back.events, [Event::DialEnded { emergency: false, outcome }]);
+    }
+    let last = CallState { rounds: 3, ..queued(&flow) };
+    let exhausted = step(&flow, last, Input::Dial(DialOutcome::NoAnswer));
+    assert_eq!(flow.node(exhausted.next.node).name, "operators_unavailable");
+    let failed = step(&flow, queued(&flow), Input::Dial(DialOutcome::Failed));
+    assert_eq!((flow.node(failed.next.node).name.as_str(), failed.next.queue), ("operators_busy", queued(&flow).queue));
+    let answered = step(&flow, queued(&flow), Input::Dial(DialOutcome::Completed));
+    assert_eq!(answered.next.queue, None, "put through: the place is given up");
+}

@@ -148,6 +148,12 @@ impl Roster {
         })
     }
 
+    /// The switchboard alone: whom a caller is rung through to once the queue has nobody
+    /// free for them after their language's longest wait.
+    pub fn switchboard_only(&self) -> Roster {
+        Roster { operators: Vec::new(), switchboard: self.switchboard.clone(), states_stale: self.states_stale }
+    }
+
     /// Available operators who take calls in `language`.
     pub fn available_for(&self, language: Language) -> usize {
         self.operators.iter().filter(|o| o.available && o.languages.speaks(language)).count()

@@ -105,6 +105,37 @@ impl Roster {
     }
 }
 
+impl Roster {
+    /// Who may take a caller of `caller`'s language (`None`: not chosen) from the operators'
+    /// queue now, and by which rule: the available operators who speak it (everyone, for a
+    /// caller who chose none), or, once the caller has waited the language's longest wait
+    /// (`overflow`), every available operator. Never the switchboard, and not cut at
+    /// [`MAX_RUNG`]: the queue chooses among them.
+    pub fn queue_candidates(&self, caller: Option<Language>, overflow: bool) -> (Route, Vec<i64>) {
+        let available = self.operators.iter().filter(|o| o.available && (self.states_stale || o.state.rung()));
+        match caller {
+            None => (Route::LanguageNotChosen, available.map(|o| o.id).collect()),
+            Some(_) if overflow => (Route::AnyLanguage, available.map(|o| o.id).collect()),
+            Some(language) => (Route::Language, available.filter(|o| o.languages.speaks(language)).map(|o| o.id).collect()),
+        }
+    }
+
+    /// Whether anyone who may take a caller of `caller`'s language is at the desk (available,
+    /// on a call or in wrap-up: not away), so that waiting in the queue can end with them.
+    pub fn at_desk_for(&self, caller: Option<Language>) -> bool {
+        self.operators.iter().any(|o| o.available && caller.is_none_or(|language| o.languages.speaks(language)))
+    }
+
+    /// The ring of roster operator `id` for a caller of `caller`'s language: where, and the
+    /// whisper's language (the caller's when they speak it, else their own; `default` for a
+    /// caller who chose none). `None` when `id` is no longer on the roster.
+    pub fn ring_of(&self, id: i64, caller: Option<Language>, default: Language) -> Option<Ring<'_>> {
+        let operator = self.operators.iter().find(|o| o.id == id)?;
+        let whisper = operator.languages.own(caller.unwrap_or(default));
+        Some(Ring { target: &operator.target, operator: Some(id), whisper })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,6 +204,9 @@ impl CallRow {
                 timings.end = elapsed;
             }
             CallEvent::RepeatCaller => self.repeat_caller = true,
+            // Kept in the call's stored steps (the position on joining); the row has no
+            // column for it.
+            CallEvent::Queued { .. } => {}
         }
     }
 

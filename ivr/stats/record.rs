@@ -121,6 +121,11 @@ pub enum CallEvent {
     },
     /// The same number called within the previous 24 hours (see `repeat.rs`).
     RepeatCaller,
+    /// The caller joined the operators' queue and waited: nobody was free for them.
+    Queued {
+        /// Their position on joining (1: next).
+        position: i32,
+    },
 }
 
 impl Record {

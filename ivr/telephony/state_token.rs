@@ -1,4 +1,5 @@
-//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0&b=…`), and
+//! The call state carried in action URLs (`?c=…&n=main&l=kk&f=0&t=3&s=0&q=4&r=0&p=0&b=…`, and
+//! `&w=…` while the caller holds a place in the operators' queue), and
 //! in a whisper's URL with the operator's language (`&o=ru`). Every dialect uses the same token.
 //! A transfer to roster operators adds its ring (`&x=<transfer>.<id>.<id>…`, see
 //! [`Ringing`]) to the dial's action URL, and to each whisper's URL with the one operator it
@@ -11,7 +12,7 @@
 use std::fmt::Write;
 
 use crate::call::{Answering, Ringing, WhisperFor};
-use crate::flow::{CallId, CallState, Flow, Language, TopicSet};
+use crate::flow::{CallId, CallState, Flow, Language, QueuePlace, TopicSet};
 
 /// Appends the state as a query string (without the leading `?`).
 pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
@@ -34,6 +35,20 @@ pub fn encode(flow: &Flow, state: &CallState, out: &mut String) {
     if let Some(started) = state.started {
         let _ = write!(out, "&b={started}");
     }
+    if let Some(place) = &state.queue {
+        let _ = write!(out, "&w={:x}.{}.{}.{}", place.ticket, place.joined_ms, place.told_position, place.told_at);
+    }
+}
+
+/// A place in the operators' queue (`w=<ticket in hex>.<joined, ms>.<position told>.<told at>`);
+/// `None` when malformed, so an edited URL joins the queue afresh rather than failing.
+fn queue_place(text: &str) -> Option<QueuePlace> {
+    let mut parts = text.split('.');
+    let ticket = i64::from_str_radix(parts.next()?, 16).ok().filter(|t| *t > 0)?;
+    let joined_ms = parts.next()?.parse().ok()?;
+    let told_position = parts.next()?.parse().ok()?;
+    let told_at = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some(QueuePlace { ticket, joined_ms, told_position, told_at })
 }
 
 /// Appends a whisper's token: the caller's state, the language the operator hears (`o`)
@@ -75,7 +90,7 @@ fn param(query: &str, wanted: &str) -> Option<String> {
 pub fn decode(flow: &Flow, query: &str) -> CallState {
     let (mut call, mut node, mut language, mut failures, mut topics, mut silent, mut seq) =
         (None, None, None, 0u8, 0u32, false, 0u16);
-    let (mut rounds, mut police_unreachable, mut started) = (0u8, false, None);
+    let (mut rounds, mut police_unreachable, mut started, mut queue) = (0u8, false, None, None);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*name {
             "c" => call = CallId::parse(&value),
@@ -88,6 +103,7 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
             "r" => rounds = value.parse().unwrap_or(0),
             "p" => police_unreachable = &*value == "1",
             "b" => started = value.parse().ok(),
+            "w" => queue = queue_place(&value),
             _ => {}
         }
     }
@@ -107,5 +123,35 @@ pub fn decode(flow: &Flow, query: &str) -> CallState {
         rounds: rounds.min(10),
         police_unreachable,
         started,
+        queue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow() -> Flow {
+        Flow::from_toml(include_str!("../../flows/hotline.toml")).expect("the bundled flow")
+    }
+
+    #[test]
+    fn a_place_in_the_queue_travels_with_the_state() {
+        let flow = flow();
+        let place = QueuePlace { ticket: 0x7fff_0000_1234, joined_ms: 1_765_000_000_123, told_position: 3, told_at: 9 };
+        let state = CallState { node: flow.operator, queue: Some(place), ..flow.recover(CallId(5), None) };
+        let mut token = String::new();
+        encode(&flow, &state, &mut token);
+        assert!(token.ends_with("&w=7fff00001234.1765000000123.3.9"), "{token}");
+        assert_eq!(decode(&flow, &token), state);
+    }
+
+    #[test]
+    fn an_edited_place_is_dropped_not_an_error() {
+        let flow = flow();
+        for bad in ["w=zz.1.0.0", "w=0.1.0.0", "w=5.1.0", "w=5.1.0.0.9", "w=-5.1.0.0"] {
+            let state = decode(&flow, &format!("c=00000000000000ab&n=operator&{bad}"));
+            assert_eq!((state.node, state.queue), (flow.operator, None), "{bad}");
+        }
     }
 }

@@ -13,11 +13,15 @@
 //! Nothing here is about who calls: a ticket is a random number drawn when the caller
 //! joins, stored only in the queue's own row (migration `20261207020000_operator_queue.sql`).
 
+mod announce;
+
 use std::future::Future;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::flow::Language;
+
+pub use announce::{ANNOUNCE_EVERY, all_queue_prompts, announcement, due};
 
 /// A caller's place in the queue, carried in their call's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,36 +55,9 @@ impl Place {
     }
 }
 
-/// Who is rung for a caller at the front of the queue: a setting (`IVR_QUEUE_STRATEGY`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Strategy {
-    /// The free operator who has waited longest; no answer moves to the next.
-    #[default]
-    LongestFree,
-    /// Every free operator at once, for a small team: the caller at the front of the queue
-    /// is offered to all of them, and the first to answer takes the call. Still one caller
-    /// per operator.
-    RingAll,
-}
-
-impl Strategy {
-    /// `longest_free` or `ring_all`.
-    pub fn parse(text: &str) -> Option<Strategy> {
-        match text {
-            "longest_free" => Some(Strategy::LongestFree),
-            "ring_all" => Some(Strategy::RingAll),
-            _ => None,
-        }
-    }
-
-    /// The setting's word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::LongestFree => "longest_free",
-            Strategy::RingAll => "ring_all",
-        }
-    }
-}
+/// Who is rung for a caller at the front of the queue: a setting (`IVR_QUEUE_STRATEGY`),
+/// defined beside the settings.
+pub use crate::config::QueueStrategy as Strategy;
 
 /// A caller asking for their turn.
 #[derive(Clone, Debug, PartialEq, Eq)]

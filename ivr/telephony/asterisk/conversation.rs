@@ -81,7 +81,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
             self.state = Some(turn.step.next);
             self.save_state(&turn.step.next).await?;
             let Some(input) = self.play(&turn).await? else { return Ok(()) };
-            turn = line.answer(turn.step.next, input);
+            turn = line.answer(turn.step.next, input).await;
         }
     }
 
@@ -103,9 +103,15 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
             return Ok(resumed);
         }
         // The call was in a transfer when its connection broke: the transfer ran on in
-        // Asterisk, and how it ended is still in the channel's variables.
-        let input = self.dial_ended().await?;
-        Ok(line.answer(state, input))
+        // Asterisk, and how it ended is still in the channel's variables. A caller waiting
+        // in the operators' queue rang nobody since the last dial's end was read (it is
+        // cleared then): they ask for their turn again, in their place.
+        let input = if state.queue.is_some() && !self.dialled().await? {
+            Input::NoInput
+        } else {
+            self.dial_ended().await?
+        };
+        Ok(line.answer(state, input).await)
     }
 
     /// What the caller hears for `turn`, and what they did: `None` once the call is over.
@@ -203,7 +209,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
             // The caller hung up during the transfer: its outcome is recorded, then the end.
             let line = Line::on_asterisk(self.app);
             if let Some(state) = self.state {
-                let _ = line.answer(state, input);
+                let _ = line.answer(state, input).await;
             }
             return Err(Ended::HungUp);
         }
@@ -214,7 +220,16 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
     async fn dial_ended(&mut self) -> Result<Input, Ended> {
         let status = self.variable("DIALSTATUS").await?;
         let talked = self.variable("ANSWEREDTIME").await?.and_then(|s| s.trim().parse().ok());
+        if status.is_some() {
+            // Read once: a call handed back later while waiting in the queue finds no dial.
+            self.quick_command("SET VARIABLE", &["DIALSTATUS", ""]).await?;
+        }
         Ok(Input::DialEnded { outcome: dial::outcome(status.as_deref()), talked_seconds: talked })
+    }
+
+    /// Whether the channel dialled since the last dial's end was read.
+    async fn dialled(&mut self) -> Result<bool, Ended> {
+        Ok(self.variable("DIALSTATUS").await?.is_some_and(|status| !status.trim().is_empty()))
     }
 
     async fn variable(&mut self, name: &str) -> Result<Option<String>, Ended> {

@@ -97,7 +97,7 @@ async fn incoming_call(State(app): State<AppState>, hook: Hook) -> Response {
 
 #[instrument(name = "key_pressed", skip_all, fields(call, dialect = "jambonz"))]
 async fn gathered(State(app): State<AppState>, hook: Hook) -> Response {
-    advance(&app, &hook, hook.keys())
+    advance(&app, &hook, hook.keys()).await
 }
 
 /// A transfer ended: how, by its `dial_call_status` ([`WORDS`]). jambonz reports no talk
@@ -107,7 +107,7 @@ async fn gathered(State(app): State<AppState>, hook: Hook) -> Response {
 async fn dial_ended(State(app): State<AppState>, hook: Hook) -> Response {
     let outcome = WORDS.dial_outcome(hook.body.dial_call_status.text());
     Line::new(&app).transfer_ended(state_token::decode_ringing(&hook.query).as_ref(), outcome);
-    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: None })
+    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: None }).await
 }
 
 /// The operator's `confirmHook` (they answered: on a call from now): what the caller heard,
@@ -129,8 +129,8 @@ async fn call_status(State(app): State<AppState>, hook: Hook) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-fn advance(app: &AppState, hook: &Hook, input: Input) -> Response {
-    let turn = Line::new(app).answer(state_token::decode(&app.flow, &hook.query), input);
+async fn advance(app: &AppState, hook: &Hook, input: Input) -> Response {
+    let turn = Line::new(app).answer(state_token::decode(&app.flow, &hook.query), input).await;
     respond(app, &turn)
 }
 

@@ -100,12 +100,12 @@ async fn incoming_call(State(app): State<AppState>, hook: Webhook) -> Response {
 
 #[instrument(name = "key_pressed", skip_all, fields(call))]
 async fn key_pressed(State(app): State<AppState>, hook: Webhook) -> Response {
-    advance(&app, &hook, Input::keys(hook.param("Digits")))
+    advance(&app, &hook, Input::keys(hook.param("Digits"))).await
 }
 
 #[instrument(name = "no_input", skip_all, fields(call))]
 async fn no_input(State(app): State<AppState>, hook: Webhook) -> Response {
-    advance(&app, &hook, Input::NoInput)
+    advance(&app, &hook, Input::NoInput).await
 }
 
 /// A transfer ended: how, by its `DialCallStatus` ([`WORDS`]), and how long an answered
@@ -115,7 +115,7 @@ async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
     let talked = hook.param("DialCallDuration").and_then(|d| d.trim().parse::<u32>().ok());
     let outcome = WORDS.dial_outcome(hook.param("DialCallStatus"));
     Line::new(&app).transfer_ended(state_token::decode_ringing(&hook.query).as_ref(), outcome);
-    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: talked })
+    advance(&app, &hook, Input::DialEnded { outcome, talked_seconds: talked }).await
 }
 
 /// Played to the operator who answers (who is on a call from now): what the caller heard,
@@ -137,8 +137,8 @@ async fn call_status(State(app): State<AppState>, hook: Webhook) -> Response {
     xml(verbs::EMPTY.to_owned())
 }
 
-fn advance(app: &AppState, hook: &Webhook, input: Input) -> Response {
-    let turn = Line::new(app).answer(state_token::decode(&app.flow, &hook.query), input);
+async fn advance(app: &AppState, hook: &Webhook, input: Input) -> Response {
+    let turn = Line::new(app).answer(state_token::decode(&app.flow, &hook.query), input).await;
     respond(app, &turn)
 }
 

@@ -301,6 +301,11 @@ impl Call<'_> {
         self.heard[self.heard.len() - self.reply.prompts().len()..].to_vec()
     }
 
+    /// Whether the call is listening for a key (a menu, or a stretch of waiting).
+    pub fn listening(&self) -> bool {
+        matches!(self.reply, Reply::Gather { .. })
+    }
+
     /// The numbers or SIP addresses being rung, if the call is being transferred (on
     /// Asterisk, as `IVR_ASTERISK_DIAL` made its dial strings of them).
     pub fn ringing(&self) -> Vec<String> {

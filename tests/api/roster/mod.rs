@@ -8,6 +8,7 @@
 mod api;
 mod calls;
 mod cli;
+mod queue;
 mod state_store;
 mod states;
 mod store_suite;
@@ -57,10 +58,22 @@ impl RosterApp {
 }
 
 /// Who is rung for a caller of `language` who asks for an operator from the main menu.
+/// The caller then leaves the operators' queue as a caller would (the ring fails, and they
+/// go back to the main menu), so the next probe finds nobody ahead of it and every operator
+/// free again.
 pub async fn rung_for(app: &TestApp, language: &str) -> Vec<String> {
     let mut call = app.call_at("main", Some(language)).await;
     call.press("0").await;
-    call.ringing()
+    let rung = call.ringing();
+    if !rung.is_empty() {
+        call.dial_ends("failed").await;
+    }
+    call.press("2").await; // what they can do meanwhile, or the busy menu: "2" the main menu
+    if call.node() != "main" {
+        call.press("2").await;
+    }
+    assert_eq!(call.node(), "main", "the probe is back in the main menu, out of the queue");
+    rung
 }
 
 /// Waits until a caller of `language` asking for an operator rings exactly `expected`.
