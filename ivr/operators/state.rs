@@ -102,7 +102,8 @@ pub struct OperatorState {
     pub available: bool,
     /// What the line last saw.
     pub activity: Activity,
-    /// When `activity` began; `None` when the line has seen nothing of them yet.
+    /// When `activity` began (for a free operator: when they last became free, or last
+    /// let a ring go unanswered); `None` when the line has seen nothing of them yet.
     pub since: Option<DateTime<Utc>>,
     /// Rings in a row not answered while free.
     pub unanswered_rings: u32,
@@ -172,7 +173,8 @@ impl OperatorState {
                 }
                 let unanswered = self.unanswered_rings.saturating_add(1);
                 if away_after == 0 || unanswered < away_after {
-                    return OperatorState { unanswered_rings: unanswered, ..self.settled(now) };
+                    // Now the most recently free: the caller is offered to the next one.
+                    return OperatorState { unanswered_rings: unanswered, since: Some(now), ..self.settled(now) };
                 }
                 OperatorState { unanswered_rings: 0, ..self.settled(now).away(AwayReason::UnansweredRings, now) }
             }
@@ -199,6 +201,18 @@ impl OperatorState {
         }
     }
 
+    /// Since when an operator available now has been free, for ringing the one free
+    /// longest first: when they last became free (or let a ring go unanswered), when their
+    /// wrap-up ended, or when a call whose end never came stopped counting. `None` for one the
+    /// line has seen nothing of: free since ever, the longest of all.
+    pub fn free_since(&self) -> Option<DateTime<Utc>> {
+        match self.activity {
+            Activity::Free => self.since,
+            Activity::WrapUp { until } => Some(until),
+            Activity::OnCall { .. } => self.since.map(|since| since + LONGEST_CALL),
+        }
+    }
+
     /// A wrap-up or call that has run out is written back as free.
     fn settled(self, now: DateTime<Utc>) -> OperatorState {
         match self.activity {
@@ -219,7 +233,7 @@ pub struct StateView {
     /// The state now.
     pub state: State,
     /// When the line last changed what they were doing (answered, call ended, wrap-up
-    /// ended early); `None` before it ever did.
+    /// ended early, a ring not answered); `None` before it ever did.
     pub since: Option<DateTime<Utc>>,
     /// When the wrap-up under way ends.
     pub wrap_up_until: Option<DateTime<Utc>>,
@@ -327,6 +341,7 @@ mod tests {
         let free = OperatorState::new(true);
         let once = free.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(0));
         assert_eq!((once.at(at(0)), once.unanswered_rings), (State::Available, 1));
+        assert_eq!(once.free_since(), Some(at(0)), "now the most recently free");
         let twice = once.after(Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY }, at(40));
         assert_eq!(twice.at(at(40)), State::Away);
         assert_eq!((twice.away_reason, twice.away_since), (Some(AwayReason::UnansweredRings), Some(at(40))));
@@ -386,6 +401,17 @@ mod tests {
         assert_eq!(away.at(at(5)), State::Away);
         let ended = away.after(Change::CallEnded { transfer: 3, wrap_up: WRAP_UP }, at(60));
         assert_eq!((ended.at(at(60)), ended.activity), (State::Away, Activity::WrapUp { until: at(90) }));
+    }
+
+    #[test]
+    fn free_since_counts_from_the_end_of_what_kept_them_busy() {
+        assert_eq!(OperatorState::new(true).free_since(), None, "seen nothing of: free since ever");
+        let on_call = OperatorState::new(true).after(Change::Answered { transfer: 1 }, at(0));
+        assert_eq!(on_call.free_since(), Some(at(0) + LONGEST_CALL), "a call whose end never came");
+        let wrap_up = on_call.after(Change::CallEnded { transfer: 1, wrap_up: WRAP_UP }, at(10));
+        assert_eq!(wrap_up.free_since(), Some(at(40)));
+        let free = on_call.after(Change::CallEnded { transfer: 1, wrap_up: TimeDelta::zero() }, at(10));
+        assert_eq!(free.free_since(), Some(at(10)));
     }
 
     #[test]

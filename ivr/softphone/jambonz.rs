@@ -56,8 +56,11 @@ fn gather(verb: &Map<String, Value>, mut prompts: Vec<String>) -> Result<Reply, 
     if verb.get("input") != Some(&serde_json::json!(["digits"])) || verb.get("numDigits") != Some(&Value::from(1)) {
         return Err(format!("a gather must take one key: {verb:?}"));
     }
-    let play = verb.get("play").and_then(Value::as_object).ok_or("a gather without a nested play")?;
-    prompts.extend(urls(play)?);
+    // No `play`: a stretch of silence listening for a key (a caller waiting in the queue).
+    match verb.get("play") {
+        None => {}
+        Some(play) => prompts.extend(urls(play.as_object().ok_or("a gather's play that is not an object")?)?),
+    }
     let action = text(verb, "actionHook")?;
     Ok(Reply::Gather { prompts, no_input: action.clone(), action, timeout_seconds: number(verb, "timeout")? })
 }

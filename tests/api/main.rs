@@ -24,6 +24,7 @@ mod metrics;
 mod operators;
 mod optional;
 mod prompts;
+mod queue;
 mod readme;
 mod reports;
 mod roster;

@@ -14,6 +14,7 @@
 //! joins, stored only in the queue's own row (migration `20261207020000_operator_queue.sql`).
 
 mod announce;
+mod store;
 
 use std::future::Future;
 
@@ -75,8 +76,8 @@ pub struct Ask<'a> {
     /// The operators who may take this caller now, as the in-memory roster has them:
     /// available, not on a call or in wrap-up, of the caller's language (or any, once the
     /// language's longest wait has passed), and dialable by the caller's platform. The store
-    /// checks each against the database (free, not reserved) and orders them by how long
-    /// they have been free.
+    /// checks each against the database (on the roster and available, free, not reserved)
+    /// and orders them by how long they have been free.
     pub candidates: &'a [i64],
     /// Who to ring when it is this caller's turn.
     pub strategy: Strategy,
@@ -89,24 +90,43 @@ pub enum Offer {
     Ring(Vec<i64>),
     /// Nobody for them yet: they are `position`th in their queue (1: next).
     Wait {
-        /// Callers ahead of them, plus one; those being rung count.
+        /// Callers of their queue waiting ahead of them (not those being rung), plus one.
         position: u32,
     },
 }
 
 /// The queue in the database, for SQLite and PostgreSQL alike.
 pub trait QueueStore: Send + Sync {
-    /// Joins the queue (a place not seen before) or asks again, in one transaction: the
-    /// caller's row is written (due back at `ask.due`, not being rung), then either an
+    /// Joins the queue (a place not seen before) or asks again, in one transaction: any
+    /// operator still reserved for the caller's last ring is released (a caller who asks is
+    /// not being rung), the caller's row is written (due back at `ask.due`), then either an
     /// operator is reserved for them (when fewer callers wait ahead of them than there are
     /// free, unreserved candidates: the one free longest after those the callers ahead will
     /// take; with [`Strategy::RingAll`], the caller at the front reserves every free
     /// candidate) and their row says they are being rung, or they are told their position.
-    /// A reservation two instances race for goes to one of them; the other caller waits.
+    /// A reservation two instances race for goes to one of them; the other caller tries the
+    /// next free candidate (longest free) or waits. Callers ahead who hung up stop counting
+    /// once their `due` passes.
+    ///
+    /// The callers ahead and the candidates are read at one moment, so callers who are all
+    /// in the queue and ask at once (on any instances) are rung in order of arrival: those
+    /// with fewer callers not being rung ahead of them than there are free candidates, each
+    /// with an operator of their own. A caller who joins for the first time is not yet
+    /// ahead of anyone: one joining at the same moment as an earlier caller's ask may be rung
+    /// before them.
+    ///
+    /// Statements in the transaction: the release of the caller's last ring, one read and
+    /// the caller's row when they wait; one
+    /// reservation more when rung (more only when a race was lost, or one per operator with
+    /// ring-all); and once a minute per process, a deletion of rows long past due.
     fn ask(&self, ask: &Ask<'_>) -> impl Future<Output = Result<Offer, sqlx::Error>> + Send;
 
     /// The ring for `ticket` ended: its reservations are released. A caller not put through
-    /// asks again and keeps their place.
+    /// asks again and keeps their place. This is the only release of a ring not answered
+    /// (besides `ring_until` passing): [`Change::NotAnswered`](crate::operators::Change)
+    /// makes the operator the most recently free, so the caller's next ask offers them to
+    /// the next free operator, but leaves the reservation alone, since the state writer may
+    /// apply it after another caller reserved the operator.
     fn ring_ended(&self, ticket: Ticket) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// The caller left the queue (put through, moved on to the menus or the police, hung

@@ -17,6 +17,7 @@ use super::{Languages, Operator};
 use crate::call_edge::DialTarget;
 use crate::db::{Db, on_db};
 
+pub(in crate::operators) use states::StateRow;
 pub use states::{StateStore, switch_available};
 
 /// One roster entry as stored.

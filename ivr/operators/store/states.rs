@@ -6,7 +6,9 @@
 //! the transaction it waited for committed; so two instances reporting on one operator at
 //! once apply one after the other), the pure transition of `state.rs` gives the new state, and what
 //! changed is written back: the roster's `available` switch and the state row. A change
-//! that changes nothing writes nothing.
+//! that changes nothing writes nothing. The state row also holds the queue's reservation of
+//! the operator (`operators/queue`), written by the queue alone: a change that puts them on
+//! a call, ends their call or makes them away ends it (see `ends_reservation`).
 
 use std::future::Future;
 
@@ -60,18 +62,19 @@ pub async fn switch_available(
     db.operator(id).await
 }
 
-/// A roster row and its state row (all `None` when it has none), as both databases return it.
+/// A roster row and its state row (all `None` when it has none), as both databases return
+/// it; the queue reads its candidates' states into it too.
 #[derive(sqlx::FromRow)]
-struct StateRow {
-    id: i64,
-    available: bool,
-    activity: Option<String>,
-    activity_since: Option<DateTime<Utc>>,
-    wrap_up_until: Option<DateTime<Utc>>,
-    transfer: Option<i64>,
-    unanswered_rings: Option<i32>,
-    away_reason: Option<String>,
-    away_since: Option<DateTime<Utc>>,
+pub(in crate::operators) struct StateRow {
+    pub id: i64,
+    pub available: bool,
+    pub activity: Option<String>,
+    pub activity_since: Option<DateTime<Utc>>,
+    pub wrap_up_until: Option<DateTime<Utc>>,
+    pub transfer: Option<i64>,
+    pub unanswered_rings: Option<i32>,
+    pub away_reason: Option<String>,
+    pub away_since: Option<DateTime<Utc>>,
 }
 
 /// The columns every read returns, for `concat!` into `&'static str` SQL.
@@ -85,7 +88,7 @@ macro_rules! state_columns {
 impl StateRow {
     /// The state the row holds. A value the CHECKs let through but this version cannot read
     /// (edited by hand) reads as free: the operator is rung, as before operator states.
-    fn decode(self) -> (i64, OperatorState) {
+    pub fn decode(self) -> (i64, OperatorState) {
         let activity = match (self.activity.as_deref(), self.transfer, self.wrap_up_until) {
             (Some("on_call"), Some(transfer), _) => {
                 u32::try_from(transfer).map_or(Activity::Free, |transfer| Activity::OnCall { transfer })
@@ -111,6 +114,18 @@ fn activity_columns(activity: Activity) -> (&'static str, Option<i64>, Option<Da
         Activity::Free => ("free", None, None),
         Activity::OnCall { transfer } => ("on_call", Some(i64::from(transfer)), None),
         Activity::WrapUp { until } => ("wrap_up", None, Some(until)),
+    }
+}
+
+/// Whether `change` ends any reservation of the operator by the queue (`offered_ticket`,
+/// `offered_until`): one who answered, whose call ended or who went away is not being rung
+/// for a queued caller. A ring not answered does not: the state writer may apply it after
+/// the ring's end released the operator and another caller reserved them, and it cannot
+/// tell whose reservation it would clear (the ring's end releases its own, by ticket).
+fn ends_reservation(change: Change) -> bool {
+    match change {
+        Change::Answered { .. } | Change::CallEnded { .. } | Change::MadeAway(_) => true,
+        Change::NotAnswered { .. } | Change::MadeAvailable => false,
     }
 }
 
@@ -160,6 +175,7 @@ macro_rules! state_sql {
                         .await?;
                 }
                 let (activity, transfer, wrap_up_until) = activity_columns(after.activity);
+                // A new row has no reservation; $10 ends the one an existing row has.
                 let sql = "INSERT INTO operator_states (operator_id, activity, activity_since, wrap_up_until, transfer, \
                            unanswered_rings, away_reason, away_since, updated_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -167,7 +183,9 @@ macro_rules! state_sql {
                            activity_since = excluded.activity_since, wrap_up_until = excluded.wrap_up_until, \
                            transfer = excluded.transfer, unanswered_rings = excluded.unanswered_rings, \
                            away_reason = excluded.away_reason, away_since = excluded.away_since, \
-                           updated_at = excluded.updated_at";
+                           updated_at = excluded.updated_at, \
+                           offered_ticket = CASE WHEN $10 THEN NULL ELSE operator_states.offered_ticket END, \
+                           offered_until = CASE WHEN $10 THEN NULL ELSE operator_states.offered_until END";
                 sqlx::query(sql)
                     .bind(id)
                     .bind(activity)
@@ -178,6 +196,7 @@ macro_rules! state_sql {
                     .bind(after.away_reason.map(AwayReason::as_str))
                     .bind(after.away_since)
                     .bind(now)
+                    .bind(ends_reservation(change))
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;

@@ -31,7 +31,10 @@ enum Verb {
         input: [&'static str; 1],
         num_digits: u8,
         timeout: u8,
-        play: Play,
+        /// None for a stretch of silence (a caller waiting in the operators' queue with
+        /// nothing to be told): jambonz's `play` requires a URL.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        play: Option<Play>,
         action_hook: String,
     },
     Play(Play),
@@ -85,7 +88,7 @@ impl Jambonz<'_> {
                 input: ["digits"],
                 num_digits: 1,
                 timeout: *timeout_seconds,
-                play: self.play(spoken, prompts),
+                play: (!prompts.is_empty()).then(|| self.play(spoken, prompts)),
                 action_hook: self.hook(flow, GATHER_PATH, &step.next),
             }),
             Instruction::EmergencyTransfer { prompts, ring_seconds } => {

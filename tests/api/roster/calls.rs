@@ -20,7 +20,7 @@ in_every_dialect!(
     with_nobody_of_their_language_anyone_available_is_rung,
     nobody_available_rings_the_switchboard,
     nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_dial,
-    every_unanswered_dial_status_offers_to_keep_waiting,
+    every_unanswered_dial_status_sends_the_caller_back_to_their_place,
     after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_key_works_throughout,
     each_operator_hears_the_whisper_in_their_own_language,
     the_roster_database_down_at_start_still_answers_every_caller,
@@ -78,15 +78,21 @@ async fn nobody_available_and_no_switchboard_is_the_busy_message_not_an_empty_di
     assert_eq!(call.hearing(), ["kk/operators_busy", "kk/operators_busy_options"]);
 }
 
-async fn every_unanswered_dial_status_offers_to_keep_waiting(dialect: Dialect) {
+async fn every_unanswered_dial_status_sends_the_caller_back_to_their_place(dialect: Dialect) {
     let roster = full_roster(never_away(dialect)).await;
     for status in dialect.unanswered_dial_statuses() {
         let mut call = roster.app.call_at("main", Some("ru")).await;
         call.press("0").await;
         assert_eq!(call.ringing(), [RU, BOTH]);
         call.dial_ends(status).await;
-        assert_eq!(call.node(), "operators_busy", "DialCallStatus `{status}`");
-        assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"], "DialCallStatus `{status}`");
+        if status_is_failed(dialect, status) {
+            // Nobody's fault (the call could not be placed): what the caller can do meanwhile.
+            assert_eq!(call.node(), "operators_busy", "DialCallStatus `{status}`");
+            assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"], "`{status}`");
+        } else {
+            // Back to their place in the queue, where the free operators are rung again.
+            assert_eq!(call.ringing(), [RU, BOTH], "DialCallStatus `{status}`");
+        }
     }
     let mut call = roster.app.call_at("main", Some("ru")).await;
     call.press("0").await.dial_ends("completed").await;
@@ -99,9 +105,7 @@ async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_k
     call.press("0").await;
     for round in 1..3 {
         assert_eq!(call.ringing(), [KK, BOTH], "round {round}");
-        call.dial_ends("no-answer").await.press("1").await;
-        assert_eq!(call.node(), "hold", "round {round}: guidance between rings");
-        call.wait().await;
+        call.dial_ends("no-answer").await;
     }
     assert_eq!(call.ringing(), [KK, BOTH], "round 3");
     call.dial_ends("busy").await;
@@ -110,8 +114,8 @@ async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_k
     assert_eq!(call.ringing(), ["102"], "the emergency key after the last round");
 
     let mut call = roster.app.call_at("main", Some("kk")).await;
-    call.press("0").await.dial_ends("busy").await.press("1").await.press("9").await;
-    assert_eq!(call.ringing(), ["102"], "the emergency key while waiting between rings");
+    call.press("0").await.dial_ends("failed").await.press("1").await.press("9").await;
+    assert_eq!(call.ringing(), ["102"], "the emergency key while hearing advice between rings");
 }
 
 async fn each_operator_hears_the_whisper_in_their_own_language(dialect: Dialect) {
@@ -195,4 +199,14 @@ async fn an_operator_at_a_dial_string_is_rung_over_fastagi_only(dialect: Dialect
         };
         rings_eventually(&roster.app, "kk", expected).await;
     }
+}
+
+/// Whether `status` is a dial that failed (nobody's answer): every unanswered status but
+/// busy and no answer, in the dialect's words.
+fn status_is_failed(dialect: Dialect, status: &str) -> bool {
+    let unanswered: &[&str] = match dialect {
+        Dialect::Asterisk => &["BUSY", "NOANSWER"],
+        Dialect::Twiml | Dialect::Jambonz => &["busy", "no-answer"],
+    };
+    !unanswered.contains(&status)
 }

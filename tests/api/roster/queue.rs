@@ -34,6 +34,7 @@ in_every_dialect!(
 async fn line(dialect: Dialect, operators: &[(&str, &str)], env: Vec<(&'static str, String)>) -> RosterApp {
     let mut env = env;
     env.push(("IVR_WRAP_UP_SECONDS", "0".to_owned()));
+    env.push(("IVR_QUEUE_STRATEGY", "longest_free".to_owned()));
     let roster = roster_app(&Backend::Sqlite, Options { dialect, env, ..Options::default() }).await;
     for (i, (target, languages)) in operators.iter().enumerate() {
         roster.add(&format!("operator {i}"), target, languages, true).await;
