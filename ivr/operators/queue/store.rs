@@ -149,7 +149,8 @@ const UPSERT_CALLER: &str = "INSERT INTO queue_callers (ticket, language, joined
                              due_at = excluded.due_at, offered_until = excluded.offered_until";
 
 /// Releases every operator reserved for ticket `$1`.
-const RELEASE: &str = "UPDATE operator_states SET offered_ticket = NULL, offered_until = NULL WHERE offered_ticket = $1";
+const RELEASE: &str =
+    "UPDATE operator_states SET offered_ticket = NULL, offered_until = NULL WHERE offered_ticket = $1";
 
 /// Implements the queue on one database: `$candidates` matches the candidates' ids bound as
 /// `$bind` makes them (see [`ask_read`]).
@@ -174,7 +175,8 @@ macro_rules! queue_sql {
                     .fetch_all(&mut *tx)
                     .await?;
                 let (ahead, waiting) = rows.first().map_or((0, 0), |row| (row.ahead, row.waiting));
-                let free = longest_free_first(rows.into_iter().filter_map(|row| free_candidate(row, ask.now)).collect());
+                let free =
+                    longest_free_first(rows.into_iter().filter_map(|row| free_candidate(row, ask.now)).collect());
                 let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
                 let mut rung = Vec::new();
                 for id in to_reserve(ask.strategy, waiting, &free) {

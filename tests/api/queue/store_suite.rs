@@ -101,6 +101,13 @@ async fn after_a_ring_not_answered_the_caller_is_offered_the_next_operator(backe
     let caller = place(0);
     assert_eq!(asked(&store, ask(caller, &ops, 1)).await, Offer::Ring(vec![ops[0]]), "ties by id");
     store.change_state(ops[0], NOT_ANSWERED, at(30)).await.unwrap();
+    let other = place(20);
+    assert_eq!(
+        asked(&store, ask(other, &ops[..1], 30)).await,
+        Offer::Wait { position: 1 },
+        "the ring's own end releases the operator (reserved until 41), not the state change (the writer may be late)"
+    );
+    store.leave(other.ticket).await.unwrap();
     store.ring_ended(caller.ticket).await.unwrap();
     assert_eq!(asked(&store, ask(caller, &ops, 31)).await, Offer::Ring(vec![ops[1]]), "the next one");
     store.change_state(ops[1], NOT_ANSWERED, at(60)).await.unwrap();
