@@ -142,11 +142,16 @@ impl<'a> Line<'a> {
         self.stats.call_ended_as(state.call, CallEnd::Completed, duration);
     }
 
-    /// The whisper for an operator who answered: that operator is on a call from now.
-    pub fn whisper(&self, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
+    /// The whisper for an operator who answered: that operator is on a call from now, and
+    /// the caller has left the operators' queue (told for at most a moment: the operator
+    /// waits for the whisper, the caller hears ringing).
+    pub async fn whisper(&self, whisper: &WhisperFor) -> (Language, Vec<PromptKey>) {
         self.name_call(whisper.caller.call);
         if let Some(answering) = whisper.answering {
             self.reports.answered(answering);
+            if let Some(place) = whisper.caller.queue {
+                self.put_through(place, answering.operator).await;
+            }
         }
         super::whisper(self.flow, whisper)
     }

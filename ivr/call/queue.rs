@@ -66,7 +66,9 @@ impl<'a> Line<'a> {
                     let stretch = self.queue_settings.wait_seconds;
                     return waiting(step, extra, (place, position), now, stretch);
                 }
-                Ok(Err(error)) => tracing::warn!(%error, "the operators' queue did not answer: ringing from the roster"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the operators' queue did not answer: ringing from the roster")
+                }
                 Err(_) => tracing::warn!("the operators' queue did not answer in time: ringing from the roster"),
             }
         }
@@ -124,6 +126,16 @@ impl<'a> Line<'a> {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "the operators' queue could not release a reservation"),
             Err(_) => tracing::warn!("the operators' queue did not release a reservation in time"),
+        }
+    }
+
+    /// The caller at `place` was put through to `operator`: out of the queue, the others
+    /// rung for them released; for at most [`ASK_TIMEOUT`].
+    pub(super) async fn put_through(&self, place: QueuePlace, operator: i64) {
+        match tokio::time::timeout(ASK_TIMEOUT, self.queue.answered(Ticket(place.ticket), operator)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "the operators' queue could not put a caller through"),
+            Err(_) => tracing::warn!("the operators' queue did not put a caller through in time"),
         }
     }
 

@@ -15,9 +15,9 @@
 
 pub mod cli;
 mod input;
+pub mod queue;
 mod refresh;
 mod reports;
-pub mod queue;
 mod routing;
 pub mod state;
 pub mod store;

@@ -116,7 +116,9 @@ impl Roster {
         match caller {
             None => (Route::LanguageNotChosen, available.map(|o| o.id).collect()),
             Some(_) if overflow => (Route::AnyLanguage, available.map(|o| o.id).collect()),
-            Some(language) => (Route::Language, available.filter(|o| o.languages.speaks(language)).map(|o| o.id).collect()),
+            Some(language) => {
+                (Route::Language, available.filter(|o| o.languages.speaks(language)).map(|o| o.id).collect())
+            }
         }
     }
 

@@ -9,7 +9,8 @@
 -- their own call's state (webhook URLs, the FastAGI channel variable) and links to nothing
 -- stored anywhere else. A row is deleted when its caller leaves the queue (put through,
 -- gave up, moved on); a caller who hung up never asks again, and their row stops counting
--- once `due_at` has passed, and is deleted by the next caller who joins.
+-- once `due_at` has passed, and is deleted ten minutes later by another caller's ask (each
+-- instance deletes such rows at most once a minute).
 CREATE TABLE queue_callers (
     -- The caller's random ticket (see above).
     ticket        BIGINT      PRIMARY KEY,
@@ -37,10 +38,16 @@ CREATE INDEX queue_callers_in_order ON queue_callers (language, joined_at);
 -- for, until when. While set and not past, no other caller rings them, on any instance; it
 -- ends when the ring ends (answered: they are on a call; not answered: free again, now the
 -- most recently free, so the next free operator is offered the caller), or by itself when
--- `offered_until` passes (the instance ringing them died).
+-- `offered_until` passes (the instance ringing them died). Answering, a call's end and being
+-- made away end it too; a ring not answered, as a state change, does not: the ring's end
+-- releases it by ticket. A reservation is an upsert whose DO UPDATE has a condition (still
+-- free, not reserved): two instances racing for one operator wait on the row, and the
+-- second sees the first's reservation and writes nothing.
 --
 -- "Longest free" is `activity_since` of a 'free' row: when they last became free (a call's
--- wrap-up ending counts from `wrap_up_until`). An operator with no row is free since ever.
+-- wrap-up ending counts from `wrap_up_until`). An operator with no row is free since ever;
+-- the first reservation of one writes their row, 'free' since 1970-01-01, which still
+-- sorts before every other.
 ALTER TABLE operator_states
     ADD COLUMN offered_ticket BIGINT,
     ADD COLUMN offered_until  TIMESTAMPTZ,

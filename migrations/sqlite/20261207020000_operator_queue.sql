@@ -8,7 +8,8 @@
 -- their own call's state (webhook URLs, the FastAGI channel variable) and links to nothing
 -- stored anywhere else. A row is deleted when its caller leaves the queue (put through,
 -- gave up, moved on); a caller who hung up never asks again, and their row stops counting
--- once `due_at` has passed, and is deleted by the next caller who joins.
+-- once `due_at` has passed, and is deleted ten minutes later by another caller's ask (each
+-- instance deletes such rows at most once a minute).
 CREATE TABLE queue_callers (
     -- The caller's random ticket (see above).
     ticket        INTEGER PRIMARY KEY,
@@ -35,10 +36,15 @@ CREATE INDEX queue_callers_in_order ON queue_callers (language, joined_at);
 -- for, until when. While set and not past, no other caller rings them; it ends when the ring
 -- ends (answered: they are on a call; not answered: free again, now the most recently free,
 -- so the next free operator is offered the caller), or by itself when `offered_until`
--- passes (the instance ringing them stopped).
+-- passes (the instance ringing them stopped). Answering, a call's end and being made away
+-- end it too; a ring not answered, as a state change, does not: the ring's end releases it
+-- by ticket. A reservation is written only while the operator is still free and not
+-- reserved (an upsert with a condition, in the asking caller's write transaction).
 --
 -- "Longest free" is `activity_since` of a 'free' row: when they last became free (a call's
--- wrap-up ending counts from `wrap_up_until`). An operator with no row is free since ever.
+-- wrap-up ending counts from `wrap_up_until`). An operator with no row is free since ever;
+-- the first reservation of one writes their row, 'free' since 1970-01-01, which still
+-- sorts before every other.
 -- (SQLite adds one column per statement, and a CHECK on an added column may name only it:
 -- both are set and cleared together by the one statement that writes them.)
 ALTER TABLE operator_states ADD COLUMN offered_ticket INTEGER;

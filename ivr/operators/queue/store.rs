@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Ask, Offer, QueueStore, Strategy, Ticket};
+use super::{Ask, Offer, QueueStore, Strategy, Ticket, Waiting};
 use crate::db::{Db, on_db};
+use crate::flow::Language;
 use crate::operators::MAX_RUNG;
 use crate::operators::state::{LONGEST_CALL, State};
 use crate::operators::store::StateRow;
@@ -33,8 +34,25 @@ impl QueueStore for Db {
     async fn ring_ended(&self, ticket: Ticket) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.ring_ended(ticket))
     }
+    async fn answered(&self, ticket: Ticket, operator: i64) -> Result<(), sqlx::Error> {
+        on_db!(self, db => db.answered(ticket, operator))
+    }
     async fn leave(&self, ticket: Ticket) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.leave(ticket))
+    }
+    async fn waiting(&self, now: DateTime<Utc>) -> Result<Vec<Waiting>, sqlx::Error> {
+        let rows: Vec<(Option<String>, i64, DateTime<Utc>)> = on_db!(self, db => db.waiting(now))?;
+        let mut queues: Vec<Waiting> = rows
+            .into_iter()
+            .map(|(language, callers, first_joined)| Waiting {
+                queue: language.as_deref().and_then(Language::from_code),
+                callers: u32::try_from(callers).unwrap_or(u32::MAX),
+                longest: (now - first_joined).max(TimeDelta::zero()),
+            })
+            .collect();
+        // Kazakh, Russian, then none (each database sorts NULL its own way).
+        queues.sort_by_key(|queue| (queue.queue.is_none(), queue.queue));
+        Ok(queues)
     }
 }
 
@@ -147,7 +165,12 @@ const UPSERT_CALLER: &str = "INSERT INTO queue_callers (ticket, language, joined
                              due_at = excluded.due_at, offered_until = excluded.offered_until";
 
 /// Releases every operator reserved for ticket `$1`.
-const RELEASE: &str = "UPDATE operator_states SET offered_ticket = NULL, offered_until = NULL WHERE offered_ticket = $1";
+const RELEASE: &str =
+    "UPDATE operator_states SET offered_ticket = NULL, offered_until = NULL WHERE offered_ticket = $1";
+
+/// [`RELEASE`], returning whom it released.
+const RELEASE_RETURNING: &str = "UPDATE operator_states SET offered_ticket = NULL, offered_until = NULL \
+                                 WHERE offered_ticket = $1 RETURNING operator_id";
 
 /// Implements the queue on one database: `$candidates` matches the candidates' ids bound as
 /// `$bind` makes them (see [`ask_read`]).
@@ -156,7 +179,11 @@ macro_rules! queue_sql {
         impl $db {
             async fn ask(&self, ask: &Ask<'_>) -> Result<Offer, sqlx::Error> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(RELEASE).bind(ask.place.ticket.0).execute(&mut *tx).await?;
+                // A caller who asks is not being rung: whoever their last ring reserved is
+                // released, and is not rung for them again on this ask (a ring not answered
+                // moves on to the next free operator, whenever the state writer records it).
+                let released: Vec<i64> =
+                    sqlx::query_scalar(RELEASE_RETURNING).bind(ask.place.ticket.0).fetch_all(&mut *tx).await?;
                 if forget_now(&LAST_FORGOTTEN, ask.now) {
                     sqlx::query("DELETE FROM queue_callers WHERE due_at < $1")
                         .bind(ask.now - FORGET_AFTER)
@@ -173,7 +200,12 @@ macro_rules! queue_sql {
                     .fetch_all(&mut *tx)
                     .await?;
                 let waiting = rows.first().map_or(0, |row| row.waiting);
-                let free = longest_free_first(rows.into_iter().filter_map(|row| free_candidate(row, ask.now)).collect());
+                let free = longest_free_first(
+                    rows.into_iter()
+                        .filter_map(|row| free_candidate(row, ask.now))
+                        .filter(|(id, _)| !released.contains(id))
+                        .collect(),
+                );
                 let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
                 let mut rung = Vec::new();
                 for id in to_reserve(ask.strategy, waiting, &free) {
@@ -217,11 +249,35 @@ macro_rules! queue_sql {
                 tx.commit().await
             }
 
+            async fn answered(&self, ticket: Ticket, operator: i64) -> Result<(), sqlx::Error> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE operator_states SET offered_ticket = NULL, offered_until = NULL \
+                     WHERE offered_ticket = $1 AND operator_id <> $2",
+                )
+                .bind(ticket.0)
+                .bind(operator)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM queue_callers WHERE ticket = $1").bind(ticket.0).execute(&mut *tx).await?;
+                tx.commit().await
+            }
+
             async fn leave(&self, ticket: Ticket) -> Result<(), sqlx::Error> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(RELEASE).bind(ticket.0).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM queue_callers WHERE ticket = $1").bind(ticket.0).execute(&mut *tx).await?;
                 tx.commit().await
+            }
+
+            /// Per stored language: callers not past due, and when the first joined.
+            async fn waiting(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<(Option<String>, i64, DateTime<Utc>)>, sqlx::Error> {
+                let sql = "SELECT language, COUNT(*), MIN(joined_at) FROM queue_callers WHERE due_at >= $1 \
+                           GROUP BY language";
+                sqlx::query_as(sql).bind(now).fetch_all(self.reader()).await
             }
         }
     };

@@ -106,11 +106,8 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
         // Asterisk, and how it ended is still in the channel's variables. A caller waiting
         // in the operators' queue rang nobody since the last dial's end was read (it is
         // cleared then): they ask for their turn again, in their place.
-        let input = if state.queue.is_some() && !self.dialled().await? {
-            Input::NoInput
-        } else {
-            self.dial_ended().await?
-        };
+        let input =
+            if state.queue.is_some() && !self.dialled().await? { Input::NoInput } else { self.dial_ended().await? };
         Ok(line.answer(state, input).await)
     }
 
@@ -254,7 +251,6 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
 
     /// The whisper's prompt URLs, in each language the operators rung hear, in order rung.
     fn whisper(&self, turn: &Turn<'_>) -> Vec<String> {
-        let line = Line::on_asterisk(self.app);
         let mut languages: Vec<Language> = Vec::new();
         for callee in &turn.callees {
             if !languages.contains(&callee.whisper) {
@@ -265,7 +261,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
             .into_iter()
             .flat_map(|listener| {
                 let whisper = crate::call::WhisperFor { caller: turn.step.next, listener, answering: None };
-                let (language, keys) = line.whisper(&whisper);
+                let (language, keys) = crate::call::whisper(&self.app.flow, &whisper);
                 keys.iter().map(|key| self.prompt_url(language, key)).collect::<Vec<_>>()
             })
             .collect()

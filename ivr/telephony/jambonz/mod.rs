@@ -114,7 +114,7 @@ async fn dial_ended(State(app): State<AppState>, hook: Hook) -> Response {
 /// never who they are.
 #[instrument(name = "whisper", skip_all, fields(call, dialect = "jambonz"))]
 async fn whisper(State(app): State<AppState>, hook: Hook) -> Response {
-    let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query));
+    let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query)).await;
     json(jambonz(&app).whisper(language, &keys))
 }
 

@@ -122,7 +122,7 @@ async fn dial_ended(State(app): State<AppState>, hook: Webhook) -> Response {
 /// never who they are.
 #[instrument(name = "whisper", skip_all, fields(call))]
 async fn whisper(State(app): State<AppState>, hook: Webhook) -> Response {
-    let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query));
+    let (language, keys) = Line::new(&app).whisper(&state_token::decode_whisper(&app.flow, &hook.query)).await;
     xml(twiml(&app).whisper(language, &keys.iter().collect::<Vec<_>>()))
 }
 

@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use ivr::flow::Language;
-use ivr::operators::queue::{Offer, QueueStore, Strategy};
+use ivr::operators::queue::{Offer, QueueStore, Strategy, Waiting};
 use ivr::operators::{AwayReason, Change, RosterStore, StateStore, UNANSWERED_BEFORE_AWAY};
 
 use super::{ask, asked, at, place, with_operators};
@@ -102,6 +102,13 @@ async fn after_a_ring_not_answered_the_caller_is_offered_the_next_operator(backe
     let caller = place(0);
     assert_eq!(asked(&store, ask(caller, &ops, 1)).await, Offer::Ring(vec![ops[0]]), "ties by id");
     store.change_state(ops[0], NOT_ANSWERED, at(30)).await.unwrap();
+    let other = place(20);
+    assert_eq!(
+        asked(&store, ask(other, &ops[..1], 30)).await,
+        Offer::Wait { position: 1 },
+        "the ring's own end releases the operator (reserved until 41), not the state change (the writer may be late)"
+    );
+    store.leave(other.ticket).await.unwrap();
     store.ring_ended(caller.ticket).await.unwrap();
     assert_eq!(asked(&store, ask(caller, &ops, 31)).await, Offer::Ring(vec![ops[1]]), "the next one");
     store.change_state(ops[1], NOT_ANSWERED, at(60)).await.unwrap();
@@ -149,6 +156,14 @@ async fn each_language_and_no_language_is_a_queue_of_its_own(backend: Backend) {
     assert_eq!(store.ask(&in_queue(None, none_later, 5)).await.unwrap(), Offer::Wait { position: 2 });
     let ru_asks = ivr::operators::queue::Ask { queue: Some(Language::Ru), ..ask(ru, &ops, 6) };
     assert_eq!(store.ask(&ru_asks).await.unwrap(), Offer::Ring(vec![ops[0]]), "the Kazakh caller is not ahead");
+
+    let queue = |queue, callers, longest| Waiting { queue, callers, longest: TimeDelta::seconds(longest) };
+    assert_eq!(
+        store.waiting(at(19)).await.unwrap(),
+        [queue(Some(Language::Kk), 1, 19), queue(Some(Language::Ru), 1, 18), queue(None, 2, 17)],
+        "the one being rung counts"
+    );
+    assert_eq!(store.waiting(at(21)).await.unwrap(), [queue(Some(Language::Ru), 1, 20)], "only ru asked since");
 }
 
 async fn ring_all_reserves_every_free_operator_for_the_front_caller_only(backend: Backend) {

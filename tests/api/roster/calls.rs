@@ -8,7 +8,7 @@ use ivr::softphone::Dialect;
 use crate::helpers::{OPERATOR_NUMBER, Options, in_every_dialect};
 use crate::stats::support::Backend;
 
-use super::{RosterApp, rings_eventually, roster_app};
+use super::{RosterApp, leave_queue, rings_eventually, roster_app};
 
 const KK: &str = "+77170000001";
 const RU: &str = "+77170000002";
@@ -90,9 +90,13 @@ async fn every_unanswered_dial_status_sends_the_caller_back_to_their_place(diale
             assert_eq!(call.node(), "operators_busy", "DialCallStatus `{status}`");
             assert_eq!(call.hearing(), ["ru/operators_busy", "ru/operators_busy_options"], "`{status}`");
         } else {
-            // Back to their place in the queue, where the free operators are rung again.
+            // Back to their place in the queue: the operators who were just rung are rung
+            // again after a stretch of waiting, not on the same ask.
+            assert!(call.listening() && call.node() == "operator", "DialCallStatus `{status}`");
+            call.wait().await;
             assert_eq!(call.ringing(), [RU, BOTH], "DialCallStatus `{status}`");
         }
+        leave_queue(&mut call).await;
     }
     let mut call = roster.app.call_at("main", Some("ru")).await;
     call.press("0").await.dial_ends("completed").await;
@@ -105,7 +109,7 @@ async fn after_the_last_round_the_caller_returns_to_the_menu_and_the_emergency_k
     call.press("0").await;
     for round in 1..3 {
         assert_eq!(call.ringing(), [KK, BOTH], "round {round}");
-        call.dial_ends("no-answer").await;
+        call.dial_ends("no-answer").await.wait().await;
     }
     assert_eq!(call.ringing(), [KK, BOTH], "round 3");
     call.dial_ends("busy").await;

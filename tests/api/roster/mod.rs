@@ -17,7 +17,7 @@ mod transfer_stats;
 use ivr::db::Db;
 use ivr::operators::{NewOperator, RosterStore, StoredOperator};
 
-use crate::helpers::{Options, TestApp, spawn_app_with};
+use crate::helpers::{Call, Options, TestApp, spawn_app_with};
 use crate::stats::support::{Backend, TestDatabase, eventually};
 
 /// A running service and the database its roster lives in.
@@ -76,15 +76,23 @@ pub async fn rung_for(app: &TestApp, language: &str) -> Vec<String> {
     call.press("0").await;
     let waiting = call.listening() && call.node() == "operator";
     let rung = if waiting { vec![WAITING.to_owned()] } else { call.ringing() };
+    leave_queue(&mut call).await;
+    rung
+}
+
+/// The caller gives up their place in the operators' queue as a caller would: a ring in
+/// progress fails, and they go back to the main menu ("2" on the busy menu, which any key
+/// opens while waiting).
+pub async fn leave_queue(call: &mut Call<'_>) {
     if !call.ringing().is_empty() {
         call.dial_ends("failed").await;
     }
-    call.press("2").await; // what they can do meanwhile, or the busy menu: "2" the main menu
-    if call.node() != "main" {
-        call.press("2").await;
+    for _ in 0..2 {
+        if call.node() != "main" {
+            call.press("2").await;
+        }
     }
-    assert_eq!(call.node(), "main", "the probe is back in the main menu, out of the queue");
-    rung
+    assert_eq!(call.node(), "main", "back in the main menu, out of the queue");
 }
 
 /// Waits until a caller of `language` asking for an operator rings exactly `expected`.
