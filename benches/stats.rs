@@ -33,7 +33,7 @@ use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
 use ivr::state::{self, AppState};
 use ivr::stats::Summarize;
 use ivr::stats::demo::{self, DemoPlan};
-use ivr::stats::{DateRange, Record, Store, WriterConfig};
+use ivr::stats::{DateRange, Record, Store, UNTIMED, WriterConfig};
 use ivr::telephony::twiml::signature;
 use sqlx::Connection;
 use tower::ServiceExt;
@@ -86,10 +86,10 @@ fn call_records(flow: &Flow, calls: u64) -> Vec<Record> {
     let mut records = Vec::new();
     for call in 0..calls {
         let mut current = flow.begin(CallId(call.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        records.push(Record::of_step(flow, &current, now, Some(0)));
+        records.push(Record::of_step(flow, &current, now, Some(0), UNTIMED));
         for (seconds, input) in (5..).step_by(5).zip(&paths[(call % 4) as usize]) {
             current = step(flow, current.next, *input);
-            records.push(Record::of_step(flow, &current, now, Some(seconds)));
+            records.push(Record::of_step(flow, &current, now, Some(seconds), UNTIMED));
         }
         records.push(Record::ended(current.next.call, CallEnd::Completed, now, Some(60)));
     }

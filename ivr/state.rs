@@ -112,6 +112,9 @@ impl crate::call::Service for AppState {
     fn stats(&self) -> &Recorder {
         &self.stats
     }
+    fn prompts(&self) -> &PromptLibrary {
+        &self.loaded.prompts
+    }
     fn roster(&self) -> &LiveRoster {
         &self.roster
     }

@@ -19,7 +19,8 @@ The tests, in the order run (the numbers are issue 24's):
     recording holds the Kazakh whisper before the caller;
  5. a caller who presses nothing is ringing an operator within `ivr flow audit`'s figure
     plus 2 s of the answer;
- 6. a caller who hangs up in the middle of a guidance part: its row in the database;
+ 6. a caller who hangs up in the middle of a guidance part: its row in the database says
+    `abandoned`, the topic not heard;
  7. kill -9 of the serving instance mid-menu: the menu again from the other one, 9 works;
     SIGTERM of the serving instance mid-menu (issue 23): the call stays on it until the
     drain ends, then goes on at the menu on the other one, never cut off, 9 works;

@@ -15,8 +15,9 @@ use tracing::Span;
 use crate::config::QueueSettings;
 use crate::db::Db;
 use crate::flow::DialOutcome;
-use crate::flow::{CallId, CallState, Flow, Language, PromptKey};
+use crate::flow::{CallId, CallState, Flow, Language, Node, PromptKey};
 use crate::operators::{LineReports, LiveRoster, Ringing, Roster};
+use crate::prompts::PromptLibrary;
 use crate::stats::Recorder;
 
 use super::{CallEnd, Input, Turn, WhisperFor};
@@ -27,6 +28,9 @@ pub trait Service {
     fn flow(&self) -> &Flow;
     /// Where the call's statistics records go.
     fn stats(&self) -> &Recorder;
+    /// The prompt recordings: how long a guidance part plays, for the statistics to tell a
+    /// topic heard from one hung up on.
+    fn prompts(&self) -> &PromptLibrary;
     /// The operators a transfer rings.
     fn roster(&self) -> &LiveRoster;
     /// Where what the line learns of operators goes (answered, call ended, not answered).
@@ -40,6 +44,7 @@ pub trait Service {
 pub struct Line<'a> {
     pub(super) flow: &'a Flow,
     stats: &'a Recorder,
+    prompts: &'a PromptLibrary,
     roster: &'a LiveRoster,
     reports: &'a LineReports,
     /// The operators' queue's store (`queue.rs`).
@@ -63,6 +68,7 @@ impl<'a> Line<'a> {
             queue_settings,
             flow: service.flow(),
             stats: service.stats(),
+            prompts: service.prompts(),
             roster: service.roster(),
             reports: service.line_reports(),
             dials_channels: false,
@@ -175,15 +181,17 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// Hands the turn's steps and events to the statistics, and draws the ring of a
-    /// transfer to roster operators; what is left is what to render.
+    /// Hands the turn's steps and events to the statistics (a guidance part entered timed
+    /// by its recordings), and draws the ring of a transfer to roster operators; what is
+    /// left is what to render.
     fn recorded(&self, mut turn: Turn<'a>) -> Turn<'a> {
         turn.ringing = Ringing::draw(turn.callees.iter().filter_map(|callee| callee.operator).collect());
         let flow = self.flow;
+        let part_seconds = |node: &Node, language: Language| self.prompts.part_seconds(node, language);
         for (step, events) in turn.passed.drain(..) {
-            self.stats.record_step_with(flow, &step, events);
+            self.stats.record_step_with(flow, &step, events, &part_seconds);
         }
-        self.stats.record_step_with(flow, &turn.step, std::mem::take(&mut turn.events));
+        self.stats.record_step_with(flow, &turn.step, std::mem::take(&mut turn.events), &part_seconds);
         turn
     }
 }

@@ -269,6 +269,18 @@ impl Node {
         }
     }
 
+    /// A guidance node's part: the prompts on entry that its reprompt does not repeat (the
+    /// text itself, not the "press 1 for the next part" after it), or all of them where the
+    /// reprompt repeats them all. The statistics count the topic heard once it has played
+    /// (see `CallRow::fold`). Empty for other nodes.
+    pub fn part(&self) -> Vec<&PromptKey> {
+        if !matches!(self.kind, NodeKind::Guidance { .. }) {
+            return Vec::new();
+        }
+        let own: Vec<&PromptKey> = self.prompts.iter().filter(|key| !self.reprompt.contains(key)).collect();
+        if own.is_empty() { self.prompts.iter().collect() } else { own }
+    }
+
     /// The nodes this one can lead to by its own definition (not counting the global keys).
     pub fn successors(&self) -> Vec<NodeId> {
         match &self.kind {

@@ -159,6 +159,26 @@ fn a_guidance_topic_is_counted_once_heard_and_carried_on() {
 }
 
 #[test]
+fn a_guidance_part_is_what_its_reprompt_does_not_repeat() {
+    let flow = bundled();
+    let node = |name: &str| flow.node(flow.node_id(name).unwrap());
+    let part = |name: &str| node(name).part().iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+    assert_eq!(part("evidence_1"), ["guidance_evidence_1"], "not the `next_part` after it");
+    assert_eq!(part("definition"), ["guidance_definition"]);
+    assert!(part("main").is_empty(), "a menu has no part");
+    let text = BUNDLED.replacen(
+        "prompts = [\"guidance_evidence_1\", \"next_part\"]\nreprompt = [\"next_part\"]",
+        "prompts = [\"guidance_evidence_1\", \"next_part\"]",
+        1,
+    );
+    assert_ne!(text, BUNDLED, "the bundled flow has the evidence part's prompts");
+    let flow = Flow::from_toml(&text).unwrap();
+    let evidence = flow.node(flow.node_id("evidence_1").unwrap());
+    let all: Vec<&str> = evidence.part().iter().map(|k| k.as_str()).collect();
+    assert_eq!(all, ["guidance_evidence_1", "next_part"], "no reprompt: all its prompts");
+}
+
+#[test]
 fn silence_on_a_message_moves_on_and_counts_as_the_first_on_the_menu_after_it() {
     let flow = bundled();
     let notice = step(&flow, flow.recover(CallId(1), None), Input::Key(key("1")));

@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::flow::{Language, PromptCatalog, PromptKey};
+use crate::flow::{Language, Node, PromptCatalog, PromptKey};
 
 pub use audio::{AudioProblem, check_recording};
 pub use import::{ImportError, Imported, InputAudio, InputProblem, PromptsCommand, import};
@@ -189,6 +189,19 @@ impl PromptLibrary {
             synthetic: prompts.clone().filter(|p| p.recording == RecordingKind::Synthetic).count(),
             beyond_memo: prompts.filter(|p| p.text == TextSource::BeyondMemo).count(),
         }
+    }
+
+    /// How long `node`'s part (see [`Node::part`]) plays in `language`, in whole seconds
+    /// rounded down (so a caller who heard it whole is never taken for one who did not);
+    /// `None` for a node without a part or a recording missing.
+    pub fn part_seconds(&self, node: &Node, language: Language) -> Option<u16> {
+        let part = node.part();
+        if part.is_empty() {
+            return None;
+        }
+        let played =
+            part.into_iter().map(|key| self.get(language, key).map(|p| p.duration)).sum::<Option<Duration>>()?;
+        Some(u16::try_from(played.as_secs()).unwrap_or(u16::MAX))
     }
 
     /// Total listening time of one language's recordings.

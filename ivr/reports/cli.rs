@@ -110,7 +110,7 @@ fn table(s: &Summary) -> String {
     line("outcomes", pairs(&s.outcomes));
     line("emergency transfers (102)", s.emergency_transfers.to_string());
     line("operator transfers", format!("{} (answered {})", s.operator_transfers, s.operator_answered));
-    line("abandoned in the menu", s.abandoned.to_string());
+    line("abandoned (not heard out)", s.abandoned.to_string());
     line("avg seconds in the menu", seconds(s.avg_ivr_seconds));
     line("avg seconds to transfer", seconds(s.avg_seconds_to_transfer));
     line("avg seconds to answer", seconds(s.avg_seconds_to_answer));

@@ -123,8 +123,25 @@ pub enum Event<'a> {
     DialEnded(&'a str),
     /// An operator answered: the platform fetches the whisper.
     Answered,
-    /// The call status webhook, with this status.
+    /// The call status webhook, with this status, of a call that lasted [`CALL_SECONDS`].
     Status(&'a str),
+    /// The call status webhook, with this status, of a call that lasted these seconds.
+    StatusAfter(&'a str, u32),
+}
+
+/// How long a call lasted by its status webhook ([`Event::Status`]): past every guidance
+/// part of the bundled prompts, so a call that entered one heard it.
+pub const CALL_SECONDS: u32 = 42;
+
+impl<'a> Event<'a> {
+    /// A status webhook's call status and the seconds the call lasted; `None` for any other.
+    fn call_status(self) -> Option<(&'a str, u32)> {
+        match self {
+            Event::Status(status) => Some((status, CALL_SECONDS)),
+            Event::StatusAfter(status, seconds) => Some((status, seconds)),
+            _ => None,
+        }
+    }
 }
 
 /// The caller's identifiers, sent with every webhook: what the service must never keep.
@@ -282,11 +299,12 @@ impl WebhookDialect {
 /// The form fields Twilio sends about a call, and those of the event.
 pub fn twilio_params(caller: &Caller, event: Event<'_>) -> Vec<(String, String)> {
     let number = caller.number.as_str();
-    let status = match event {
-        Event::Status(status) => status,
-        Event::Incoming => "ringing",
+    let status = match (event, event.call_status()) {
+        (_, Some((status, _))) => status,
+        (Event::Incoming, None) => "ringing",
         _ => "in-progress",
     };
+    let lasted = event.call_status().map(|(_, seconds)| seconds.to_string()).unwrap_or_default();
     let mut params = vec![
         ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
         ("CallSid", caller.call_sid.as_str()),
@@ -305,7 +323,9 @@ pub fn twilio_params(caller: &Caller, event: Event<'_>) -> Vec<(String, String)>
     match event {
         Event::Pressed(digits) => params.extend([("Digits", digits), ("FinishedOnKey", "")]),
         Event::DialEnded(status) => params.extend([("DialCallStatus", status), ("DialCallDuration", "0")]),
-        Event::Status(_) => params.extend([("CallDuration", "42"), ("Timestamp", "Sat, 28 Nov 2026 10:00:00 +0000")]),
+        Event::Status(_) | Event::StatusAfter(..) => {
+            params.extend([("CallDuration", lasted.as_str()), ("Timestamp", "Sat, 28 Nov 2026 10:00:00 +0000")])
+        }
         Event::Incoming | Event::Silence | Event::Answered => {}
     }
     params.into_iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect()
@@ -315,10 +335,10 @@ pub fn twilio_params(caller: &Caller, event: Event<'_>) -> Vec<(String, String)>
 /// documented for the call webhook, a gather's and a dial's `actionHook`, a target's
 /// `confirmHook` and the call status webhook.
 pub fn jambonz_body(caller: &Caller, event: Event<'_>) -> serde_json::Value {
-    let (direction, call_status, sip_status, sip_reason) = match event {
-        Event::Incoming => ("inbound", "trying", 100, "Trying"),
-        Event::Answered => ("outbound", "in-progress", 200, "OK"),
-        Event::Status(status) => ("inbound", status, 200, "OK"),
+    let (direction, call_status, sip_status, sip_reason) = match (event, event.call_status()) {
+        (_, Some((status, _))) => ("inbound", status, 200, "OK"),
+        (Event::Incoming, None) => ("inbound", "trying", 100, "Trying"),
+        (Event::Answered, None) => ("outbound", "in-progress", 200, "OK"),
         _ => ("inbound", "in-progress", 200, "OK"),
     };
     let mut body = json!({
@@ -348,7 +368,7 @@ pub fn jambonz_body(caller: &Caller, event: Event<'_>) -> serde_json::Value {
         Event::Answered => {
             json!({"parent_call_sid": caller.call_sid, "call_sid": "5f0e7d3c-1b2a-4c5d-9e8f-7a6b5c4d3e2f"})
         }
-        Event::Status(_) => json!({"duration": 42}),
+        Event::Status(_) | Event::StatusAfter(..) => json!({"duration": event.call_status().map(|(_, s)| s)}),
         Event::Incoming => json!({}),
     };
     if let (Some(body), serde_json::Value::Object(results)) = (body.as_object_mut(), results) {

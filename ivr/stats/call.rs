@@ -3,11 +3,18 @@
 //! The row is always recomputed from every record the database holds for the call, never
 //! patched in place, so records may arrive in any order (a spool replayed late, several
 //! instances answering one call) and the row still comes out the same.
+//!
+//! A topic counts as heard only once the caller listened to its part to the end or moved
+//! on from it ([`Hearing`]): a caller who hangs up in the middle of a part heard no
+//! guidance. Whether they did is known only from later records (a later step, the call's
+//! end), so a row can lose or keep a topic when they arrive; the daily totals follow, as
+//! they follow every change of a row (`store/plan.rs`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::record::{CallEvent, Record, call_label};
+use super::record::{CallEvent, END_SEQ, Record, call_label};
+use super::repeat::REPEAT_SEQ;
 
 /// How a call went, for the reports. The first that applies wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,9 +25,10 @@ pub enum Outcome {
     Operator,
     /// Every operator transfer ended unanswered.
     FailedTransfer,
-    /// Heard guidance and went no further.
+    /// Heard guidance (a part to its end, or moved on from it) and went no further.
     SelfService,
-    /// Hung up in the menus before any guidance or transfer.
+    /// Hung up before hearing any guidance to its end or reaching a transfer: in the menus,
+    /// or in the middle of a guidance part.
     Abandoned,
 }
 
@@ -55,7 +63,8 @@ pub struct CallRow {
     pub synthetic: bool,
     /// `kk` or `ru`; `None` if the caller never chose.
     pub language: Option<String>,
-    /// Topics heard, comma-separated, in the order first heard.
+    /// Topics heard (a part listened to its end or moved on from, see [`Hearing`]),
+    /// comma-separated, in the order first heard.
     pub topics: String,
     /// Nodes entered and keys pressed, in order: `language:1 welcome main:3 evidence:0 operator`
     /// (`node:-` is a timeout).
@@ -122,10 +131,11 @@ impl CallRow {
         let mut row = CallRow::empty(call_id, started_at.map_or(first_day, |t| t.date_naive()), started_at);
         let mut path: Vec<String> = Vec::new();
         let mut timings = Timings::default();
+        let hearing = Hearing::of(&records);
         for record in records {
             timings.last = timings.last.max(record.elapsed);
             for event in &record.events {
-                row.apply(event, record.elapsed, &mut path, &mut timings);
+                row.apply(event, record, &hearing, &mut path, &mut timings);
             }
         }
         row.path = path.join(" ");
@@ -162,7 +172,16 @@ impl CallRow {
         }
     }
 
-    fn apply(&mut self, event: &CallEvent, elapsed: Option<i32>, path: &mut Vec<String>, timings: &mut Timings) {
+    /// Folds in one `event` of `record`; `hearing` tells whether a topic it entered was heard.
+    fn apply(
+        &mut self,
+        event: &CallEvent,
+        record: &Record,
+        hearing: &Hearing,
+        path: &mut Vec<String>,
+        timings: &mut Timings,
+    ) {
+        let elapsed = record.elapsed;
         match event {
             CallEvent::Started | CallEvent::Hangup => {}
             CallEvent::Language { code } => self.language = Some(code.clone()),
@@ -176,8 +195,8 @@ impl CallRow {
                 self.timeouts += 1;
                 mark(path, node, '-');
             }
-            CallEvent::Topic { topic } => {
-                if !self.topics.split(',').any(|t| t == topic) {
+            CallEvent::Topic { topic, part_seconds } => {
+                if hearing.heard(record, *part_seconds) && !self.topics.split(',').any(|t| t == topic) {
                     append(&mut self.topics, ',', topic);
                 }
             }
@@ -249,6 +268,41 @@ impl CallRow {
     }
 }
 
+/// What tells whether a caller heard a guidance part: whether the call went on after the
+/// step that entered it, and how long the call lasted by its end record.
+struct Hearing {
+    /// The highest step counter among the call's step records (not its end record, nor the
+    /// repeat-caller flag, which come whatever the caller does).
+    last_step: Option<i32>,
+    /// The call's end record, if it has arrived: the call's length in seconds, if known.
+    end: Option<Option<i32>>,
+}
+
+impl Hearing {
+    fn of(records: &[&Record]) -> Hearing {
+        Hearing {
+            last_step: records.iter().map(|r| r.seq).filter(|seq| ![END_SEQ, REPEAT_SEQ].contains(seq)).max(),
+            end: records.iter().find(|r| r.seq == END_SEQ).map(|r| r.elapsed),
+        }
+    }
+
+    /// Whether the part that `record` entered, `part_seconds` long, was heard: the call has
+    /// a later step (a key, the part's silence timing out: the caller moved on), or it
+    /// lasted at least the part past the step (whole seconds on both sides, rounded down,
+    /// so a caller who heard the part whole is never missed). When that cannot be told (no
+    /// part length, no end record yet, or a length missing on either side) it counts as heard.
+    fn heard(&self, record: &Record, part_seconds: Option<u16>) -> bool {
+        let Some(part) = part_seconds else { return true };
+        if self.last_step.is_some_and(|last| last > record.seq) {
+            return true;
+        }
+        match (self.end, record.elapsed) {
+            (Some(Some(end)), Some(entered)) => end - entered >= i32::from(part),
+            _ => true,
+        }
+    }
+}
+
 /// Marks what the caller did on `node`: on the visit just entered, or as a visit of its own.
 fn mark(path: &mut Vec<String>, node: &str, what: char) {
     match path.last_mut() {
@@ -274,14 +328,15 @@ fn min_some(a: Option<i32>, b: Option<i32>) -> Option<i32> {
     }
 }
 
+/// The call's records as the fold's tests make them; the store's tests fold them too.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::NaiveDate;
 
     use super::*;
     use crate::operators::Route;
 
-    fn record(seq: i32, elapsed: i32, events: Vec<CallEvent>) -> Record {
+    pub(in crate::stats) fn record(seq: i32, elapsed: i32, events: Vec<CallEvent>) -> Record {
         let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("a day");
         let started_at = (seq == 0).then(|| day.and_hms_opt(10, 0, 0).expect("a time").and_utc());
         Record { call: 1, seq, day, started_at, elapsed: Some(elapsed), events }
@@ -293,6 +348,119 @@ mod tests {
 
     fn dialled(outcome: &str) -> CallEvent {
         CallEvent::Dialled { emergency: false, outcome: outcome.into() }
+    }
+
+    pub(in crate::stats) fn entered(node: &str) -> CallEvent {
+        CallEvent::Entered { node: node.into() }
+    }
+
+    pub(in crate::stats) fn key(node: &str, key: char) -> CallEvent {
+        CallEvent::Key { node: node.into(), key }
+    }
+
+    pub(in crate::stats) fn end(elapsed: Option<i32>) -> Record {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("a day");
+        let events = vec![CallEvent::Ended { status: crate::call_edge::CallEnd::Completed }];
+        Record { call: 1, seq: END_SEQ, day, started_at: None, elapsed, events }
+    }
+
+    /// A Kazakh caller who presses 3 on the main menu at 10 s and enters the evidence
+    /// topic's first part, `part_seconds` long.
+    pub(in crate::stats) fn into_evidence(part_seconds: Option<u16>) -> Vec<Record> {
+        into_part('3', "evidence_1", "evidence", part_seconds)
+    }
+
+    /// A Kazakh caller who presses `pressed` on the main menu at 10 s and enters `node`,
+    /// the first part of `topic`, `part_seconds` long.
+    fn into_part(pressed: char, node: &str, topic: &str, part_seconds: Option<u16>) -> Vec<Record> {
+        let topic = CallEvent::Topic { topic: topic.into(), part_seconds };
+        vec![
+            record(0, 0, vec![CallEvent::Started, entered("language")]),
+            record(1, 4, vec![key("language", '1'), CallEvent::Language { code: "kk".into() }, entered("main")]),
+            record(2, 10, vec![key("main", pressed), entered(node), topic]),
+        ]
+    }
+
+    fn fold(records: &[Record]) -> CallRow {
+        CallRow::fold(1, &records.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_hang_up_in_the_middle_of_a_part_is_abandoned() {
+        let mut records = into_evidence(Some(20));
+        records.push(end(Some(13)));
+        let row = fold(&records);
+        assert_eq!((row.outcome.as_str(), row.topics.as_str()), ("abandoned", ""));
+        assert_eq!(row.exit_node.as_deref(), Some("evidence_1"));
+        assert_eq!(row.path, "language:1 main:3 evidence_1");
+    }
+
+    #[test]
+    fn a_part_heard_whole_is_self_service() {
+        for lasted in [30, 10 + 20] {
+            let mut records = into_evidence(Some(20));
+            records.push(end(Some(lasted)));
+            let row = fold(&records);
+            assert_eq!((row.outcome.as_str(), row.topics.as_str()), ("self_service", "evidence"), "{lasted} s");
+        }
+    }
+
+    #[test]
+    fn a_step_after_the_part_makes_the_topic_heard_even_with_an_early_end() {
+        // A key back to the main menu; the topic's next part (which enters no topic again).
+        let cases = [
+            (into_evidence(Some(20)), key("evidence_1", '2'), "main", "evidence"),
+            (
+                into_part('2', "safety_plan_1", "safety_plan", Some(22)),
+                key("safety_plan_1", '1'),
+                "safety_plan_2",
+                "safety_plan",
+            ),
+        ];
+        for (mut records, pressed, next, topic) in cases {
+            records.push(record(3, 11, vec![pressed, entered(next)]));
+            records.push(end(Some(12)));
+            let row = fold(&records);
+            assert_eq!((row.outcome.as_str(), row.topics.as_str()), ("self_service", topic), "{next}");
+            assert_eq!(row.exit_node.as_deref(), Some(next));
+        }
+    }
+
+    #[test]
+    fn a_repeat_callers_flag_is_no_step_after_the_part() {
+        let mut records = into_evidence(Some(20));
+        records.push(record(REPEAT_SEQ, 10, vec![CallEvent::RepeatCaller]));
+        records.push(end(Some(13)));
+        let row = fold(&records);
+        assert_eq!((row.outcome.as_str(), row.topics.as_str(), row.repeat_caller), ("abandoned", "", true));
+    }
+
+    #[test]
+    fn what_cannot_be_told_counts_as_heard() {
+        let untimed = [into_evidence(None), vec![end(Some(11))]].concat();
+        let no_end = into_evidence(Some(20));
+        let no_length = [into_evidence(Some(20)), vec![end(None)]].concat();
+        for (name, records) in [("no part_seconds", untimed), ("no end record", no_end), ("no length", no_length)] {
+            let row = fold(&records);
+            assert_eq!((row.outcome.as_str(), row.topics.as_str()), ("self_service", "evidence"), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_old_record_without_part_seconds_still_reads() {
+        let stored = r#"[{"e":"topic","topic":"evidence"}]"#;
+        let events: Vec<CallEvent> = serde_json::from_str(stored).expect("an old record reads");
+        assert_eq!(events, [CallEvent::Topic { topic: "evidence".into(), part_seconds: None }]);
+        let written = serde_json::to_string(&events).expect("written");
+        assert_eq!(written, stored, "no part_seconds written where there is none");
+    }
+
+    #[test]
+    fn the_end_arriving_first_folds_the_same() {
+        let mut records = into_evidence(Some(20));
+        records.insert(0, end(Some(13)));
+        records.reverse();
+        assert_eq!(fold(&records).outcome, "abandoned");
     }
 
     #[test]

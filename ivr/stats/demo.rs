@@ -12,7 +12,7 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
 use super::call::CallRow;
-use super::record::{CallEvent, Record};
+use super::record::{CallEvent, Record, UNTIMED};
 use super::totals::DailyTotals;
 use crate::call_edge::CallEnd;
 use crate::flow::{CallId, DialOutcome, Digit, Flow, Input, Instruction, Step, step};
@@ -99,14 +99,14 @@ fn walk(flow: &Flow, rng: &mut StdRng) -> CallRow {
     let mut records = Vec::new();
     let mut elapsed = 0;
     let mut current = flow.begin(CallId(0));
-    records.push(Record::of_step(flow, &current, clock, Some(0)));
+    records.push(Record::of_step(flow, &current, clock, Some(0), UNTIMED));
     for _ in 0..MAX_STEPS {
         let Some(input) = caller_input(flow, &current, rng) else { break };
         let ringing = matches!(current.say, Instruction::OperatorTransfer { .. });
         let talked = (ringing && input == Input::Dial(DialOutcome::Completed)).then(|| rng.random_range(60..900));
         elapsed += rng.random_range(4..40) + talked.unwrap_or(0);
         current = step(flow, current.next, input);
-        let mut record = Record::of_step(flow, &current, clock, Some(elapsed));
+        let mut record = Record::of_step(flow, &current, clock, Some(elapsed), UNTIMED);
         record.events.extend(talked.map(|seconds| CallEvent::Talked { seconds }));
         if matches!(current.say, Instruction::OperatorTransfer { .. }) {
             let route = if rng.random_bool(0.9) { Route::Language } else { Route::AnyLanguage };

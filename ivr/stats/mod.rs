@@ -3,9 +3,9 @@
 //! ever knowing who called. See docs/statistics.md.
 //!
 //! ```text
-//! webhook ── Recorder::record_step ──try_send──▶ bounded channel ──▶ Writer ──batch──▶ Store
-//!                    │ (full or closed)                                │ (down, slow)
-//!                    └──────────▶ Overflow ──▶ Spool (JSON lines) ◀────┘
+//! webhook ── Recorder::record_step_with ──try_send──▶ bounded channel ──▶ Writer ──batch──▶ Store
+//!                    │ (full or closed)                                     │ (down, slow)
+//!                    └──────────▶ Overflow ──▶ Spool (JSON lines) ◀─────────┘
 //!                                                   └── replayed when the database is back, counted once
 //! ```
 //!
@@ -41,7 +41,7 @@ use tokio::sync::{Notify, mpsc};
 pub use call::{CallRow, Outcome};
 pub use keys::{FirstTry, KeyRefresh};
 pub use range::{DateRange, DayRow, HourSum, MetricSum, RangeError, RangeTotals, TotalRow};
-pub use record::{CallEvent, END_SEQ, Record, call_key, call_label, to_minute};
+pub use record::{CallEvent, END_SEQ, PartSeconds, Record, UNTIMED, call_key, call_label, to_minute};
 pub use recorder::{FlushReport, Recorder, StatsHealth};
 pub use repeat::RepeatCheck;
 pub use spool::{Spool, SpoolUsage};

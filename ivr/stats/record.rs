@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stored_word;
 use crate::call_edge::CallEnd;
-use crate::flow::{CallId, DialOutcome, Event, Flow, Step};
+use crate::flow::{CallId, DialOutcome, Event, Flow, Language, Node, Step};
 use crate::operators::Route;
 
 /// The `seq` of the record that says how a call ended (from the provider's status
@@ -74,10 +74,17 @@ pub enum CallEvent {
         /// The menu's name.
         node: String,
     },
-    /// A guidance topic was heard.
+    /// The caller entered a guidance part of a topic not entered before in the call. The
+    /// topic counts as heard once the part has played or the caller moved on from it (see
+    /// `CallRow::fold`).
     Topic {
         /// The topic's name.
         topic: String,
+        /// How long the part plays, in whole seconds rounded down; `None` on records made
+        /// without the prompt library (demo data) or before parts were timed: such a topic
+        /// counts as heard.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part_seconds: Option<u16>,
     },
     /// The police number was dialled.
     Emergency,
@@ -128,10 +135,29 @@ pub enum CallEvent {
     },
 }
 
+/// How long a guidance node's part (`Node::part`) plays in a language, in whole seconds
+/// rounded down: the call path looks it up in the prompt library
+/// (`PromptLibrary::part_seconds`) for [`Record::of_step`].
+pub type PartSeconds<'a> = &'a dyn Fn(&Node, Language) -> Option<u16>;
+
+/// No part lengths, for records made without the prompt library (`ivr demo-data`, tools,
+/// benchmarks): every topic entered counts as heard.
+pub const UNTIMED: PartSeconds<'static> = &|_, _| None;
+
 impl Record {
-    /// The record of one flow step, at `now`.
-    pub fn of_step(flow: &Flow, step: &Step<'_>, now: DateTime<Utc>, elapsed: Option<i32>) -> Record {
-        let events: Vec<CallEvent> = step.events.iter().map(|e| CallEvent::of(flow, e)).collect();
+    /// The record of one flow step, at `now`. A topic entered carries the length of the
+    /// part the step entered (the step's node), in the language the caller chose (the
+    /// flow's default before they choose), from `part_seconds`.
+    pub fn of_step(
+        flow: &Flow,
+        step: &Step<'_>,
+        now: DateTime<Utc>,
+        elapsed: Option<i32>,
+        part_seconds: PartSeconds<'_>,
+    ) -> Record {
+        let language = step.next.language.unwrap_or(flow.default_language);
+        let part = || part_seconds(flow.node(step.next.node), language);
+        let events: Vec<CallEvent> = step.events.iter().map(|e| CallEvent::of(flow, e, &part)).collect();
         let started = events.contains(&CallEvent::Started);
         Record {
             call: call_key(step.next.call),
@@ -172,7 +198,8 @@ pub fn to_minute(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl CallEvent {
-    fn of(flow: &Flow, event: &Event) -> CallEvent {
+    /// The recorded event of `event`; `part` is the length of the part a topic's event entered.
+    fn of(flow: &Flow, event: &Event, part: &dyn Fn() -> Option<u16>) -> CallEvent {
         let node = |id| flow.node(id).name.clone();
         match *event {
             Event::CallStarted => CallEvent::Started,
@@ -183,6 +210,7 @@ impl CallEvent {
             Event::NoInput { node: id } => CallEvent::Timeout { node: node(id) },
             Event::TopicHeard(topic) => CallEvent::Topic {
                 topic: flow.topics.get(usize::from(topic)).cloned().unwrap_or_else(|| format!("topic_{topic}")),
+                part_seconds: part(),
             },
             Event::EmergencyTransfer => CallEvent::Emergency,
             Event::OperatorTransfer { silent, round } => CallEvent::Operator { silent, round },

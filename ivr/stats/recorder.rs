@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::keys::{self, DailyKeys, FirstTry, KeyRefresh};
-use super::record::{CallEvent, Record};
+use super::record::{CallEvent, PartSeconds, Record};
 use super::repeat::{RepeatCallers, RepeatCheck};
 use super::spool::{Spool, SpoolUsage};
 use super::writer::WriterStatus;
@@ -148,15 +148,11 @@ impl Recorder {
         self.shared.keys.first_try(within).await
     }
 
-    /// Records one flow step's events.
-    pub fn record_step(&self, flow: &Flow, step: &Step<'_>) {
-        self.record_step_with(flow, step, Vec::new());
-    }
-
     /// Records one flow step's events and what the webhook learnt beside the flow (who was
     /// rung for a transfer, how long an answered transfer talked). The seconds since the
-    /// call started come from the start time the call's state carries.
-    pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>) {
+    /// call started come from the start time the call's state carries; a guidance part
+    /// entered is timed by `part_seconds` (see [`Record::of_step`]).
+    pub fn record_step_with(&self, flow: &Flow, step: &Step<'_>, extra: Vec<CallEvent>, part_seconds: PartSeconds<'_>) {
         let rung = extra.iter().filter_map(|event| match event {
             CallEvent::Rung { route, .. } => Some(route.as_str()),
             _ => None,
@@ -164,7 +160,7 @@ impl Recorder {
         crate::instruments::step(step, rung);
         let now = Utc::now();
         let elapsed = step.next.started.and_then(|started| seconds_since(started, now));
-        let mut record = Record::of_step(flow, step, now, elapsed);
+        let mut record = Record::of_step(flow, step, now, elapsed, part_seconds);
         record.events.extend(extra);
         self.shared.send(record);
     }

@@ -36,7 +36,8 @@ pub struct Summary {
     pub operator_transfers: i64,
     /// Of those, calls an operator picked up.
     pub operator_answered: i64,
-    /// Calls that hung up in the menus before any guidance or transfer.
+    /// Calls that hung up before hearing any guidance part to its end or reaching a
+    /// transfer (`Outcome::Abandoned`).
     pub abandoned: i64,
     /// Average seconds a call spent in the menu.
     pub avg_ivr_seconds: Option<f64>,

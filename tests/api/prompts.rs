@@ -553,3 +553,16 @@ fn synthesize_keeps_a_studio_recording_and_regenerates_the_placeholders() {
     let regenerated = std::fs::read(&placeholder).expect("regenerated");
     assert_eq!(regenerated, std::fs::read(root().join("prompts/ru/welcome.wav")).expect("committed"), "deterministic");
 }
+
+#[test]
+fn a_guidance_part_is_timed_by_its_text_in_whole_seconds_rounded_down() {
+    let flow = Flow::load(&root().join("flows/hotline.toml")).expect("the bundled flow");
+    let prompts = bundled_prompts();
+    let evidence = flow.node(flow.node_id("evidence_1").expect("a node"));
+    for language in Language::ALL {
+        let text = prompts.get(language, &key("guidance_evidence_1")).expect("a recording").duration;
+        assert_eq!(prompts.part_seconds(evidence, language), u16::try_from(text.as_secs()).ok(), "{language}");
+    }
+    let main = flow.node(flow.node_id("main").expect("a node"));
+    assert_eq!(prompts.part_seconds(main, Language::Kk), None, "a menu has no part");
+}

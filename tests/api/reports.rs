@@ -76,8 +76,10 @@ fn around_today() -> String {
     format!("from={}&to={}", day(from), day(to))
 }
 
-/// Four calls: Kazakh guidance on two topics; Russian to the police; Kazakh to an operator
-/// who answers; a hang-up during the language choice. Returns once they are committed.
+/// Four calls: Kazakh guidance on two topics (the safety plan's first part left by a key,
+/// the evidence part heard to its end: the status callback says the call lasted 42 s);
+/// Russian to the police; Kazakh to an operator who answers; a hang-up during the language
+/// choice. Returns once they are committed.
 pub async fn script_calls(app: &TestApp) {
     let mut guidance = app.call_from("+77010000001", "CA00000000000000000000000000000a01").await;
     guidance.choose_language("1").await.press("2").await.press("2").await.press("3").await;

@@ -154,3 +154,56 @@ pub fn plan(older: &[Record], new: &[&Record]) -> WritePlan {
     }
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::call::tests::{end, entered, into_evidence, key, record};
+
+    /// A call into the evidence topic's 20 s part at 10 s; ended `lasted` seconds in, and
+    /// a key on the part at 11 s.
+    fn call(lasted: i32) -> (Vec<Record>, Record, Record) {
+        let key = record(3, 11, vec![key("evidence_1", '2'), entered("main")]);
+        (into_evidence(Some(20)), end(Some(lasted)), key)
+    }
+
+    /// The moves of the outcome and topic totals.
+    fn moves(plan: &WritePlan) -> Vec<(String, i64)> {
+        let rows = plan.totals.rows().filter(|(_, metric, _, _)| ["outcome", "topic"].contains(metric));
+        rows.map(|(_, metric, key, value)| (format!("{metric}:{key}"), value)).collect()
+    }
+
+    fn pairs(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
+        expected.iter().map(|(name, value)| ((*name).to_owned(), *value)).collect()
+    }
+
+    #[test]
+    fn an_end_in_the_middle_of_the_part_takes_the_topic_and_the_self_service_back() {
+        let (steps, end, _) = call(13);
+        let plan = plan(&steps, &[&end]);
+        let expected = [("outcome:abandoned", 1), ("outcome:self_service", -1), ("topic:evidence", -1)];
+        assert_eq!(moves(&plan), pairs(&expected));
+    }
+
+    #[test]
+    fn an_end_past_the_part_moves_neither() {
+        let (steps, end, _) = call(30);
+        assert_eq!(moves(&plan(&steps, &[&end])), []);
+    }
+
+    #[test]
+    fn a_key_arriving_after_the_end_makes_the_topic_heard() {
+        let (mut steps, end, key) = call(13);
+        steps.push(end);
+        let plan = plan(&steps, &[&key]);
+        let expected = [("outcome:abandoned", -1), ("outcome:self_service", 1), ("topic:evidence", 1)];
+        assert_eq!(moves(&plan), pairs(&expected));
+    }
+
+    #[test]
+    fn the_end_stored_first_then_the_steps_count_abandoned_once() {
+        let (steps, end, _) = call(13);
+        let plan = plan(std::slice::from_ref(&end), &steps.iter().collect::<Vec<_>>());
+        assert_eq!(moves(&plan), pairs(&[("outcome:abandoned", 1)]));
+    }
+}

@@ -3,6 +3,8 @@
 //! or a FastAGI conversation over a real TCP connection to the app's `agi` address, as
 //! Asterisk holds it. Either way, what the platform is asked to do next is a [`Reply`].
 
+use std::time::{Duration, Instant};
+
 use ivr::softphone::asterisk::{AgiCall, At, Channel, environment};
 use ivr::softphone::{Caller, Dialect, Event, Reply, Webhook, WebhookDialect, Whisper};
 use tokio::net::TcpStream;
@@ -39,6 +41,7 @@ impl TestApp {
     /// A new incoming call from `number`, whose platform calls it `call_sid` (Asterisk:
     /// the channel's unique id).
     pub async fn call_from(&self, number: &str, call_sid: &str) -> Call<'_> {
+        let placed = Instant::now();
         let caller = Caller { number: number.to_owned(), call_sid: call_sid.to_owned() };
         let Some(hooks) = self.dialect.webhooks() else {
             return self.over_agi(&Channel::new(number, call_sid), None).await;
@@ -46,7 +49,7 @@ impl TestApp {
         let hook = self.webhook(&hooks.incoming_url(&self.public_url), &caller, Event::Incoming);
         let posted = self.send(&hook).await;
         let leg = Leg::Webhooks { hooks, caller, last: Some(hook) };
-        let mut call = Call { app: self, leg, reply: Reply::Empty, heard: Vec::new() };
+        let mut call = Call { app: self, leg, reply: Reply::Empty, heard: Vec::new(), placed };
         call.follow(posted);
         call
     }
@@ -72,7 +75,13 @@ impl TestApp {
         };
         let reply = hooks.listening(&self.public_url, state);
         let caller = Caller { number: "+77011234567".into(), call_sid: "CA00000000000000000000000000000002".into() };
-        Call { app: self, leg: Leg::Webhooks { hooks, caller, last: None }, reply, heard: Vec::new() }
+        Call {
+            app: self,
+            leg: Leg::Webhooks { hooks, caller, last: None },
+            reply,
+            heard: Vec::new(),
+            placed: Instant::now(),
+        }
     }
 
     /// A call over FastAGI from `channel`, continuing from `state` when given.
@@ -80,7 +89,8 @@ impl TestApp {
         let stream =
             TcpStream::connect(self.agi.expect("the app takes FastAGI conversations")).await.expect("connects");
         let agi = AgiCall::start(stream, &environment(channel, state)).await.expect("a FastAGI conversation");
-        let mut call = Call { app: self, leg: Leg::Agi(Box::new(agi)), reply: Reply::Empty, heard: Vec::new() };
+        let leg = Leg::Agi(Box::new(agi));
+        let mut call = Call { app: self, leg, reply: Reply::Empty, heard: Vec::new(), placed: Instant::now() };
         call.turn().await;
         call
     }
@@ -93,6 +103,8 @@ pub struct Call<'a> {
     pub reply: Reply,
     /// Every prompt played so far, as `lang/key`.
     pub heard: Vec<String>,
+    /// When the test placed the call: what [`Call::hang_up_after`] counts from.
+    placed: Instant,
 }
 
 /// How the platform reaches the service for this call.
@@ -111,7 +123,7 @@ impl Call<'_> {
             matches!(self.leg, Leg::Webhooks { .. }),
             "a FastAGI call is re-entered by the dialplan, not handed over"
         );
-        Call { app, leg: self.leg, reply: self.reply, heard: self.heard }
+        Call { app, leg: self.leg, reply: self.reply, heard: self.heard, placed: self.placed }
     }
 
     fn follow(&mut self, posted: Posted) {
@@ -196,10 +208,27 @@ impl Call<'_> {
         self.status_callback(status).await
     }
 
+    /// The caller hangs up `seconds` into the call (counted from when the test placed it):
+    /// the status callback says the call lasted that long; on Asterisk, which reports no
+    /// length, the caller hangs up once that much time has passed, and the service counts
+    /// the call's seconds by its own clock in whole seconds (so one more or one less).
+    pub async fn hang_up_after(&mut self, seconds: u32) -> &mut Self {
+        if self.agi().is_some() {
+            tokio::time::sleep_until((self.placed + Duration::from_secs(seconds.into())).into()).await;
+            return self.hang_up("completed").await;
+        }
+        self.status_event(Event::StatusAfter("completed", seconds)).await
+    }
+
     /// The platform's status callback with `status`, final or not (`ringing`, `in-progress`).
     pub async fn status_callback(&mut self, status: &str) -> &mut Self {
+        self.status_event(Event::Status(status)).await
+    }
+
+    /// The platform's status webhook reporting `event`.
+    async fn status_event(&mut self, event: Event<'_>) -> &mut Self {
         let Leg::Webhooks { hooks, caller, last } = &mut self.leg else { panic!("a status callback on FastAGI") };
-        let hook = self.app.webhook(&hooks.status_url(&self.app.public_url), caller, Event::Status(status));
+        let hook = self.app.webhook(&hooks.status_url(&self.app.public_url), caller, event);
         let posted = self.app.send(&hook).await;
         assert!(matches!(posted.status, 200 | 204), "status callback answered {}: {}", posted.status, posted.body);
         *last = Some(hook);

@@ -88,7 +88,7 @@ async fn bad_input_is_refused_before_anything_is_written(backend: Backend) {
     let flow = ivr::flow::Flow::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/hotline.toml"))
         .expect("bundled flow");
     let begun = flow.begin(ivr::flow::CallId(7));
-    let record = ivr::stats::Record::of_step(&flow, &begun, chrono::Utc::now(), Some(0));
+    let record = ivr::stats::Record::of_step(&flow, &begun, chrono::Utc::now(), Some(0), ivr::stats::UNTIMED);
     ivr::stats::Store::write(&store, &[record]).await.expect("a real call");
     let refused = ivr(&db, &["demo-data", "--calls", "100", "--days", "3"]);
     assert!(!refused.status.success() && text(&refused).contains("holds 1 real calls"), "{}", text(&refused));

@@ -18,7 +18,7 @@ on_both_databases!(
 );
 
 /// What the softphone's status callback says a call lasted (Twilio's `CallDuration`).
-const CALL_DURATION: i32 = 42;
+const CALL_DURATION: i32 = ivr::softphone::CALL_SECONDS as i32;
 
 /// An instance on `db` with a data folder of its own.
 async fn instance(db: &TestDatabase, name: &str) -> TestApp {
@@ -34,7 +34,8 @@ async fn alternate_webhooks_on_two_instances_link_every_call(backend: Backend) {
     let a = instance(&db, "a").await;
     let b = instance(&db, "b").await;
 
-    // Guidance: the incoming call on A, the language on B, the topic on A, the end on B.
+    // Guidance: the incoming call on A, the language on B, the topic on A, the end on B
+    // (the call lasted `CALL_DURATION` by its status callback: past the part, so the topic is heard).
     let mut call = a.call_from("+77010000011", &new_call_sid()).await.handed_to(&b);
     call.choose_language("1").await;
     let mut call = call.handed_to(&a);

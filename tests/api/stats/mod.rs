@@ -6,6 +6,7 @@
 
 mod cli;
 pub(crate) mod counting;
+mod heard;
 mod instances;
 mod privacy;
 mod resilience;

@@ -51,6 +51,7 @@ async fn three_calls(app: &TestApp) -> Vec<String> {
     call.press("0").await.hang_up("completed").await;
     replies.push(normalized(&call.reply));
     let mut call = app.call_from("+77012220002", &new_call_sid()).await;
+    // The police topic, its part heard to the end (the status callback says 42 s).
     call.choose_language("2").await.press("4").await.hang_up("completed").await;
     replies.push(normalized(&call.reply));
     app.call_from("+77012220003", &new_call_sid()).await.hang_up("completed").await;

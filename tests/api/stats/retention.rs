@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use ivr::flow::{CallId, Digit, Input, step};
 use ivr::stats::Summarize;
-use ivr::stats::{DateRange, Record, Store};
+use ivr::stats::{DateRange, Record, Store, UNTIMED};
 
 use super::counting::{flushed, spawn_on};
 use super::support::{Backend, TestDatabase, eventually, on_both_databases, today};
@@ -16,7 +16,7 @@ fn old_call(flow: &ivr::flow::Flow, id: u64, days_ago: i64) -> Vec<Record> {
     let at = (today() - TimeDelta::days(days_ago)).and_hms_opt(9, 30, 0).expect("a time").and_utc();
     let begun = flow.begin(CallId(id));
     let chose = step(flow, begun.next, Input::Key(Digit::parse("1").expect("a key")));
-    vec![Record::of_step(flow, &begun, at, Some(0)), Record::of_step(flow, &chose, at, Some(5))]
+    vec![Record::of_step(flow, &begun, at, Some(0), UNTIMED), Record::of_step(flow, &chose, at, Some(5), UNTIMED)]
 }
 
 async fn raw_rows_past_retention_are_deleted_and_totals_stay(backend: Backend) {

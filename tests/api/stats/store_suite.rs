@@ -9,7 +9,7 @@ use ivr::call::CallEnd;
 use ivr::db::Db;
 use ivr::flow::{CallId, DialOutcome, Digit, Flow, Input, step};
 use ivr::stats::demo::{self, DemoPlan};
-use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, TotalRow, call_key};
+use ivr::stats::{CallRow, DailyTotals, DateRange, Record, Store, TotalRow, UNTIMED, call_key};
 use ivr::stats::{Summarize, Summary};
 use sqlx::Connection;
 
@@ -49,11 +49,11 @@ fn key(k: &str) -> Input {
 fn walk(flow: &Flow, call: u64, day: NaiveDate, inputs: &[Input], ended: Option<CallEnd>) -> Vec<Record> {
     let start = day.and_hms_opt(10, 0, 0).expect("a time").and_utc();
     let mut current = flow.begin(CallId(call));
-    let mut records = vec![Record::of_step(flow, &current, start, Some(0))];
+    let mut records = vec![Record::of_step(flow, &current, start, Some(0), UNTIMED)];
     for (i, input) in (1..).zip(inputs) {
         current = step(flow, current.next, *input);
         let at = start + TimeDelta::seconds(10 * i64::from(i));
-        records.push(Record::of_step(flow, &current, at, Some(10 * i)));
+        records.push(Record::of_step(flow, &current, at, Some(10 * i), UNTIMED));
     }
     let elapsed = 10 * (inputs.len() as i32 + 1);
     records.extend(ended.map(|end| Record::ended(CallId(call), end, start, Some(elapsed))));

@@ -41,7 +41,7 @@ pub(super) const TEXT: Text = Text {
     calls: "Қоңыраулар",
     emergency_transfers: "Полицияға жалғанды",
     operator_transfers: "Операторға жалғанды",
-    abandoned: "Мәзірде тұтқаны қойды",
+    abandoned: "Тыңдап болмай тұтқаны қойды",
     avg_ivr_time: "Мәзірдегі орташа уақыт",
     seconds: "сек",
 
@@ -77,7 +77,7 @@ pub(super) const TEXT: Text = Text {
     outcome_self_service: "Тек жадынама тыңдады",
     outcome_operator: "Оператормен сөйлесті",
     outcome_emergency: "Полицияға жалғанды",
-    outcome_abandoned: "Мәзірде тұтқаны қойды",
+    outcome_abandoned: "Тыңдап болмай тұтқаны қойды",
     outcome_failed_transfer: "Оператор жауап бермеді",
     topic_definition: "Қудалау деген не",
     topic_safety_plan: "Қауіпсіздік жоспары",

@@ -41,7 +41,7 @@ pub(super) const TEXT: Text = Text {
     calls: "Звонки",
     emergency_transfers: "Переводы в полицию",
     operator_transfers: "Переводы на оператора",
-    abandoned: "Положили трубку в меню",
+    abandoned: "Положили трубку, не дослушав",
     avg_ivr_time: "Среднее время в меню",
     seconds: "сек",
 
@@ -77,7 +77,7 @@ pub(super) const TEXT: Text = Text {
     outcome_self_service: "Только прослушали памятку",
     outcome_operator: "Разговор с оператором",
     outcome_emergency: "Переведены в полицию",
-    outcome_abandoned: "Положили трубку в меню",
+    outcome_abandoned: "Положили трубку, не дослушав",
     outcome_failed_transfer: "Оператор не ответил",
     topic_definition: "Что такое преследование",
     topic_safety_plan: "План безопасности",
