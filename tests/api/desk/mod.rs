@@ -281,3 +281,20 @@ async fn with_the_database_failing_the_desk_says_so_and_a_press_is_not_saved() {
     assert_eq!(pressed.status, 503);
     assert!(pressed.body.contains("Өзгеріс сақталмады"), "the press says it was not saved: {}", pressed.body);
 }
+
+#[tokio::test]
+async fn an_open_stream_ends_when_the_instance_starts_draining() {
+    let (seeded, _db) = desk_app(&Backend::Sqlite).await;
+    let me = add_operator(&seeded.store, "Айгерим", "+77170000001").await;
+    let mut operator = Session::sign_in(&seeded, "aigerim", Role::Operator, Some(me)).await;
+    let mut stream = Stream::open(&mut operator).await;
+    stream.until("the line", |line| line["reading"] == "current").await;
+    seeded.app.state.as_ref().expect("in this process").start_draining();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(chunk) = stream.response.chunk().await.expect("the stream reads") {
+            stream.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended with the drain, not held it: {}", stream.seen);
+}
