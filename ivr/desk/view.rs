@@ -226,3 +226,86 @@ fn words_json(w: &Words) -> String {
     })
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::views::Ui;
+    use crate::operators::{OperatorNow, QueueNow};
+
+    fn page(ui: Ui) -> PageContext {
+        PageContext {
+            ui,
+            csrf: "token".to_owned(),
+            user: "aigerim".to_owned(),
+            path: "/desk".to_owned(),
+            sections: vec![Section::Desk, Section::Operators],
+        }
+    }
+
+    fn view(me: Me, reading: Reading) -> DeskView {
+        let mut line = LineNow::not_yet();
+        line.reading = reading;
+        line.queues[1] = QueueNow { waiting: 3, ringing: 1, longest_wait_seconds: Some(125), ..QueueNow::empty(None) };
+        line.queues[1].queue = "ru";
+        line.operators = vec![OperatorNow { id: 4, name: "Айгерим".to_owned(), state: State::WrapUp }];
+        DeskView { me, line, problem: None, away_after: 2, events: "/desk/events", action: "/desk/state" }
+    }
+
+    fn mine(state: State, away_reason: Option<AwayReason>, wrap_up_left: Option<u64>) -> Me {
+        Me::Operator(MyState { id: 4, state, away_reason, wrap_up_left })
+    }
+
+    /// The states the page's buttons set, in order.
+    fn buttons(html: &str) -> Vec<&str> {
+        let field = "name=\"state\" value=\"";
+        html.match_indices(field).map(|(at, _)| html[at + field.len()..].split('"').next().unwrap_or("")).collect()
+    }
+
+    #[test]
+    fn only_the_buttons_that_apply_are_shown() {
+        let cases = [
+            (State::Available, vec!["away"]),
+            (State::OnCall, vec!["away"]),
+            (State::WrapUp, vec!["available", "away"]),
+            (State::Away, vec!["available"]),
+        ];
+        for (state, expected) in cases {
+            let html = desk_page(&page(Ui::Ru), &view(mine(state, None, Some(20)), Reading::Current));
+            assert_eq!(buttons(&html), expected, "{state:?}");
+            assert_eq!(
+                html.matches("name=\"csrf\" value=\"token\"").count(),
+                expected.len() + 2,
+                "and the frame's two"
+            );
+        }
+        let wrap_up = desk_page(&page(Ui::Ru), &view(mine(State::WrapUp, None, Some(20)), Reading::Current));
+        assert!(wrap_up.contains("Закончить паузу") && wrap_up.contains("осталось 20 с"), "{wrap_up}");
+    }
+
+    #[test]
+    fn the_line_says_why_i_am_away_in_my_language() {
+        let away = mine(State::Away, Some(AwayReason::UnansweredRings), None);
+        let kk = desk_page(&page(Ui::Kk), &view(away.clone(), Reading::Current));
+        assert!(kk.contains("Қатарынан 2 қоңырауға жауап берілмегендіктен") && kk.contains("lang=\"kk\""), "{kk}");
+        let ru = desk_page(&page(Ui::Ru), &view(away, Reading::Current));
+        assert!(ru.contains("2 вызова подряд остались без ответа"), "{ru}");
+        assert!(ru.contains(">3</td>") && ru.contains("2 мин 05 с"), "the Russian queue: {ru}");
+    }
+
+    #[test]
+    fn an_unreadable_queue_is_said_and_not_counted() {
+        let html = desk_page(&page(Ui::Ru), &view(mine(State::Available, None, None), Reading::DatabaseUnreachable));
+        assert!(html.contains("id=\"unreachable\" role=\"status\">База данных не отвечает"), "shown: {html}");
+        assert!(!html.contains(">3</td>") && html.contains("id=\"waiting-ru\">—"), "unknown, not stale");
+        let current = desk_page(&page(Ui::Ru), &view(mine(State::Available, None, None), Reading::Current));
+        assert!(current.contains("id=\"unreachable\" role=\"status\" hidden>"), "hidden while it answers");
+    }
+
+    #[test]
+    fn an_account_without_a_roster_entry_watches_without_buttons() {
+        let html = desk_page(&page(Ui::Kk), &view(Me::NotLinked, Reading::Current));
+        assert!(buttons(&html).is_empty() && html.contains("байланбаған"), "{html}");
+        assert!(html.contains("<script>") && html.contains(SCRIPT), "the one script the policy admits");
+    }
+}
