@@ -8,16 +8,22 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
 
 use crate::state::AppState;
 
 /// At least this often something is sent, so a quiet line does not look like a dead one.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// Asks a proxy in front (nginx) to pass each event on as it comes, not when its buffer fills
+/// (`deploy/nginx-ivr.conf` also turns buffering off for this path).
+const NO_PROXY_BUFFERING: (HeaderName, HeaderValue) =
+    (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
+
 /// The stream: the line now, then each change, until the instance drains.
-pub async fn events(State(app): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(State(app): State<AppState>) -> impl IntoResponse {
     let line = app.line.clone();
     let changes = line.subscribe();
     let stream = futures_util::stream::unfold((changes, true), move |(mut changes, first)| {
@@ -31,8 +37,8 @@ pub async fn events(State(app): State<AppState>) -> Sse<impl Stream<Item = Resul
             }
             let now = changes.borrow_and_update().clone();
             let event = Event::default().event("line").json_data(&now).ok()?;
-            Some((Ok(event), (changes, false)))
+            Some((Ok::<Event, Infallible>(event), (changes, false)))
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    ([NO_PROXY_BUFFERING], Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

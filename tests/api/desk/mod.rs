@@ -199,6 +199,7 @@ impl Stream {
         let response = session.client.get(url).header("cookie", jar.join("; ")).send().await.expect("a stream");
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
+        assert_eq!(response.headers()["x-accel-buffering"], "no", "a proxy passes each event on as it comes");
         Stream { response, seen: String::new(), read: 0 }
     }
 
