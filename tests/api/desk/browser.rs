@@ -2,7 +2,8 @@
 //! `IVR_TEST_BROWSER=1`, as `tests/api/browser.rs`): an operator signs in and lands on their
 //! desk, presses Away and sees it, a caller put in the queue shows up live, from the
 //! server-sent events, without the page being reloaded, and a wrap-up the line starts
-//! redraws the desk with its countdown and its End wrap-up button. Screenshots in Kazakh and Russian go
+//! redraws the desk with its countdown and its End wrap-up button; with the database
+//! failing, the desk says so and a press says it was not saved. Screenshots in Kazakh and Russian go
 //! to `target/screenshots/desk-*.png` for a person to look at.
 
 use chrono::{TimeDelta, Utc};
@@ -22,7 +23,7 @@ async fn an_operator_presses_away_and_watches_a_caller_arrive_live_in_chromium()
     if crate::optional::suite("IVR_TEST_BROWSER", "browser suite (headless Chromium)").is_none() {
         return;
     }
-    let (seeded, _db) = desk_app(&Backend::Sqlite).await;
+    let (seeded, db) = desk_app(&Backend::Sqlite).await;
     let me = add_operator(&seeded.store, "Айгерим Сапарова", "+77170000001").await;
     add_operator(&seeded.store, "Динара Оспанова", "+77170000002").await;
     add_operator(&seeded.store, "Ерлан Жаксылыков", "+77170000003").await;
@@ -82,6 +83,18 @@ async fn an_operator_presses_away_and_watches_a_caller_arrive_live_in_chromium()
     assert_eq!(end.text().await.expect("text"), "Үзілісті аяқтау");
     end.click().await.expect("pressed");
     shown(&browser, "#my-state.state-available", None).await;
+
+    // The database fails (its tables gone, as good as unreachable, while sessions still
+    // answer): the desk says so live, and a press says it was not saved.
+    let mut raw = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url).await.expect("the file");
+    for table in ["queue_callers", "operator_states"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&mut raw).await.expect("dropped");
+    }
+    shown(&browser, "#unreachable:not([hidden])", None).await;
+    shown(&browser, "#waiting-kk", Some("—")).await;
+    click(&browser, "form.state-change button").await;
+    shown(&browser, "#not-saved:not([hidden])", None).await;
+    screenshot(&browser, "desk-kk-database-down", 1280).await;
     browser.close().await.expect("the session ends");
 }
 
