@@ -1,5 +1,5 @@
 //! Start-up and router assembly: what [`crate::state::load`] checked → the database
-//! (connecting in the background) → statistics writer and roster refresh → the day's shared
+//! (connecting in the background) → statistics writer, roster and desk refreshes → the day's shared
 //! statistics keys read (a moment at most) → serve; on shutdown, a drain: every task
 //! started here is registered with [`crate::tasks`], which stops them in order (the
 //! listener, what produces statistics, the writer, the database).
@@ -24,13 +24,13 @@ use crate::state::{AppState, Loaded};
 use crate::stats::{FirstTry, Recorder, StatsTasks};
 use crate::tasks::{Stage, Tasks};
 
-/// Every route under `/admin` and `/api`, with the roles it admits.
+/// Every route under `/admin`, `/desk` and `/api`, with the roles it admits.
 pub fn protected_routes() -> Guarded {
-    crate::admin::guarded().merge(crate::api::guarded())
+    crate::admin::guarded().merge(crate::desk::guarded()).merge(crate::api::guarded())
 }
 
-/// The whole HTTP service: webhooks of both dialects, prompts, admin pages, the reports
-/// API, health checks, with the body timeout and the panic and trace layers.
+/// The whole HTTP service: webhooks of both dialects, prompts, admin pages, the operators'
+/// desk, the reports API, health checks, with the body timeout and the panic and trace layers.
 ///
 /// The middleware that needs no route wraps the routes once, from outside: added with
 /// `Router::layer` to the routes themselves, it was stacked on every route, and a webhook
@@ -123,6 +123,10 @@ impl Server {
         let state = AppState::start(loaded, db.clone(), stats.clone());
         let roster_refresh = crate::operators::spawn_refresh(state.roster.clone(), db.clone(), every);
         tasks.add_loop(Stage::Producers, "roster refresh", roster_refresh);
+        // The desk's line, as often as the roster and at least every second.
+        let desk_every = every.min(Duration::from_secs(1));
+        let desk_refresh = crate::desk::spawn_refresh(state.line.clone(), state.roster.clone(), db.clone(), desk_every);
+        tasks.add_loop(Stage::Producers, "desk line refresh", desk_refresh);
         if let Some(inbox) = state.take_line_reports_inbox() {
             let writer = crate::operators::spawn_state_writer(db.clone(), state.roster.clone(), inbox);
             tasks.add_loop(Stage::Producers, "operator state writer", writer);

@@ -21,6 +21,7 @@ pub mod call;
 pub mod call_edge;
 pub mod config;
 pub mod db;
+pub mod desk;
 pub mod error;
 pub mod flow;
 pub mod http_server;

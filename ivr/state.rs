@@ -1,6 +1,6 @@
 //! The service's state, in two halves: what is loaded once and checked ([`Loaded`]: the
 //! settings, the flow, the prompt library), and what runs beside the requests
-//! ([`AppState`]: the database, the statistics recorder, the roster snapshot).
+//! ([`AppState`]: the database, the statistics recorder, the roster and line snapshots).
 //!
 //! `ivr check`, `ivr flow` and the simulator need only [`Loaded`]; [`load`] makes every
 //! check of the flow and the prompts that `ivr check` makes (the settings are checked
@@ -23,7 +23,9 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::flow::{Flow, Language, PromptCatalog};
 use crate::operators::queue::all_queue_prompts;
-use crate::operators::{LineReports, LineReportsInbox, LiveRoster, Roster, all_whisper_prompts, line_reports};
+use crate::operators::{
+    LineReports, LineReportsInbox, LiveLine, LiveRoster, Roster, all_whisper_prompts, line_reports,
+};
 use crate::prompts::PromptLibrary;
 use crate::stats::Recorder;
 
@@ -54,6 +56,9 @@ pub struct Running {
     pub stats: Recorder,
     /// The operators the call path rings: a snapshot the refresh task keeps current.
     pub roster: Arc<LiveRoster>,
+    /// The line now (queues, operators' states) for the operators' desk: one snapshot the
+    /// desk's refresh task keeps current, read by every open desk.
+    pub line: Arc<LiveLine>,
     /// What the line learns of operators (answered, call ended, not answered): handed to
     /// the state writer, never waited on.
     pub line_reports: LineReports,
@@ -78,6 +83,7 @@ impl AppState {
             db,
             stats,
             roster,
+            line: Arc::default(),
             line_reports,
             line_reports_inbox: Mutex::new(Some(inbox)),
             draining: Arc::default(),
@@ -94,9 +100,11 @@ impl AppState {
         self.draining.load(Ordering::SeqCst)
     }
 
-    /// Says from now on that this instance is shutting down (`/readyz` answers 503).
+    /// Says from now on that this instance is shutting down (`/readyz` answers 503), and
+    /// ends the desks' live streams, which would otherwise hold their connections open.
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
+        self.line.close();
     }
 
     /// What was loaded at start.

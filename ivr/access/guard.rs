@@ -1,13 +1,13 @@
-//! The gate in front of `/admin` and `/api`, and the table of what each route admits.
+//! The gate in front of `/admin`, `/desk` and `/api`, and the table of what each route admits.
 //!
-//! [`authenticate`] runs before routing, for every request: outside `/admin` and `/api` it
+//! [`authenticate`] runs before routing, for every request: outside those it
 //! does nothing (the caller's webhooks never touch the database); inside, it finds the
 //! bearer token or the session cookie in the database and puts the [`Principal`] (and the
 //! [`Session`]) into the request, or refuses: 401 for the API, a redirect to the sign-in
 //! page for the browser. Unknown paths are refused the same way, so nobody can probe them.
 //!
 //! A browser is sent to the sign-in page; a request that sent a bearer token, even to an
-//! `/admin` path, is a program and gets 401.
+//! `/admin` or `/desk` path, is a program and gets 401.
 //!
 //! [`Guarded`] is how every protected route is added: with the roles it admits, checked
 //! before the handler runs (403 otherwise), then the CSRF token of a signed-in browser's
@@ -113,7 +113,7 @@ impl Guarded {
         roles: &'static [Role],
         handler: MethodRouter<AppState>,
     ) -> Guarded {
-        assert!(path.starts_with("/admin") || path.starts_with("/api/"), "{path} is outside /admin and /api");
+        assert!(is_guarded(path), "{path} is outside /admin, /desk and /api");
         let checked =
             handler.route_layer(middleware::from_fn(move |request: Request, next: Next| require(roles, request, next)));
         self.router = self.router.route(path, checked);
@@ -154,10 +154,20 @@ async fn require(roles: &'static [Role], request: Request, next: Next) -> Respon
 
 /// Whether `path` is behind the gate.
 pub fn is_guarded(path: &str) -> bool {
-    path == "/admin" || path.starts_with("/admin/") || path == "/api" || path.starts_with("/api/")
+    ["/admin", "/desk", "/api"].iter().any(|area| is_in(path, area))
 }
 
-/// The middleware: identifies the requester of every `/admin` and `/api` request.
+/// Whether `path` is `area` or under it.
+fn is_in(path: &str, area: &str) -> bool {
+    path.strip_prefix(area).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether `path` is a page a browser opens (sent to the sign-in page without a session).
+fn is_page(path: &str) -> bool {
+    is_in(path, "/admin") || is_in(path, "/desk")
+}
+
+/// The middleware: identifies the requester of every `/admin`, `/desk` and `/api` request.
 pub async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if !is_guarded(path) {
@@ -171,7 +181,7 @@ pub async fn authenticate(State(app): State<AppState>, mut request: Request, nex
             }
             next.run(request).await
         }
-        Ok(None) if path.starts_with("/admin") && bearer(request.headers()).is_none() => {
+        Ok(None) if is_page(path) && bearer(request.headers()).is_none() => {
             let next_page = request.uri().path_and_query().map_or(path, |p| p.as_str());
             let to: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next_page).finish();
             Redirect::to(&format!("{}?{to}", super::LOGIN)).into_response()

@@ -1,11 +1,11 @@
 //! Who may do what: administrators, analysts and operators, signed in with a password (a
 //! session cookie) or calling the API with a bearer token.
 //!
-//! Every route under `/admin` and `/api` is registered through a [`Guarded`] table, which
+//! Every route under `/admin`, `/desk` and `/api` is registered through a [`Guarded`] table, which
 //! states the roles it admits; [`authenticate`] (a middleware over the whole router) turns
 //! the cookie or token into a [`Principal`] before routing, so a request without valid
-//! credentials reaches no handler: `/api` answers 401, `/admin` sends the browser to the
-//! sign-in page. The table is also what the route test walks, so a route cannot be added
+//! credentials reaches no handler: `/api` answers 401, `/admin` and `/desk` send the browser
+//! to the sign-in page. The table is also what the route test walks, so a route cannot be added
 //! without being checked. Anything a signed-in browser sends that changes something must
 //! carry its session's CSRF token; the same table's gate checks it before the handler
 //! (`csrf.rs`), so no form can forget it.
@@ -47,7 +47,7 @@ pub enum Role {
     Admin,
     /// Reports only.
     Analyst,
-    /// Their own availability only.
+    /// Their own state (the desk, the roster page, the state API) and the line now.
     Operator,
 }
 

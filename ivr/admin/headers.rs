@@ -8,7 +8,9 @@
 //! - `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` (page addresses
 //!   carry report filters), and `X-Frame-Options: DENY` for browsers older than CSP 2.
 //!
-//! Pages use inline SVG for charts and no script at all.
+//! Pages use inline SVG for charts and no script at all, but for the operators' desk, which
+//! sets its own policy: this one, plus its one inlined script (by its hash) and its live
+//! stream (`connect-src 'self'`; `crate::desk`).
 
 use std::sync::OnceLock;
 
@@ -33,10 +35,13 @@ pub fn content_security_policy() -> &'static str {
 }
 
 /// Adds the headers to a `text/html` response (the router maps every response through it).
+/// A page that sets its own policy keeps it: the desk's is this one and its script.
 pub fn on_pages(mut response: Response) -> Response {
     if is_html(response.headers()) {
         let headers = response.headers_mut();
-        if let Ok(policy) = HeaderValue::from_str(content_security_policy()) {
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+            && let Ok(policy) = HeaderValue::from_str(content_security_policy())
+        {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -65,7 +65,7 @@ pub fn sections(role: Role) -> Vec<Section> {
     match role {
         Role::Admin => Section::ALL.to_vec(),
         Role::Analyst => vec![Section::Dashboard, Section::Prompts, Section::Flow],
-        Role::Operator => vec![Section::Operators],
+        Role::Operator => vec![Section::Desk, Section::Operators],
     }
 }
 

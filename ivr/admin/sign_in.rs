@@ -85,7 +85,9 @@ async fn sign_in(
     let client = client_address(peer, &headers, &app.settings.trusted_proxies).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     match login::check_password(&app.db, &limits, client, &form.name, form.password).await {
         Ok(user_id) => match login::start_session(&app.db, &app.settings, user_id).await {
-            Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+            Ok(cookie) => {
+                ([(header::SET_COOKIE, cookie)], Redirect::to(&landing(&app, &form.name, next).await)).into_response()
+            }
             Err(error) => error.into_response(),
         },
         Err(Failure::Refused(Refusal::TooMany { minutes })) => {
@@ -129,7 +131,19 @@ async fn choose_language(
     Ok(Redirect::to(&local(&form.next)).into_response())
 }
 
-/// `next` if it is a path on this site, the dashboard otherwise (no open redirect). Only
+/// Where a user goes after signing in: `next`, except that an operator sent to the
+/// dashboard (the default), which is not theirs, opens their desk.
+async fn landing(app: &AppState, name: &str, next: String) -> String {
+    if next != paths::DASHBOARD {
+        return next;
+    }
+    match app.db.user_by_name(name).await {
+        Ok(Some((user, _))) if user.role == Role::Operator => paths::DESK.to_owned(),
+        _ => next,
+    }
+}
+
+/// `next` if it is a page of this site, the dashboard otherwise (no open redirect). Only
 /// visible ASCII is followed: the path goes into a `Location` header, where a control
 /// character cannot be written (`next=/admin%01` was a 500), and a path this site links to
 /// is percent-encoded anyway.
@@ -138,7 +152,10 @@ fn local(next: &str) -> String {
         && !next.starts_with("//")
         && !next.contains('\\')
         && next.bytes().all(|b| b.is_ascii_graphic());
-    if ok && next.starts_with("/admin") { next.to_owned() } else { paths::DASHBOARD.to_owned() }
+    let page = ["/admin", "/desk"]
+        .iter()
+        .any(|area| next.strip_prefix(area).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?'])));
+    if ok && page { next.to_owned() } else { paths::DASHBOARD.to_owned() }
 }
 
 #[cfg(test)]
@@ -148,10 +165,12 @@ mod tests {
     #[test]
     fn only_local_admin_pages_are_followed_after_sign_in() {
         assert_eq!(local("/admin/operators?x=1"), "/admin/operators?x=1");
+        assert_eq!(local("/desk"), "/desk");
         let control = ["/admin\u{1}", "/admin\r\nSet-Cookie: x=1", "/admin\u{7f}", "/admin/\u{430}", "/admin x"];
-        for outside in ["https://evil.example/admin", "//evil.example/admin", "/\\evil", "", "/login", "admin"]
-            .into_iter()
-            .chain(control)
+        for outside in
+            ["https://evil.example/admin", "//evil.example/admin", "/\\evil", "", "/login", "admin", "/desks"]
+                .into_iter()
+                .chain(control)
         {
             assert_eq!(local(outside), "/admin", "{outside}");
         }

@@ -11,10 +11,12 @@
 //! stored beside the roster (`store/states.rs`), changed by the API, the CLI and the line
 //! itself (`reports.rs`: what the platforms report of a transfer, written by a task beside
 //! the calls), and read into the same snapshot, so routing never rings an operator who is
-//! on a call, in wrap-up or away.
+//! on a call, in wrap-up or away. The operators' desk reads the line now (`line_now.rs`: the
+//! queues and every operator's state), one snapshot per instance like the roster's.
 
 pub mod cli;
 mod input;
+mod line_now;
 pub mod queue;
 mod refresh;
 mod reports;
@@ -33,6 +35,7 @@ use crate::call_edge::DialTarget;
 use crate::flow::Language;
 
 pub use input::{MAX_NAME_CHARS, NewOperator, OperatorChange, OperatorName, RosterError, parse_id};
+pub use line_now::{LineNow, LiveLine, OperatorNow, QueueNow, Reading, empty_queues};
 pub use refresh::spawn_refresh;
 pub use reports::{Answering, LineReports, LineReportsInbox, Ringing, line_reports, spawn_state_writer};
 pub use routing::{MAX_RUNG, Ring, Route};

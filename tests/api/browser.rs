@@ -58,15 +58,20 @@ async fn seed_history(seeded: &Seeded) -> i64 {
 }
 
 async fn sign_in(browser: &Client, base: &str) {
-    browser.set_window_size(1280, 900).await.expect("resized");
-    browser.goto(&format!("{base}/login?lang=ru")).await.expect("the login page");
-    browser.find(Locator::Css("input[name=name]")).await.expect("a name field").send_keys(USER).await.expect("typed");
-    let password = browser.find(Locator::Css("input[name=password]")).await.expect("a password field");
-    password.send_keys(PASSWORD).await.expect("typed");
-    browser.find(Locator::Css("form button[type=submit]")).await.expect("a button").click().await.expect("sent");
-    wait_for(browser, "form.range").await;
+    sign_in_as(browser, base, USER, PASSWORD, "form.range").await;
     let url = browser.current_url().await.expect("a URL");
     assert_eq!(url.path(), "/admin", "signing in opens the dashboard");
+}
+
+/// Signs `user` in through the Russian login page and waits for `ready` on the page it opens.
+pub async fn sign_in_as(browser: &Client, base: &str, user: &str, password: &str, ready: &str) {
+    browser.set_window_size(1280, 900).await.expect("resized");
+    browser.goto(&format!("{base}/login?lang=ru")).await.expect("the login page");
+    browser.find(Locator::Css("input[name=name]")).await.expect("a name field").send_keys(user).await.expect("typed");
+    let field = browser.find(Locator::Css("input[name=password]")).await.expect("a password field");
+    field.send_keys(password).await.expect("typed");
+    browser.find(Locator::Css("form button[type=submit]")).await.expect("a button").click().await.expect("sent");
+    wait_for(browser, ready).await;
 }
 
 async fn dashboard_shows_the_numbers(browser: &Client, calls: i64) {
@@ -91,12 +96,12 @@ async fn the_language_choice_is_remembered(browser: &Client) {
     }
 }
 
-async fn page_text(browser: &Client) -> String {
+pub async fn page_text(browser: &Client) -> String {
     browser.find(Locator::Css("body")).await.expect("a body").text().await.expect("text")
 }
 
 /// Waits (up to 10 s) for an element the next page has.
-async fn wait_for(browser: &Client, css: &str) {
+pub async fn wait_for(browser: &Client, css: &str) {
     browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -106,9 +111,11 @@ async fn wait_for(browser: &Client, css: &str) {
 }
 
 /// The whole page at `width` CSS pixels, saved as `target/screenshots/{name}.png`.
-async fn screenshot(browser: &Client, name: &str, width: u32) {
+pub async fn screenshot(browser: &Client, name: &str, width: u32) {
     browser.set_window_size(width, 900).await.expect("resized");
-    let height = browser.execute("return document.documentElement.scrollHeight", vec![]).await.expect("a height");
+    // The window's height counts its own frame too: the page's height and the frame's.
+    let script = "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight";
+    let height = browser.execute(script, vec![]).await.expect("a height");
     let height = height.as_u64().unwrap_or(900).clamp(600, 8000) as u32;
     browser.set_window_size(width, height).await.expect("resized to the page");
     let png = browser.screenshot().await.expect("a screenshot");
@@ -118,14 +125,14 @@ async fn screenshot(browser: &Client, name: &str, width: u32) {
 }
 
 /// A chromedriver of this test's own, on a free port, stopped when dropped.
-struct ChromeDriver {
+pub struct ChromeDriver {
     child: Child,
     url: String,
     profile: tempfile::TempDir,
 }
 
 impl ChromeDriver {
-    async fn start() -> ChromeDriver {
+    pub async fn start() -> ChromeDriver {
         let binary = find_program("chromedriver").unwrap_or_else(|| {
             panic!("IVR_TEST_BROWSER=1 but chromedriver is not on PATH: apt-get install chromium chromium-driver")
         });
@@ -162,7 +169,7 @@ impl ChromeDriver {
         }
     }
 
-    async fn session(&self) -> Client {
+    pub async fn session(&self) -> Client {
         let mut options = json!({
             "args": [
                 "--headless",

@@ -16,6 +16,7 @@ mod call_path;
 mod check;
 mod dashboard;
 mod database;
+mod desk;
 mod emergency;
 mod fallback;
 mod helpers;

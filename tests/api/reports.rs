@@ -22,10 +22,13 @@ impl Seeded {
         Seeded::with(Options::default()).await
     }
 
-    /// A service started with `options`, on a fresh SQLite database.
+    /// A service started with `options`, on their database or else a fresh SQLite one.
     pub async fn with(options: Options) -> Seeded {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let url = format!("sqlite://{}", dir.path().join("ivr.sqlite3").display());
+        let url = options
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("ivr.sqlite3").display()));
         let app = spawn_app_with(Options { database_url: Some(url.clone()), ..options }).await;
         // Opened while the service may still be making the file: both are safe at once.
         let store = Db::connect(&url).await.expect("the test database");

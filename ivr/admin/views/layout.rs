@@ -37,11 +37,14 @@ pub enum Section {
     Prompts,
     /// The call flow.
     Flow,
+    /// The operators' desk (`crate::desk`): an operator's state and the line now.
+    Desk,
 }
 
 impl Section {
     /// Every section, in menu order.
-    pub const ALL: [Section; 4] = [Section::Dashboard, Section::Operators, Section::Prompts, Section::Flow];
+    pub const ALL: [Section; 5] =
+        [Section::Dashboard, Section::Desk, Section::Operators, Section::Prompts, Section::Flow];
 
     /// Where the section's page lives.
     pub fn path(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Section {
             Section::Operators => paths::OPERATORS,
             Section::Prompts => paths::PROMPTS,
             Section::Flow => paths::FLOW,
+            Section::Desk => paths::DESK,
         }
     }
 
@@ -59,6 +63,7 @@ impl Section {
             Section::Operators => t.operators,
             Section::Prompts => t.prompts,
             Section::Flow => t.flow,
+            Section::Desk => t.desk,
         }
     }
 }

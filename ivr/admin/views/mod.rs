@@ -32,6 +32,8 @@ pub(crate) use dashboard::{Count, DayCount, OperatorAnswers, RangeProblem, Total
 pub use dashboard::{DashboardView, dashboard_page};
 pub(crate) use flow::{FlowView, flow_page};
 pub use layout::{PageContext, STYLESHEET, Section};
+// The desk (`crate::desk`) draws its page in the same frame.
+pub(crate) use layout::{Chrome, render};
 pub use login::{LoginMessage, LoginView, login_page};
 pub(crate) use operators::{OperatorDraft, OperatorRow, OperatorsView, operators_page, roster_message};
 pub(crate) use prompts::{PromptsView, prompts_page};
@@ -59,6 +61,8 @@ pub mod paths {
     pub const PROMPTS: &str = "/admin/prompts";
     /// The call flow page.
     pub const FLOW: &str = "/admin/flow";
+    /// The operators' desk (`crate::desk`), outside `/admin`: it is the operators' screen.
+    pub const DESK: &str = "/desk";
     /// Served by `prompts::router`: `/prompts/{lang}/{key}.wav`.
     pub const PROMPT_AUDIO: &str = "/prompts";
 }

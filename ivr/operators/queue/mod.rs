@@ -95,17 +95,6 @@ pub enum Offer {
     },
 }
 
-/// One queue as it stands, for the metrics and the call path's fallback.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Waiting {
-    /// The queue: a language, or `None` for callers who chose none.
-    pub queue: Option<Language>,
-    /// Callers in it, being rung or not (not past due).
-    pub callers: u32,
-    /// How long the first of them has waited.
-    pub longest: TimeDelta,
-}
-
 /// The queue in the database, for SQLite and PostgreSQL alike.
 pub trait QueueStore: Send + Sync {
     /// Joins the queue (a place not seen before) or asks again, in one transaction: any
@@ -150,8 +139,4 @@ pub trait QueueStore: Send + Sync {
     /// The caller left the queue (put through, moved on to the menus or the police, hung
     /// up): their row and any reservation for them are deleted.
     fn leave(&self, ticket: Ticket) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-
-    /// Each queue with callers in it at `now` (those past due left out), Kazakh, Russian,
-    /// then no language. One read, no lock.
-    fn waiting(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Vec<Waiting>, sqlx::Error>> + Send;
 }

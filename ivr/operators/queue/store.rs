@@ -17,9 +17,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Ask, Offer, QueueStore, Strategy, Ticket, Waiting};
+use super::{Ask, Offer, QueueStore, Strategy, Ticket};
 use crate::db::{Db, on_db};
-use crate::flow::Language;
 use crate::operators::MAX_RUNG;
 use crate::operators::state::{LONGEST_CALL, State};
 use crate::operators::store::StateRow;
@@ -39,20 +38,6 @@ impl QueueStore for Db {
     }
     async fn leave(&self, ticket: Ticket) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.leave(ticket))
-    }
-    async fn waiting(&self, now: DateTime<Utc>) -> Result<Vec<Waiting>, sqlx::Error> {
-        let rows: Vec<(Option<String>, i64, DateTime<Utc>)> = on_db!(self, db => db.waiting(now))?;
-        let mut queues: Vec<Waiting> = rows
-            .into_iter()
-            .map(|(language, callers, first_joined)| Waiting {
-                queue: language.as_deref().and_then(Language::from_code),
-                callers: u32::try_from(callers).unwrap_or(u32::MAX),
-                longest: (now - first_joined).max(TimeDelta::zero()),
-            })
-            .collect();
-        // Kazakh, Russian, then none (each database sorts NULL its own way).
-        queues.sort_by_key(|queue| (queue.queue.is_none(), queue.queue));
-        Ok(queues)
     }
 }
 
@@ -268,16 +253,6 @@ macro_rules! queue_sql {
                 sqlx::query(RELEASE).bind(ticket.0).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM queue_callers WHERE ticket = $1").bind(ticket.0).execute(&mut *tx).await?;
                 tx.commit().await
-            }
-
-            /// Per stored language: callers not past due, and when the first joined.
-            async fn waiting(
-                &self,
-                now: DateTime<Utc>,
-            ) -> Result<Vec<(Option<String>, i64, DateTime<Utc>)>, sqlx::Error> {
-                let sql = "SELECT language, COUNT(*), MIN(joined_at) FROM queue_callers WHERE due_at >= $1 \
-                           GROUP BY language";
-                sqlx::query_as(sql).bind(now).fetch_all(self.reader()).await
             }
         }
     };

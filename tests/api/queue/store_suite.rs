@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use ivr::flow::Language;
-use ivr::operators::queue::{Offer, QueueStore, Strategy, Waiting};
+use ivr::operators::queue::{Offer, QueueStore, Strategy};
 use ivr::operators::{AwayReason, Change, RosterStore, StateStore, UNANSWERED_BEFORE_AWAY};
 
 use super::{ask, asked, at, place, with_operators};
@@ -156,14 +156,6 @@ async fn each_language_and_no_language_is_a_queue_of_its_own(backend: Backend) {
     assert_eq!(store.ask(&in_queue(None, none_later, 5)).await.unwrap(), Offer::Wait { position: 2 });
     let ru_asks = ivr::operators::queue::Ask { queue: Some(Language::Ru), ..ask(ru, &ops, 6) };
     assert_eq!(store.ask(&ru_asks).await.unwrap(), Offer::Ring(vec![ops[0]]), "the Kazakh caller is not ahead");
-
-    let queue = |queue, callers, longest| Waiting { queue, callers, longest: TimeDelta::seconds(longest) };
-    assert_eq!(
-        store.waiting(at(19)).await.unwrap(),
-        [queue(Some(Language::Kk), 1, 19), queue(Some(Language::Ru), 1, 18), queue(None, 2, 17)],
-        "the one being rung counts"
-    );
-    assert_eq!(store.waiting(at(21)).await.unwrap(), [queue(Some(Language::Ru), 1, 20)], "only ru asked since");
 }
 
 async fn ring_all_reserves_every_free_operator_for_the_front_caller_only(backend: Backend) {

@@ -10,6 +10,7 @@ pub(super) const TEXT: Text = Text {
     operators: "Операторлар",
     prompts: "Жазбалар",
     flow: "Мәзір",
+    desk: "Жұмыс орны",
     language: "Тіл",
     logout: "Шығу",
     signed_in_as: "Пайдаланушы",

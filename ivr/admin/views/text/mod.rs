@@ -70,6 +70,7 @@ pub(crate) struct Text {
     pub operators: &'static str,
     pub prompts: &'static str,
     pub flow: &'static str,
+    pub desk: &'static str,
     pub language: &'static str,
     pub logout: &'static str,
     pub signed_in_as: &'static str,

@@ -10,6 +10,7 @@ pub(super) const TEXT: Text = Text {
     operators: "Операторы",
     prompts: "Записи",
     flow: "Меню",
+    desk: "Рабочее место",
     language: "Язык",
     logout: "Выйти",
     signed_in_as: "Пользователь",
