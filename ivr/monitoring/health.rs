@@ -125,8 +125,9 @@ fn operators(app: &AppState) -> Check {
 fn operator_states(app: &AppState) -> Check {
     let roster = app.roster.snapshot();
     let detail = if roster.states_stale {
-        "STALE: the roster could not be reloaded from the database, so transfers ring every available operator \
-         of the last roster loaded, whatever their state (on a call, in wrap-up)"
+        "STALE: the roster could not be reloaded from the database, so the operators' queue is not used: \
+         transfers ring every available operator of the last roster loaded at once, whatever their state (on a \
+         call, in wrap-up)"
             .to_owned()
     } else if app.roster.loaded_at().is_none() {
         "not loaded yet: transfers ring the switchboard until the roster is".to_owned()
