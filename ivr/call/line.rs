@@ -16,7 +16,7 @@ use crate::config::QueueSettings;
 use crate::db::Db;
 use crate::flow::DialOutcome;
 use crate::flow::{CallId, CallState, Flow, Language, Node, PromptKey};
-use crate::operators::{LineReports, LiveRoster, Ringing, Roster};
+use crate::operators::{Answering, LineReports, LiveRoster, Ringing, Roster};
 use crate::prompts::PromptLibrary;
 use crate::stats::Recorder;
 
@@ -169,6 +169,19 @@ impl<'a> Line<'a> {
         if let Some(ringing) = ringing {
             self.reports.transfer_ended(ringing, outcome);
         }
+    }
+
+    /// A transfer whose answer the line did not see (a FastAGI `Dial`: the whisper runs in
+    /// the PBX) returned with `outcome`. Answered with one roster operator rung, that one
+    /// answered it and their call is now over (wrap-up follows); otherwise as
+    /// [`Line::transfer_ended`].
+    pub fn dial_returned(&self, ringing: Option<&Ringing>, outcome: DialOutcome) {
+        if let (DialOutcome::Completed, Some(ringing @ Ringing { operators, .. })) = (outcome, ringing)
+            && let [operator] = operators[..]
+        {
+            self.reports.answered(Answering { transfer: ringing.transfer, operator });
+        }
+        self.transfer_ended(ringing, outcome);
     }
 
     /// The platform's call status webhook said the call ended: records how (`end`) and how

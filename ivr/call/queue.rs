@@ -39,7 +39,43 @@ const LONGEST_ANNOUNCEMENT: TimeDelta = TimeDelta::seconds(20);
 /// (the transfer's prompt, the platform setting up the dial, the whisper).
 const RING_MARGIN: TimeDelta = TimeDelta::seconds(20);
 
+/// How often a ring the line cannot see into has its reservations held on.
+const HOLD_EVERY: Duration = Duration::from_secs(20);
+
+/// How long each hold lasts: past it without another, the reservations lapse by themselves.
+const HOLD_FOR: TimeDelta = TimeDelta::seconds(45);
+
+/// Keeps the operators rung for a queued caller reserved while a transfer the line cannot
+/// see into runs: a FastAGI `Dial` returns only when the call it connected is over, and the
+/// line learns who answered only then, so without it the reservation would lapse while the
+/// operator talks and another caller would ring them. Stops when dropped.
+pub struct HeldRing(tokio::task::JoinHandle<()>);
+
+impl Drop for HeldRing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl<'a> Line<'a> {
+    /// Holds the ring of the caller at `place` (see [`HeldRing`]); `None` for a caller not
+    /// in the queue.
+    pub fn hold_ring(&self, place: Option<QueuePlace>) -> Option<HeldRing> {
+        let ticket = Ticket(place?.ticket);
+        let store = self.queue.clone();
+        Some(HeldRing(tokio::spawn(async move {
+            let mut every = tokio::time::interval(HOLD_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let held = tokio::time::timeout(ASK_TIMEOUT, store.hold(ticket, Utc::now() + HOLD_FOR)).await;
+                if !matches!(held, Ok(Ok(()))) {
+                    tracing::warn!("the operators' queue did not hold a ring on: it lapses by itself");
+                }
+            }
+        })))
+    }
+
     /// The turn for `step`: through the queue when it puts the caller through to operators
     /// and the queue answers, else by the roster as before the queue.
     pub(super) async fn settled(&self, step: Step<'a>, extra: Vec<CallEvent>, roster: &Roster) -> Turn<'a> {

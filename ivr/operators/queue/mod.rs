@@ -129,6 +129,11 @@ pub trait QueueStore: Send + Sync {
     /// apply it after another caller reserved the operator.
     fn ring_ended(&self, ticket: Ticket) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// The ring for `ticket` is still on (a FastAGI `Dial`, whose answer and call the line
+    /// only learns when it returns): its reservations, and the caller's row, last until
+    /// `until`.
+    fn hold(&self, ticket: Ticket, until: DateTime<Utc>) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// The caller was put through to `operator` (their whisper was fetched): their row is
     /// deleted and every other operator their ring reserved is released at once (ringing
     /// all, the others stop ringing when one answers). `operator`'s own reservation is left

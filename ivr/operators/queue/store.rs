@@ -33,6 +33,9 @@ impl QueueStore for Db {
     async fn ring_ended(&self, ticket: Ticket) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.ring_ended(ticket))
     }
+    async fn hold(&self, ticket: Ticket, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on_db!(self, db => db.hold(ticket, until))
+    }
     async fn answered(&self, ticket: Ticket, operator: i64) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.answered(ticket, operator))
     }
@@ -229,6 +232,21 @@ macro_rules! queue_sql {
                 sqlx::query(RELEASE).bind(ticket.0).execute(&mut *tx).await?;
                 sqlx::query("UPDATE queue_callers SET offered_until = NULL WHERE ticket = $1")
                     .bind(ticket.0)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+
+            async fn hold(&self, ticket: Ticket, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE operator_states SET offered_until = $2 WHERE offered_ticket = $1")
+                    .bind(ticket.0)
+                    .bind(until)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE queue_callers SET offered_until = $2, due_at = $2 WHERE ticket = $1")
+                    .bind(ticket.0)
+                    .bind(until)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::call::{Input, Line, Turn};
+use crate::call::{Input, Line, Ringing, Turn};
 use crate::flow::{CallState, Instruction, Language, PromptKey, Spoken};
 use crate::state::AppState;
 use crate::telephony::state_token;
@@ -122,19 +122,16 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
                 self.prompts(step.spoken, prompts, "").await?;
                 let target = dial::dial_string(&self.app.settings.asterisk, &self.app.settings.emergency_number);
                 let argument = dial::dial_argument(&target.into_iter().collect::<Vec<_>>(), *ring_seconds, &[]);
-                self.transfer(argument).await.map(Some)
+                self.transfer(argument, None).await.map(Some)
             }
             Instruction::OperatorTransfer { prompts, ring_seconds } => {
                 self.prompts(step.spoken, prompts, "").await?;
                 let targets = dial::operator_targets(&self.app.settings.asterisk, &turn.callees);
                 let argument = dial::dial_argument(&targets, *ring_seconds, &self.whisper(turn));
-                let input = self.transfer(argument).await?;
-                if let Input::DialEnded { outcome, .. } = input {
-                    // Who answered is not known here (the whisper runs in the dialplan and
-                    // nobody is on a call by this transfer), so only a ring not answered counts.
-                    Line::new(self.app).transfer_ended(turn.ringing.as_ref(), outcome);
-                }
-                Ok(Some(input))
+                let held = Line::on_asterisk(self.app).hold_ring(step.next.queue);
+                let input = self.transfer(argument, turn.ringing.as_ref()).await;
+                drop(held);
+                input.map(Some)
             }
             Instruction::Hangup { prompts } => {
                 self.prompts(step.spoken, prompts, "").await?;
@@ -195,13 +192,19 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
     }
 
     /// Runs `Dial` (or reports a failed transfer when nobody can be dialled) and reads how
-    /// it ended.
-    async fn transfer(&mut self, argument: Option<String>) -> Result<Input, Ended> {
+    /// it ended; what that says of the operators it rang (`ringing`) is reported, whether the
+    /// caller is still there or not.
+    async fn transfer(&mut self, argument: Option<String>, ringing: Option<&Ringing>) -> Result<Input, Ended> {
         let Some(argument) = argument else {
             return Ok(Input::DialEnded { outcome: crate::flow::DialOutcome::Failed, talked_seconds: None });
         };
         let reply = self.peer.send(&command("EXEC Dial", &[&argument]), LONGEST_TRANSFER).await?;
         let input = self.dial_ended().await?;
+        if let Input::DialEnded { outcome, .. } = input {
+            // Who answered is known only now, the call over (the whisper runs in the
+            // dialplan): when one operator was rung.
+            Line::on_asterisk(self.app).dial_returned(ringing, outcome);
+        }
         if matches!(reply, Reply::Success { result: -1, .. }) || self.peer.hung_up {
             // The caller hung up during the transfer: its outcome is recorded, then the end.
             let line = Line::on_asterisk(self.app);

@@ -30,10 +30,12 @@ in_every_dialect!(
 );
 
 /// The service on a fresh SQLite database with `operators` (target, languages) on its
-/// roster, no wrap-up, and `env` besides.
+/// roster, no wrap-up unless `env` sets one, and `env` besides.
 async fn line(dialect: Dialect, operators: &[(&str, &str)], env: Vec<(&'static str, String)>) -> RosterApp {
     let mut env = env;
-    env.push(("IVR_WRAP_UP_SECONDS", "0".to_owned()));
+    if !env.iter().any(|(name, _)| *name == "IVR_WRAP_UP_SECONDS") {
+        env.push(("IVR_WRAP_UP_SECONDS", "0".to_owned()));
+    }
     env.push(("IVR_QUEUE_STRATEGY", "longest_free".to_owned()));
     let roster = roster_app(&Backend::Sqlite, Options { dialect, env, ..Options::default() }).await;
     for (i, (target, languages)) in operators.iter().enumerate() {
@@ -156,4 +158,27 @@ async fn after_the_longest_wait_an_operator_of_the_other_language_takes_the_call
     let mut waits = asks(app).await;
     assert!(waiting(&waits), "a Russian operator is free, but the longest wait has not passed");
     assert_eq!(rung_after_waiting(&mut waits).await, [RUSSIAN]);
+}
+
+/// Over FastAGI the line learns who answered only when the dial returns, the call over: the
+/// one operator rung is then in wrap-up, and not rung for the caller waiting meanwhile.
+#[tokio::test]
+async fn over_fastagi_the_operator_who_answered_is_in_wrap_up_when_the_dial_returns() {
+    let wrap_up = vec![("IVR_WRAP_UP_SECONDS", "60".to_owned())];
+    let roster = line(Dialect::Asterisk, &[(KAZAKH, "kk")], wrap_up).await;
+    let app = &roster.app;
+    let mut first = asks(app).await;
+    assert_eq!(first.ringing(), [KAZAKH]);
+    let mut second = asks(app).await;
+    assert!(waiting(&second));
+    first.dial_ends("completed").await;
+    let id = roster.store.list_operators().await.expect("the roster")[0].id;
+    eventually("the operator who answered is in wrap-up", || async {
+        roster.store.operator_state(id).await.is_ok_and(|s| s.at(chrono::Utc::now()) == State::WrapUp)
+    })
+    .await;
+    for _ in 0..5 {
+        second.wait().await;
+        assert!(waiting(&second), "not rung in wrap-up");
+    }
 }
