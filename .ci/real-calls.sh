@@ -12,8 +12,9 @@
 # Env: PRESSES (key presses timed per dialplan, default 30), NINES (calls pressing 9, per
 #      dialplan, default 5), IVR_TEST_POSTGRES_URL (the PostgreSQL server, default
 #      postgres://postgres@127.0.0.1:5432/postgres).
-# Time: warm (Asterisk built) about 8 minutes, nearly all of it the calls (425 s measured
-# with a load average of 10 on 2 cores; 285 s before tests 3-6, 9 and SIGTERM were added).
+# Time: warm (Asterisk built) about 7 minutes, nearly all of it the calls (425 s measured
+# with a load average of 10 on 2 cores; 368 s with the queue's test, on a machine shared with
+# other builds; 285 s before tests 3-6, 9 and SIGTERM were added).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:?usage: .ci/real-calls.sh path/to/built/ivr}")
