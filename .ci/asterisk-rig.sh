@@ -12,7 +12,8 @@
 # Usage: .ci/asterisk-rig.sh path/to/built/ivr   (writes the PBX fallback with `ivr fallback`)
 # Env: ASTERISK_PREFIX (default /opt/asterisk-22.10.1), RIG_DIR (default: a fresh temp dir),
 #      RIG_AGI (the FastAGI addresses, default 127.0.0.1:4573&127.0.0.1:4574), RIG_CALLER_NUMBER
-#      (the caller phone's SIP user, default 77015550123), RIG_OPERATOR_PHONES (the roster's
+#      (the caller phone's SIP user, default 77015550123), RIG_SECOND_CALLER_NUMBER (a second
+#      caller phone's, default 77015550124), RIG_OPERATOR_PHONES (the roster's
 #      phones as number:name:port, default 77172000001:kk_operator:5076
 #      77172000002:ru_operator:5078), the ports of
 #      ../shared/asterisk/run.sh (SIP_PORT, HTTP_PORT, POLICE_PORT, OPERATOR_PORT …).
@@ -27,6 +28,7 @@ RIG_VERSION=22.10.1
 # (number:phone's name:SIP port): PJSIP endpoints named by the number, as a trunk's
 # IVR_ASTERISK_DIAL=PJSIP/{} reaches them.
 : "${RIG_CALLER_NUMBER:=77015550123}"
+: "${RIG_SECOND_CALLER_NUMBER:=77015550124}"
 : "${RIG_OPERATOR_PHONES:=77172000001:kk_operator:5076 77172000002:ru_operator:5078}"
 RIG_STARTED=
 
@@ -94,19 +96,14 @@ PY
   cp "$RIG_ROOT/.ci/asterisk/rig-native.conf" "$conf/rig-native.conf"
   rm -rf "$RIG_DIR/prompts"
   cp -r "$RIG_ROOT/prompts" "$RIG_DIR/prompts"
-  # The rig's other phones: a caller known by a number (the SIP user the endpoint is named
-  # after: `agi_callerid`), and a Kazakh and a Russian operator for the roster, dialled by
-  # number.
-  cat >> "$conf/pjsip.conf" <<EOF
-
-[$RIG_CALLER_NUMBER](endpoint-tpl)
-context = from-caller
-aors = $RIG_CALLER_NUMBER
-[$RIG_CALLER_NUMBER]
-type = aor
-max_contacts = 1
-EOF
+  # The rig's other phones: two callers known by a number (the SIP user the endpoint is
+  # named after: `agi_callerid`), and a Kazakh and a Russian operator for the roster,
+  # dialled by number.
   local phone number name port
+  for number in "$RIG_CALLER_NUMBER" "$RIG_SECOND_CALLER_NUMBER"; do
+    printf '\n[%s](endpoint-tpl)\ncontext = from-caller\naors = %s\n[%s]\ntype = aor\nmax_contacts = 1\n' \
+      "$number" "$number" "$number" >> "$conf/pjsip.conf"
+  done
   for phone in $RIG_OPERATOR_PHONES; do
     IFS=: read -r number name port <<<"$phone"
     printf '\n[%s](endpoint-tpl)\ncontext = from-internal\naors = %s\n[%s]\ntype = aor\ncontact = sip:%s@127.0.0.1:%s\n' \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Real calls through the real Asterisk (issue 24): the rig of .ci/asterisk-rig.sh with the
 # line's deploy/asterisk/ files, baresip phones for the caller (known by a number and a
-# name), the police (the emergency target), the switchboard and the roster's two operators
+# name), a second caller (the operators' queue, issue 26), the police (the emergency target), the switchboard and the roster's two operators
 # (one Kazakh, one Russian), two `ivr serve` instances behind IVR_AGI sharing one fresh
-# PostgreSQL database (created here, dropped at the end), and the driver
+# PostgreSQL database (created here, dropped at the end; no wrap-up, so that the operators'
+# queue's test sees the operator free once a call ends), and the driver
 # .ci/asterisk/real_calls.py (its docstring lists the tests), whose last line is
 # `N passed, N failed`.
 #
@@ -12,7 +13,8 @@
 #      dialplan, default 5), IVR_TEST_POSTGRES_URL (the PostgreSQL server, default
 #      postgres://postgres@127.0.0.1:5432/postgres).
 # Time: warm (Asterisk built) about 7 minutes, nearly all of it the calls (425 s measured
-# with a load average of 10 on 2 cores; 285 s before tests 3-6, 9 and SIGTERM were added).
+# with a load average of 10 on 2 cores; 368 s with the queue's test, on a machine shared with
+# other builds; 285 s before tests 3-6, 9 and SIGTERM were added).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:?usage: .ci/real-calls.sh path/to/built/ivr}")
@@ -22,8 +24,10 @@ AGI_PORTS=(4573 4574)
 RIG_AGI="127.0.0.1:${AGI_PORTS[0]}&127.0.0.1:${AGI_PORTS[1]}"
 SIP_PORT=${SIP_PORT:-5060}
 # name:SIP port:control port:RTP ports; the operators' names and SIP ports are RIG_OPERATOR_PHONES'.
-phones=(caller:5070:4444:20000-20099 police:5072:4445:20200-20299 operator:5074:4446:20400-20499
-        kk_operator:5076:4447:20600-20699 ru_operator:5078:4448:20800-20899)
+# Two caller phones (the second for the operators' queue: two callers, one operator), their RTP
+# ports packets.py's CALLER_RTP and SECOND_CALLER_RTP.
+phones=(caller:5070:4444:20000-20049 caller2:5080:4449:20050-20099 police:5072:4445:20200-20299
+        operator:5074:4446:20400-20499 kk_operator:5076:4447:20600-20699 ru_operator:5078:4448:20800-20899)
 caller_name="Gulnara Testcaller"
 server=${IVR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 database="real_calls_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
@@ -72,6 +76,8 @@ phones_json=$(for phone in "${phones[@]}"; do
   source=$RIG_DIR/answer_src.wav; account="<sip:$name@127.0.0.1:$sip>;regint=0;answermode=auto"
   if [ "$name" = caller ]; then
     source=$RIG_DIR/caller_src.wav; account="\"$caller_name\" <sip:$RIG_CALLER_NUMBER@127.0.0.1:$sip>;regint=0"
+  elif [ "$name" = caller2 ]; then
+    source=$RIG_DIR/caller_src.wav; account="<sip:$RIG_SECOND_CALLER_NUMBER@127.0.0.1:$sip>;regint=0"
   fi
   cat > "$dir/config" <<EOF
 poll_method		epoll
@@ -126,7 +132,8 @@ for i, port in enumerate(ports):
            "IVR_AGI_LISTEN": f"127.0.0.1:{port}", "IVR_DATABASE_URL": database,
            "IVR_DATA_DIR": f"{rig}/data-{i}", "IVR_EMERGENCY_NUMBER": "PJSIP/police",
            "IVR_OPERATOR_NUMBER": "PJSIP/operator", "IVR_ASTERISK_DIAL": "PJSIP/{}", "IVR_DRAIN_MS": "4000",
-           "IVR_LINE_SECRET": "real-calls-line-secret"}
+           "IVR_LINE_SECRET": "real-calls-line-secret",
+           "IVR_WRAP_UP_SECONDS": "0", "IVR_QUEUE_STRATEGY": "longest_free", "IVR_QUEUE_WAIT_SECONDS": "5"}
     out.append({"argv": [binary, "serve"], "env": env})
 print(json.dumps(out))
 PY
@@ -135,7 +142,7 @@ rig_log "FastAGI behind IVR_AGI ($RIG_AGI): two ivr serve"
 
 started=$SECONDS
 python3 .ci/asterisk/real_calls.py --rig-dir "$RIG_DIR" --sip-port "$SIP_PORT" --phones "$phones_json" \
-  --caller-number "$RIG_CALLER_NUMBER" --caller-name "$caller_name" --instances "$instances" \
+  --caller-number "$RIG_CALLER_NUMBER" --second-caller-number "$RIG_SECOND_CALLER_NUMBER" --caller-name "$caller_name" --instances "$instances" \
   --presses "${PRESSES:-30}" --nines "${NINES:-5}" --figures "$RIG_DIR/figures.json" \
   | tee "$RIG_DIR/real-calls.out"
 status=${PIPESTATUS[0]}

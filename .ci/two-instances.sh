@@ -8,6 +8,10 @@
 # `ivr report --format json` and the rows of `calls` must show each call once, with its
 # end and its duration.
 #
+# Then the operators' queue (issue 26) over the same two instances and nginx:
+# .ci/two-instances-queue.py (its docstring says what it checks), with a `kill -9` of an
+# instance while callers wait.
+#
 # Usage: .ci/two-instances.sh path/to/built/ivr   (IVR_TEST_POSTGRES_URL names the server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,12 +34,17 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 front=$(free_port)
 ports=("$(free_port)" "$(free_port)")
 token=two-instances-token
+stretch=3  # IVR_QUEUE_WAIT_SECONDS: the queue's checks ask again after it
 public="http://127.0.0.1:$front"
 
 # Starts instance $1 (0 or 1) and records its pid in pids[$1].
-# TwiML only: no FastAGI listener, which both instances would want at its default port.
+# Webhooks only: no FastAGI listener, which both instances would want at its default port.
+# The queue's settings are for .ci/two-instances-queue.py (no operator is on the roster
+# before it runs).
 start() {
   IVR_LISTEN="127.0.0.1:${ports[$1]}" IVR_PUBLIC_URL=$public IVR_TWILIO_AUTH_TOKEN=$token \
+    IVR_JAMBONZ_WEBHOOK_SECRET=$token IVR_QUEUE_STRATEGY=longest_free IVR_WRAP_UP_SECONDS=0 \
+    IVR_QUEUE_WAIT_SECONDS=$stretch \
     IVR_OPERATOR_NUMBER=+77170000111 IVR_DATABASE_URL=$database_url IVR_DATA_DIR="$scratch/data-$1" \
     IVR_DRAIN_MS=300 IVR_AGI_LISTEN=off "$binary" serve 2>>"$scratch/ivr-$1.log" &
   pids[$1]=$!
@@ -74,6 +83,8 @@ http {
             proxy_pass http://ivr;
             proxy_set_header Host \$host;
             proxy_next_upstream error timeout;
+            # Which instance answered: the queue's checks kill the one that served a caller.
+            add_header X-Upstream \$upstream_addr always;
         }
     }
 }
@@ -165,3 +176,24 @@ if problems:
 print(f"ok: {calls} calls through nginx over two instances (one restarted mid-call), redeliveries included: "
       f"counted once each, every end and duration linked")
 PY
+
+# The operators' queue: both instances again, one Kazakh operator on the roster (reloaded by
+# each instance within IVR_ROSTER_REFRESH_MS, 1 s), TwiML callers with a kill -9 among
+# them, then (the killed instance restarted) the same arrival order in jambonz's webhooks.
+start 0
+start 1
+ready "http://127.0.0.1:${ports[0]}"
+ready "http://127.0.0.1:${ports[1]}"
+IVR_DATABASE_URL=$database_url "$binary" operators add --name "Айгерим" --target +77170000001 --languages kk >/dev/null
+sleep 2.5
+instances() { echo "127.0.0.1:${ports[0]}=${pids[0]},127.0.0.1:${ports[1]}=${pids[1]}"; }
+python3 .ci/two-instances-queue.py twiml "$public" "$token" "$database_url" "$stretch" "$(instances)"
+for i in 0 1; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    wait "${pids[$i]}" 2>/dev/null || true
+    start "$i"
+    ready "http://127.0.0.1:${ports[$i]}"
+  fi
+done
+sleep 1.5
+python3 .ci/two-instances-queue.py jambonz "$public" "$token" "$database_url" "$stretch" "$(instances)"

@@ -14,7 +14,11 @@ import time
 SO_TIMESTAMPNS = 35
 SO_RCVBUFFORCE = 33
 SO_ATTACH_FILTER = 26
+# The caller phones' RTP ports (.ci/real-calls.sh): the first caller's 20000-20049 and the
+# second's 20050-20099. Only the queue's test (queue_calls.py) has both on a call at once, and
+# it tells them apart by SECOND_CALLER_RTP.
 CALLER_RTP = range(20000, 20100)
+SECOND_CALLER_RTP = range(20050, 20100)
 VOICED_RMS = 0.02 * 32768
 
 
@@ -153,23 +157,24 @@ def rtp_level(payload):
     return (pt, (sum(table[b] ** 2 for b in body) / len(body)) ** 0.5)
 
 
-def key_end(sniffer, after, digit_code):
-    """Kernel time of the first RFC 4733 end packet of `digit_code` the caller sent after `after`."""
+def key_end(sniffer, after, digit_code, rtp=CALLER_RTP):
+    """Kernel time of the first RFC 4733 end packet of `digit_code` the caller sent after `after`
+    (a caller phone: its RTP ports, `rtp`)."""
     for stamp, src, _, payload in sniffer.since(after):
-        if src in CALLER_RTP and len(payload) >= 16 and payload[0] >> 6 == 2:
+        if src in rtp and len(payload) >= 16 and payload[0] >> 6 == 2:
             event = payload[12 + 4 * (payload[0] & 0x0F):]
             if (payload[1] & 0x7F) not in (0, 8) and len(event) >= 4 and event[0] == digit_code and event[1] & 0x80:
                 return stamp
     return None
 
 
-def next_prompt(sniffer, t_end):
+def next_prompt(sniffer, t_end, rtp=CALLER_RTP):
     """(first packet, first voiced packet) to the caller of what plays after the sound that
     was playing at `t_end` stopped: Asterisk stops sending when a prompt is cut, so the next
     prompt starts after a pause in the packets (or, without one, after an unvoiced packet)."""
     gap_seen, last, first_packet = False, t_end, None
     for stamp, _, dst, payload in sniffer.since(t_end):
-        if dst not in CALLER_RTP:
+        if dst not in rtp:
             continue
         level = rtp_level(payload)
         if level is None or level[0] not in (0, 8):
@@ -262,10 +267,11 @@ def longest_gap(sniffer, start, end):
     return max(later - before for before, later in zip(stamps, stamps[1:]))
 
 
-def first_voiced(sniffer, after):
-    """The first packet after `after` that brought the caller's phone a sound (not silence)."""
+def first_voiced(sniffer, after, rtp=CALLER_RTP):
+    """The first packet after `after` that brought a caller's phone (its RTP ports, `rtp`) a
+    sound (not silence)."""
     for stamp, _, dst, payload in sniffer.since(after):
-        level = rtp_level(payload) if dst in CALLER_RTP else None
+        level = rtp_level(payload) if dst in rtp else None
         if level and level[0] in (0, 8) and level[1] > VOICED_RMS:
             return stamp
     return None

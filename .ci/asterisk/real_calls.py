@@ -17,10 +17,13 @@ The tests, in the order run (the numbers are issue 24's):
  3. 1 (Kazakh), then a topic: the Kazakh main menu and the topic's first part are heard;
  4. 0 as a Kazakh caller rings the Kazakh operator's phone and not the Russian one, whose
     recording holds the Kazakh whisper before the caller;
- 5. a caller who presses nothing is ringing an operator within `ivr flow audit`'s figure
-    plus 2 s of the answer;
+ 5. a caller who presses nothing is ringing an operator (one, under longest_free) within
+    `ivr flow audit`'s figure plus 2 s of the answer;
  6. a caller who hangs up in the middle of a guidance part: its row in the database says
     `abandoned`, the topic not heard;
+10. (issue 26) two callers and one operator: the second waits and hears their place, the
+    operator is not rung again while on the first call, and is rung for the second once
+    the first hangs up (queue_calls.py);
  7. kill -9 of the serving instance mid-menu: the menu again from the other one, 9 works;
     SIGTERM of the serving instance mid-menu (issue 23): the call stays on it until the
     drain ends, then goes on at the menu on the other one, never cut off, 9 works;
@@ -45,6 +48,7 @@ import urllib.request
 
 from heard import SHARED_LIB, holds, recording, seconds
 from line_calls import LineCalls
+from queue_calls import QueueCalls
 from accounting import account
 from packets import Sniffer, first_sound_after, first_voiced, key_end, next_prompt, percentile, sip_to, wait_until
 
@@ -95,7 +99,7 @@ class Instances:
                 proc.wait(30)
 
 
-class Suite(LineCalls):
+class Suite(LineCalls, QueueCalls):
     def __init__(self, a, phones, instances):
         self.a, self.instances = a, instances
         self.results = []
@@ -308,8 +312,9 @@ def main():
     ap.add_argument("--rig-dir", required=True)
     ap.add_argument("--sip-port", type=int, default=5060)
     ap.add_argument("--phones", required=True,
-                    help='JSON: {"caller": {"sip", "ctrl", "dir"}, "police", "operator", "kk_operator", "ru_operator"}')
+                    help='JSON: {"caller": {"sip", "ctrl", "dir"}, "caller2", "police", "operator", "kk_operator", "ru_operator"}')
     ap.add_argument("--caller-number", required=True, help="the caller phone's SIP user, its number")
+    ap.add_argument("--second-caller-number", required=True, help="the second caller phone's SIP user")
     ap.add_argument("--caller-name", required=True, help="the caller phone's display name")
     ap.add_argument("--instances", required=True, help="JSON: [{argv, env}, …] in IVR_AGI's order")
     ap.add_argument("--line", default="111")
@@ -354,10 +359,11 @@ def main():
         suite.kazakh_operator()
         suite.silent_caller()
         suite.hang_up_in_guidance()
+        suite.two_callers_one_operator()
         suite.failover(choose, prompt_seconds)
         suite.drained(choose)
         suite.everyone_down(police_number)
-        account(suite, commands, a.caller_number, a.caller_name)
+        account(suite, commands, (a.caller_number, a.second_caller_number), a.caller_name)
     except Exception as e:  # noqa: BLE001 - any failure of the rig is a failed test, reported
         suite.result("the suite ran to its end", False, repr(e))
     finally:
