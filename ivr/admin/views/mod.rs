@@ -14,6 +14,7 @@
 
 mod chart;
 mod dashboard;
+mod queue_panel;
 mod flow;
 mod format;
 mod layout;
@@ -30,6 +31,7 @@ pub use chart::shift_hours;
 // handlers fill are the crate's own.
 pub(crate) use dashboard::{Count, DayCount, OperatorAnswers, RangeProblem, Totals, counts, in_flow_order};
 pub use dashboard::{DashboardView, dashboard_page};
+pub use queue_panel::QueueRow;
 pub(crate) use flow::{FlowView, flow_page};
 pub use layout::{PageContext, STYLESHEET, Section};
 // The desk (`crate::desk`) draws its page in the same frame.
