@@ -246,7 +246,7 @@ impl CallRow {
             }
             CallEvent::RepeatCaller => self.repeat_caller = true,
             // Folded on its own, from the records in order (`queue.rs`).
-            CallEvent::Queued { .. } => {}
+            CallEvent::Queued { .. } | CallEvent::LeftQueue => {}
         }
     }
 

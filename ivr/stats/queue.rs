@@ -1,9 +1,10 @@
 //! How a caller's wait in the operators' queue went, folded from the call's records in
 //! step order: their position on joining, how long they waited, and how the wait ended.
 //!
-//! The queue's own records say only when a caller first waited (`CallEvent::Queued`, with
-//! the position); everything after is read from the steps that follow it: a ring
-//! (`Rung`), an answer (`Dialled` completed), leaving for the menus or the police. Like the
+//! The queue's own records say when a caller first waited (`CallEvent::Queued`, with the
+//! position) and when they gave up their place (`LeftQueue`: put through, the police, the
+//! main menu); the rest is read from the steps between: a ring (`Rung`), an answer
+//! (`Dialled` completed). The busy menu and advice keep the caller's place: still waiting. Like the
 //! rest of the row it is recomputed from every record each time one arrives, so the facts
 //! may change as late records come in, and the daily totals follow (`store/plan.rs`).
 
@@ -18,7 +19,7 @@ pub enum QueueOutcome {
     /// Not answered, but rung out of the queue by an overflow route (operators of the other
     /// language, or the switchboard).
     Overflowed,
-    /// Went on to the menus or the police while waiting, before being rung.
+    /// Gave up their place for the main menu or the police while waiting, before being rung.
     Left,
     /// Anything else: hung up while waiting or during their ring, never answered.
     Abandoned,
@@ -62,20 +63,10 @@ pub fn waited(records: &[&Record]) -> Option<Waited> {
             _ => None,
         })
     })?;
-    // The node the caller waits on: re-asking for their place enters it again; any other
-    // node is the menus.
-    let queue_node = records[..=joined_at]
-        .iter()
-        .flat_map(|r| &r.events)
-        .filter_map(|e| match e {
-            CallEvent::Entered { node } => Some(node.as_str()),
-            _ => None,
-        })
-        .last();
     let mut wait = Wait::default();
     for record in &records[joined_at + 1..] {
         for event in &record.events {
-            wait.follow(event, record, queue_node);
+            wait.follow(event, record);
         }
     }
     let steps_end = records.iter().filter(|r| r.seq != END_SEQ).filter_map(|r| r.elapsed).max();
@@ -106,17 +97,15 @@ struct Wait {
 }
 
 impl Wait {
-    fn follow(&mut self, event: &CallEvent, record: &Record, queue_node: Option<&str>) {
+    fn follow(&mut self, event: &CallEvent, record: &Record) {
         match event {
             CallEvent::Rung { operators, route } if *operators > 0 => {
                 self.rung.get_or_insert(record.elapsed);
                 self.overflowed |= matches!(route, Route::AnyLanguage | Route::Switchboard);
             }
             CallEvent::Dialled { emergency: false, outcome } => self.answered |= outcome == "completed",
-            CallEvent::Emergency if self.rung.is_none() => {
-                self.left.get_or_insert(record.elapsed);
-            }
-            CallEvent::Entered { node } if self.rung.is_none() && Some(node.as_str()) != queue_node => {
+            // Recorded whenever the place is given up; after a ring it is the put-through.
+            CallEvent::LeftQueue if self.rung.is_none() => {
                 self.left.get_or_insert(record.elapsed);
             }
             _ => {}
@@ -189,13 +178,22 @@ mod tests {
     }
 
     #[test]
-    fn the_menus_or_the_police_while_waiting_is_left() {
-        for events in [vec![key("operator", '9'), CallEvent::Emergency], vec![key("operator", '1'), entered("main")]] {
+    fn the_main_menu_or_the_police_while_waiting_is_left() {
+        let left = |events: Vec<CallEvent>| [events, vec![CallEvent::LeftQueue]].concat();
+        for events in [left(vec![key("operators_busy", '9'), CallEvent::Emergency]), left(vec![entered("main")])] {
             let mut records = joined(4);
             records.push(record(2, 17, events));
             records.push(end(Some(60)));
             assert_eq!(fold(&records).map(|w| (w.seconds, w.outcome)), Some((Some(12), QueueOutcome::Left)));
         }
+    }
+
+    #[test]
+    fn the_busy_menu_keeps_the_place() {
+        let mut records = joined(2);
+        records.push(record(2, 15, vec![key("operator", '1'), entered("operators_busy")]));
+        records.push(end(Some(50)));
+        assert_eq!(fold(&records).map(|w| (w.seconds, w.outcome)), Some((Some(45), QueueOutcome::Abandoned)));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct QueueLine {
     /// Rung by an overflow route (operators of the other language, the switchboard) and
     /// not answered.
     pub overflowed: i64,
-    /// Went to the menus or the police while waiting, before being rung.
+    /// Gave up their place for the main menu or the police while waiting, before being rung.
     pub left: i64,
     /// Hung up while waiting or during their ring, never answered.
     pub abandoned: i64,

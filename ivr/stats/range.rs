@@ -123,7 +123,7 @@ pub struct DayRow {
     pub queue_answered: i64,
     /// Of those, rung by an overflow route and not answered.
     pub queue_overflowed: i64,
-    /// Of those, gone to the menus or the police while waiting.
+    /// Of those, gave up their place for the main menu or the police while waiting.
     pub queue_left: i64,
     /// Of those, hung up while waiting or during their ring, never answered.
     pub queue_abandoned: i64,

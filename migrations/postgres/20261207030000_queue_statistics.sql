@@ -14,7 +14,7 @@
 ALTER TABLE calls ADD COLUMN queue_position INTEGER CHECK (queue_position >= 1);
 
 -- Seconds from joining the queue to the first ring out of it; if never rung, to leaving it
--- for the menus or the police, else to the call's end (or, before the end's record
+-- for the main menu or the police, else to the call's end (or, before the end's record
 -- arrives, its last step). NULL if the caller never waited, or the steps carry no times.
 ALTER TABLE calls ADD COLUMN queue_seconds INTEGER CHECK (queue_seconds >= 0);
 
@@ -23,7 +23,8 @@ ALTER TABLE calls ADD COLUMN queue_seconds INTEGER CHECK (queue_seconds >= 0);
 --               waited;
 --   overflowed: not answered, but rung out of the queue by an overflow route (operators of
 --               the other language, or the switchboard);
---   left:       went on to the menus or the police while waiting, before being rung;
+--   left:       gave up their place for the main menu or the police while
+--               waiting, before being rung (the busy menu and advice keep it);
 --   abandoned:  anything else: hung up while waiting or during their ring, never answered.
 ALTER TABLE calls ADD COLUMN queue_outcome TEXT
     CHECK (queue_outcome IN ('answered', 'overflowed', 'left', 'abandoned'));
