@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 
 use super::views::{
-    Count, DashboardView, DayCount, OperatorAnswers, QueueRow, RangeProblem, Totals, counts, in_flow_order,
-    shift_hours,
+    Count, DashboardView, DayCount, OperatorAnswers, QueueRow, RangeProblem, Totals, counts, in_flow_order, shift_hours,
 };
 use crate::flow::Flow;
 use crate::reports::MAX_DAYS;
@@ -73,7 +72,11 @@ pub fn dashboard_view(
             avg_seconds_to_answer: summary.avg_seconds_to_answer,
         },
         hangups: in_flow_order(flow, &summary.exit_nodes),
-        queue: summary.queue.iter().map(|(code, line)| QueueRow { language: code.clone(), line: line.clone() }).collect(),
+        queue: summary
+            .queue
+            .iter()
+            .map(|(code, line)| QueueRow { language: code.clone(), line: line.clone() })
+            .collect(),
         queue_days: summary.days.iter().map(|d| DayCount { day: d.day, calls: d.queued }).collect(),
         answered_by_operator: counts(&summary.answered_by_operator),
     }

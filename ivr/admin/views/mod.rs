@@ -14,13 +14,13 @@
 
 mod chart;
 mod dashboard;
-mod queue_panel;
 mod flow;
 mod format;
 mod layout;
 mod login;
 mod operators;
 mod prompts;
+mod queue_panel;
 mod text;
 
 #[cfg(test)]
@@ -31,9 +31,9 @@ pub use chart::shift_hours;
 // handlers fill are the crate's own.
 pub(crate) use dashboard::{Count, DayCount, OperatorAnswers, RangeProblem, Totals, counts, in_flow_order};
 pub use dashboard::{DashboardView, dashboard_page};
-pub use queue_panel::QueueRow;
 pub(crate) use flow::{FlowView, flow_page};
 pub use layout::{PageContext, STYLESHEET, Section};
+pub use queue_panel::QueueRow;
 // The desk (`crate::desk`) draws its page in the same frame.
 pub(crate) use layout::{Chrome, render};
 pub use login::{LoginMessage, LoginView, login_page};

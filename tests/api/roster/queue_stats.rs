@@ -83,7 +83,10 @@ async fn a_wait_answered_and_a_wait_abandoned_are_counted_per_language_and_opera
     assert_eq!((total(metric::QUEUE_CALLS, "kk"), total(metric::QUEUE_OUTCOME, "kk:answered")), (2, 1));
 
     let json = ivr::reports::export::summary_json(&summary, 1);
-    assert_eq!((&json["queue"]["kk"]["queued"], &json["answered_by_operator"]["Айгерим"]), (&Value::from(2), &2.into()));
+    assert_eq!(
+        (&json["queue"]["kk"]["queued"], &json["answered_by_operator"]["Айгерим"]),
+        (&Value::from(2), &2.into())
+    );
     let daily = String::from_utf8(ivr::reports::export::daily_csv(&summary, 1).expect("daily.csv")).expect("text");
     let queued = DAILY_HEADER.iter().position(|c| *c == "queued").expect("a queued column");
     assert!(daily.lines().skip(1).any(|l| l.split(',').nth(queued) == Some("2")), "{daily}");

@@ -143,7 +143,9 @@ fn busy_dashboard() -> DashboardView {
                 ..QueueLine::default()
             },
         }],
-        queue_days: (1..=7).map(|d| DayCount { day: day(3, d), calls: [1, 2, 0, 0, 3, 0, 0][d as usize - 1] }).collect(),
+        queue_days: (1..=7)
+            .map(|d| DayCount { day: day(3, d), calls: [1, 2, 0, 0, 3, 0, 0][d as usize - 1] })
+            .collect(),
         answered_by_operator: counts(&BTreeMap::from([("Айгерім".into(), 5), ("Ольга".into(), 3)])),
     }
 }
