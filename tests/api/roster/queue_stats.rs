@@ -1,5 +1,5 @@
 //! The operators' queue in the statistics (issue 26, item 6): a caller who waited and was
-//! answered, and one who hung up while waiting, as the call rows, the summary, the exports
+//! answered, one who hung up while waiting and one who went back to the main menu, as the call rows, the summary, the exports
 //! and the per-operator count of calls answered show them, on both databases; and still
 //! nothing that identifies a caller in what the statistics keep.
 
@@ -48,6 +48,10 @@ async fn a_wait_answered_and_a_wait_abandoned_are_counted_per_language_and_opera
     let mut second = asks(app, "+77015550102").await;
     let mut third = asks(app, "+77015550103").await;
     assert!(second.ringing().is_empty() && third.ringing().is_empty(), "both wait");
+    let mut fourth = asks(app, "+77015550104").await;
+    fourth.press("5").await.press("2").await;
+    assert_eq!(fourth.node(), "main", "the busy menu's 2: the main menu, which leaves the queue");
+    fourth.hang_up("completed").await;
     third.hang_up("completed").await;
     first.dial_ends("completed").await.hang_up("completed").await;
     rung_after_waiting(&mut second).await;
@@ -58,7 +62,8 @@ async fn a_wait_answered_and_a_wait_abandoned_are_counted_per_language_and_opera
     let rows = roster.store.calls(around_today()).await.expect("the calls");
     let waits: Vec<(Option<i32>, Option<&str>)> =
         rows.iter().map(|r: &CallRow| (r.queue_position, r.queue_outcome.as_deref())).collect();
-    for expected in [(None, None), (Some(1), Some("answered")), (Some(2), Some("abandoned"))] {
+    let expected = [(None, None), (Some(1), Some("answered")), (Some(2), Some("abandoned")), (Some(3), Some("left"))];
+    for expected in expected {
         assert!(waits.contains(&expected), "{expected:?} in {waits:?}");
     }
     assert!(rows.iter().all(|r| r.queue_position.is_none() || r.queue_seconds.is_some_and(|s| s >= 0)));
@@ -71,25 +76,25 @@ async fn a_wait_answered_and_a_wait_abandoned_are_counted_per_language_and_opera
     .await;
     let summary = roster.store.summary(range).await.expect("the summary");
     let kk = &summary.queue["kk"];
-    assert_eq!((kk.queued, kk.answered, kk.abandoned, kk.overflowed, kk.left), (2, 1, 1, 0, 0));
-    assert_eq!(kk.positions.get("1").zip(kk.positions.get("2")), Some((&1, &1)));
+    assert_eq!((kk.queued, kk.answered, kk.abandoned, kk.overflowed, kk.left), (3, 1, 1, 0, 1));
+    assert_eq!(kk.positions.get("1").zip(kk.positions.get("3")), Some((&1, &1)));
     assert!(kk.avg_seconds.is_some() && kk.max_seconds.is_some(), "{kk:?}");
-    assert_eq!(kk.avg_position, Some(1.5));
+    assert_eq!(kk.avg_position, Some(2.0));
     assert_eq!(summary.queue["ru"].queued, 0);
     let today = summary.days.iter().map(|d| (d.queued, d.queue_answered, d.queue_abandoned)).max();
-    assert_eq!(today, Some((2, 1, 1)), "per day");
+    assert_eq!(today, Some((3, 1, 1)), "per day");
     let totals = roster.store.total_rows(range).await.expect("the totals");
     let total = |m: &str, k: &str| totals.iter().filter(|t| t.metric == m && t.key == k).map(|t| t.value).sum::<i64>();
-    assert_eq!((total(metric::QUEUE_CALLS, "kk"), total(metric::QUEUE_OUTCOME, "kk:answered")), (2, 1));
+    assert_eq!((total(metric::QUEUE_CALLS, "kk"), total(metric::QUEUE_OUTCOME, "kk:answered")), (3, 1));
 
     let json = ivr::reports::export::summary_json(&summary, 1);
     assert_eq!(
         (&json["queue"]["kk"]["queued"], &json["answered_by_operator"]["Айгерим"]),
-        (&Value::from(2), &2.into())
+        (&Value::from(3), &2.into())
     );
     let daily = String::from_utf8(ivr::reports::export::daily_csv(&summary, 1).expect("daily.csv")).expect("text");
     let queued = DAILY_HEADER.iter().position(|c| *c == "queued").expect("a queued column");
-    assert!(daily.lines().skip(1).any(|l| l.split(',').nth(queued) == Some("2")), "{daily}");
+    assert!(daily.lines().skip(1).any(|l| l.split(',').nth(queued) == Some("3")), "{daily}");
     let calls = String::from_utf8(ivr::reports::export::calls_csv(&rows).expect("calls.csv")).expect("text");
     let outcome = CALLS_HEADER.iter().position(|c| *c == "queue_outcome").expect("a queue_outcome column");
     assert!(calls.lines().any(|l| l.split(',').nth(outcome) == Some("abandoned")), "{calls}");
