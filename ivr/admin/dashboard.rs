@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 
 use super::views::{
-    Count, DashboardView, DayCount, OperatorAnswers, RangeProblem, Totals, counts, in_flow_order, shift_hours,
+    Count, DashboardView, DayCount, OperatorAnswers, QueueRow, RangeProblem, Totals, counts, in_flow_order, shift_hours,
 };
 use crate::flow::Flow;
 use crate::reports::MAX_DAYS;
@@ -72,6 +72,13 @@ pub fn dashboard_view(
             avg_seconds_to_answer: summary.avg_seconds_to_answer,
         },
         hangups: in_flow_order(flow, &summary.exit_nodes),
+        queue: summary
+            .queue
+            .iter()
+            .map(|(code, line)| QueueRow { language: code.clone(), line: line.clone() })
+            .collect(),
+        queue_days: summary.days.iter().map(|d| DayCount { day: d.day, calls: d.queued }).collect(),
+        answered_by_operator: counts(&summary.answered_by_operator),
     }
 }
 
@@ -147,6 +154,9 @@ mod tests {
             row("hour", "21", 4),
             row("exit_node", "goodbye", 3),
             row("exit_node", "language", 1),
+            row("queue_calls", "kk", 2),
+            row("queue_outcome", "kk:answered", 1),
+            row("queue_outcome", "kk:abandoned", 1),
         ];
         let summary = Summary::from_rows(DateRange { from: day, to: date("2026-03-03") }, &rows);
         let view = dashboard_view(&summary, &flow(), date("2026-03-31"), None);
@@ -161,5 +171,8 @@ mod tests {
         assert_eq!(hangups.first(), Some(&"language"), "the funnel starts where calls start: {hangups:?}");
         assert_eq!(view.hangups.iter().map(|c| c.value).sum::<i64>(), 4);
         assert_eq!(view.hangups.len(), flow().node_ids().count());
+        let languages: Vec<&str> = view.queue.iter().map(|q| q.language.as_str()).collect();
+        assert_eq!((languages, view.queue_days[0].calls), (vec!["kk", "ru"], 2));
+        assert_eq!(view.queue[0].line.answered, 1);
     }
 }

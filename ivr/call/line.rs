@@ -18,7 +18,7 @@ use crate::flow::DialOutcome;
 use crate::flow::{CallId, CallState, Flow, Language, Node, PromptKey};
 use crate::operators::{Answering, LineReports, LiveRoster, Ringing, Roster};
 use crate::prompts::PromptLibrary;
-use crate::stats::Recorder;
+use crate::stats::{CallEvent, Recorder};
 
 use super::{CallEnd, Input, Turn, WhisperFor};
 
@@ -124,8 +124,12 @@ impl<'a> Line<'a> {
             tracing::info!(?outcome, "transfer ended");
         }
         let (step, extra) = super::stepped(self.flow, state, input);
-        let turn = self.settled(step, extra, &self.roster()).await;
+        let mut turn = self.settled(step, extra, &self.roster()).await;
         self.tell_queue(&state, matches!(input, Input::DialEnded { .. }), &turn).await;
+        if state.queue.is_some() && turn.step.next.queue.is_none() {
+            // For the statistics: how a wait ended (`stats/queue.rs`).
+            turn.events.push(CallEvent::LeftQueue);
+        }
         self.recorded(turn)
     }
 

@@ -119,12 +119,43 @@ fn table(s: &Summary) -> String {
     line("topics heard", pairs(&s.topics));
     line("transfer results", pairs(&s.dial_results));
     line("last node before hang-up", pairs(&s.exit_nodes));
-    out.push_str("\nday         calls     kk     ru  self_service  operator  emergency  abandoned  failed_transfer\n");
+    for (language, q) in s.queue.iter().filter(|(_, q)| q.queued > 0) {
+        let waited = format!(
+            "{} waited (answered {}, overflowed {}, left {}, abandoned {}; rung by overflow {}), \
+             avg {} s, longest {} s, avg position {}",
+            q.queued,
+            q.answered,
+            q.overflowed,
+            q.left,
+            q.abandoned,
+            q.rung_by_overflow,
+            seconds(q.avg_seconds),
+            q.max_seconds.map_or_else(|| "—".to_owned(), |m| m.to_string()),
+            seconds(q.avg_position),
+        );
+        line(&format!("operators' queue ({language})"), waited);
+    }
+    line("answered per operator", pairs(&s.answered_by_operator));
+    out.push_str(
+        "\nday         calls     kk     ru  self_service  operator  emergency  abandoned  failed_transfer  queued  \
+         queue_answered  queue_abandoned\n",
+    );
     for d in &s.days {
         let _ = writeln!(
             out,
-            "{}  {:>5}  {:>5}  {:>5}  {:>12}  {:>8}  {:>9}  {:>9}  {:>15}",
-            d.day, d.calls, d.kk, d.ru, d.self_service, d.operator, d.emergency, d.abandoned, d.failed_transfer
+            "{}  {:>5}  {:>5}  {:>5}  {:>12}  {:>8}  {:>9}  {:>9}  {:>15}  {:>6}  {:>14}  {:>15}",
+            d.day,
+            d.calls,
+            d.kk,
+            d.ru,
+            d.self_service,
+            d.operator,
+            d.emergency,
+            d.abandoned,
+            d.failed_transfer,
+            d.queued,
+            d.queue_answered,
+            d.queue_abandoned
         );
     }
     out

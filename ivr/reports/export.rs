@@ -38,8 +38,29 @@ pub fn summary_json(summary: &Summary, min_count: u32) -> Value {
         if summary.operator_answered < k {
             fields.insert("avg_seconds_to_answer".to_owned(), Value::Null);
         }
+        if let Some(Value::Object(lines)) = fields.get_mut("queue") {
+            for (language, line) in lines {
+                let queued = summary.queue.get(language).map_or(0, |l| l.queued);
+                let max = summary.queue.get(language).and_then(|l| l.max_seconds);
+                thin_queue_line(line, queued >= k, max);
+            }
+        }
     }
     value
+}
+
+/// A suppressed queue line's averages and longest wait: drawn from fewer than `k` waits
+/// they are hidden (`null`); otherwise the longest wait, a number of seconds rather than a
+/// count, is put back as it was.
+fn thin_queue_line(line: &mut Value, enough: bool, max_seconds: Option<i64>) {
+    if let Value::Object(fields) = line {
+        let max = if enough { max_seconds.map_or(Value::Null, Value::from) } else { Value::Null };
+        fields.insert("max_seconds".to_owned(), max);
+        if !enough {
+            fields.insert("avg_seconds".to_owned(), Value::Null);
+            fields.insert("avg_position".to_owned(), Value::Null);
+        }
+    }
 }
 
 fn suppress(value: &mut Value, min_count: u32) {
@@ -57,7 +78,8 @@ fn suppress(value: &mut Value, min_count: u32) {
 }
 
 /// The summary as `metric,key,value` rows: totals have an empty key, breakdowns one row
-/// per key. The per-day rows and the heatmap are left to `daily.csv`.
+/// per key, nested breakdowns (the queue's) a key joined by dots: `kk.answered`,
+/// `kk.positions.3`. The per-day rows and the heatmap are left to `daily.csv`.
 pub fn summary_csv(summary: &Summary, min_count: u32) -> Result<Vec<u8>, csv::Error> {
     let json = summary_json(summary, min_count);
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -65,16 +87,29 @@ pub fn summary_csv(summary: &Summary, min_count: u32) -> Result<Vec<u8>, csv::Er
     let empty = Map::new();
     for (metric, value) in json.as_object().unwrap_or(&empty) {
         match value {
-            Value::Object(keys) => {
-                for (key, value) in keys {
-                    out.write_record([metric.as_str(), key, &cell(value)])?;
-                }
-            }
+            Value::Object(keys) => write_keys(&mut out, metric, "", keys)?,
             Value::Array(_) => {}
             value => out.write_record([metric.as_str(), "", &cell(value)])?,
         }
     }
     finish(out)
+}
+
+/// One row per key of `keys`, under `prefix`, nested objects a key deeper.
+fn write_keys(
+    out: &mut csv::Writer<Vec<u8>>,
+    metric: &str,
+    prefix: &str,
+    keys: &Map<String, Value>,
+) -> Result<(), csv::Error> {
+    for (key, value) in keys {
+        let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match value {
+            Value::Object(inner) => write_keys(out, metric, &key, inner)?,
+            value => out.write_record([metric, key.as_str(), &cell(value)])?,
+        }
+    }
+    Ok(())
 }
 
 fn cell(value: &Value) -> String {
@@ -86,7 +121,7 @@ fn cell(value: &Value) -> String {
 }
 
 /// The columns of `daily.csv`.
-pub const DAILY_HEADER: [&str; 12] = [
+pub const DAILY_HEADER: [&str; 19] = [
     "day",
     "calls",
     "synthetic_calls",
@@ -99,11 +134,20 @@ pub const DAILY_HEADER: [&str; 12] = [
     "failed_transfer",
     "emergency_transfers",
     "operator_transfers",
+    "queued",
+    "queue_answered",
+    "queue_overflowed",
+    "queue_left",
+    "queue_abandoned",
+    "queue_avg_seconds",
+    "queue_seconds",
 ];
 
 /// One row per day of the summary's range, days without calls included as zeros, with
 /// the demo calls of each day, so a spreadsheet shows which days are not real. The one
-/// daily CSV: the API's `daily.csv` and `ivr report --format csv`.
+/// daily CSV: the API's `daily.csv` and `ivr report --format csv`. The queue's columns
+/// count every language (the summary has them per language); its seconds are a sum, not
+/// a count, and with its average are left empty when fewer than `k` waits were timed.
 pub fn daily_csv(summary: &Summary, min_count: u32) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(DAILY_HEADER)?;
@@ -120,16 +164,25 @@ pub fn daily_csv(summary: &Summary, min_count: u32) -> Result<Vec<u8>, csv::Erro
             d.failed_transfer,
             d.emergency_transfers,
             d.operator_transfers,
+            d.queued,
+            d.queue_answered,
+            d.queue_overflowed,
+            d.queue_left,
+            d.queue_abandoned,
         ];
         let mut record = vec![d.day.to_string()];
         record.extend(counts.iter().map(|c| count(*c, min_count)));
+        let timed = d.queue_timed > 0 && (min_count <= 1 || d.queue_timed >= i64::from(min_count));
+        let average = (d.queue_seconds as f64 / d.queue_timed as f64 * 10.0).round() / 10.0;
+        record.push(if timed { average.to_string() } else { String::new() });
+        record.push(if timed { d.queue_seconds.to_string() } else { String::new() });
         out.write_record(&record)?;
     }
     finish(out)
 }
 
 /// The columns of `calls.csv`: a [`CallRow`]'s fields, in its order.
-pub const CALLS_HEADER: [&str; 22] = [
+pub const CALLS_HEADER: [&str; 26] = [
     "call_id",
     "day",
     "started_at",
@@ -152,6 +205,10 @@ pub const CALLS_HEADER: [&str; 22] = [
     "operators_rung",
     "operator_rounds",
     "seconds_to_answer",
+    "queue_position",
+    "queue_seconds",
+    "queue_outcome",
+    "queue_overflowed",
 ];
 
 /// The header line of `calls.csv`.
@@ -198,6 +255,14 @@ mod tests {
             row(1, "language", "ru", 1),
             row(1, "outcome", "self_service", 7),
             row(1, "synthetic", "", 7),
+            row(1, "queue_calls", "kk", 2),
+            row(1, "queue_outcome", "kk:answered", 1),
+            row(1, "queue_outcome", "kk:abandoned", 1),
+            row(1, "queue_seconds", "kk:sum", 50),
+            row(1, "queue_seconds", "kk:calls", 2),
+            row(1, "queue_wait", "kk:40", 1),
+            row(1, "queue_wait", "kk:10", 1),
+            row(1, "queue_position", "kk:2", 2),
             row(3, "calls", "", 2),
             row(3, "language", "ru", 2),
             row(3, "outcome", "emergency", 2),
@@ -227,13 +292,13 @@ mod tests {
         assert_eq!(
             &lines[1..],
             [
-                "2026-03-01,7,7,6,1,7,0,0,0,0,0,0",
-                "2026-03-02,0,0,0,0,0,0,0,0,0,0,0",
-                "2026-03-03,2,0,0,2,0,0,2,0,0,2,0"
+                "2026-03-01,7,7,6,1,7,0,0,0,0,0,0,2,1,0,0,1,25,50",
+                "2026-03-02,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,,",
+                "2026-03-03,2,0,0,2,0,0,2,0,0,2,0,0,0,0,0,0,,"
             ]
         );
         let shared = text(daily_csv(&summary(), 3).unwrap());
-        assert_eq!(shared.lines().nth(1), Some("2026-03-01,7,7,6,<3,7,<3,<3,<3,<3,<3,<3"));
+        assert_eq!(shared.lines().nth(1), Some("2026-03-01,7,7,6,<3,7,<3,<3,<3,<3,<3,<3,<3,<3,<3,<3,<3,,"));
     }
 
     #[test]
@@ -249,6 +314,13 @@ mod tests {
         assert_eq!(shared["avg_seconds_to_transfer"], Value::Null);
         assert_eq!(shared["from"], "2026-03-01");
         assert_eq!(summary_json(&summary(), 10)["avg_ivr_seconds"], Value::Null);
+        assert_eq!(open["queue"]["kk"]["max_seconds"], 40);
+        assert_eq!(open["queue"]["kk"]["avg_position"], 2.0);
+        let queue = &summary_json(&summary(), 2)["queue"]["kk"];
+        assert_eq!((queue["queued"].as_i64(), queue["answered"].as_str()), (Some(2), Some("<2")));
+        assert_eq!((queue["max_seconds"].as_i64(), queue["avg_seconds"].as_f64()), (Some(40), Some(25.0)));
+        let thin = &shared["queue"]["kk"];
+        assert_eq!((&thin["max_seconds"], &thin["avg_seconds"]), (&Value::Null, &Value::Null));
     }
 
     #[test]
@@ -258,6 +330,7 @@ mod tests {
         assert!(csv.contains("\ncalls,,9\n"), "{csv}");
         assert!(csv.contains("\ntopics,\"evidence, \"\"quoted\"\"\",2\n"), "{csv}");
         assert!(!csv.contains("weekday_hours") && !csv.contains("\ndays"), "{csv}");
+        assert!(csv.contains("\nqueue,kk.queued,2\n") && csv.contains("\nqueue,kk.positions.2,2\n"), "{csv}");
     }
 
     #[test]
@@ -286,6 +359,10 @@ mod tests {
             operators_rung: String::new(),
             operator_rounds: 0,
             seconds_to_answer: None,
+            queue_position: Some(2),
+            queue_seconds: Some(35),
+            queue_outcome: Some("answered".into()),
+            queue_overflowed: false,
         };
         header_check.serialize(&row).unwrap();
         let with_header = text(finish(header_check).unwrap());

@@ -13,6 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::queue;
 use super::record::{CallEvent, END_SEQ, Record, call_label};
 use super::repeat::REPEAT_SEQ;
 
@@ -103,6 +104,17 @@ pub struct CallRow {
     /// Seconds from the first answered operator transfer's start to an operator picking up
     /// (the transfer prompt included), timed from the start the call's state carries.
     pub seconds_to_answer: Option<i32>,
+    /// The caller's position on joining the operators' queue (1: next); `None` if they
+    /// never waited (see `queue.rs` for this and the next three).
+    pub queue_position: Option<i32>,
+    /// Seconds from joining the queue to the first ring out of it (never rung: to leaving
+    /// it, else to the call's end); `None` if they never waited or the steps had no times.
+    pub queue_seconds: Option<i32>,
+    /// How the wait ended: `answered`, `overflowed`, `left`, `abandoned`; `None` if they
+    /// never waited.
+    pub queue_outcome: Option<String>,
+    /// Whether a ring after waiting went by an overflow route (answered or not).
+    pub queue_overflowed: bool,
 }
 
 fn as_label<S: serde::Serializer>(key: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -132,6 +144,12 @@ impl CallRow {
         let mut path: Vec<String> = Vec::new();
         let mut timings = Timings::default();
         let hearing = Hearing::of(&records);
+        if let Some(waited) = queue::waited(&records) {
+            row.queue_position = Some(waited.position);
+            row.queue_seconds = waited.seconds;
+            row.queue_outcome = Some(waited.outcome.as_str().to_owned());
+            row.queue_overflowed = waited.overflowed;
+        }
         for record in records {
             timings.last = timings.last.max(record.elapsed);
             for event in &record.events {
@@ -169,6 +187,10 @@ impl CallRow {
             seconds_to_transfer: None,
             ended: None,
             repeat_caller: false,
+            queue_position: None,
+            queue_seconds: None,
+            queue_outcome: None,
+            queue_overflowed: false,
         }
     }
 
@@ -223,9 +245,8 @@ impl CallRow {
                 timings.end = elapsed;
             }
             CallEvent::RepeatCaller => self.repeat_caller = true,
-            // Kept in the call's stored steps (the position on joining); the row has no
-            // column for it.
-            CallEvent::Queued { .. } => {}
+            // Folded on its own, from the records in order (`queue.rs`).
+            CallEvent::Queued { .. } | CallEvent::LeftQueue => {}
         }
     }
 

@@ -117,6 +117,20 @@ pub struct DayRow {
     pub emergency_transfers: i64,
     /// Calls that rang operators at least once (`operator_calls`).
     pub operator_transfers: i64,
+    /// Calls that waited in the operators' queue, every language (`queue_calls`).
+    pub queued: i64,
+    /// Of those, answered by an operator after waiting.
+    pub queue_answered: i64,
+    /// Of those, rung by an overflow route and not answered.
+    pub queue_overflowed: i64,
+    /// Of those, gave up their place for the main menu or the police while waiting.
+    pub queue_left: i64,
+    /// Of those, hung up while waiting or during their ring, never answered.
+    pub queue_abandoned: i64,
+    /// Seconds waited, summed over the waits that were timed (`queue_timed`).
+    pub queue_seconds: i64,
+    /// Waits timed: what `queue_seconds` averages over.
+    pub queue_timed: i64,
 }
 
 /// Calls that started on a weekday (0 is Monday) at a UTC hour (`00`-`23`), summed.
@@ -139,7 +153,26 @@ pub struct RangeTotals {
     pub days: Vec<DayRow>,
     /// Calls by weekday and hour of start.
     pub hours: Vec<HourSum>,
+    /// Calls each operator answered over the range (`operator_answers`), by id.
+    pub operators: Vec<OperatorAnswered>,
 }
+
+/// How many calls one operator answered over a range. Never which calls.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct OperatorAnswered {
+    /// The roster entry's id.
+    pub operator_id: i64,
+    /// Their name on the roster; `None` once they were removed from it.
+    pub name: Option<String>,
+    /// Calls answered.
+    pub answered: i64,
+}
+
+/// Calls answered per operator: both databases alike. The `operator_answers` table is kept
+/// by the operators' state writer, not from the call records (see `operators/store`).
+pub(super) const OPERATORS: &str = "SELECT a.operator_id, o.name, CAST(SUM(a.answered) AS BIGINT) AS answered \
+     FROM operator_answers a LEFT JOIN operators o ON o.id = a.operator_id \
+     WHERE a.day >= $1 AND a.day <= $2 GROUP BY a.operator_id, o.name ORDER BY a.operator_id";
 
 /// The totals by (metric, key): both databases alike.
 pub(super) const SUMS: &str = "SELECT metric, key, CAST(SUM(value) AS BIGINT) AS value FROM daily_totals \
@@ -158,14 +191,28 @@ pub(super) const DAYS: &str = "SELECT day, \
      CAST(SUM(CASE WHEN metric = 'outcome' AND key = 'failed_transfer' THEN value ELSE 0 END) AS BIGINT) \
          AS failed_transfer, \
      CAST(SUM(CASE WHEN metric = 'emergency_calls' THEN value ELSE 0 END) AS BIGINT) AS emergency_transfers, \
-     CAST(SUM(CASE WHEN metric = 'operator_calls' THEN value ELSE 0 END) AS BIGINT) AS operator_transfers \
+     CAST(SUM(CASE WHEN metric = 'operator_calls' THEN value ELSE 0 END) AS BIGINT) AS operator_transfers, \
+     CAST(SUM(CASE WHEN metric = 'queue_calls' THEN value ELSE 0 END) AS BIGINT) AS queued, \
+     CAST(SUM(CASE WHEN metric = 'queue_outcome' AND key LIKE '%:answered' THEN value ELSE 0 END) AS BIGINT) \
+         AS queue_answered, \
+     CAST(SUM(CASE WHEN metric = 'queue_outcome' AND key LIKE '%:overflowed' THEN value ELSE 0 END) AS BIGINT) \
+         AS queue_overflowed, \
+     CAST(SUM(CASE WHEN metric = 'queue_outcome' AND key LIKE '%:left' THEN value ELSE 0 END) AS BIGINT) \
+         AS queue_left, \
+     CAST(SUM(CASE WHEN metric = 'queue_outcome' AND key LIKE '%:abandoned' THEN value ELSE 0 END) AS BIGINT) \
+         AS queue_abandoned, \
+     CAST(SUM(CASE WHEN metric = 'queue_seconds' AND key LIKE '%:sum' THEN value ELSE 0 END) AS BIGINT) \
+         AS queue_seconds, \
+     CAST(SUM(CASE WHEN metric = 'queue_seconds' AND key LIKE '%:calls' THEN value ELSE 0 END) AS BIGINT) \
+         AS queue_timed \
      FROM daily_totals WHERE day >= $1 AND day <= $2 \
-     AND metric IN ('calls', 'synthetic', 'language', 'outcome', 'emergency_calls', 'operator_calls') \
+     AND metric IN ('calls', 'synthetic', 'language', 'outcome', 'emergency_calls', 'operator_calls', \
+     'queue_calls', 'queue_outcome', 'queue_seconds') \
      GROUP BY day ORDER BY day";
 
 impl RangeTotals {
     /// The same sums as the databases make, done in memory over daily rows (rows outside
-    /// `range` are ignored).
+    /// `range` are ignored); per-operator counts are not among daily rows, so none.
     pub fn from_rows(range: DateRange, rows: &[TotalRow]) -> RangeTotals {
         let mut sums: BTreeMap<(&str, &str), i64> = BTreeMap::new();
         let mut days: BTreeMap<NaiveDate, DayRow> = BTreeMap::new();
@@ -191,6 +238,7 @@ impl RangeTotals {
                 .into_iter()
                 .map(|((weekday, hour), value)| HourSum { weekday, hour: hour.to_owned(), value })
                 .collect(),
+            operators: Vec::new(),
         }
     }
 }
@@ -210,6 +258,16 @@ impl DayRow {
             (metric::OUTCOME, "failed_transfer") => |d| &mut d.failed_transfer,
             (metric::EMERGENCY_CALLS, _) => |d| &mut d.emergency_transfers,
             (metric::OPERATOR_CALLS, _) => |d| &mut d.operator_transfers,
+            (metric::QUEUE_CALLS, _) => |d| &mut d.queued,
+            (metric::QUEUE_OUTCOME, key) => match key.rsplit_once(':').map(|(_, outcome)| outcome) {
+                Some("answered") => |d| &mut d.queue_answered,
+                Some("overflowed") => |d| &mut d.queue_overflowed,
+                Some("left") => |d| &mut d.queue_left,
+                Some("abandoned") => |d| &mut d.queue_abandoned,
+                _ => return None,
+            },
+            (metric::QUEUE_SECONDS, key) if key.ends_with(":sum") => |d| &mut d.queue_seconds,
+            (metric::QUEUE_SECONDS, key) if key.ends_with(":calls") => |d| &mut d.queue_timed,
             _ => return None,
         })
     }

@@ -133,6 +133,9 @@ pub enum CallEvent {
         /// Their position on joining (1: next).
         position: i32,
     },
+    /// The caller gave up their place in the operators' queue: put through to an operator,
+    /// to the police, or gone to the main menu (the busy menu and advice keep the place).
+    LeftQueue,
 }
 
 /// How long a guidance node's part (`Node::part`) plays in a language, in whole seconds

@@ -8,6 +8,7 @@ use std::future::Future;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::queue_report::{QueueLine, answered_by_operator, queue_lines};
 use super::{DateRange, DayRow, NO_LANGUAGE, Outcome, RangeTotals, Store, StoreError, TotalRow, metric};
 
 /// What happened on the line over a range of days. Counts are calls unless said otherwise;
@@ -59,6 +60,11 @@ pub struct Summary {
     pub exit_nodes: BTreeMap<String, i64>,
     /// Calls by weekday (Monday first) and UTC hour of start.
     pub weekday_hours: Vec<[i64; 24]>,
+    /// The operators' queue per caller language: `kk` and `ru`, and `none` when a caller
+    /// who chose no language waited.
+    pub queue: BTreeMap<String, QueueLine>,
+    /// Calls each operator answered, by name (never which calls).
+    pub answered_by_operator: BTreeMap<String, i64>,
     /// One row per day of the range, days without calls included.
     pub days: Vec<DayRow>,
 }
@@ -130,6 +136,8 @@ impl Summary {
             ended: keyed(metric::ENDED),
             exit_nodes: keyed(metric::EXIT_NODE),
             weekday_hours,
+            queue: queue_lines(&totals.sums),
+            answered_by_operator: answered_by_operator(&totals.operators),
             days,
         }
     }

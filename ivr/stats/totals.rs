@@ -57,6 +57,19 @@ pub mod metric {
     /// Key `sum`: parties rung over all operator transfers (with `operator_route`'s count,
     /// an average per transfer).
     pub const OPERATORS_RUNG: &str = "operators_rung";
+    /// Key a language (`kk`, `ru`, `none`): calls that waited in the operators' queue.
+    pub const QUEUE_CALLS: &str = "queue_calls";
+    /// Key `language:outcome` (`kk:answered`…): waits by how they ended.
+    pub const QUEUE_OUTCOME: &str = "queue_outcome";
+    /// Key a language: calls rung by an overflow route after waiting, answered or not.
+    pub const QUEUE_OVERFLOWED: &str = "queue_overflowed";
+    /// Keys `language:sum` and `language:calls`: the average wait in seconds.
+    pub const QUEUE_SECONDS: &str = "queue_seconds";
+    /// Key `language:seconds`: calls that waited exactly that long, so that the longest
+    /// wait of any range is its highest key (a maximum cannot be kept by adding).
+    pub const QUEUE_WAIT: &str = "queue_wait";
+    /// Key `language:position`: calls that joined the queue at that position.
+    pub const QUEUE_POSITION: &str = "queue_position";
 }
 
 /// The key for a call that never chose a language.
@@ -92,6 +105,9 @@ impl DailyTotals {
         }
         for (metric, key, value) in contributions(call) {
             self.add(call.day, metric, key, sign * value);
+        }
+        for (metric, key, value) in queue_contributions(call) {
+            self.add(call.day, metric, &key, sign * value);
         }
     }
 
@@ -149,5 +165,29 @@ fn contributions(call: &CallRow) -> Vec<(&'static str, &str, i64)> {
     out.extend(call.ended.as_deref().map(|e| (ENDED, e, 1)));
     out.extend(call.exit_node.as_deref().map(|n| (EXIT_NODE, n, 1)));
     out.extend(call.started_at.map(|t| (HOUR, HOURS[t.hour() as usize], 1)));
+    out
+}
+
+/// What a call that waited in the operators' queue adds, keyed by its language first
+/// (apart from [`contributions`]: only these keys are made for the call).
+fn queue_contributions(call: &CallRow) -> Vec<(&'static str, String, i64)> {
+    use metric::*;
+    let language = call.language.as_deref().unwrap_or(NO_LANGUAGE);
+    let (Some(position), Some(outcome)) = (call.queue_position, call.queue_outcome.as_deref()) else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        (QUEUE_CALLS, language.to_owned(), 1),
+        (QUEUE_OUTCOME, format!("{language}:{outcome}"), 1),
+        (QUEUE_OVERFLOWED, language.to_owned(), i64::from(call.queue_overflowed)),
+        (QUEUE_POSITION, format!("{language}:{position}"), 1),
+    ];
+    if let Some(seconds) = call.queue_seconds {
+        out.extend([
+            (QUEUE_SECONDS, format!("{language}:sum"), i64::from(seconds)),
+            (QUEUE_SECONDS, format!("{language}:calls"), 1),
+            (QUEUE_WAIT, format!("{language}:{seconds}"), 1),
+        ]);
+    }
     out
 }

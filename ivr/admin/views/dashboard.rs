@@ -15,6 +15,7 @@ use super::flow::FlowView;
 use super::format::{date, decimal, fill, int, percent};
 use super::layout::{Chrome, PageContext, Section, render};
 use super::paths;
+use super::queue_panel::{QueuePanel, QueueRow, queue_panel};
 use super::text::Text;
 use crate::flow::Flow;
 
@@ -49,6 +50,12 @@ pub struct DashboardView {
     pub operator: OperatorAnswers,
     /// Calls that ended on each flow node, in the flow's node order (see [`in_flow_order`]).
     pub hangups: Vec<Count>,
+    /// The operators' queue per caller language: `kk`, `ru`, and `none` if such a caller waited.
+    pub queue: Vec<QueueRow>,
+    /// Callers who waited in the queue, per day of the range.
+    pub queue_days: Vec<DayCount>,
+    /// Calls each operator answered, by name.
+    pub answered_by_operator: Vec<Count>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -127,6 +134,7 @@ struct DashboardPage<'a> {
     cards: Vec<Card>,
     charts: Option<Charts>,
     operator: OperatorFacts,
+    queue: QueuePanel,
 }
 
 struct Preset {
@@ -179,6 +187,7 @@ pub fn dashboard_page(page: &PageContext, view: &DashboardView) -> String {
         cards: cards(t, totals),
         charts: (totals.calls > 0).then(|| charts(t, view)),
         operator: operator_facts(t, &view.operator),
+        queue: queue_panel(t, &view.queue, &view.queue_days, &view.answered_by_operator),
     })
 }
 

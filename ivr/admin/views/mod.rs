@@ -20,6 +20,7 @@ mod layout;
 mod login;
 mod operators;
 mod prompts;
+mod queue_panel;
 mod text;
 
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub(crate) use dashboard::{Count, DayCount, OperatorAnswers, RangeProblem, Total
 pub use dashboard::{DashboardView, dashboard_page};
 pub(crate) use flow::{FlowView, flow_page};
 pub use layout::{PageContext, STYLESHEET, Section};
+pub use queue_panel::QueueRow;
 // The desk (`crate::desk`) draws its page in the same frame.
 pub(crate) use layout::{Chrome, render};
 pub use login::{LoginMessage, LoginView, login_page};

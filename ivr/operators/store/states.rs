@@ -8,7 +8,10 @@
 //! changed is written back: the roster's `available` switch and the state row. A change
 //! that changes nothing writes nothing. The state row also holds the queue's reservation of
 //! the operator (`operators/queue`), written by the queue alone: a change that puts them on
-//! a call, ends their call or makes them away ends it (see `ends_reservation`).
+//! a call, ends their call or makes them away ends it (see `ends_reservation`). An answer
+//! also counts, in the same transaction, towards the operator's calls answered that day
+//! (`operator_answers`, migration `20261207030000_queue_statistics.sql`): a count per
+//! operator, never linked to the call.
 
 use std::future::Future;
 
@@ -129,6 +132,16 @@ fn ends_reservation(change: Change) -> bool {
     }
 }
 
+/// Whether `change` is an answer to count in `operator_answers` (calls answered per operator
+/// and day, for the reports): an answer, unless the operator is already on that very
+/// transfer (the same answer reported again by another instance or a retried webhook).
+fn newly_answered(change: Change, before: OperatorState) -> bool {
+    match change {
+        Change::Answered { transfer } => before.activity != Activity::OnCall { transfer },
+        _ => false,
+    }
+}
+
 /// Implements [`StateStore`] on one database; `$lock`, if any, locks the operator's row
 /// before the change reads it (SQLite's write transaction already holds the whole file).
 macro_rules! state_sql {
@@ -199,6 +212,11 @@ macro_rules! state_sql {
                     .bind(ends_reservation(change))
                     .execute(&mut *tx)
                     .await?;
+                if newly_answered(change, before) {
+                    let sql = "INSERT INTO operator_answers (day, operator_id, answered) VALUES ($1, $2, 1) \
+                               ON CONFLICT (day, operator_id) DO UPDATE SET answered = operator_answers.answered + 1";
+                    sqlx::query(sql).bind(now.date_naive()).bind(id).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(after)
             }

@@ -15,7 +15,8 @@ pub const CHUNK: usize = 500;
 /// The `calls` columns, in the order [`push_call_row!`] binds them.
 pub const CALL_COLUMNS: &str = "call_id, day, started_at, synthetic, language, topics, path, exit_node, outcome, \
      invalid_keys, timeouts, emergency_transfers, operator_transfers, operator_answered, dial_results, \
-     ivr_seconds, seconds_to_transfer, ended, repeat_caller, operators_rung, operator_rounds, seconds_to_answer";
+     ivr_seconds, seconds_to_transfer, ended, repeat_caller, operators_rung, operator_rounds, seconds_to_answer, \
+     queue_position, queue_seconds, queue_outcome, queue_overflowed";
 
 /// A refolded row replaces the stored one whole.
 pub const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET day = excluded.day, \
@@ -26,7 +27,9 @@ pub const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET day = exclud
      operator_answered = excluded.operator_answered, dial_results = excluded.dial_results, \
      ivr_seconds = excluded.ivr_seconds, seconds_to_transfer = excluded.seconds_to_transfer, \
      ended = excluded.ended, repeat_caller = excluded.repeat_caller, operators_rung = excluded.operators_rung, \
-     operator_rounds = excluded.operator_rounds, seconds_to_answer = excluded.seconds_to_answer";
+     operator_rounds = excluded.operator_rounds, seconds_to_answer = excluded.seconds_to_answer, \
+     queue_position = excluded.queue_position, queue_seconds = excluded.queue_seconds, \
+     queue_outcome = excluded.queue_outcome, queue_overflowed = excluded.queue_overflowed";
 
 /// Totals move by the delta; a day's row is created by its first call.
 pub const TOTALS_UPSERT: &str =
@@ -58,7 +61,11 @@ macro_rules! push_call_row {
             .push_bind(row.repeat_caller)
             .push_bind(row.operators_rung.as_str())
             .push_bind(row.operator_rounds)
-            .push_bind(row.seconds_to_answer);
+            .push_bind(row.seconds_to_answer)
+            .push_bind(row.queue_position)
+            .push_bind(row.queue_seconds)
+            .push_bind(row.queue_outcome.as_deref())
+            .push_bind(row.queue_overflowed);
     }};
 }
 pub(crate) use push_call_row;

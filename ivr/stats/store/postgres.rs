@@ -14,7 +14,7 @@ use super::StoreError;
 use super::plan::{self, StepRow};
 use super::sql::stats_sql;
 use crate::stats::call::CallRow;
-use crate::stats::range::{DAYS, DateRange, RangeTotals, SUMS, TotalRow};
+use crate::stats::range::{DAYS, DateRange, OPERATORS, RangeTotals, SUMS, TotalRow};
 use crate::stats::record::Record;
 use crate::stats::totals::DailyTotals;
 

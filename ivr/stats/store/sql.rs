@@ -66,15 +66,16 @@ macro_rules! stats_sql {
                 Ok(sqlx::query_scalar(sql).fetch_one(self.reader()).await?)
             }
 
-            /// The three sums read side by side, on connections of their own.
+            /// The four sums read side by side, on connections of their own.
             async fn range_totals(&self, range: DateRange) -> Result<RangeTotals, StoreError> {
                 let (from, to) = (range.from, range.to);
-                let (sums, days, hours) = tokio::try_join!(
+                let (sums, days, hours, operators) = tokio::try_join!(
                     sqlx::query_as(SUMS).bind(from).bind(to).fetch_all(self.reader()),
                     sqlx::query_as(DAYS).bind(from).bind(to).fetch_all(self.reader()),
                     sqlx::query_as($hours).bind(from).bind(to).fetch_all(self.reader()),
+                    sqlx::query_as(OPERATORS).bind(from).bind(to).fetch_all(self.reader()),
                 )?;
-                Ok(RangeTotals { sums, days, hours })
+                Ok(RangeTotals { sums, days, hours, operators })
             }
         }
 

@@ -9,6 +9,7 @@ mod api;
 mod calls;
 mod cli;
 mod queue;
+mod queue_stats;
 mod state_store;
 mod states;
 mod store_suite;

@@ -1,7 +1,8 @@
 //! The operator state store on SQLite and PostgreSQL alike: a state reads back as written
 //! and goes with its operator; two rings not answered switch the roster off with the
 //! reason, and switching it back on forgets them; two instances reporting at once on one
-//! operator apply one after the other.
+//! operator apply one after the other; each answer counts once towards the operator's
+//! calls answered that day.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ivr::db::Db;
@@ -9,12 +10,15 @@ use ivr::operators::{
     AwayReason, Change, NewOperator, OperatorState, RosterError, RosterStore, State, StateStore, UNANSWERED_BEFORE_AWAY,
 };
 
+use ivr::stats::{DateRange, Summarize};
+
 use crate::stats::support::{Backend, TestDatabase, on_both_databases};
 
 on_both_databases!(
     a_state_reads_back_as_written_and_goes_with_its_operator,
     two_rings_not_answered_switch_the_roster_off_and_switching_it_on_forgets_them,
     reports_from_two_instances_at_once_apply_one_after_the_other,
+    each_answer_counts_once_for_its_operator_and_day_and_outlives_the_roster_entry,
 );
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -81,4 +85,20 @@ async fn reports_from_two_instances_at_once_apply_one_after_the_other(backend: B
         let after = first.operator_state(id).await.unwrap();
         assert_eq!(after.at(now), State::Away, "round {round}: neither ring was lost: {after:?}");
     }
+}
+
+async fn each_answer_counts_once_for_its_operator_and_day_and_outlives_the_roster_entry(backend: Backend) {
+    let (_db, store, id) = store_with_one(&backend).await;
+    let answered = |transfer| Change::Answered { transfer };
+    store.change_state(id, answered(1), at(0)).await.unwrap();
+    store.change_state(id, answered(1), at(1)).await.unwrap();
+    store.change_state(id, Change::CallEnded { transfer: 1, wrap_up: TimeDelta::zero() }, at(60)).await.unwrap();
+    store.change_state(id, answered(2), at(70)).await.unwrap();
+    let day = at(0).date_naive();
+    let range = DateRange::new(day, day).expect("a day");
+    let summary = store.summary(range).await.expect("the summary");
+    assert_eq!(summary.answered_by_operator.get("Айгерим"), Some(&2), "the same answer reported twice counts once");
+    store.remove_operator(id).await.unwrap();
+    let summary = store.summary(range).await.expect("the summary");
+    assert_eq!(summary.answered_by_operator.get(&format!("#{id}")), Some(&2), "by id once removed");
 }

@@ -111,6 +111,11 @@ impl Columns {
         Columns { id, title, columns, ticks: ticks(top), labels: labels(&buckets, slot, period), t, ink: INK }
     }
 
+    /// The same chart under another title (not calls: callers who waited in the queue).
+    pub fn titled(self, title: &'static str) -> Columns {
+        Columns { title, ..self }
+    }
+
     pub fn view_box(&self) -> String {
         format!("0 0 {WIDTH} {HEIGHT}")
     }

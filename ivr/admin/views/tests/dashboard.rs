@@ -180,3 +180,21 @@ fn a_refused_range_and_demo_data_are_announced() {
     let html = dashboard(Ui::Kk, &view);
     assert!(html.contains("Басталу күні аяқталу күнінен кейін тұр."));
 }
+
+#[test]
+fn the_queue_panel_shows_each_language_and_each_operators_answers() {
+    let kk = dashboard(Ui::Kk, &busy_dashboard());
+    for text in ["Операторлар кезегі", "Күтіп тұрып тұтқаны қойды", "41,5", "95", "Айгерім", "Әр оператор қабылдаған"]
+    {
+        assert!(kk.contains(text), "kk: `{text}`");
+    }
+    assert!(kk.contains("id=\"queued-per-day\"") && kk.contains("id=\"answered-by-operator\""), "the two charts");
+    let ru = dashboard(Ui::Ru, &busy_dashboard());
+    for text in ["Очередь к операторам", "Дождались ответа", "4 (66,7", "1 звонков после ожидания", "Ольга"]
+    {
+        assert!(ru.contains(text), "ru: `{text}`");
+    }
+    let quiet = DashboardView { queue: Vec::new(), answered_by_operator: Vec::new(), ..busy_dashboard() };
+    let page = dashboard(Ui::Ru, &quiet);
+    assert!(page.contains("В очереди никто не ждал.") && !page.contains("id=\"answered-by-operator\""), "{page}");
+}

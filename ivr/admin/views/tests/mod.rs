@@ -15,6 +15,7 @@ use super::prompts::{PromptEntry, Recording};
 use super::*;
 use crate::flow::{Flow, Language};
 use crate::prompts::{RecordingKind, TextSource};
+use crate::stats::QueueLine;
 
 const CSRF: &str = "csrf-7f3a9b";
 const SCRIPT: &str = "<script>alert(1)</script>";
@@ -129,6 +130,23 @@ fn busy_dashboard() -> DashboardView {
         emergency_results: counts(&BTreeMap::from([("completed".into(), 2), ("busy".into(), 1)])),
         operator: OperatorAnswers { rung: 10, answered: 8, avg_seconds_to_answer: Some(12.5) },
         hangups: in_flow_order(&flow, &hangups),
+        queue: vec![QueueRow {
+            language: "kk".into(),
+            line: QueueLine {
+                queued: 6,
+                answered: 4,
+                abandoned: 2,
+                rung_by_overflow: 1,
+                avg_seconds: Some(41.5),
+                max_seconds: Some(95),
+                avg_position: Some(1.5),
+                ..QueueLine::default()
+            },
+        }],
+        queue_days: (1..=7)
+            .map(|d| DayCount { day: day(3, d), calls: [1, 2, 0, 0, 3, 0, 0][d as usize - 1] })
+            .collect(),
+        answered_by_operator: counts(&BTreeMap::from([("Айгерім".into(), 5), ("Ольга".into(), 3)])),
     }
 }
 
@@ -143,6 +161,9 @@ fn empty_dashboard() -> DashboardView {
         emergency_results: Vec::new(),
         operator: OperatorAnswers::default(),
         hangups: Vec::new(),
+        queue: Vec::new(),
+        queue_days: Vec::new(),
+        answered_by_operator: Vec::new(),
         ..busy_dashboard()
     }
 }
