@@ -43,6 +43,8 @@
     reason = "a benchmark stops at the first surprise, with the message saying which"
 )]
 
+#[path = "support/process.rs"]
+mod process;
 #[path = "queue/service.rs"]
 mod service;
 

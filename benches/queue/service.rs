@@ -3,12 +3,13 @@
 //! benchmark reads of it (CPU, memory, its log, the database's commits).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::process::{free_port, healthy, without_colours};
 use super::{IVR, LOG_WINDOW, STATEMENT_CONTEXT};
 
 /// The clock tick of /proc's CPU times (USER_HZ): 100 on every Linux this runs on.
@@ -214,31 +215,4 @@ impl Service {
             println!("  {count:>6}  {message}");
         }
     }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port")
-}
-
-fn healthy(http: SocketAddr) -> bool {
-    let Ok(mut stream) = std::net::TcpStream::connect(http) else { return false };
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
-}
-
-/// A text log line without its ANSI colour codes.
-fn without_colours(line: &str) -> String {
-    let mut text = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|c| c.is_ascii_alphabetic());
-        } else {
-            text.push(c);
-        }
-    }
-    text
 }
