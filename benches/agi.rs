@@ -27,15 +27,19 @@
     reason = "a benchmark stops at the first surprise, with the message saying which"
 )]
 
-use std::io::{BufRead, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io::BufRead;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ivr::softphone::asterisk::{Channel, environment};
+use process::{free_port, healthy, without_colours};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+#[path = "support/process.rs"]
+mod process;
 
 const IVR: &str = env!("CARGO_BIN_EXE_ivr");
 /// Conversations opened and hung up before the idle figure is taken again: what the first
@@ -245,31 +249,4 @@ impl Service {
             println!("  {line}");
         }
     }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port")
-}
-
-fn healthy(http: SocketAddr) -> bool {
-    let Ok(mut stream) = std::net::TcpStream::connect(http) else { return false };
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
-}
-
-/// A text log line without its ANSI colour codes.
-fn without_colours(line: &str) -> String {
-    let mut text = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|c| c.is_ascii_alphabetic());
-        } else {
-            text.push(c);
-        }
-    }
-    text
 }
