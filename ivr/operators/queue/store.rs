@@ -116,14 +116,18 @@ fn forget_now(last: &AtomicI64, now: DateTime<Utc>) -> bool {
 static LAST_FORGOTTEN: AtomicI64 = AtomicI64::new(i64::MIN);
 
 /// The read of an ask (see [`AskRow`]): `$5` holds the candidates' ids, matched by
-/// `$candidates`, each database's way of a list in one parameter.
+/// `$candidates`, each database's way of a list in one parameter; `$queue` picks the
+/// caller's queue by `$1`, their language, in a form the `queue_callers_in_order` index
+/// serves (PostgreSQL scans the whole table for `IS NOT DISTINCT FROM`).
 macro_rules! ask_read {
-    ($candidates:literal) => {
+    ($candidates:literal, $queue:literal) => {
         concat!(
             "WITH ahead AS (SELECT \
              COUNT(CASE WHEN offered_until IS NULL OR offered_until < $2 THEN 1 END) AS waiting \
-             FROM queue_callers WHERE language IS NOT DISTINCT FROM $1 AND due_at >= $2 \
-             AND (joined_at < $3 OR (joined_at = $3 AND ticket < $4))) \
+             FROM queue_callers WHERE ",
+            $queue,
+            " AND due_at >= $2 \
+             AND joined_at <= $3 AND (joined_at < $3 OR ticket < $4)) \
              SELECT a.waiting, o.id, o.available, s.activity, s.activity_since, s.wrap_up_until, \
              s.transfer, s.unanswered_rings, s.away_reason, s.away_since, s.offered_until \
              FROM ahead a LEFT JOIN operators o ON ",
@@ -179,7 +183,11 @@ macro_rules! queue_sql {
                         .await?;
                 }
                 let language = ask.queue.map(|language| language.code());
-                let rows: Vec<AskRow> = sqlx::query_as(ask_read!($candidates))
+                let read = match language {
+                    Some(_) => ask_read!($candidates, "language = $1"),
+                    None => ask_read!($candidates, "language IS NULL AND $1 IS NULL"),
+                };
+                let rows: Vec<AskRow> = sqlx::query_as(read)
                     .bind(language)
                     .bind(ask.now)
                     .bind(ask.place.joined_at())
