@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Callee, Line, Turn, settle};
-use crate::flow::{CallState, Event, Instruction, QueuePlace, Step};
+use crate::flow::{CallState, Event, Instruction, PromptKey, QueuePlace, Step};
 use crate::operators::queue::{self, Ask, Offer, Place, QueueStore, Ticket};
 use crate::operators::{Roster, Route};
 use crate::stats::CallEvent;
@@ -99,8 +99,9 @@ impl<'a> Line<'a> {
                     return settle(self.flow, step, &roster.switchboard_only(), extra);
                 }
                 Ok(Ok(Offer::Wait { position })) => {
+                    let told = self.told(&step, &place, position, now).await;
                     let stretch = self.queue_settings.wait_seconds;
-                    return waiting(step, extra, (place, position), now, stretch);
+                    return waiting(step, extra, (place, told), now, stretch);
                 }
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "the operators' queue did not answer: ringing from the roster")
@@ -109,6 +110,23 @@ impl<'a> Line<'a> {
             }
         }
         settle(self.flow, step, roster, extra)
+    }
+
+    /// What a caller `position`th in their queue is told now: nothing while their position
+    /// is unchanged or was said under [`queue::ANNOUNCE_EVERY`] ago; else the position, with
+    /// the expected wait when the queue's pace tells it (one read, for at most
+    /// [`ASK_TIMEOUT`]: past it, the position alone).
+    async fn told(&self, step: &Step<'_>, place: &QueuePlace, position: u32, now: DateTime<Utc>) -> Told {
+        let now_seconds = u32::try_from(now.timestamp()).unwrap_or(u32::MAX);
+        if !queue::due(position, place.told_position, place.told_at, now_seconds) {
+            return Told { position, announcement: Vec::new() };
+        }
+        let rung = self.queue.rung_since(step.next.language, now - queue::PACE_OVER);
+        let expected = match tokio::time::timeout(ASK_TIMEOUT, rung).await {
+            Ok(Ok(rung)) => queue::expected_wait(position, rung),
+            _ => None,
+        };
+        Told { position, announcement: queue::announcement(position, expected) }
     }
 
     /// What a caller asking at `now` tells the queue.
@@ -204,6 +222,13 @@ impl<'a> Line<'a> {
     }
 }
 
+/// A waiting caller's position, and what they are told of it on this turn (nothing when
+/// it is not due).
+struct Told {
+    position: u32,
+    announcement: Vec<&'static PromptKey>,
+}
+
 /// A new place for a caller joining at `now`.
 fn joining(now: DateTime<Utc>) -> QueuePlace {
     let place = Place::join(now);
@@ -223,10 +248,11 @@ fn waited_seconds(place: &QueuePlace, now: DateTime<Utc>) -> u32 {
 fn waiting<'f>(
     mut step: Step<'f>,
     mut extra: Vec<CallEvent>,
-    (mut place, position): (QueuePlace, u32),
+    (mut place, told): (QueuePlace, Told),
     now: DateTime<Utc>,
     stretch_seconds: u8,
 ) -> Turn<'f> {
+    let position = told.position;
     let joined = step.next.queue.is_none();
     let before = step.events.len();
     step.events.retain(|e| !matches!(e, Event::OperatorTransfer { .. }));
@@ -237,11 +263,10 @@ fn waiting<'f>(
         return Turn { step, callees: Vec::new(), events: extra, passed: Vec::new(), ringing: None };
     };
     let mut prompts = prompts.clone();
-    let now_seconds = u32::try_from(now.timestamp()).unwrap_or(u32::MAX);
-    if queue::due(position, place.told_position, place.told_at, now_seconds) {
-        prompts.extend(queue::announcement(position));
+    if !told.announcement.is_empty() {
+        prompts.extend(told.announcement);
         place.told_position = u16::try_from(position).unwrap_or(u16::MAX);
-        place.told_at = now_seconds;
+        place.told_at = u32::try_from(now.timestamp()).unwrap_or(u32::MAX);
     }
     if joined {
         extra.push(CallEvent::Queued { position: i32::try_from(position).unwrap_or(i32::MAX) });

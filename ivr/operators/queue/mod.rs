@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::flow::Language;
 
-pub use announce::{ANNOUNCE_EVERY, all_queue_prompts, announcement, due};
+pub use announce::{ANNOUNCE_EVERY, PACE_OVER, all_queue_prompts, announcement, due, expected_wait};
 
 /// A caller's place in the queue, carried in their call's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -120,6 +120,14 @@ pub trait QueueStore: Send + Sync {
     /// reservation more when rung (more only when a race was lost, or one per operator with
     /// ring-all); and once a minute per process, a deletion of rows long past due.
     fn ask(&self, ask: &Ask<'_>) -> impl Future<Output = Result<Offer, sqlx::Error>> + Send;
+
+    /// How many times a caller was rung out of the `queue` of this language since `since`:
+    /// how fast it moves, for the expected wait. One read, no lock.
+    fn rung_since(
+        &self,
+        queue: Option<Language>,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u32, sqlx::Error>> + Send;
 
     /// The ring for `ticket` ended: its reservations are released. A caller not put through
     /// asks again and keeps their place. This is the only release of a ring not answered

@@ -19,9 +19,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Ask, Offer, QueueStore, Strategy, Ticket};
 use crate::db::{Db, on_db};
+use crate::flow::Language;
 use crate::operators::MAX_RUNG;
 use crate::operators::state::{LONGEST_CALL, State};
 use crate::operators::store::StateRow;
+
+/// How long the rings of [`QueueStore::rung_since`] are kept (the pace is read over less).
+const PACE_KEPT: TimeDelta = TimeDelta::hours(1);
 
 /// A caller's row this long past due is deleted (it has not counted since `due_at`).
 const FORGET_AFTER: TimeDelta = TimeDelta::minutes(10);
@@ -32,6 +36,9 @@ impl QueueStore for Db {
     }
     async fn ring_ended(&self, ticket: Ticket) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.ring_ended(ticket))
+    }
+    async fn rung_since(&self, queue: Option<Language>, since: DateTime<Utc>) -> Result<u32, sqlx::Error> {
+        on_db!(self, db => db.rung_since(queue, since))
     }
     async fn hold(&self, ticket: Ticket, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on_db!(self, db => db.hold(ticket, until))
@@ -181,6 +188,10 @@ macro_rules! queue_sql {
                         .bind(ask.now - FORGET_AFTER)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query("DELETE FROM queue_rings WHERE rung_at < $1")
+                        .bind(ask.now - PACE_KEPT)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 let language = ask.queue.map(|language| language.code());
                 let read = match language {
@@ -219,6 +230,13 @@ macro_rules! queue_sql {
                         break;
                     }
                 }
+                if !rung.is_empty() {
+                    sqlx::query("INSERT INTO queue_rings (language, rung_at) VALUES ($1, $2)")
+                        .bind(language)
+                        .bind(ask.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(UPSERT_CALLER)
                     .bind(ask.place.ticket.0)
                     .bind(language)
@@ -233,6 +251,16 @@ macro_rules! queue_sql {
                     return Ok(Offer::Wait { position });
                 }
                 Ok(Offer::Ring(rung))
+            }
+
+            async fn rung_since(&self, queue: Option<Language>, since: DateTime<Utc>) -> Result<u32, sqlx::Error> {
+                let language = queue.map(|language| language.code());
+                let sql = match language {
+                    Some(_) => "SELECT COUNT(*) FROM queue_rings WHERE language = $1 AND rung_at >= $2",
+                    None => "SELECT COUNT(*) FROM queue_rings WHERE language IS NULL AND $1 IS NULL AND rung_at >= $2",
+                };
+                let count: i64 = sqlx::query_scalar(sql).bind(language).bind(since).fetch_one(self.reader()).await?;
+                Ok(u32::try_from(count).unwrap_or(u32::MAX))
             }
 
             async fn ring_ended(&self, ticket: Ticket) -> Result<(), sqlx::Error> {

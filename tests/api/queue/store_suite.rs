@@ -19,6 +19,7 @@ on_both_databases!(
     a_caller_past_due_or_gone_no_longer_counts_ahead,
     each_language_and_no_language_is_a_queue_of_its_own,
     ring_all_reserves_every_free_operator_for_the_front_caller_only,
+    a_queues_pace_is_the_callers_rung_out_of_it,
 );
 
 const NOT_ANSWERED: Change = Change::NotAnswered { away_after: UNANSWERED_BEFORE_AWAY };
@@ -171,4 +172,19 @@ async fn ring_all_reserves_every_free_operator_for_the_front_caller_only(backend
     store.change_state(ops[0], Change::Answered { transfer: 2 }, at(6)).await.unwrap();
     store.leave(first.ticket).await.unwrap();
     assert_eq!(store.ask(&ring_all(second, 7)).await.unwrap(), Offer::Ring(vec![ops[2]]), "the others released");
+}
+
+async fn a_queues_pace_is_the_callers_rung_out_of_it(backend: Backend) {
+    let (_db, store, ops) = with_operators(&backend, 3).await;
+    for (n, id) in ops.iter().enumerate() {
+        let rung = asked(&store, ask(place(n as i64), &ops, 10 + n as i64)).await;
+        assert_eq!(rung, Offer::Ring(vec![*id]));
+    }
+    assert_eq!(store.rung_since(Some(Language::Kk), at(0)).await.unwrap(), 3);
+    assert_eq!(store.rung_since(Some(Language::Kk), at(11)).await.unwrap(), 2, "since a moment");
+    assert_eq!(store.rung_since(Some(Language::Ru), at(0)).await.unwrap(), 0, "each queue its own");
+    assert_eq!(store.rung_since(None, at(0)).await.unwrap(), 0);
+    let waits = asked(&store, ask(place(5), &ops, 20)).await;
+    assert_eq!(waits, Offer::Wait { position: 1 });
+    assert_eq!(store.rung_since(Some(Language::Kk), at(0)).await.unwrap(), 3, "a wait is no ring");
 }

@@ -27,6 +27,7 @@ in_every_dialect!(
     a_waiting_caller_hears_their_position_and_nine_still_rings_the_police_at_once,
     a_waiting_caller_who_hears_advice_keeps_their_place,
     after_the_longest_wait_an_operator_of_the_other_language_takes_the_caller,
+    the_expected_wait_is_said_once_the_queue_has_a_pace,
 );
 
 /// The service on a fresh SQLite database with `operators` (target, languages) on its
@@ -181,4 +182,28 @@ async fn over_fastagi_the_operator_who_answered_is_in_wrap_up_when_the_dial_retu
         second.wait().await;
         assert!(waiting(&second), "not rung in wrap-up");
     }
+}
+
+async fn the_expected_wait_is_said_once_the_queue_has_a_pace(dialect: Dialect) {
+    let roster = line(dialect, &[(KAZAKH, "kk"), (KAZAKH_2, "kk")], Vec::new()).await;
+    let app = &roster.app;
+    let mut first = asks(app).await;
+    first.whisper(0).await;
+    let second = asks(app).await;
+    second.whisper(0).await;
+    let third = asks(app).await;
+    assert!(waiting(&third));
+    assert!(!third.hearing().iter().any(|p| p.contains("queue_wait")), "two rings tell no pace: {:?}", third.hearing());
+    // A third ring: three callers rung out of the queue in the last 15 minutes, a pace of one
+    // every 5 minutes, so the next caller, first in line, expects 5 minutes.
+    first.dial_ends("completed").await;
+    let mut third = third;
+    rung_after_waiting(&mut third).await;
+    let fourth = asks(app).await;
+    assert!(waiting(&fourth));
+    let heard = fourth.hearing();
+    assert!(
+        heard.ends_with(&["kk/queue_wait".to_owned(), "kk/queue_number_5".to_owned(), "kk/queue_keys".to_owned()]),
+        "{heard:?}"
+    );
 }
