@@ -176,12 +176,12 @@ impl<'a> Line<'a> {
     }
 
     /// A transfer whose answer the line did not see (a FastAGI `Dial`: the whisper runs in
-    /// the PBX) returned with `outcome`. Answered with one roster operator rung, that one
-    /// answered it and their call is now over (wrap-up follows); otherwise as
-    /// [`Line::transfer_ended`].
-    pub fn dial_returned(&self, ringing: Option<&Ringing>, outcome: DialOutcome) {
-        if let (DialOutcome::Completed, Some(ringing @ Ringing { operators, .. })) = (outcome, ringing)
-            && let [operator] = operators[..]
+    /// the PBX) returned with `outcome`, answered by roster operator `answered_by` when the
+    /// platform could tell: they answered it and their call is now over (wrap-up follows);
+    /// then as [`Line::transfer_ended`].
+    pub fn dial_returned(&self, ringing: Option<&Ringing>, outcome: DialOutcome, answered_by: Option<i64>) {
+        if let (DialOutcome::Completed, Some(ringing), Some(operator)) = (outcome, ringing, answered_by)
+            && ringing.operators.contains(&operator)
         {
             self.reports.answered(Answering { transfer: ringing.transfer, operator });
         }

@@ -190,6 +190,13 @@ impl<S: AsyncRead + AsyncWrite> AgiCall<S> {
         Ok(self)
     }
 
+    /// Sets a channel variable as Asterisk would (`DIALEDPEERNUMBER` before a `Dial` ends,
+    /// say), for the conversation's `GET VARIABLE`.
+    pub fn set_variable(&mut self, name: &str, value: &str) -> &mut Self {
+        self.variables.insert(name.into(), value.into());
+        self
+    }
+
     /// The `Dial` in progress ends with `status` (`ANSWER`, `BUSY`, …) after
     /// `answered_seconds` of conversation.
     pub async fn dial_ends(&mut self, status: &str, answered_seconds: u32) -> std::io::Result<&mut Self> {

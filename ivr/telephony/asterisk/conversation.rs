@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::call::{Input, Line, Ringing, Turn};
+use crate::call::{Callee, DialOutcome, Input, Line, Ringing, Turn};
 use crate::flow::{CallState, Instruction, Language, PromptKey, Spoken};
 use crate::state::AppState;
 use crate::telephony::state_token;
@@ -129,7 +129,7 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
                 let targets = dial::operator_targets(&self.app.settings.asterisk, &turn.callees);
                 let argument = dial::dial_argument(&targets, *ring_seconds, &self.whisper(turn));
                 let held = Line::on_asterisk(self.app).hold_ring(step.next.queue);
-                let input = self.transfer(argument, turn.ringing.as_ref()).await;
+                let input = self.transfer(argument, turn.ringing.as_ref().map(|r| (r, &turn.callees[..]))).await;
                 drop(held);
                 input.map(Some)
             }
@@ -194,16 +194,28 @@ impl<S: AsyncRead + AsyncWrite> Conversation<'_, S> {
     /// Runs `Dial` (or reports a failed transfer when nobody can be dialled) and reads how
     /// it ended; what that says of the operators it rang (`ringing`) is reported, whether the
     /// caller is still there or not.
-    async fn transfer(&mut self, argument: Option<String>, ringing: Option<&Ringing>) -> Result<Input, Ended> {
+    async fn transfer(
+        &mut self,
+        argument: Option<String>,
+        rung: Option<(&Ringing, &[Callee])>,
+    ) -> Result<Input, Ended> {
         let Some(argument) = argument else {
             return Ok(Input::DialEnded { outcome: crate::flow::DialOutcome::Failed, talked_seconds: None });
         };
         let reply = self.peer.send(&command("EXEC Dial", &[&argument]), LONGEST_TRANSFER).await?;
         let input = self.dial_ended().await?;
-        if let Input::DialEnded { outcome, .. } = input {
+        if let (Input::DialEnded { outcome, .. }, Some((ringing, callees))) = (input, rung) {
             // Who answered is known only now, the call over (the whisper runs in the
-            // dialplan): when one operator was rung.
-            Line::on_asterisk(self.app).dial_returned(ringing, outcome);
+            // dialplan): the one operator rung, or the one `Dial` says answered.
+            let answered_by = match ringing.operators[..] {
+                _ if outcome != DialOutcome::Completed => None,
+                [only] => Some(only),
+                _ => self
+                    .variable("DIALEDPEERNUMBER")
+                    .await?
+                    .and_then(|peer| dial::answered_by(&self.app.settings.asterisk, callees, &peer)),
+            };
+            Line::on_asterisk(self.app).dial_returned(Some(ringing), outcome, answered_by);
         }
         if matches!(reply, Reply::Success { result: -1, .. }) || self.peer.hung_up {
             // The caller hung up during the transfer: its outcome is recorded, then the end.

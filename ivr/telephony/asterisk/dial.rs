@@ -38,6 +38,18 @@ pub fn operator_targets(settings: &AsteriskSettings, callees: &[Callee]) -> Vec<
     callees.iter().filter_map(|callee| dial_string(settings, &callee.target)).collect()
 }
 
+/// The roster operator among `callees` whose dial string Asterisk says answered: `Dial`
+/// sets `DIALEDPEERNUMBER` to what followed the technology in the answered dial string
+/// (`+77170000001@kz-trunk` of `PJSIP/+77170000001@kz-trunk`). `None` when it matches none.
+pub fn answered_by(settings: &AsteriskSettings, callees: &[Callee], peer_number: &str) -> Option<i64> {
+    let peer_number = peer_number.trim();
+    callees.iter().find_map(|callee| {
+        let dial = settings.dial_string(&callee.target)?;
+        let (_, number) = dial.split_once('/')?;
+        (!peer_number.is_empty() && number == peer_number).then_some(callee.operator).flatten()
+    })
+}
+
 /// How Asterisk dials `target`; a target it cannot dial is logged (it is configuration,
 /// never a caller's) and left out.
 pub fn dial_string(settings: &AsteriskSettings, target: &DialTarget) -> Option<String> {
@@ -78,6 +90,27 @@ pub fn outcome(status: Option<&str>) -> DialOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_answered_is_the_callee_whose_dial_string_dial_names() {
+        let settings = AsteriskSettings {
+            listen: None,
+            configured: true,
+            allow: Vec::new(),
+            dial: crate::config::DialTemplate::parse("PJSIP/{}@kz-trunk"),
+            timeout_ms: 1000,
+        };
+        let callee = |number: &str, operator| Callee {
+            target: DialTarget::parse(number).expect("a number"),
+            whisper: crate::flow::Language::Kk,
+            operator,
+        };
+        let callees = [callee("+77170000001", Some(1)), callee("+77170000002", Some(2)), callee("+77170000009", None)];
+        assert_eq!(answered_by(&settings, &callees, "+77170000002@kz-trunk"), Some(2));
+        assert_eq!(answered_by(&settings, &callees, "+77170000009@kz-trunk"), None, "the switchboard is nobody's");
+        assert_eq!(answered_by(&settings, &callees, ""), None);
+        assert_eq!(answered_by(&settings, &callees, "+77170000003@kz-trunk"), None);
+    }
 
     #[test]
     fn every_operator_is_rung_by_one_dial_with_the_whisper_before_the_bridge() {

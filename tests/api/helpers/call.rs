@@ -173,6 +173,13 @@ impl Call<'_> {
         }
     }
 
+    /// Over FastAGI: the PBX sets a channel variable the conversation may read (a webhook
+    /// call has none: the test asked for the wrong dialect).
+    pub fn pbx_sets(&mut self, name: &str, value: &str) -> &mut Self {
+        self.agi().expect("a FastAGI call").set_variable(name, value);
+        self
+    }
+
     /// The platform delivers the last webhook again (a retry); the reply must not change.
     pub async fn redeliver(&mut self) -> &mut Self {
         let Leg::Webhooks { last, .. } = &self.leg else { panic!("only a webhook is delivered again") };

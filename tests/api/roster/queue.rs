@@ -31,13 +31,16 @@ in_every_dialect!(
 );
 
 /// The service on a fresh SQLite database with `operators` (target, languages) on its
-/// roster, no wrap-up unless `env` sets one, and `env` besides.
+/// roster, ringing the operator free longest and with no wrap-up unless `env` says
+/// otherwise.
 async fn line(dialect: Dialect, operators: &[(&str, &str)], env: Vec<(&'static str, String)>) -> RosterApp {
     let mut env = env;
     if !env.iter().any(|(name, _)| *name == "IVR_WRAP_UP_SECONDS") {
         env.push(("IVR_WRAP_UP_SECONDS", "0".to_owned()));
     }
-    env.push(("IVR_QUEUE_STRATEGY", "longest_free".to_owned()));
+    if !env.iter().any(|(name, _)| *name == "IVR_QUEUE_STRATEGY") {
+        env.push(("IVR_QUEUE_STRATEGY", "longest_free".to_owned()));
+    }
     let roster = roster_app(&Backend::Sqlite, Options { dialect, env, ..Options::default() }).await;
     for (i, (target, languages)) in operators.iter().enumerate() {
         roster.add(&format!("operator {i}"), target, languages, true).await;
@@ -206,4 +209,23 @@ async fn the_expected_wait_is_said_once_the_queue_has_a_pace(dialect: Dialect) {
         heard.ends_with(&["kk/queue_wait".to_owned(), "kk/queue_number_5".to_owned(), "kk/queue_keys".to_owned()]),
         "{heard:?}"
     );
+}
+
+/// Over FastAGI, ringing every free operator: `Dial` names who answered (`DIALEDPEERNUMBER`),
+/// and that operator, not the other, is in wrap-up when it returns.
+#[tokio::test]
+async fn over_fastagi_ringing_all_the_operator_dial_names_is_the_one_who_answered() {
+    let env = vec![("IVR_WRAP_UP_SECONDS", "60".to_owned()), ("IVR_QUEUE_STRATEGY", "ring_all".to_owned())];
+    let roster = line(Dialect::Asterisk, &[(KAZAKH, "kk"), (KAZAKH_2, "kk")], env).await;
+    let mut call = asks(&roster.app).await;
+    assert_eq!(call.ringing(), [KAZAKH, KAZAKH_2]);
+    call.pbx_sets("DIALEDPEERNUMBER", &format!("{KAZAKH_2}@kz-trunk")).dial_ends("completed").await;
+    let ids: Vec<i64> = roster.store.list_operators().await.expect("the roster").iter().map(|o| o.id).collect();
+    let store = &roster.store;
+    eventually("the operator Dial named is in wrap-up", || async {
+        store.operator_state(ids[1]).await.is_ok_and(|s| s.at(chrono::Utc::now()) == State::WrapUp)
+    })
+    .await;
+    let other = store.operator_state(ids[0]).await.expect("a state").at(chrono::Utc::now());
+    assert_eq!(other, State::Available, "the other one rang, no more");
 }
