@@ -4,7 +4,7 @@ use super::Text;
 
 pub(super) const TEXT: Text = Text {
     app_name: "111",
-    app_subtitle: "Әкімші панелі",
+    app_subtitle: "Желі панелі",
     nav_label: "Бөлімдер",
     dashboard: "Шолу",
     operators: "Операторлар",

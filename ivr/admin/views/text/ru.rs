@@ -4,7 +4,7 @@ use super::Text;
 
 pub(super) const TEXT: Text = Text {
     app_name: "111",
-    app_subtitle: "Панель администратора",
+    app_subtitle: "Панель линии",
     nav_label: "Разделы",
     dashboard: "Обзор",
     operators: "Операторы",
